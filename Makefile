@@ -1,0 +1,28 @@
+# The two commands a new user needs (see README.md).
+.PHONY: run test build fmt lint bench help
+
+run: ## Install what is missing, build, and run the whole local Linka (Ctrl-C stops it)
+	@bash scripts/run.sh
+
+test: ## Install what is missing, start and stop the services, run every test
+	@bash scripts/test.sh
+
+build: ## Build every function and tool (debug)
+	cargo build --workspace --bins
+
+release: ## Build every function for deployment (arm64 bootstrap zips via cargo-lambda)
+	@bash scripts/build-release.sh
+
+fmt: ## Format the Rust code
+	cargo fmt --all
+
+lint: ## Lints that CI enforces
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --features system-tests/stack -- -D warnings
+	.venv/bin/cfn-lint infra/template.yaml
+
+bench: ## Cold start, warm latency, binary size and peak memory of every function
+	@bash scripts/bench.sh
+
+help:
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing, starts and stops its own services, runs every test.
+# Uses its own ports (moto 4599, gateway 8099) and state folder, so a `make run` can stay up meanwhile.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+export MOTO_PORT="${TEST_MOTO_PORT:-4599}" LINKA_PORT="${TEST_LINKA_PORT:-8099}"
+export LINKA_STATE_DIR="$ROOT/.local/test"
+export LINKA_SQS_RETRY_DELAY=1          # failed SQS messages come back after 1 s instead of the queue's timeout
+export LINKA_BASE_URL="http://127.0.0.1:$LINKA_PORT"
+export LINKA_AWS_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+rm -rf "$LINKA_STATE_DIR"
+
+started=$(date +%s)
+step() { log "── $* ($(( $(date +%s) - started )) s)"; }
+
+step "bootstrap"
+"$ROOT/scripts/bootstrap.sh" --browser
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --features system-tests/stack -- -D warnings
+cfn-lint infra/template.yaml
+
+step "build"
+cargo build --workspace --bins
+(cd web && npm run --silent build)
+
+step "web unit tests"
+(cd web && npm test --silent)
+
+cleanup() { trap - INT TERM EXIT; "$ROOT/scripts/stack.sh" stop || true; }
+trap cleanup INT TERM EXIT
+step "start the local stack"
+"$ROOT/scripts/stack.sh" start
+
+step "Rust unit, handler, consistency and integration tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --features system-tests/stack --no-fail-fast
+else
+  cargo test --workspace --features system-tests/stack --no-fail-fast
+fi
+
+step "API fuzzing (schemathesis)"
+"$ROOT/scripts/fuzz-api.sh"
+
+step "browser tests (Chromium)"
+(cd web && BASE_URL="$LINKA_BASE_URL" npm run --silent test:e2e)
+
+step "all tests passed"

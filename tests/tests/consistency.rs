@@ -1,0 +1,279 @@
+//! The template is the single source of truth: these tests fail when a function crate, the
+//! OpenAPI file and `infra/template.yaml` disagree. They need no running stack.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_norway::Value;
+use system_tests::repo_root;
+
+/// Every function crate, with what its code reads from the environment and serves.
+/// A crate in `functions/` that is missing here fails `when_function_crates_are_listed...`.
+fn crates() -> BTreeMap<&'static str, &'static [&'static str]> {
+    BTreeMap::from([
+        ("http-api", http_api::ENVIRONMENT),
+        ("ws-api", ws_api::ENVIRONMENT),
+        ("broadcast", broadcast::ENVIRONMENT),
+        ("ws-sweeper", ws_sweeper::ENVIRONMENT),
+    ])
+}
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
+    serde_norway::from_str(&text).unwrap()
+}
+
+fn resources(template: &Value) -> BTreeMap<String, Value> {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap().to_owned(), v.clone()))
+        .collect()
+}
+
+fn of_type(template: &Value, kind: &str) -> BTreeMap<String, Value> {
+    resources(template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+        .collect()
+}
+
+fn env_keys(value: &Value) -> BTreeSet<String> {
+    value["Environment"]["Variables"]
+        .as_mapping()
+        .map(|m| m.keys().map(|k| k.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// The logical id a `!Ref X` / `!GetAtt X.Arn` (short or long form) points at.
+fn referenced_id(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) => {
+            let inner = tagged.value.as_str()?;
+            Some(inner.split('.').next()?.to_owned())
+        }
+        Value::Mapping(m) => {
+            if let Some(r) = m.get("Ref") {
+                return r.as_str().map(str::to_owned);
+            }
+            let att = m.get("Fn::GetAtt")?;
+            match att {
+                Value::Sequence(s) => s.first()?.as_str().map(str::to_owned),
+                Value::String(s) => s.split('.').next().map(str::to_owned),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn when_function_crates_are_listed_should_match_the_folders_in_functions() {
+    let on_disk: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let listed: BTreeSet<String> = crates().keys().map(|k| k.to_string()).collect();
+    assert_eq!(on_disk, listed);
+    for name in &on_disk {
+        let manifest =
+            std::fs::read_to_string(repo_root().join("functions").join(name).join("Cargo.toml"))
+                .unwrap();
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")),
+            "package and binary of functions/{name} are named {name}"
+        );
+    }
+}
+
+#[test]
+fn when_template_is_read_should_declare_exactly_one_function_per_crate() {
+    let template = template();
+    let mut binaries = BTreeMap::new();
+    for (id, function) in of_type(&template, "AWS::Serverless::Function") {
+        assert_eq!(
+            function["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{id} builds with cargo-lambda"
+        );
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id} names its binary"))
+            .to_owned();
+        assert!(
+            binaries.insert(binary.clone(), id.clone()).is_none(),
+            "{binary} is declared twice"
+        );
+    }
+    let declared: BTreeSet<&str> = binaries.keys().map(String::as_str).collect();
+    let crates: BTreeSet<&str> = crates().keys().copied().collect();
+    assert_eq!(declared, crates, "template functions vs functions/ crates");
+}
+
+#[test]
+fn when_code_reads_an_environment_variable_should_the_template_set_it() {
+    let template = template();
+    let globals = env_keys(&template["Globals"]["Function"]);
+    let crates = crates();
+    for (id, function) in of_type(&template, "AWS::Serverless::Function") {
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        let read: BTreeSet<String> = crates[binary].iter().map(|s| s.to_string()).collect();
+        let own = env_keys(&function["Properties"]);
+        let set: BTreeSet<String> = own.union(&globals).cloned().collect();
+        let missing: Vec<_> = read.difference(&set).collect();
+        assert!(missing.is_empty(), "{id} reads {missing:?} that the template does not set");
+        let unused: Vec<_> = own.difference(&read).collect();
+        assert!(unused.is_empty(), "{id} is given {unused:?} that its code never reads");
+    }
+}
+
+fn template_http_routes(template: &Value) -> BTreeSet<(String, String)> {
+    let mut routes = BTreeSet::new();
+    for (_, function) in of_type(template, "AWS::Serverless::Function") {
+        let Some(events) = function["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (_, event) in events {
+            if event["Type"].as_str() == Some("HttpApi") {
+                routes.insert((
+                    event["Properties"]["Method"]
+                        .as_str()
+                        .unwrap()
+                        .to_uppercase(),
+                    event["Properties"]["Path"].as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn when_http_api_serves_a_route_should_template_and_openapi_declare_it() {
+    let code: BTreeSet<(String, String)> = http_api::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(template_http_routes(&template()), code, "template vs code");
+
+    let text = std::fs::read_to_string(repo_root().join("docs/api/openapi.yaml")).unwrap();
+    let openapi: Value = serde_norway::from_str(&text).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, item) in openapi["paths"].as_mapping().unwrap() {
+        for (method, _) in item.as_mapping().unwrap() {
+            let method = method.as_str().unwrap();
+            if ["get", "put", "post", "delete", "patch"].contains(&method) {
+                documented.insert((method.to_uppercase(), path.as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    let mut expected = code.clone();
+    // Served by the gateway (locally) and a mock integration (in AWS), not by a function.
+    expected.insert(("GET".into(), "/api/health".into()));
+    assert_eq!(documented, expected, "OpenAPI vs code");
+}
+
+#[test]
+fn when_websocket_api_is_declared_should_route_connect_disconnect_and_default() {
+    let template = template();
+    let routes = of_type(&template, "AWS::ApiGatewayV2::Route");
+    let keys: BTreeSet<&str> = routes
+        .values()
+        .filter_map(|r| r["Properties"]["RouteKey"].as_str())
+        .collect();
+    for key in ["$connect", "$disconnect", "$default"] {
+        assert!(keys.contains(key), "route {key} missing");
+    }
+}
+
+#[test]
+fn when_a_queue_is_not_a_dead_letter_queue_should_it_have_a_redrive_policy() {
+    let template = template();
+    let queues = of_type(&template, "AWS::SQS::Queue");
+    let dead_letter: BTreeSet<String> = queues
+        .values()
+        .filter_map(|q| referenced_id(&q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]))
+        .collect();
+    assert!(!dead_letter.is_empty());
+    for (id, queue) in &queues {
+        if dead_letter.contains(id) {
+            continue;
+        }
+        let redrive = &queue["Properties"]["RedrivePolicy"];
+        assert!(redrive.is_mapping(), "{id} has no RedrivePolicy");
+        let max = redrive["maxReceiveCount"].as_u64().unwrap_or(0);
+        assert!((1..=10).contains(&max), "{id} maxReceiveCount {max}");
+    }
+}
+
+#[test]
+fn when_a_function_consumes_sqs_should_it_report_partial_batch_failures() {
+    let template = template();
+    let mut consumers = 0;
+    for (id, function) in of_type(&template, "AWS::Serverless::Function") {
+        let Some(events) = function["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (_, event) in events {
+            if event["Type"].as_str() == Some("SQS") {
+                consumers += 1;
+                let types = &event["Properties"]["FunctionResponseTypes"];
+                assert!(
+                    types
+                        .as_sequence()
+                        .is_some_and(|s| s.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures"))),
+                    "{id} SQS event lacks ReportBatchItemFailures"
+                );
+            }
+        }
+    }
+    assert!(consumers >= 1);
+}
+
+#[test]
+fn when_a_bucket_is_declared_should_it_be_private_and_encrypted() {
+    let template = template();
+    let buckets = of_type(&template, "AWS::S3::Bucket");
+    assert!(!buckets.is_empty());
+    for (id, bucket) in buckets {
+        let p = &bucket["Properties"];
+        let block = &p["PublicAccessBlockConfiguration"];
+        for flag in [
+            "BlockPublicAcls",
+            "BlockPublicPolicy",
+            "IgnorePublicAcls",
+            "RestrictPublicBuckets",
+        ] {
+            assert_eq!(block[flag].as_bool(), Some(true), "{id} {flag}");
+        }
+        assert!(
+            p["BucketEncryption"]["ServerSideEncryptionConfiguration"].is_sequence(),
+            "{id} is encrypted"
+        );
+    }
+}
+
+#[test]
+fn when_sample_events_exist_should_each_be_valid_json() {
+    let mut count = 0;
+    let mut stack = vec![repo_root().join("events")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                serde_json::from_str::<serde_json::Value>(&text)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                count += 1;
+            }
+        }
+    }
+    assert!(count >= 8, "only {count} sample events");
+}

@@ -1,0 +1,662 @@
+//! Integration tests against the running local stack (started by `scripts/test.sh`): real HTTP to
+//! the dev gateway, real WebSocket, real SQS and DynamoDB in the emulator, the functions' own
+//! binaries behind the local Lambda Runtime API.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use jsonwebtoken::{Algorithm, Header};
+use serde_json::{json, Value};
+use system_tests::{eventually, foreign_key, repo_root, unsigned_token, Stack};
+use tokio_tungstenite::tungstenite::Message;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn identities() -> Value {
+    let text = std::fs::read_to_string(repo_root().join("localstack/identities.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn get_me(stack: &Stack, token: &str) -> reqwest::Response {
+    stack
+        .http
+        .get(stack.url("/api/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn assert_problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "problem body expected, got {content_type}"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(body["code"].is_string(), "problem has a stable code: {body}");
+    body
+}
+
+#[tokio::test]
+async fn when_stack_is_up_health_should_report_every_function_ready() {
+    let stack = Stack::from_env();
+    let response = stack.http.get(stack.url("/api/health")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    let text = body.to_string();
+    for function in [
+        "HttpApiFunction",
+        "WsApiFunction",
+        "BroadcastFunction",
+        "WsSweeperFunction",
+    ] {
+        assert!(text.contains(function), "{function} missing from {body}");
+    }
+}
+
+#[tokio::test]
+async fn when_each_demo_user_logs_in_should_get_a_token_carrying_its_roles() {
+    let stack = Stack::from_env();
+    for user in identities()["users"].as_array().unwrap() {
+        let username = user["username"].as_str().unwrap();
+        let token = stack.token(username).await;
+        let response = get_me(&stack, &token).await;
+        assert_eq!(response.status(), 200, "GET /api/me as {username}");
+        let me: Value = response.json().await.unwrap();
+        assert_eq!(me["username"], username);
+        let expected: BTreeSet<&str> = user["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        let got: BTreeSet<&str> = me["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        assert_eq!(got, expected, "roles of {username}");
+    }
+}
+
+#[tokio::test]
+async fn when_machine_clients_use_client_credentials_should_get_machine_roles() {
+    let stack = Stack::from_env();
+    for client in ["icis", "chatbot"] {
+        let token = stack.client_token(client).await;
+        let me: Value = get_me(&stack, &token).await.json().await.unwrap();
+        assert_eq!(me["roles"], json!([client]), "roles of client {client}");
+    }
+}
+
+#[tokio::test]
+async fn when_password_or_secret_is_wrong_should_refuse_a_token() {
+    let stack = Stack::from_env();
+    let response = stack
+        .http
+        .post(stack.url("/auth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "agent01"),
+            ("password", "agent02"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+
+    let response = stack
+        .http
+        .post(stack.url("/auth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "icis"),
+            ("client_secret", "chatbot-secret"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+}
+
+/// Who may call what. A new route without a row here fails the test on purpose.
+fn allowed_roles(method: &str, path: &str) -> Option<&'static [&'static str]> {
+    const EVERYONE: &[&str] = &[
+        "admin",
+        "supervisor",
+        "agent01",
+        "wallboard",
+        "client:icis",
+        "client:chatbot",
+    ];
+    match (method, path) {
+        ("GET", "/api/openapi.json") => None,
+        ("GET", "/api/me") => Some(EVERYONE),
+        ("GET", p) if p.starts_with("/api/admin/") => Some(&["admin"]),
+        ("POST", "/api/broadcasts") => Some(&["admin", "supervisor"]),
+        _ => panic!("route {method} {path} has no expectation in allowed_roles(): add one"),
+    }
+}
+
+async fn token_of(stack: &Stack, who: &str) -> String {
+    match who.strip_prefix("client:") {
+        Some(client) => stack.client_token(client).await,
+        None => stack.token(who).await,
+    }
+}
+
+async fn call(stack: &Stack, method: &str, path: &str, token: Option<&str>) -> reqwest::Response {
+    let path = path.replace("{username}", "agent01");
+    let mut request = match method {
+        "GET" => stack.http.get(stack.url(&path)),
+        "POST" => stack
+            .http
+            .post(stack.url(&path))
+            .json(&json!({"text": "Zkušební oznámení", "severity": "info"})),
+        other => panic!("method {other} not covered"),
+    };
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn when_role_lacks_the_right_every_protected_route_should_answer_403() {
+    let stack = Stack::from_env();
+    let everyone = [
+        "admin",
+        "supervisor",
+        "agent01",
+        "wallboard",
+        "client:icis",
+        "client:chatbot",
+    ];
+    let mut tokens = HashMap::new();
+    for who in everyone {
+        tokens.insert(who, token_of(&stack, who).await);
+    }
+    let mut checked = 0;
+    for (method, path) in http_api::ROUTES {
+        let Some(allowed) = allowed_roles(method, path) else {
+            continue;
+        };
+        for who in everyone {
+            let response = call(&stack, method, path, Some(&tokens[who])).await;
+            if allowed.contains(&who) {
+                assert!(
+                    response.status().is_success(),
+                    "{who} should be allowed {method} {path}, got {}",
+                    response.status()
+                );
+            } else {
+                let body = assert_problem(response, 403).await;
+                assert_eq!(body["code"], "forbidden", "{who} on {method} {path}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} refusals checked");
+}
+
+#[tokio::test]
+async fn when_token_is_missing_every_protected_route_should_answer_401() {
+    let stack = Stack::from_env();
+    for (method, path) in http_api::ROUTES {
+        if allowed_roles(method, path).is_none() {
+            continue;
+        }
+        let response = call(&stack, method, path, None).await;
+        assert!(
+            response.headers().contains_key("www-authenticate"),
+            "{method} {path} sends WWW-Authenticate"
+        );
+        assert_problem(response, 401).await;
+    }
+}
+
+#[tokio::test]
+async fn when_token_is_expired_should_answer_401() {
+    let stack = Stack::from_env();
+    let mut claims = stack.claims("agent01", &["agent"]);
+    let past = chrono::Utc::now().timestamp() - 3600;
+    claims["iat"] = json!(past - 600);
+    claims["nbf"] = json!(past - 600);
+    claims["exp"] = json!(past);
+    let token = stack.sign_as_issuer(&claims).await;
+    assert_problem(get_me(&stack, &token).await, 401).await;
+}
+
+#[tokio::test]
+async fn when_token_is_not_yet_valid_should_answer_401() {
+    let stack = Stack::from_env();
+    let mut claims = stack.claims("agent01", &["agent"]);
+    claims["nbf"] = json!(chrono::Utc::now().timestamp() + 600);
+    claims["exp"] = json!(chrono::Utc::now().timestamp() + 1200);
+    let token = stack.sign_as_issuer(&claims).await;
+    assert_problem(get_me(&stack, &token).await, 401).await;
+}
+
+#[tokio::test]
+async fn when_token_has_wrong_audience_should_answer_401() {
+    let stack = Stack::from_env();
+    let mut claims = stack.claims("agent01", &["agent"]);
+    claims["aud"] = json!("some-other-api");
+    let token = stack.sign_as_issuer(&claims).await;
+    assert_problem(get_me(&stack, &token).await, 401).await;
+}
+
+#[tokio::test]
+async fn when_token_has_wrong_issuer_should_answer_401() {
+    let stack = Stack::from_env();
+    let mut claims = stack.claims("agent01", &["agent"]);
+    claims["iss"] = json!("https://evil.example/auth");
+    let token = stack.sign_as_issuer(&claims).await;
+    assert_problem(get_me(&stack, &token).await, 401).await;
+}
+
+#[tokio::test]
+async fn when_token_says_alg_none_should_answer_401() {
+    let stack = Stack::from_env();
+    let token = unsigned_token(&stack.claims("admin", &["admin"]));
+    assert_problem(get_me(&stack, &token).await, 401).await;
+}
+
+#[tokio::test]
+async fn when_token_has_unknown_kid_should_answer_401() {
+    let stack = Stack::from_env();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("kid-the-issuer-never-published".into());
+    let token =
+        jsonwebtoken::encode(&header, &stack.claims("admin", &["admin"]), &foreign_key()).unwrap();
+    assert_problem(get_me(&stack, &token).await, 401).await;
+}
+
+#[tokio::test]
+async fn when_token_is_signed_by_another_key_under_the_issuers_kid_should_answer_401() {
+    let stack = Stack::from_env();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(stack.issuer_kid().await);
+    let token =
+        jsonwebtoken::encode(&header, &stack.claims("admin", &["admin"]), &foreign_key()).unwrap();
+    assert_problem(get_me(&stack, &token).await, 401).await;
+}
+
+#[tokio::test]
+async fn when_a_self_made_token_is_valid_should_be_accepted() {
+    // The positive control of the tests above: same claims, issuer's key and kid.
+    let stack = Stack::from_env();
+    let token = stack
+        .sign_as_issuer(&stack.claims("agent02", &["agent"]))
+        .await;
+    let response = get_me(&stack, &token).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn when_admin_pages_through_users_should_get_every_seeded_user_from_dynamodb() {
+    let stack = Stack::from_env();
+    let token = stack.token("admin").await;
+    let mut seen = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut request = stack
+            .http
+            .get(stack.url("/api/admin/users"))
+            .bearer_auth(&token)
+            .query(&[("limit", "5")]);
+        if let Some(c) = &cursor {
+            request = request.query(&[("cursor", c.as_str())]);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let page: Value = response.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 5);
+        for item in items {
+            assert!(seen.insert(item["username"].as_str().unwrap().to_owned()));
+        }
+        pages += 1;
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+        assert!(pages < 20, "paging does not end");
+    }
+    let expected: BTreeSet<String> = identities()["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(seen, expected);
+    assert!(pages >= 3);
+
+    // The same users are in the emulator's table: the API read real state.
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
+    let item = dynamodb
+        .get_item()
+        .table_name(Stack::physical_name("UsersTable"))
+        .key(
+            "username",
+            aws_sdk_dynamodb::types::AttributeValue::S("agent03".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(item.item().is_some());
+
+    let response = stack
+        .http
+        .get(stack.url("/api/admin/users/agent03"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let user: Value = response.json().await.unwrap();
+    assert_eq!(user["username"], "agent03");
+    let response = stack
+        .http
+        .get(stack.url("/api/admin/users/nobody-here"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 404).await;
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(stack: &Stack, username: &str) -> Socket {
+    let token = stack.token(username).await;
+    let (socket, response) = tokio_tungstenite::connect_async(stack.ws_url(&token))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 101);
+    socket
+}
+
+/// Read JSON messages until one satisfies `matches`.
+async fn next_matching(socket: &mut Socket, matches: impl Fn(&Value) -> bool) -> Value {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let value: Value = serde_json::from_str(&text).unwrap();
+                    if matches(&value) {
+                        return value;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("socket ended: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("no matching WebSocket message in time")
+}
+
+#[tokio::test]
+async fn when_client_sends_ping_should_receive_pong_through_connections_api() {
+    let stack = Stack::from_env();
+    let mut socket = connect(&stack, "agent04").await;
+    socket
+        .send(Message::Text(r#"{"action":"ping"}"#.into()))
+        .await
+        .unwrap();
+    let pong = next_matching(&mut socket, |m| m["type"] == "pong").await;
+    assert!(pong["at"].is_string());
+}
+
+#[tokio::test]
+async fn when_connect_token_is_invalid_should_refuse_the_upgrade_with_401() {
+    let stack = Stack::from_env();
+    let error = tokio_tungstenite::connect_async(stack.ws_url("not-a-token"))
+        .await
+        .expect_err("upgrade must be refused");
+    match error {
+        tokio_tungstenite::tungstenite::Error::Http(response) => {
+            assert_eq!(response.status(), 401)
+        }
+        other => panic!("expected an HTTP refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn when_supervisor_posts_a_notice_should_connected_agent_receive_it() {
+    // HTTP API → SQS (BroadcastQueue) → broadcast function → @connections → browser socket.
+    let stack = Stack::from_env();
+    let mut socket = connect(&stack, "agent05").await;
+    // The connection is stored once $connect has answered; prove it with a round trip.
+    socket
+        .send(Message::Text(r#"{"action":"ping"}"#.into()))
+        .await
+        .unwrap();
+    next_matching(&mut socket, |m| m["type"] == "pong").await;
+
+    let text = format!("Výpadek ICIS {}", uuid::Uuid::new_v4());
+    let response = stack
+        .http
+        .post(stack.url("/api/broadcasts"))
+        .bearer_auth(stack.token("supervisor").await)
+        .json(&json!({"text": text, "severity": "warning"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let accepted: Value = response.json().await.unwrap();
+    let id = accepted["id"].as_str().unwrap().to_owned();
+
+    let notice = next_matching(&mut socket, |m| m["type"] == "broadcast" && m["id"] == id).await;
+    assert_eq!(notice["text"], text);
+    assert_eq!(notice["severity"], "warning");
+    assert_eq!(notice["sentBy"], "supervisor");
+}
+
+#[tokio::test]
+async fn when_socket_closes_should_connection_record_be_deleted() {
+    let stack = Stack::from_env();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
+    let table = Stack::physical_name("ConnectionsTable");
+    let count_for = |user: &'static str| {
+        let dynamodb = dynamodb.clone();
+        let table = table.clone();
+        async move {
+            let scan = dynamodb
+                .scan()
+                .table_name(table)
+                .filter_expression("username = :u")
+                .expression_attribute_values(
+                    ":u",
+                    aws_sdk_dynamodb::types::AttributeValue::S(user.into()),
+                )
+                .send()
+                .await
+                .unwrap();
+            scan.items().len()
+        }
+    };
+    let mut socket = connect(&stack, "agent07").await;
+    eventually("connection stored", WAIT, || async {
+        (count_for("agent07").await == 1).then_some(())
+    })
+    .await;
+    socket.close(None).await.unwrap();
+    eventually("connection deleted", WAIT, || async {
+        (count_for("agent07").await == 0).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn when_sqs_message_fails_twice_should_land_in_its_dead_letter_queue() {
+    let stack = Stack::from_env();
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk_config().await);
+    let queue = stack.queue_url(&sqs, "BroadcastQueue").await;
+    let dlq = stack.queue_url(&sqs, "BroadcastDeadLetterQueue").await;
+    let poison = format!("this is not a notice {}", uuid::Uuid::new_v4());
+    sqs.send_message()
+        .queue_url(&queue)
+        .message_body(&poison)
+        .send()
+        .await
+        .unwrap();
+
+    let message = eventually("poison message in the DLQ", Duration::from_secs(60), || {
+        let sqs = sqs.clone();
+        let dlq = dlq.clone();
+        let poison = poison.clone();
+        async move {
+            let received = sqs
+                .receive_message()
+                .queue_url(&dlq)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .message_system_attribute_names(
+                    aws_sdk_sqs::types::MessageSystemAttributeName::All,
+                )
+                .send()
+                .await
+                .unwrap();
+            received
+                .messages()
+                .iter()
+                .find(|m| m.body() == Some(poison.as_str()))
+                .cloned()
+        }
+    })
+    .await;
+    let receives: u32 = message
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(receives >= 2, "received {receives} times before the DLQ");
+    sqs.delete_message()
+        .queue_url(&dlq)
+        .receipt_handle(message.receipt_handle().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn when_sweeper_schedule_fires_should_delete_only_stale_connections() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let stack = Stack::from_env();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
+    let table = Stack::physical_name("ConnectionsTable");
+    let now = chrono::Utc::now();
+    let stale = format!("stale-{}", uuid::Uuid::new_v4());
+    let fresh = format!("fresh-{}", uuid::Uuid::new_v4());
+    for (id, at) in [
+        (&stale, now - chrono::Duration::hours(3)),
+        (&fresh, now - chrono::Duration::minutes(5)),
+    ] {
+        dynamodb
+            .put_item()
+            .table_name(&table)
+            .item("connectionId", A::S(id.clone()))
+            .item("kind", A::S("connection".into()))
+            .item(
+                "connectedAt",
+                A::S(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            )
+            .item("username", A::S("agent09".into()))
+            .item("roles", A::L(vec![A::S("agent".into())]))
+            .item(
+                "expiresAt",
+                A::N((at + chrono::Duration::minutes(130)).timestamp().to_string()),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let response = stack
+        .http
+        .post(stack.url("/_local/schedules/WsSweeperFunction/fire"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+
+    let exists = |id: String| {
+        let dynamodb = dynamodb.clone();
+        let table = table.clone();
+        async move {
+            dynamodb
+                .get_item()
+                .table_name(table)
+                .key("connectionId", A::S(id))
+                .send()
+                .await
+                .unwrap()
+                .item()
+                .is_some()
+        }
+    };
+    assert!(!exists(stale.clone()).await, "stale connection swept");
+    assert!(exists(fresh.clone()).await, "fresh connection kept");
+    dynamodb
+        .delete_item()
+        .table_name(&table)
+        .key("connectionId", A::S(fresh))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn when_openapi_is_requested_should_serve_the_documented_file() {
+    let stack = Stack::from_env();
+    let response = stack
+        .http
+        .get(stack.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let served: Value = response.json().await.unwrap();
+    let text = std::fs::read_to_string(repo_root().join("docs/api/openapi.yaml")).unwrap();
+    let documented: Value = serde_norway::from_str(&text).unwrap();
+    assert_eq!(served, documented);
+}
+
+#[tokio::test]
+async fn when_browser_opens_root_should_get_the_czech_web_app() {
+    let stack = Stack::from_env();
+    let response = stack.http.get(stack.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"lang="cs""#), "{html}");
+}
+
+#[tokio::test]
+async fn when_route_is_unknown_should_answer_404() {
+    let stack = Stack::from_env();
+    let token = stack.token("admin").await;
+    let response = stack
+        .http
+        .get(stack.url("/api/no/such/route"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
