@@ -1,0 +1,66 @@
+import { describe, expect, it, vi } from "vitest";
+import { cs } from "./cs";
+import { en } from "./en";
+import { I18n, LOCALE_STORAGE_KEY, translate } from "./index";
+
+function memoryStorage(initial: Record<string, string> = {}) {
+  const map = new Map(Object.entries(initial));
+  return {
+    getItem: (key: string) => map.get(key) ?? null,
+    setItem: (key: string, value: string) => void map.set(key, value),
+    map,
+  };
+}
+
+describe("translate", () => {
+  it("looks a key up in the Czech and in the English dictionary", () => {
+    expect(translate("cs", "nav.overview")).toBe("Přehled");
+    expect(translate("cs", "nav.admin")).toBe("Administrace");
+    expect(translate("cs", "live.state.open")).toBe("Připojeno");
+    expect(translate("en", "nav.overview")).toBe("Overview");
+    expect(translate("en", "live.state.closed")).toBe("Disconnected");
+  });
+
+  it("fills placeholders and leaves unknown ones visible", () => {
+    expect(translate("cs", "overview.welcome", { name: "Jana Nováková" })).toBe("Vítejte, Jana Nováková.");
+    expect(translate("en", "error.generic", { status: 502 })).toBe("Something went wrong (error 502).");
+    expect(translate("cs", "overview.welcome")).toBe("Vítejte, {name}.");
+  });
+
+  it("has the same keys in both dictionaries, none empty", () => {
+    expect(Object.keys(en).sort()).toEqual(Object.keys(cs).sort());
+    for (const [key, value] of Object.entries(en)) {
+      expect(value, key).not.toBe("");
+    }
+  });
+});
+
+describe("I18n", () => {
+  it("starts in Czech when nothing is stored and sets <html lang>", () => {
+    const root = { lang: "" };
+    const i18n = new I18n(memoryStorage(), root);
+    expect(i18n.locale).toBe("cs");
+    expect(root.lang).toBe("cs");
+    expect(i18n.t("login.button")).toBe("Přihlásit se");
+  });
+
+  it("persists a switch to English, updates lang and tells listeners", () => {
+    const storage = memoryStorage();
+    const root = { lang: "cs" };
+    const i18n = new I18n(storage, root);
+    const listener = vi.fn();
+    i18n.onChange(listener);
+
+    i18n.setLocale("en");
+
+    expect(i18n.t("login.button")).toBe("Sign in");
+    expect(root.lang).toBe("en");
+    expect(storage.map.get(LOCALE_STORAGE_KEY)).toBe("en");
+    expect(listener).toHaveBeenCalledWith("en");
+    expect(new I18n(storage, { lang: "" }).locale).toBe("en");
+  });
+
+  it("ignores an unknown stored language", () => {
+    expect(new I18n(memoryStorage({ [LOCALE_STORAGE_KEY]: "de" }), null).locale).toBe("cs");
+  });
+});

@@ -1,0 +1,21 @@
+import type { ApiClient } from "../api/client";
+import type { Me } from "../api/types";
+import type { Session } from "../auth/session";
+import type { Locale } from "../i18n";
+import type { Translate } from "../roles";
+
+export interface ViewContext {
+  t: Translate;
+  locale: Locale;
+  me: Me;
+  session: Session;
+  api: ApiClient;
+  /** Asks the app to render this view again (after its state changed). */
+  rerender: () => void;
+}
+
+/** A page: keeps its own state across renders (language switch, data arriving). */
+export interface View {
+  render(context: ViewContext): HTMLElement;
+  dispose?(): void;
+}
