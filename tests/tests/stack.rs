@@ -42,14 +42,22 @@ async fn assert_problem(response: reqwest::Response, status: u16) -> Value {
     );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], status);
-    assert!(body["code"].is_string(), "problem has a stable code: {body}");
+    assert!(
+        body["code"].is_string(),
+        "problem has a stable code: {body}"
+    );
     body
 }
 
 #[tokio::test]
 async fn when_stack_is_up_health_should_report_every_function_ready() {
     let stack = Stack::from_env();
-    let response = stack.http.get(stack.url("/api/health")).send().await.unwrap();
+    let response = stack
+        .http
+        .get(stack.url("/api/health"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
@@ -143,7 +151,7 @@ fn allowed_roles(method: &str, path: &str) -> Option<&'static [&'static str]> {
         "client:chatbot",
     ];
     match (method, path) {
-        ("GET", "/api/openapi.json") => None,
+        ("GET", "/api/openapi.json") | ("GET", "/api/health") => None,
         ("GET", "/api/me") => Some(EVERYONE),
         ("GET", p) if p.starts_with("/api/admin/") => Some(&["admin"]),
         ("POST", "/api/broadcasts") => Some(&["admin", "supervisor"]),
@@ -528,9 +536,7 @@ async fn when_sqs_message_fails_twice_should_land_in_its_dead_letter_queue() {
                 .queue_url(&dlq)
                 .max_number_of_messages(10)
                 .wait_time_seconds(1)
-                .message_system_attribute_names(
-                    aws_sdk_sqs::types::MessageSystemAttributeName::All,
-                )
+                .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
                 .send()
                 .await
                 .unwrap();
@@ -544,7 +550,9 @@ async fn when_sqs_message_fails_twice_should_land_in_its_dead_letter_queue() {
     .await;
     let receives: u32 = message
         .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount))
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+        })
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     assert!(receives >= 2, "received {receives} times before the DLQ");
@@ -582,7 +590,11 @@ async fn when_sweeper_schedule_fires_should_delete_only_stale_connections() {
             .item("roles", A::L(vec![A::S("agent".into())]))
             .item(
                 "expiresAt",
-                A::N((at + chrono::Duration::minutes(130)).timestamp().to_string()),
+                A::N(
+                    (at + chrono::Duration::minutes(130))
+                        .timestamp()
+                        .to_string(),
+                ),
             )
             .send()
             .await

@@ -1,0 +1,29 @@
+//! Composition root of HttpApiFunction: tracing, config, clients, run.
+
+use http_api::{
+    config::Config,
+    handler::{function_handler, HandlerDeps},
+    openapi::OpenApiDocument,
+};
+use lambda_http::{run, service_fn, Error};
+use linka_shared::{
+    adapters::{DynamoUserDirectory, SqsNoticePublisher},
+    auth::{HttpJwksSource, TokenValidator},
+    aws::sdk_config,
+    telemetry,
+};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init_lambda();
+    let config = Config::from_env()
+        .inspect_err(|error| tracing::error!(error.message = %error, "invalid configuration"))?;
+    let sdk = sdk_config().await;
+    let deps = HandlerDeps {
+        validator: TokenValidator::new(&config.auth, HttpJwksSource::new(&config.auth.jwks_url)?),
+        users: DynamoUserDirectory::from_sdk_config(&sdk, config.users_table),
+        publisher: SqsNoticePublisher::from_sdk_config(&sdk, config.broadcast_queue_url),
+        openapi: OpenApiDocument::embedded()?,
+    };
+    run(service_fn(|request| function_handler(&deps, request))).await
+}

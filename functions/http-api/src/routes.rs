@@ -1,0 +1,161 @@
+//! The routes of HttpApiFunction and how a request path maps onto them.
+//!
+//! API Gateway only forwards the routes of the template, so in AWS the function never sees an
+//! unknown path; the dev gateway and direct invocations may, and get 404/405 problems.
+
+use lambda_http::http::Method;
+
+/// (method, path) of every route this function serves, as declared in `infra/template.yaml`
+/// (`Events` of HttpApiFunction) and documented in `docs/api/openapi.yaml`.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/health"),
+    ("GET", "/api/openapi.json"),
+    ("GET", "/api/me"),
+    ("GET", "/api/admin/users"),
+    ("GET", "/api/admin/users/{username}"),
+    ("POST", "/api/broadcasts"),
+];
+
+/// A matched route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    OpenApi,
+    Me,
+    ListUsers,
+    /// The raw `{username}` segment (the handler prefers API Gateway's decoded path parameter).
+    GetUser(String),
+    CreateBroadcast,
+}
+
+impl Route {
+    /// Name for logs (the template path, never the concrete one: it may hold a username).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::Health => "/api/health",
+            Route::OpenApi => "/api/openapi.json",
+            Route::Me => "/api/me",
+            Route::ListUsers => "/api/admin/users",
+            Route::GetUser(_) => "/api/admin/users/{username}",
+            Route::CreateBroadcast => "/api/broadcasts",
+        }
+    }
+}
+
+/// The outcome of matching a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    Found(Route),
+    /// The path exists, with these methods only.
+    MethodNotAllowed(&'static str),
+    NotFound,
+}
+
+/// Matches `method` and `path`. A leading `/{stage}` (execute-api URLs of a named stage) is
+/// tolerated when the path does not match as it is.
+pub fn resolve(method: &Method, path: &str, stage: Option<&str>) -> Resolution {
+    match resolve_path(method, path) {
+        Resolution::NotFound => match stage.filter(|stage| *stage != "$default") {
+            Some(stage) => path
+                .strip_prefix('/')
+                .and_then(|rest| rest.strip_prefix(stage))
+                .filter(|rest| rest.starts_with('/'))
+                .map_or(Resolution::NotFound, |rest| resolve_path(method, rest)),
+            None => Resolution::NotFound,
+        },
+        resolution => resolution,
+    }
+}
+
+fn resolve_path(method: &Method, path: &str) -> Resolution {
+    let Some(rest) = path.strip_prefix('/') else {
+        return Resolution::NotFound;
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    let (route, allowed) = match segments.as_slice() {
+        ["api", "health"] => (Route::Health, Method::GET),
+        ["api", "openapi.json"] => (Route::OpenApi, Method::GET),
+        ["api", "me"] => (Route::Me, Method::GET),
+        ["api", "admin", "users"] => (Route::ListUsers, Method::GET),
+        ["api", "admin", "users", username] if !username.is_empty() => {
+            (Route::GetUser((*username).to_owned()), Method::GET)
+        }
+        ["api", "broadcasts"] => (Route::CreateBroadcast, Method::POST),
+        _ => return Resolution::NotFound,
+    };
+    if *method == allowed {
+        Resolution::Found(route)
+    } else {
+        Resolution::MethodNotAllowed(if allowed == Method::POST {
+            "POST"
+        } else {
+            "GET"
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_every_route_is_resolved_should_be_found() {
+        // GIVEN each declared route, with a concrete username
+        for (method, path) in ROUTES {
+            let method: Method = method.parse().unwrap();
+            let path = path.replace("{username}", "agent01");
+            // WHEN resolved THEN it is found
+            assert!(
+                matches!(resolve(&method, &path, None), Resolution::Found(_)),
+                "{method} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn when_known_path_has_wrong_method_should_be_method_not_allowed() {
+        assert_eq!(
+            resolve(&Method::DELETE, "/api/me", None),
+            Resolution::MethodNotAllowed("GET")
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/api/broadcasts", None),
+            Resolution::MethodNotAllowed("POST")
+        );
+    }
+
+    #[test]
+    fn when_path_is_unknown_should_be_not_found() {
+        for path in [
+            "",
+            "/",
+            "/api",
+            "/api/me/",
+            "/api/admin/users/",
+            "/api/admin/users/a/b",
+            "api/me",
+        ] {
+            assert_eq!(
+                resolve(&Method::GET, path, None),
+                Resolution::NotFound,
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn when_path_carries_a_named_stage_should_strip_it() {
+        assert_eq!(
+            resolve(&Method::GET, "/prod/api/me", Some("prod")),
+            Resolution::Found(Route::Me)
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/prod/api/me", Some("$default")),
+            Resolution::NotFound
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/production/api/me", Some("prod")),
+            Resolution::NotFound
+        );
+    }
+}

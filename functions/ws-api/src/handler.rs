@@ -1,0 +1,418 @@
+//! The WebSocket routes.
+//!
+//! - `$connect`: the browser passes its access token as `?token=` (browsers cannot set headers
+//!   on a WebSocket). Valid token with a role that may connect → the connection is stored and
+//!   200 accepts the upgrade; otherwise 401/403 refuse it (API Gateway answers the upgrade
+//!   request with that status).
+//! - `$disconnect`: forget the connection (best effort: API Gateway ignores the answer, and
+//!   TTL and the sweeper catch what is missed).
+//! - `$default`: `{"action":"ping"}` → `{"type":"pong","at":…}`, `{"action":"whoami"}` → the
+//!   principal stored at connect, anything else → `{"type":"error","code":"unknown-action"}`,
+//!   each pushed back to the sender through `@connections`.
+
+use aws_lambda_events::{
+    apigw::ApiGatewayProxyResponse, apigw::ApiGatewayWebsocketProxyRequest, encodings::Body,
+};
+use lambda_runtime::{Error, LambdaEvent};
+use linka_shared::{
+    auth::{AuthError, JwksSource, TokenValidator},
+    authz::Permission,
+    ports::{ConnectionNotifier, ConnectionStore, PostOutcome},
+    realtime::{ClientAction, Connection, PushMessage},
+    telemetry::ErrorChain,
+    time::now_utc,
+};
+
+/// What the handler needs, built once in `main`.
+pub struct HandlerDeps<J, S, N> {
+    pub validator: TokenValidator<J>,
+    pub connections: S,
+    pub notifier: N,
+}
+
+/// Entry point for every WebSocket event. Failures become status codes, not Lambda errors.
+pub async fn function_handler<J, S, N>(
+    deps: &HandlerDeps<J, S, N>,
+    event: LambdaEvent<ApiGatewayWebsocketProxyRequest>,
+) -> Result<ApiGatewayProxyResponse, Error>
+where
+    J: JwksSource,
+    S: ConnectionStore,
+    N: ConnectionNotifier,
+{
+    let request = event.payload;
+    let context = &request.request_context;
+    let route = context.route_key.as_deref().unwrap_or_default();
+    let Some(connection_id) = context.connection_id.as_deref() else {
+        tracing::warn!(route, "WebSocket event without a connection id");
+        return Ok(response(400, Some("connection-id-missing")));
+    };
+    let span = tracing::info_span!("ws", route, connection_id);
+    let _entered = span.enter();
+    let answer = match route {
+        "$connect" => connect(deps, &request, connection_id).await,
+        "$disconnect" => disconnect(deps, connection_id).await,
+        _ => message(deps, &request, connection_id).await,
+    };
+    tracing::info!(status = answer.status_code, "WebSocket event handled");
+    Ok(answer)
+}
+
+async fn connect<J: JwksSource, S: ConnectionStore, N>(
+    deps: &HandlerDeps<J, S, N>,
+    request: &ApiGatewayWebsocketProxyRequest,
+    connection_id: &str,
+) -> ApiGatewayProxyResponse {
+    let token = request
+        .query_string_parameters
+        .first("token")
+        .filter(|token| !token.is_empty());
+    let validated = match token {
+        Some(token) => deps.validator.validate(token).await,
+        None => Err(AuthError::MissingToken),
+    };
+    let principal = match validated {
+        Ok(principal) => principal,
+        Err(error) if error.is_server_error() => {
+            tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(&error), "cannot validate tokens");
+            return response(503, Some(error.code()));
+        }
+        Err(error) => {
+            tracing::info!(code = error.code(), "connection refused: token");
+            return response(401, Some(error.code()));
+        }
+    };
+    if let Err(forbidden) = principal.require(Permission::ConnectRealtime) {
+        tracing::info!(
+            permission = forbidden.permission.as_str(),
+            "connection refused: permission"
+        );
+        return response(403, Some("forbidden"));
+    }
+    let connection = Connection::open(connection_id, &principal, now_utc());
+    if let Err(error) = deps.connections.put(&connection).await {
+        tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(&error), "failed to store a connection");
+        return response(500, Some("internal-error"));
+    }
+    tracing::debug!(username = %principal.username, "connection stored");
+    response(200, None)
+}
+
+async fn disconnect<J, S: ConnectionStore, N>(
+    deps: &HandlerDeps<J, S, N>,
+    connection_id: &str,
+) -> ApiGatewayProxyResponse {
+    if let Err(error) = deps.connections.delete(connection_id).await {
+        // Nobody waits for this answer; TTL and the sweeper remove the record later.
+        tracing::warn!(error.message = %error, error.cause_chain = %ErrorChain(&error), "failed to delete a connection");
+    }
+    response(200, None)
+}
+
+async fn message<J, S: ConnectionStore, N: ConnectionNotifier>(
+    deps: &HandlerDeps<J, S, N>,
+    request: &ApiGatewayWebsocketProxyRequest,
+    connection_id: &str,
+) -> ApiGatewayProxyResponse {
+    // Binary frames arrive base64-encoded; no action is binary.
+    let body = (!request.is_base64_encoded)
+        .then_some(request.body.as_deref())
+        .flatten();
+    let reply = match ClientAction::parse(body) {
+        ClientAction::Ping => PushMessage::Pong { at: now_utc() },
+        ClientAction::Whoami => match deps.connections.get(connection_id).await {
+            Ok(Some(connection)) => PushMessage::Whoami {
+                principal: connection.principal(),
+            },
+            Ok(None) => PushMessage::Error {
+                code: "connection-unknown".to_owned(),
+            },
+            Err(error) => {
+                tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(&error), "failed to read a connection");
+                return response(500, Some("internal-error"));
+            }
+        },
+        ClientAction::Unknown => PushMessage::Error {
+            code: "unknown-action".to_owned(),
+        },
+    };
+    match deps.notifier.post(connection_id, &reply).await {
+        Ok(PostOutcome::Delivered) => response(200, None),
+        Ok(PostOutcome::Gone) => {
+            // The sender left before the reply: forget it now rather than at the next broadcast.
+            if let Err(error) = deps.connections.delete(connection_id).await {
+                tracing::warn!(error.message = %error, error.cause_chain = %ErrorChain(&error), "failed to delete a gone connection");
+            }
+            response(410, Some("gone"))
+        }
+        Err(error) => {
+            tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(&error), "failed to reply");
+            response(500, Some("internal-error"))
+        }
+    }
+}
+
+fn response(status: i64, code: Option<&str>) -> ApiGatewayProxyResponse {
+    let mut response = ApiGatewayProxyResponse::default();
+    response.status_code = status;
+    response.body = code.map(|code| Body::Text(code.to_owned()));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use chrono::{DateTime, Utc};
+    use linka_shared::{
+        adapters::memory::{InMemoryConnectionStore, RecordingNotifier},
+        auth::{Principal, Role},
+        ports::{MockConnectionStore, StoreError},
+        testing::{StaticJwks, TestIssuer},
+    };
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    const CONNECT: &str = include_str!("../../../events/ws/connect.json");
+    const DISCONNECT: &str = include_str!("../../../events/ws/disconnect.json");
+    const PING: &str = include_str!("../../../events/ws/ping.json");
+    const WHOAMI: &str = include_str!("../../../events/ws/whoami.json");
+    const UNKNOWN_ACTION: &str = include_str!("../../../events/ws/unknown-action.json");
+    const CONNECTION_ID: &str = "L0SM9cOFvHcCIhw=";
+
+    fn deps() -> HandlerDeps<StaticJwks, InMemoryConnectionStore, RecordingNotifier> {
+        deps_with(InMemoryConnectionStore::default(), RecordingNotifier::new())
+    }
+
+    fn deps_with<S: ConnectionStore, N: ConnectionNotifier>(
+        connections: S,
+        notifier: N,
+    ) -> HandlerDeps<StaticJwks, S, N> {
+        HandlerDeps {
+            validator: TestIssuer::primary().validator(),
+            connections,
+            notifier,
+        }
+    }
+
+    /// The sample event, with the placeholder token replaced (or removed) on `$connect`.
+    fn event(json: &str, token: Option<&str>) -> LambdaEvent<ApiGatewayWebsocketProxyRequest> {
+        let mut value: Value = serde_json::from_str(json).unwrap();
+        if value["queryStringParameters"].is_object() {
+            match token {
+                Some(token) => {
+                    value["queryStringParameters"]["token"] = json!(token);
+                    value["multiValueQueryStringParameters"]["token"] = json!([token]);
+                }
+                None => {
+                    value["queryStringParameters"] = json!({});
+                    value["multiValueQueryStringParameters"] = json!({});
+                }
+            }
+        }
+        LambdaEvent::new(
+            serde_json::from_value(value).unwrap(),
+            lambda_runtime::Context::default(),
+        )
+    }
+
+    fn stored(username: &str, roles: &[Role]) -> Connection {
+        let principal = Principal {
+            subject: format!("sub-{username}"),
+            username: username.to_owned(),
+            display_name: Some(format!("Test {username}")),
+            roles: roles.iter().copied().collect::<BTreeSet<_>>(),
+            client_id: Some("linka-web".to_owned()),
+        };
+        Connection::open(CONNECTION_ID, &principal, Utc::now())
+    }
+
+    fn body_of(response: &ApiGatewayProxyResponse) -> Option<String> {
+        match &response.body {
+            Some(Body::Text(text)) => Some(text.clone()),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn when_agent_connects_with_valid_token_should_store_the_connection() {
+        // GIVEN the sample $connect with an agent's token
+        let deps = deps();
+        let token = TestIssuer::primary().token_for("agent01", &["agent"]);
+        let before = Utc::now();
+        // WHEN handled
+        let response = function_handler(&deps, event(CONNECT, Some(&token)))
+            .await
+            .unwrap();
+        // THEN 200, and the connection is stored with who, when, and an expiry 2 h 10 min later
+        assert_eq!(response.status_code, 200);
+        let connection = deps.connections.get(CONNECTION_ID).await.unwrap().unwrap();
+        assert_eq!(connection.username, "agent01");
+        assert_eq!(connection.roles, BTreeSet::from([Role::Agent]));
+        assert!(connection.connected_at >= before - chrono::Duration::seconds(1));
+        assert_eq!(
+            connection.expires_at - connection.connected_at.timestamp(),
+            7800
+        );
+    }
+
+    #[tokio::test]
+    async fn when_token_is_missing_should_refuse_with_401() {
+        let deps = deps();
+        let response = function_handler(&deps, event(CONNECT, None)).await.unwrap();
+        assert_eq!(response.status_code, 401);
+        assert_eq!(body_of(&response).as_deref(), Some("token-missing"));
+        assert!(deps.connections.ids().is_empty());
+    }
+
+    #[tokio::test]
+    async fn when_token_has_wrong_audience_should_refuse_with_401() {
+        let deps = deps();
+        let issuer = TestIssuer::primary();
+        let mut claims = issuer.claims("agent01", &["agent"]);
+        claims["aud"] = json!("another-api");
+        let response = function_handler(&deps, event(CONNECT, Some(&issuer.sign(&claims))))
+            .await
+            .unwrap();
+        assert_eq!(response.status_code, 401);
+        assert_eq!(
+            body_of(&response).as_deref(),
+            Some("token-audience-invalid")
+        );
+        assert!(deps.connections.ids().is_empty());
+    }
+
+    #[tokio::test]
+    async fn when_machine_client_connects_should_refuse_with_403() {
+        let deps = deps();
+        let token = TestIssuer::primary().token_for("icis", &["icis"]);
+        let response = function_handler(&deps, event(CONNECT, Some(&token)))
+            .await
+            .unwrap();
+        assert_eq!(response.status_code, 403);
+        assert!(deps.connections.ids().is_empty());
+    }
+
+    #[tokio::test]
+    async fn when_store_fails_on_connect_should_refuse_with_500() {
+        let mut connections = MockConnectionStore::new();
+        connections.expect_put().times(1).returning(|_| {
+            Err(StoreError::Backend {
+                operation: "store a connection",
+                source: "throttled".into(),
+            })
+        });
+        let deps = deps_with(connections, RecordingNotifier::new());
+        let token = TestIssuer::primary().token_for("agent01", &["agent"]);
+        let response = function_handler(&deps, event(CONNECT, Some(&token)))
+            .await
+            .unwrap();
+        assert_eq!(response.status_code, 500);
+    }
+
+    #[tokio::test]
+    async fn when_client_disconnects_should_forget_the_connection() {
+        let deps = deps_with(
+            InMemoryConnectionStore::default()
+                .with_connections([stored("agent01", &[Role::Agent])]),
+            RecordingNotifier::new(),
+        );
+        let response = function_handler(&deps, event(DISCONNECT, None))
+            .await
+            .unwrap();
+        assert_eq!(response.status_code, 200);
+        assert!(deps.connections.ids().is_empty());
+    }
+
+    #[tokio::test]
+    async fn when_client_pings_should_push_pong_to_the_sender() {
+        // GIVEN a connected client
+        let deps = deps_with(
+            InMemoryConnectionStore::default()
+                .with_connections([stored("agent01", &[Role::Agent])]),
+            RecordingNotifier::new(),
+        );
+        // WHEN it sends {"action":"ping"}
+        let response = function_handler(&deps, event(PING, None)).await.unwrap();
+        // THEN a pong with the current time goes back to it
+        assert_eq!(response.status_code, 200);
+        let posts = deps.notifier.posts();
+        assert_eq!(posts.len(), 1);
+        assert_eq!(posts[0].0, CONNECTION_ID);
+        let json = serde_json::to_value(&posts[0].1).unwrap();
+        assert_eq!(json["type"], "pong");
+        let at: DateTime<Utc> = json["at"].as_str().unwrap().parse().unwrap();
+        assert!((Utc::now() - at).num_seconds().abs() < 5);
+    }
+
+    #[tokio::test]
+    async fn when_client_asks_whoami_should_push_the_stored_principal() {
+        let deps = deps_with(
+            InMemoryConnectionStore::default()
+                .with_connections([stored("supervisor", &[Role::Supervisor, Role::Queues])]),
+            RecordingNotifier::new(),
+        );
+        function_handler(&deps, event(WHOAMI, None)).await.unwrap();
+        let posts = deps.notifier.posts();
+        assert_eq!(
+            serde_json::to_value(&posts[0].1).unwrap(),
+            json!({"type": "whoami", "principal": {
+                "subject": "sub-supervisor", "username": "supervisor", "name": "Test supervisor",
+                "roles": ["supervisor", "queues"], "clientId": "linka-web"}})
+        );
+    }
+
+    #[tokio::test]
+    async fn when_client_sends_an_unknown_action_should_push_an_error() {
+        let deps = deps();
+        for json in [
+            UNKNOWN_ACTION.to_owned(),
+            PING.replace(r#"{\"action\":\"ping\"}"#, "not json"),
+        ] {
+            function_handler(&deps, event(&json, None)).await.unwrap();
+        }
+        let codes: Vec<Value> = deps
+            .notifier
+            .posts()
+            .iter()
+            .map(|(_, message)| serde_json::to_value(message).unwrap())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                json!({"type": "error", "code": "unknown-action"}),
+                json!({"type": "error", "code": "unknown-action"})
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn when_sender_is_gone_should_forget_the_connection() {
+        let deps = deps_with(
+            InMemoryConnectionStore::default()
+                .with_connections([stored("agent01", &[Role::Agent])]),
+            RecordingNotifier::new().with_gone(&[CONNECTION_ID]),
+        );
+        let response = function_handler(&deps, event(PING, None)).await.unwrap();
+        assert_eq!(response.status_code, 410);
+        assert!(deps.connections.ids().is_empty());
+    }
+
+    #[tokio::test]
+    async fn when_event_has_no_connection_id_should_answer_400() {
+        let deps = deps();
+        let mut value: Value = serde_json::from_str(PING).unwrap();
+        value["requestContext"]
+            .as_object_mut()
+            .unwrap()
+            .remove("connectionId");
+        let event = LambdaEvent::new(
+            serde_json::from_value(value).unwrap(),
+            lambda_runtime::Context::default(),
+        );
+        let response = function_handler(&deps, event).await.unwrap();
+        assert_eq!(response.status_code, 400);
+        assert!(deps.notifier.posts().is_empty());
+    }
+}

@@ -1,0 +1,341 @@
+//! In-memory adapters for behaviour tests: same contracts as the AWS adapters (ordering, paging
+//! by cursor, `Gone`), no network.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::{Mutex, MutexGuard, PoisonError},
+};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{
+    paging::{Page, PageCursor},
+    ports::{
+        ConnectionNotifier, ConnectionStore, NoticePublisher, NotifyError, PostOutcome,
+        PublishError, StoreError, UserDirectory,
+    },
+    realtime::{BroadcastNotice, Connection, PushMessage, CONNECTION_KIND},
+    time::format_rfc3339,
+    users::{PageLimit, User, USER_KIND},
+};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Users by username.
+#[derive(Debug, Default)]
+pub struct InMemoryUserDirectory {
+    users: Mutex<BTreeMap<String, User>>,
+}
+
+impl InMemoryUserDirectory {
+    pub fn new(users: impl IntoIterator<Item = User>) -> Self {
+        Self {
+            users: Mutex::new(
+                users
+                    .into_iter()
+                    .map(|user| (user.username.clone(), user))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+#[async_trait]
+impl UserDirectory for InMemoryUserDirectory {
+    async fn get(&self, username: &str) -> Result<Option<User>, StoreError> {
+        Ok(lock(&self.users).get(username).cloned())
+    }
+
+    async fn list(
+        &self,
+        limit: PageLimit,
+        cursor: Option<PageCursor>,
+    ) -> Result<Page<User>, StoreError> {
+        let after = match cursor {
+            Some(cursor) => {
+                cursor.expect_attributes(&["kind", "username"])?;
+                cursor.key().get("username").cloned()
+            }
+            None => None,
+        };
+        let users = lock(&self.users);
+        let mut remaining = users
+            .values()
+            .filter(|user| after.as_ref().is_none_or(|after| user.username > *after))
+            .peekable();
+        let items: Vec<User> = remaining
+            .by_ref()
+            .take(usize::from(limit.get()))
+            .cloned()
+            .collect();
+        let next_cursor = match (remaining.peek(), items.last()) {
+            (Some(_), Some(last)) => Some(PageCursor::from_key(BTreeMap::from([
+                ("kind".to_owned(), USER_KIND.to_owned()),
+                ("username".to_owned(), last.username.clone()),
+            ]))),
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+}
+
+/// Connections, listed in `connectedAt` order (as the `byKind` index), `page_size` per page.
+#[derive(Debug)]
+pub struct InMemoryConnectionStore {
+    connections: Mutex<BTreeMap<String, Connection>>,
+    page_size: usize,
+}
+
+impl Default for InMemoryConnectionStore {
+    fn default() -> Self {
+        Self::with_page_size(100)
+    }
+}
+
+impl InMemoryConnectionStore {
+    /// Small pages make tests walk the paging.
+    pub fn with_page_size(page_size: usize) -> Self {
+        Self {
+            connections: Mutex::new(BTreeMap::new()),
+            page_size: page_size.max(1),
+        }
+    }
+
+    pub fn with_connections(self, connections: impl IntoIterator<Item = Connection>) -> Self {
+        lock(&self.connections).extend(
+            connections
+                .into_iter()
+                .map(|connection| (connection.connection_id.clone(), connection)),
+        );
+        self
+    }
+
+    /// The ids stored now, sorted.
+    pub fn ids(&self) -> BTreeSet<String> {
+        lock(&self.connections).keys().cloned().collect()
+    }
+
+    fn page(
+        &self,
+        cutoff: Option<DateTime<Utc>>,
+        cursor: Option<PageCursor>,
+    ) -> Result<Page<Connection>, StoreError> {
+        let after = match cursor {
+            Some(cursor) => {
+                cursor.expect_attributes(&["kind", "connectedAt", "connectionId"])?;
+                let key = cursor.key();
+                Some((
+                    key.get("connectedAt").cloned().unwrap_or_default(),
+                    key.get("connectionId").cloned().unwrap_or_default(),
+                ))
+            }
+            None => None,
+        };
+        let mut sorted: Vec<Connection> = lock(&self.connections)
+            .values()
+            .filter(|connection| cutoff.is_none_or(|cutoff| connection.connected_at < cutoff))
+            .cloned()
+            .collect();
+        let position = |c: &Connection| (format_rfc3339(c.connected_at), c.connection_id.clone());
+        sorted.sort_by_key(position);
+        let mut remaining = sorted
+            .into_iter()
+            .filter(|connection| {
+                after
+                    .as_ref()
+                    .is_none_or(|after| position(connection) > *after)
+            })
+            .peekable();
+        let items: Vec<Connection> = remaining.by_ref().take(self.page_size).collect();
+        let next_cursor = match (remaining.peek(), items.last()) {
+            (Some(_), Some(last)) => Some(PageCursor::from_key(BTreeMap::from([
+                ("kind".to_owned(), CONNECTION_KIND.to_owned()),
+                ("connectedAt".to_owned(), format_rfc3339(last.connected_at)),
+                ("connectionId".to_owned(), last.connection_id.clone()),
+            ]))),
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+}
+
+#[async_trait]
+impl ConnectionStore for InMemoryConnectionStore {
+    async fn put(&self, connection: &Connection) -> Result<(), StoreError> {
+        lock(&self.connections).insert(connection.connection_id.clone(), connection.clone());
+        Ok(())
+    }
+
+    async fn get(&self, connection_id: &str) -> Result<Option<Connection>, StoreError> {
+        Ok(lock(&self.connections).get(connection_id).cloned())
+    }
+
+    async fn delete(&self, connection_id: &str) -> Result<(), StoreError> {
+        lock(&self.connections).remove(connection_id);
+        Ok(())
+    }
+
+    async fn list(&self, cursor: Option<PageCursor>) -> Result<Page<Connection>, StoreError> {
+        self.page(None, cursor)
+    }
+
+    async fn list_older_than(
+        &self,
+        cutoff: DateTime<Utc>,
+        cursor: Option<PageCursor>,
+    ) -> Result<Page<Connection>, StoreError> {
+        self.page(Some(cutoff), cursor)
+    }
+}
+
+/// Records every push; connections marked gone answer `Gone`, failing ones an error.
+#[derive(Debug, Default)]
+pub struct RecordingNotifier {
+    posts: Mutex<Vec<(String, PushMessage)>>,
+    gone: BTreeSet<String>,
+    failing: BTreeSet<String>,
+}
+
+impl RecordingNotifier {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// These connections answer `Gone` (the browser went away without `$disconnect`).
+    pub fn with_gone(mut self, ids: &[&str]) -> Self {
+        self.gone.extend(ids.iter().map(|id| (*id).to_owned()));
+        self
+    }
+
+    /// Posting to these connections fails (throttling, network).
+    pub fn with_failing(mut self, ids: &[&str]) -> Self {
+        self.failing.extend(ids.iter().map(|id| (*id).to_owned()));
+        self
+    }
+
+    /// Delivered pushes, in order.
+    pub fn posts(&self) -> Vec<(String, PushMessage)> {
+        lock(&self.posts).clone()
+    }
+
+    /// Ids of the connections that received something, sorted.
+    pub fn recipients(&self) -> BTreeSet<String> {
+        lock(&self.posts).iter().map(|(id, _)| id.clone()).collect()
+    }
+}
+
+#[async_trait]
+impl ConnectionNotifier for RecordingNotifier {
+    async fn post(
+        &self,
+        connection_id: &str,
+        message: &PushMessage,
+    ) -> Result<PostOutcome, NotifyError> {
+        if self.gone.contains(connection_id) {
+            return Ok(PostOutcome::Gone);
+        }
+        if self.failing.contains(connection_id) {
+            return Err(NotifyError("simulated post failure".into()));
+        }
+        lock(&self.posts).push((connection_id.to_owned(), message.clone()));
+        Ok(PostOutcome::Delivered)
+    }
+}
+
+/// Records published notices; can be told to fail.
+#[derive(Debug, Default)]
+pub struct RecordingPublisher {
+    notices: Mutex<Vec<BroadcastNotice>>,
+    failing: bool,
+}
+
+impl RecordingPublisher {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn failing() -> Self {
+        Self {
+            notices: Mutex::default(),
+            failing: true,
+        }
+    }
+
+    pub fn notices(&self) -> Vec<BroadcastNotice> {
+        lock(&self.notices).clone()
+    }
+}
+
+#[async_trait]
+impl NoticePublisher for RecordingPublisher {
+    async fn publish(&self, notice: &BroadcastNotice) -> Result<(), PublishError> {
+        if self.failing {
+            return Err(PublishError("simulated queue failure".into()));
+        }
+        lock(&self.notices).push(notice.clone());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::auth::{Principal, Role};
+
+    fn connection(id: &str, minute: u32) -> Connection {
+        let principal = Principal {
+            subject: "s".to_owned(),
+            username: format!("user-{id}"),
+            display_name: None,
+            roles: BTreeSet::from([Role::Agent]),
+            client_id: None,
+        };
+        Connection::open(
+            id,
+            &principal,
+            Utc.with_ymd_and_hms(2026, 11, 27, 8, minute, 0).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn when_listing_in_small_pages_should_visit_every_connection_once_in_time_order() {
+        // GIVEN five connections and pages of two
+        let store = InMemoryConnectionStore::with_page_size(2).with_connections([
+            connection("e", 5),
+            connection("a", 1),
+            connection("c", 3),
+            connection("b", 2),
+            connection("d", 4),
+        ]);
+        // WHEN walking every page
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = store.list(cursor).await.unwrap();
+            seen.extend(page.items.into_iter().map(|c| c.connection_id));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        // THEN each connection comes once, oldest first
+        assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+    }
+
+    #[tokio::test]
+    async fn when_listing_older_than_cutoff_should_return_only_older() {
+        let store = InMemoryConnectionStore::default()
+            .with_connections([connection("a", 1), connection("b", 10)]);
+        let cutoff = Utc.with_ymd_and_hms(2026, 11, 27, 8, 5, 0).unwrap();
+        let page = store.list_older_than(cutoff, None).await.unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items[0].connection_id, "a");
+    }
+}

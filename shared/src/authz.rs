@@ -1,0 +1,160 @@
+//! Authorisation: what each role of ADM-3 may do.
+//!
+//! The matrix lives in one function, [`Role::grants`], so that it can be read (and tested) whole.
+//! A principal holds a permission when any of its roles grants it.
+
+use thiserror::Error;
+
+use crate::auth::{Principal, Role};
+
+/// Something a caller may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// `GET /api/me`.
+    ReadOwnProfile,
+    /// Open the WebSocket (`$connect`).
+    ConnectRealtime,
+    /// Read and manage user accounts (`/api/admin/users…`).
+    AdministerUsers,
+    /// Send a broadcast notice to connected users (`POST /api/broadcasts`).
+    SendBroadcast,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 4] = [
+        Permission::ReadOwnProfile,
+        Permission::ConnectRealtime,
+        Permission::AdministerUsers,
+        Permission::SendBroadcast,
+    ];
+
+    /// Stable name for logs and problem details, e.g. `send-broadcast`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ReadOwnProfile => "read-own-profile",
+            Permission::ConnectRealtime => "connect-realtime",
+            Permission::AdministerUsers => "administer-users",
+            Permission::SendBroadcast => "send-broadcast",
+        }
+    }
+}
+
+impl Role {
+    /// The role matrix (ADM-3).
+    ///
+    /// - `admin` holds every administrative permission.
+    /// - `supervisor` (and `admin`) may send broadcasts.
+    /// - Every role of a person (admin … callbacks) may read its own profile and connect to the
+    ///   real-time channel; the narrower roles (recording-*, queues, callbacks) are grants on top
+    ///   of that, for the features they name.
+    /// - Machine roles (`icis`, `chatbot`) get only the interfaces built for them — and may read
+    ///   their own identity (`GET /api/me`, which holds nothing but what their token says), so
+    ///   an integrator can check a token. No WebSocket, no administration, no broadcasts.
+    pub fn grants(self, permission: Permission) -> bool {
+        use Permission::*;
+        match permission {
+            ReadOwnProfile => true,
+            ConnectRealtime => !self.is_machine(),
+            AdministerUsers => self == Role::Admin,
+            SendBroadcast => matches!(self, Role::Admin | Role::Supervisor),
+        }
+    }
+}
+
+/// The caller is authenticated but lacks the permission.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("missing permission {}", .permission.as_str())]
+pub struct Forbidden {
+    pub permission: Permission,
+}
+
+impl Principal {
+    /// `Ok` when any of the principal's roles grants `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), Forbidden> {
+        if self.roles.iter().any(|role| role.grants(permission)) {
+            Ok(())
+        } else {
+            Err(Forbidden { permission })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn principal(roles: &[Role]) -> Principal {
+        Principal {
+            subject: "s".to_owned(),
+            username: "u".to_owned(),
+            display_name: None,
+            roles: roles.iter().copied().collect::<BTreeSet<_>>(),
+            client_id: None,
+        }
+    }
+
+    #[test]
+    fn when_matrix_is_read_whole_should_match_adm3() {
+        use Permission::*;
+        use Role::*;
+        // (role, [ReadOwnProfile, ConnectRealtime, AdministerUsers, SendBroadcast])
+        let expected = [
+            (Admin, [true, true, true, true]),
+            (Supervisor, [true, true, false, true]),
+            (Agent, [true, true, false, false]),
+            (Wallboard, [true, true, false, false]),
+            (RecordingListen, [true, true, false, false]),
+            (RecordingDownload, [true, true, false, false]),
+            (Queues, [true, true, false, false]),
+            (Callbacks, [true, true, false, false]),
+            (Icis, [true, false, false, false]),
+            (Chatbot, [true, false, false, false]),
+        ];
+        assert_eq!(expected.len(), Role::ALL.len());
+        for (role, grants) in expected {
+            for (permission, granted) in [
+                ReadOwnProfile,
+                ConnectRealtime,
+                AdministerUsers,
+                SendBroadcast,
+            ]
+            .into_iter()
+            .zip(grants)
+            {
+                assert_eq!(
+                    role.grants(permission),
+                    granted,
+                    "{role} / {}",
+                    permission.as_str()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn when_agent_requires_administer_users_should_be_forbidden() {
+        let agent = principal(&[Role::Agent]);
+        assert_eq!(
+            agent.require(Permission::AdministerUsers),
+            Err(Forbidden {
+                permission: Permission::AdministerUsers
+            })
+        );
+    }
+
+    #[test]
+    fn when_any_role_grants_should_be_allowed() {
+        let supervisor = principal(&[Role::Queues, Role::Supervisor]);
+        assert!(supervisor.require(Permission::SendBroadcast).is_ok());
+    }
+
+    #[test]
+    fn when_principal_has_no_known_role_should_be_refused_everything() {
+        let nobody = principal(&[]);
+        for permission in Permission::ALL {
+            assert!(nobody.require(permission).is_err());
+        }
+    }
+}

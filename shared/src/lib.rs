@@ -1,0 +1,27 @@
+//! Linka domain crate: pure types and rules, the ports (traits) the functions depend on, and the
+//! AWS adapters behind those ports.
+//!
+//! - Pure domain: [`auth`] (token validation), [`authz`] (role matrix), [`problem`] (RFC 9457),
+//!   [`users`], [`realtime`], [`time`], [`config`]. No Lambda runtime types anywhere in this crate.
+//! - Ports: [`ports`] (small traits split by capability, with mockall mocks behind the `mocks`
+//!   feature) and their in-memory adapters in [`adapters::memory`].
+//! - AWS: [`adapters`] (DynamoDB, API Gateway Management API, SQS) and [`aws::sdk_config`].
+
+pub mod adapters;
+pub mod auth;
+pub mod authz;
+pub mod aws;
+pub mod config;
+pub mod paging;
+pub mod ports;
+pub mod problem;
+pub mod realtime;
+pub mod telemetry;
+pub mod time;
+pub mod users;
+
+#[cfg(any(test, feature = "mocks"))]
+pub mod testing;
+
+/// A boxed error, used as the `source` of adapter errors so that the ports stay free of SDK types.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -1,0 +1,531 @@
+//! The real-time channel: WebSocket connection records, broadcast notices, and the messages
+//! pushed to browsers.
+//!
+//! Delivery is at least once: a notice may be pushed to the same browser more than once (a batch
+//! retried after a partial failure, a redelivered SQS message). Every push that comes from a
+//! notice carries the notice `id`, and clients drop ids they have already shown.
+
+use std::{collections::BTreeSet, fmt};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::{
+    auth::{lenient_roles, Principal, Role},
+    problem::FieldError,
+};
+
+/// The `kind` attribute of connection items (partition key of the `byKind` index).
+pub const CONNECTION_KIND: &str = "connection";
+
+/// How long a connection record lives: API Gateway closes WebSockets after 2 h, plus 10 min of
+/// margin. After that the record is garbage (TTL `expiresAt`, and the sweeper, delete it).
+pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60 + 10 * 60;
+
+/// Longest broadcast text, in characters (after trimming).
+pub const MAX_NOTICE_CHARS: usize = 500;
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+// ---------------------------------------------------------------------------------------------
+
+/// A live WebSocket connection, stored at `$connect` and removed at `$disconnect`, on `Gone`, or
+/// by the sweeper. Serialised camelCase, as in `ConnectionsTable`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    pub connection_id: String,
+    #[serde(default)]
+    pub subject: String,
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(with = "lenient_roles")]
+    pub roles: BTreeSet<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Sort key of the `byKind` index (fixed-width RFC 3339, so it sorts in time order).
+    #[serde(with = "crate::time::rfc3339")]
+    pub connected_at: DateTime<Utc>,
+    /// DynamoDB TTL, epoch seconds.
+    pub expires_at: i64,
+}
+
+impl Connection {
+    /// The record for a connection `principal` opened at `now`.
+    pub fn open(
+        connection_id: impl Into<String>,
+        principal: &Principal,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            connection_id: connection_id.into(),
+            subject: principal.subject.clone(),
+            username: principal.username.clone(),
+            display_name: principal.display_name.clone(),
+            roles: principal.roles.clone(),
+            client_id: principal.client_id.clone(),
+            connected_at: now,
+            expires_at: now.timestamp() + CONNECTION_LIFETIME_SECONDS,
+        }
+    }
+
+    /// Who opened the connection.
+    pub fn principal(&self) -> Principal {
+        Principal {
+            subject: self.subject.clone(),
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            roles: self.roles.clone(),
+            client_id: self.client_id.clone(),
+        }
+    }
+
+    /// Whether a notice for `audience` (`None` = everyone) goes to this connection.
+    pub fn is_in_audience(&self, audience: Option<Role>) -> bool {
+        audience.is_none_or(|role| self.roles.contains(&role))
+    }
+}
+
+/// The instant before which a connection record is stale, seen at `now`.
+pub fn stale_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::seconds(CONNECTION_LIFETIME_SECONDS)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Broadcast notices
+// ---------------------------------------------------------------------------------------------
+
+/// How loud a notice is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    #[default]
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::Info, Severity::Warning, Severity::Critical];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|severity| severity.as_str() == text)
+    }
+}
+
+/// Why a notice text was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum NoticeTextError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most 500 characters")]
+    TooLong,
+    #[error("must not contain control characters")]
+    ControlCharacter,
+}
+
+/// Broadcast text: at most 500 characters as sent and at least one after trimming, no control
+/// characters (line breaks included: a notice is one line on every screen). Stored trimmed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct NoticeText(String);
+
+impl NoticeText {
+    pub fn parse(text: &str) -> Result<Self, NoticeTextError> {
+        if text.chars().count() > MAX_NOTICE_CHARS {
+            return Err(NoticeTextError::TooLong);
+        }
+        let text = text.trim();
+        if text.is_empty() {
+            Err(NoticeTextError::Empty)
+        } else if text.chars().any(char::is_control) {
+            Err(NoticeTextError::ControlCharacter)
+        } else {
+            Ok(Self(text.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for NoticeText {
+    type Error = NoticeTextError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text)
+    }
+}
+
+impl From<NoticeText> for String {
+    fn from(text: NoticeText) -> Self {
+        text.0
+    }
+}
+
+impl fmt::Display for NoticeText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a supervisor asks to broadcast (`POST /api/broadcasts` body), validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BroadcastDraft {
+    pub text: NoticeText,
+    pub severity: Severity,
+    pub audience: Option<Role>,
+}
+
+impl BroadcastDraft {
+    /// The members a request body may have.
+    pub const FIELDS: [&'static str; 3] = ["text", "severity", "audience"];
+
+    /// Validates a request body `{text, severity?, audience?}`. Every invalid field is reported,
+    /// by name; so is every member other than these (bodies are strict, so that a misspelt
+    /// `audience` cannot silently broadcast to everyone).
+    pub fn from_json(body: &Map<String, Value>) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let text = match body.get("text") {
+            None | Some(Value::Null) => {
+                errors.push(FieldError::new("text", "is required"));
+                None
+            }
+            Some(Value::String(text)) => NoticeText::parse(text)
+                .map_err(|error| errors.push(FieldError::new("text", error.to_string())))
+                .ok(),
+            Some(_) => {
+                errors.push(FieldError::new("text", "must be a string"));
+                None
+            }
+        };
+        let severity = match body.get("severity") {
+            None | Some(Value::Null) => Some(Severity::default()),
+            Some(Value::String(name)) => Severity::parse(name),
+            Some(_) => None,
+        };
+        if severity.is_none() {
+            errors.push(FieldError::new(
+                "severity",
+                "must be one of info, warning, critical",
+            ));
+        }
+        let audience = match body.get("audience") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(name)) => name.parse::<Role>().map(Some).map_err(|_| ()),
+            Some(_) => Err(()),
+        };
+        if audience.is_err() {
+            errors.push(FieldError::new(
+                "audience",
+                "must be a role name, e.g. agent",
+            ));
+        }
+        for name in body
+            .keys()
+            .filter(|name| !Self::FIELDS.contains(&name.as_str()))
+        {
+            let name: String = name.chars().take(64).collect();
+            errors.push(FieldError::new(name, "is not a known field"));
+        }
+        match (text, severity, audience) {
+            (Some(text), Some(severity), Ok(audience)) if errors.is_empty() => Ok(Self {
+                text,
+                severity,
+                audience,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// A notice on its way to connected browsers: the `BroadcastQueue` message body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BroadcastNotice {
+    /// Also the idempotency key: clients drop a notice id they have already shown.
+    pub id: Uuid,
+    pub text: NoticeText,
+    #[serde(default)]
+    pub severity: Severity,
+    /// Only connections holding this role get the notice; `None` = everyone.
+    #[serde(default)]
+    pub audience: Option<Role>,
+    /// Username of the sender.
+    pub sent_by: String,
+    #[serde(with = "crate::time::rfc3339")]
+    pub sent_at: DateTime<Utc>,
+}
+
+impl BroadcastNotice {
+    pub fn new(
+        id: Uuid,
+        draft: BroadcastDraft,
+        sent_by: impl Into<String>,
+        sent_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            text: draft.text,
+            severity: draft.severity,
+            audience: draft.audience,
+            sent_by: sent_by.into(),
+            sent_at,
+        }
+    }
+
+    /// The message pushed to each browser.
+    pub fn push_message(&self) -> PushMessage {
+        PushMessage::Broadcast {
+            id: self.id,
+            text: self.text.clone(),
+            severity: self.severity,
+            sent_by: self.sent_by.clone(),
+            sent_at: self.sent_at,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------------------------
+
+/// A message pushed to a browser over `@connections`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
+pub enum PushMessage {
+    /// Answer to `{"action":"ping"}`.
+    Pong {
+        #[serde(with = "crate::time::rfc3339")]
+        at: DateTime<Utc>,
+    },
+    /// Answer to `{"action":"whoami"}`.
+    Whoami { principal: Principal },
+    /// A broadcast notice.
+    Broadcast {
+        id: Uuid,
+        text: NoticeText,
+        severity: Severity,
+        sent_by: String,
+        #[serde(with = "crate::time::rfc3339")]
+        sent_at: DateTime<Utc>,
+    },
+    /// The browser sent something we do not understand.
+    Error { code: String },
+}
+
+impl PushMessage {
+    /// The JSON text sent over the wire.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+}
+
+/// What a browser may send (`$default` route; the route selection expression is
+/// `$request.body.action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAction {
+    Ping,
+    Whoami,
+    /// Not JSON, no `action`, or an action we do not know.
+    Unknown,
+}
+
+impl ClientAction {
+    pub fn parse(body: Option<&str>) -> Self {
+        #[derive(Deserialize)]
+        struct Envelope {
+            action: String,
+        }
+        match body.map(serde_json::from_str::<Envelope>) {
+            Some(Ok(envelope)) if envelope.action == "ping" => ClientAction::Ping,
+            Some(Ok(envelope)) if envelope.action == "whoami" => ClientAction::Whoami,
+            _ => ClientAction::Unknown,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+
+    fn object(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => panic!("not an object"),
+        }
+    }
+
+    #[test]
+    fn when_draft_is_valid_should_trim_and_default_severity() {
+        // GIVEN a body with padded text and no severity
+        let body = object(json!({"text": "  Porucha linky 2  ", "audience": "agent"}));
+        // WHEN validated
+        let draft = BroadcastDraft::from_json(&body).unwrap();
+        // THEN the text is trimmed, severity is info, audience agent
+        assert_eq!(draft.text.as_str(), "Porucha linky 2");
+        assert_eq!(draft.severity, Severity::Info);
+        assert_eq!(draft.audience, Some(Role::Agent));
+    }
+
+    #[test]
+    fn when_draft_fields_are_invalid_should_name_each_field() {
+        let body = object(json!({"text": "a\u{0007}b", "severity": "loud", "audience": "pilot"}));
+        let errors = BroadcastDraft::from_json(&body).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["text", "severity", "audience"]);
+    }
+
+    #[test]
+    fn when_body_has_an_unknown_member_should_name_it() {
+        let body = object(json!({"text": "Hi", "audiense": "agent"}));
+        let errors = BroadcastDraft::from_json(&body).unwrap_err();
+        assert_eq!(
+            errors,
+            [FieldError::new("audiense", "is not a known field")]
+        );
+    }
+
+    #[test]
+    fn when_text_is_missing_blank_or_not_a_string_should_name_text() {
+        for body in [
+            json!({}),
+            json!({"text": "   "}),
+            json!({"text": 5}),
+            json!({"text": null}),
+        ] {
+            let errors = BroadcastDraft::from_json(&object(body.clone())).unwrap_err();
+            assert_eq!(errors.len(), 1, "{body}");
+            assert_eq!(errors[0].field, "text");
+        }
+    }
+
+    #[test]
+    fn when_text_is_exactly_500_chars_should_be_accepted_and_501_refused() {
+        let ok = "ž".repeat(500);
+        assert!(NoticeText::parse(&ok).is_ok());
+        assert_eq!(
+            NoticeText::parse(&format!("{ok}x")),
+            Err(NoticeTextError::TooLong)
+        );
+        assert_eq!(
+            NoticeText::parse("line\nbreak"),
+            Err(NoticeTextError::ControlCharacter)
+        );
+        // the limit applies to the text as sent, too (the API schema says maxLength 500)
+        assert_eq!(
+            NoticeText::parse(&format!(" {ok} ")),
+            Err(NoticeTextError::TooLong)
+        );
+    }
+
+    #[test]
+    fn when_notice_is_serialized_should_round_trip_and_validate_text() {
+        // GIVEN a notice
+        let sent_at = Utc.with_ymd_and_hms(2026, 11, 27, 9, 30, 0).unwrap();
+        let draft =
+            BroadcastDraft::from_json(&object(json!({"text": "Hi", "severity": "critical"})))
+                .unwrap();
+        let notice = BroadcastNotice::new(Uuid::nil(), draft, "supervisor", sent_at);
+        // WHEN serialized and parsed back
+        let json = serde_json::to_value(&notice).unwrap();
+        // THEN the wire shape is camelCase and round-trips
+        assert_eq!(json["sentAt"], "2026-11-27T09:30:00.000Z");
+        assert_eq!(json["sentBy"], "supervisor");
+        assert_eq!(json["audience"], Value::Null);
+        assert_eq!(
+            serde_json::from_value::<BroadcastNotice>(json.clone()).unwrap(),
+            notice
+        );
+        // AND a queue message with invalid text is refused
+        let mut bad = json;
+        bad["text"] = json!("");
+        assert!(serde_json::from_value::<BroadcastNotice>(bad).is_err());
+    }
+
+    #[test]
+    fn when_push_messages_are_serialized_should_have_type_tags() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 27, 9, 30, 0).unwrap();
+        assert_eq!(
+            serde_json::to_value(PushMessage::Pong { at }).unwrap(),
+            json!({"type": "pong", "at": "2026-11-27T09:30:00.000Z"})
+        );
+        assert_eq!(
+            serde_json::to_value(PushMessage::Error {
+                code: "unknown-action".to_owned()
+            })
+            .unwrap(),
+            json!({"type": "error", "code": "unknown-action"})
+        );
+        let draft = BroadcastDraft::from_json(&object(json!({"text": "Hi"}))).unwrap();
+        let notice = BroadcastNotice::new(Uuid::nil(), draft, "supervisor", at);
+        assert_eq!(
+            serde_json::to_value(notice.push_message()).unwrap(),
+            json!({"type": "broadcast", "id": Uuid::nil(), "text": "Hi", "severity": "info",
+                   "sentBy": "supervisor", "sentAt": "2026-11-27T09:30:00.000Z"})
+        );
+    }
+
+    #[test]
+    fn when_client_sends_actions_should_parse_them() {
+        assert_eq!(
+            ClientAction::parse(Some(r#"{"action":"ping"}"#)),
+            ClientAction::Ping
+        );
+        assert_eq!(
+            ClientAction::parse(Some(r#"{"action":"whoami","x":1}"#)),
+            ClientAction::Whoami
+        );
+        for body in [
+            None,
+            Some(""),
+            Some("ping"),
+            Some("{}"),
+            Some(r#"{"action":5}"#),
+            Some(r#"{"action":"dance"}"#),
+        ] {
+            assert_eq!(ClientAction::parse(body), ClientAction::Unknown, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn when_connection_is_opened_should_expire_after_two_hours_ten_minutes() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 8, 0, 0).unwrap();
+        let principal = Principal {
+            subject: "s".to_owned(),
+            username: "agent01".to_owned(),
+            display_name: None,
+            roles: BTreeSet::from([Role::Agent]),
+            client_id: Some("linka-web".to_owned()),
+        };
+        let connection = Connection::open("c1", &principal, now);
+        assert_eq!(connection.expires_at - now.timestamp(), 7800);
+        assert_eq!(connection.principal(), principal);
+        assert!(connection.is_in_audience(None));
+        assert!(connection.is_in_audience(Some(Role::Agent)));
+        assert!(!connection.is_in_audience(Some(Role::Supervisor)));
+        assert_eq!(stale_cutoff(now), now - chrono::Duration::minutes(130));
+    }
+}
