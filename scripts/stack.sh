@@ -4,10 +4,12 @@
 #   scripts/stack.sh stop    stops what `start` started
 # Ports and state come from the environment (defaults in brackets):
 #   MOTO_PORT [4566]  LINKA_PORT [8080]  LINKA_STATE_DIR [.local]  LINKA_SQS_RETRY_DELAY [queue's own]
+#   LINKA_PROFILE [debug]: which build of the gateway and the functions to run (debug or release)
 # The binaries must be built first (cargo build --workspace --bins).
 source "$(dirname "$0")/lib.sh"
 
 MOTO_PORT="${MOTO_PORT:-4566}"
+PROFILE="${LINKA_PROFILE:-debug}"
 LINKA_PORT="${LINKA_PORT:-8080}"
 STATE="${LINKA_STATE_DIR:-$ROOT/.local}"
 mkdir -p "$STATE"
@@ -27,13 +29,13 @@ start_gateway() {
   if ! port_free "$LINKA_PORT"; then
     die "port $LINKA_PORT is taken; set LINKA_PORT"
   fi
-  local bin="$ROOT/target/debug/dev-gateway"
+  local bin="$ROOT/target/$PROFILE/dev-gateway"
   [[ -x "$bin" ]] || die "$bin is missing: run cargo build --workspace --bins"
   log "starting the dev gateway on 127.0.0.1:$LINKA_PORT"
   (
     cd "$ROOT"
     AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" LINKA_PORT="$LINKA_PORT" LINKA_STATE_DIR="$STATE" \
-      setsid "$bin" --template infra/template.yaml --functions-dir target/debug --web-dir web/dist \
+      setsid "$bin" --template infra/template.yaml --functions-dir "target/$PROFILE" --web-dir web/dist \
       --state-dir "$STATE" --identities localstack/identities.json >"$STATE/gateway.log" 2>&1 &
     echo $! >"$STATE/gateway.pid"
   )

@@ -24,7 +24,9 @@ cargo clippy --workspace --all-targets --features system-tests/stack -- -D warni
 cfn-lint infra/template.yaml
 
 step "build"
-cargo build --workspace --bins
+# One feature set for the build and the test run, so the test run reuses every artifact
+# (and target/debug holds the function binaries the gateway runs).
+cargo build --workspace --all-targets --features system-tests/stack
 (cd web && npm run --silent build)
 
 step "web unit tests"

@@ -280,3 +280,42 @@ fn when_sample_events_exist_should_each_be_valid_json() {
     }
     assert!(count >= 8, "only {count} sample events");
 }
+
+#[test]
+fn when_a_custom_domain_is_declared_should_it_require_tls_1_2() {
+    // SEC-1, INT-5: the internet-facing APIs accept TLS 1.2 or newer only.
+    let template = template();
+    let domains = of_type(&template, "AWS::ApiGatewayV2::DomainName");
+    assert!(domains.len() >= 2, "HTTP and WebSocket custom domains");
+    for (id, domain) in domains {
+        let configurations = domain["Properties"]["DomainNameConfigurations"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{id} has DomainNameConfigurations"));
+        for configuration in configurations {
+            assert_eq!(
+                configuration["SecurityPolicy"].as_str(),
+                Some("TLS_1_2"),
+                "{id}"
+            );
+        }
+    }
+}
+
+#[test]
+fn when_recordings_expire_should_it_be_after_at_least_six_months() {
+    // REC-3: recordings are kept at least 6 months (183 days covers any six calendar months).
+    let template = template();
+    let bucket = &resources(&template)["RecordingsBucket"];
+    let rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .unwrap();
+    let expirations: Vec<u64> = rules
+        .iter()
+        .filter_map(|r| r["ExpirationInDays"].as_u64())
+        .collect();
+    assert!(!expirations.is_empty(), "recordings expire (GDPR)");
+    assert!(
+        expirations.iter().all(|days| *days >= 183),
+        "{expirations:?}"
+    );
+}

@@ -797,7 +797,12 @@ mod tests {
             "1",
         ])
         .unwrap();
-        assert_eq!(config.port, 8080);
+        // Flags also come from the environment (scripts/test.sh sets LINKA_PORT).
+        let expected_port = std::env::var("LINKA_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(8080);
+        assert_eq!(config.port, expected_port);
         assert_eq!(config.bind, IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert_eq!(config.template, PathBuf::from("infra/template.yaml"));
         assert_eq!(config.function_instances, 2);
