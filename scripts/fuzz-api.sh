@@ -17,7 +17,7 @@ token_for() {
 mkdir -p "$LINKA_STATE_DIR"
 for user in admin agent01; do
   log "schemathesis as $user ($EXAMPLES examples per operation)"
-  st run "$BASE/api/openapi.json" --url "$BASE" \
+  st --config-file localstack/schemathesis.toml run "$BASE/api/openapi.json" --url "$BASE" \
     -H "Authorization: Bearer $(token_for "$user")" \
     --checks all --max-examples "$EXAMPLES" --seed 20261127 \
     --generation-database none --request-timeout 15 --no-color \

@@ -178,7 +178,11 @@ fn when_http_api_serves_a_route_should_template_and_openapi_declare_it() {
             }
         }
     }
-    assert_eq!(documented, code, "OpenAPI vs code");
+    let operations: BTreeSet<(String, String)> = code
+        .into_iter()
+        .filter(|(method, _)| method != "ANY") // the catch-all is not an operation
+        .collect();
+    assert_eq!(documented, operations, "OpenAPI vs code");
 }
 
 #[test]

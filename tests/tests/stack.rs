@@ -151,7 +151,7 @@ fn allowed_roles(method: &str, path: &str) -> Option<&'static [&'static str]> {
         "client:chatbot",
     ];
     match (method, path) {
-        ("GET", "/api/openapi.json") | ("GET", "/api/health") => None,
+        ("GET", "/api/openapi.json") | ("GET", "/api/health") | ("ANY", "/api/{proxy+}") => None,
         ("GET", "/api/me") => Some(EVERYONE),
         ("GET", p) if p.starts_with("/api/admin/") => Some(&["admin"]),
         ("POST", "/api/broadcasts") => Some(&["admin", "supervisor"]),
@@ -657,6 +657,23 @@ async fn when_browser_opens_root_should_get_the_czech_web_app() {
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     assert!(html.contains(r#"lang="cs""#), "{html}");
+}
+
+#[tokio::test]
+async fn when_method_is_not_supported_on_a_known_path_should_answer_405_with_allow() {
+    let stack = Stack::from_env();
+    let response = stack
+        .http
+        .delete(stack.url("/api/me"))
+        .bearer_auth(stack.token("admin").await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers().get("allow").map(|v| v.to_str().unwrap()),
+        Some("GET")
+    );
+    assert_problem(response, 405).await;
 }
 
 #[tokio::test]

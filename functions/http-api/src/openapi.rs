@@ -54,7 +54,8 @@ mod tests {
         let value: serde_json::Value =
             serde_json::from_str(OpenApiDocument::embedded().unwrap().json()).unwrap();
         // THEN each (method, path) is an operation of the document
-        for (method, path) in ROUTES {
+        // The ANY catch-all is not an operation of its own.
+        for (method, path) in ROUTES.iter().filter(|(method, _)| *method != "ANY") {
             let operation = &value["paths"][path][method.to_ascii_lowercase()];
             assert!(
                 operation.is_object(),
