@@ -214,8 +214,9 @@ impl BroadcastDraft {
                 None
             }
         };
+        // Absent means the default; an explicit null is not a severity (the schema says so).
         let severity = match body.get("severity") {
-            None | Some(Value::Null) => Some(Severity::default()),
+            None => Some(Severity::default()),
             Some(Value::String(name)) => Severity::parse(name),
             Some(_) => None,
         };
@@ -226,7 +227,7 @@ impl BroadcastDraft {
             ));
         }
         let audience = match body.get("audience") {
-            None | Some(Value::Null) => Ok(None),
+            None => Ok(None),
             Some(Value::String(name)) => name.parse::<Role>().map(Some).map_err(|_| ()),
             Some(_) => Err(()),
         };
@@ -396,6 +397,16 @@ mod tests {
         let errors = BroadcastDraft::from_json(&body).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["text", "severity", "audience"]);
+    }
+
+    #[test]
+    fn when_severity_or_audience_is_null_should_name_each_field() {
+        // GIVEN optional members sent as explicit nulls (found by the schema-driven fuzzer)
+        let body = object(json!({"text": "Hi", "severity": null, "audience": null}));
+        // WHEN validated THEN both are refused: absent means default, null is not a value
+        let errors = BroadcastDraft::from_json(&body).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["severity", "audience"]);
     }
 
     #[test]

@@ -1082,11 +1082,27 @@ fn redirect_uri_allowed(registered: &[String], candidate: &str) -> bool {
         .filter_map(|uri| url::Url::parse(uri).ok())
         .any(|uri| {
             let (prefix, path) = (uri.path(), candidate.path());
-            uri.origin() == candidate.origin()
+            same_origin_or_loopback(&uri, &candidate)
                 && (path == prefix
                     || (path.starts_with(prefix)
                         && (prefix.ends_with('/') || path[prefix.len()..].starts_with('/'))))
         })
+}
+
+/// Same origin; for loopback hosts any port (RFC 8252 §7.3), so the local stack works on
+/// whatever port it was started on (`LINKA_PORT`).
+fn same_origin_or_loopback(registered: &url::Url, candidate: &url::Url) -> bool {
+    let loopback = |url: &url::Url| match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if loopback(registered) {
+        registered.scheme() == candidate.scheme() && registered.host() == candidate.host()
+    } else {
+        registered.origin() == candidate.origin()
+    }
 }
 
 fn with_query(base: &str, pairs: &[(&str, String)]) -> String {
@@ -1567,7 +1583,7 @@ mod tests {
         for redirect in [
             "http://evil.example/",
             "http://127.0.0.1:8080.evil.example/",
-            "http://127.0.0.1:9999/",
+            "https://127.0.0.1:8080/",
             "http://user@127.0.0.1:8080/",
             "http://127.0.0.1:8080/#x",
         ] {
@@ -1588,6 +1604,32 @@ mod tests {
             &["http://127.0.0.1:8080/app".to_owned()],
             "http://127.0.0.1:8080/application"
         ));
+    }
+
+    #[test]
+    fn when_redirect_uri_is_on_another_loopback_port_should_be_allowed_but_not_elsewhere() {
+        // GIVEN the registered loopback and public redirect URIs
+        let registered = vec![
+            "http://127.0.0.1:8080/".to_owned(),
+            "https://linka.example/app/".to_owned(),
+        ];
+        // WHEN the stack runs on another port THEN its loopback URI is accepted (RFC 8252 §7.3)
+        assert!(redirect_uri_allowed(&registered, "http://127.0.0.1:8099/"));
+        // AND a public host keeps exact origins, another host or scheme is refused
+        assert!(redirect_uri_allowed(
+            &registered,
+            "https://linka.example/app/"
+        ));
+        assert!(!redirect_uri_allowed(
+            &registered,
+            "https://linka.example:8443/app/"
+        ));
+        assert!(!redirect_uri_allowed(&registered, "http://localhost:8099/"));
+        assert!(!redirect_uri_allowed(
+            &registered,
+            "https://127.0.0.1:8080/"
+        ));
+        assert!(!redirect_uri_allowed(&registered, "http://evil.example/"));
     }
 
     #[tokio::test]
