@@ -212,7 +212,7 @@ pub struct Principal {
     /// Known roles from the roles claim; unknown strings are ignored.
     #[serde(with = "lenient_roles")]
     pub roles: BTreeSet<Role>,
-    /// `azp` (or `client_id`): the OAuth client the token was issued to.
+    /// `azp` (or `appid`, or `client_id`): the OAuth client the token was issued to.
     pub client_id: Option<String>,
 }
 
@@ -472,7 +472,10 @@ impl<J: JwksSource> TokenValidator<J> {
             subject,
             display_name: text("name"),
             roles: roles_from(claims, &self.roles_claim),
-            client_id: text("azp").or_else(|| text("client_id")),
+            // `azp` (OIDC, Entra v2), `appid` (AD FS, Entra v1 access tokens), `client_id` (RFC 9068).
+            client_id: text("azp")
+                .or_else(|| text("appid"))
+                .or_else(|| text("client_id")),
         })
     }
 }
@@ -842,6 +845,19 @@ mod tests {
         let principal = validator.validate(&issuer.sign(&claims)).await.unwrap();
         assert_eq!(principal.username, "icis");
         assert_eq!(principal.roles, BTreeSet::from([Role::Icis]));
+    }
+
+    #[tokio::test]
+    async fn when_token_names_its_client_in_appid_should_read_it() {
+        // GIVEN an AD FS / Entra v1 style token: the client is in `appid`, no `azp`
+        let issuer = TestIssuer::primary();
+        let (validator, _) = validator(&issuer);
+        let mut claims = issuer.claims("icis", &["icis"]);
+        claims.as_object_mut().unwrap().remove("azp");
+        claims["appid"] = json!("5e1c0ad2-icis");
+        // WHEN validated THEN the client id comes from `appid`
+        let principal = validator.validate(&issuer.sign(&claims)).await.unwrap();
+        assert_eq!(principal.client_id.as_deref(), Some("5e1c0ad2-icis"));
     }
 
     #[test]
