@@ -17,7 +17,16 @@ token_for() {
 mkdir -p "$LINKA_STATE_DIR"
 for user in admin agent01; do
   log "schemathesis as $user ($EXAMPLES examples per operation)"
+  # As admin, PUT and DELETE of a user would rewrite or delete the seeded demo users (the
+  # fuzzer reuses usernames it saw in responses and in the document), which the browser tests
+  # after it sign in as. Those two operations are fuzzed as agent01 (403 path) here, and as
+  # admin by the handler's unit and property tests and tests/tests/admin.rs.
+  exclude=()
+  if [ "$user" = admin ]; then
+    exclude=(--exclude-operation-id replaceUser --exclude-operation-id deleteUser)
+  fi
   st --config-file localstack/schemathesis.toml run "$BASE/api/openapi.json" --url "$BASE" \
+    "${exclude[@]}" \
     -H "Authorization: Bearer $(token_for "$user")" \
     --checks all --max-examples "$EXAMPLES" --seed 20261127 \
     --generation-database none --request-timeout 15 --no-color \

@@ -18,14 +18,17 @@ pub enum Permission {
     AdministerUsers,
     /// Send a broadcast notice to connected users (`POST /api/broadcasts`).
     SendBroadcast,
+    /// Read the audit log (`GET /api/admin/audit`, SEC-3).
+    ReadAuditLog,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 4] = [
+    pub const ALL: [Permission; 5] = [
         Permission::ReadOwnProfile,
         Permission::ConnectRealtime,
         Permission::AdministerUsers,
         Permission::SendBroadcast,
+        Permission::ReadAuditLog,
     ];
 
     /// Stable name for logs and problem details, e.g. `send-broadcast`.
@@ -35,6 +38,7 @@ impl Permission {
             Permission::ConnectRealtime => "connect-realtime",
             Permission::AdministerUsers => "administer-users",
             Permission::SendBroadcast => "send-broadcast",
+            Permission::ReadAuditLog => "read-audit-log",
         }
     }
 }
@@ -42,7 +46,7 @@ impl Permission {
 impl Role {
     /// The role matrix (ADM-3).
     ///
-    /// - `admin` holds every administrative permission.
+    /// - `admin` holds every administrative permission (users, the audit log).
     /// - `supervisor` (and `admin`) may send broadcasts.
     /// - Every role of a person (admin … callbacks) may read its own profile and connect to the
     ///   real-time channel; the narrower roles (recording-*, queues, callbacks) are grants on top
@@ -55,7 +59,7 @@ impl Role {
         match permission {
             ReadOwnProfile => true,
             ConnectRealtime => !self.is_machine(),
-            AdministerUsers => self == Role::Admin,
+            AdministerUsers | ReadAuditLog => self == Role::Admin,
             SendBroadcast => matches!(self, Role::Admin | Role::Supervisor),
         }
     }
@@ -99,18 +103,18 @@ mod tests {
     fn when_matrix_is_read_whole_should_match_adm3() {
         use Permission::*;
         use Role::*;
-        // (role, [ReadOwnProfile, ConnectRealtime, AdministerUsers, SendBroadcast])
+        // (role, [ReadOwnProfile, ConnectRealtime, AdministerUsers, SendBroadcast, ReadAuditLog])
         let expected = [
-            (Admin, [true, true, true, true]),
-            (Supervisor, [true, true, false, true]),
-            (Agent, [true, true, false, false]),
-            (Wallboard, [true, true, false, false]),
-            (RecordingListen, [true, true, false, false]),
-            (RecordingDownload, [true, true, false, false]),
-            (Queues, [true, true, false, false]),
-            (Callbacks, [true, true, false, false]),
-            (Icis, [true, false, false, false]),
-            (Chatbot, [true, false, false, false]),
+            (Admin, [true, true, true, true, true]),
+            (Supervisor, [true, true, false, true, false]),
+            (Agent, [true, true, false, false, false]),
+            (Wallboard, [true, true, false, false, false]),
+            (RecordingListen, [true, true, false, false, false]),
+            (RecordingDownload, [true, true, false, false, false]),
+            (Queues, [true, true, false, false, false]),
+            (Callbacks, [true, true, false, false, false]),
+            (Icis, [true, false, false, false, false]),
+            (Chatbot, [true, false, false, false, false]),
         ];
         assert_eq!(expected.len(), Role::ALL.len());
         for (role, grants) in expected {
@@ -119,6 +123,7 @@ mod tests {
                 ConnectRealtime,
                 AdministerUsers,
                 SendBroadcast,
+                ReadAuditLog,
             ]
             .into_iter()
             .zip(grants)

@@ -8,6 +8,7 @@
 //! - AWS: [`adapters`] (DynamoDB, API Gateway Management API, SQS) and [`aws::sdk_config`].
 
 pub mod adapters;
+pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod aws;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::{
+    audit::{AuditQuery, AuditRecord},
     paging::{InvalidCursor, Page, PageCursor},
     realtime::{BroadcastNotice, Connection, PushMessage},
     users::{PageLimit, User},
@@ -104,4 +105,40 @@ pub trait ConnectionNotifier: Send + Sync {
 #[async_trait]
 pub trait NoticePublisher: Send + Sync {
     async fn publish(&self, notice: &BroadcastNotice) -> Result<(), PublishError>;
+}
+
+/// Appends to and reads the audit log (SEC-3). There is no update and no delete.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends one record (never overwrites one).
+    async fn record(&self, record: &AuditRecord) -> Result<(), StoreError>;
+    /// One page of records, newest first.
+    async fn query(&self, query: &AuditQuery) -> Result<Page<AuditRecord>, StoreError>;
+}
+
+/// A user write was refused or failed. Nothing was written in any case.
+#[derive(Debug, Error)]
+pub enum AdminError {
+    /// Create: a user with this username exists.
+    #[error("the user already exists")]
+    Conflict,
+    /// Replace, delete: there is no such user.
+    #[error("the user does not exist")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Writes user accounts. Each write and its audit record are one atomic transaction: both are
+/// stored or neither.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserAdministration: Send + Sync {
+    /// Creates `user` unless its username is taken.
+    async fn create(&self, user: &User, audit: &AuditRecord) -> Result<(), AdminError>;
+    /// Replaces an existing user.
+    async fn replace(&self, user: &User, audit: &AuditRecord) -> Result<(), AdminError>;
+    /// Deletes an existing user.
+    async fn delete(&self, username: &str, audit: &AuditRecord) -> Result<(), AdminError>;
 }

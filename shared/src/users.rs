@@ -6,8 +6,13 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{lenient_roles, Role};
+use serde_json::{Map, Value};
+
 pub use crate::paging::{InvalidCursor, Page, PageCursor};
+use crate::{
+    auth::{lenient_roles, Role},
+    problem::FieldError,
+};
 
 /// The `kind` attribute of user items (partition key of the `byKind` index).
 pub const USER_KIND: &str = "user";
@@ -69,8 +74,301 @@ impl PageLimit {
     }
 }
 
+/// The fields an administrator sets on a user (`POST /api/admin/users`, `PUT …/{username}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserDraft {
+    pub display_name: String,
+    pub roles: BTreeSet<Role>,
+    pub groups: Vec<String>,
+    pub email: Option<String>,
+    pub agent_number: Option<String>,
+    pub active: bool,
+}
+
+/// Which request a [`UserDraft`] comes from: a create carries the username in the body, a
+/// replace in the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DraftKind {
+    Create,
+    Replace,
+}
+
+impl UserDraft {
+    const FIELDS: [&'static str; 6] = [
+        "displayName",
+        "roles",
+        "groups",
+        "email",
+        "agentNumber",
+        "active",
+    ];
+
+    /// Validates a JSON body strictly: every bad field is named, unknown fields are refused,
+    /// an explicit `null` is not a value. For [`DraftKind::Create`] also returns the `username`.
+    pub fn from_json(
+        body: &Map<String, Value>,
+        kind: DraftKind,
+    ) -> Result<(Option<String>, Self), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut error = |field: &str, message: &str| errors.push(FieldError::new(field, message));
+        let username = match (kind, body.get("username")) {
+            (DraftKind::Replace, _) => None,
+            (DraftKind::Create, Some(Value::String(name))) if is_valid_new_username(name) => {
+                Some(name.clone())
+            }
+            (DraftKind::Create, None) => {
+                error("username", "is required");
+                None
+            }
+            (DraftKind::Create, Some(_)) => {
+                error("username", "must match ^[a-z0-9][a-z0-9._-]{1,63}$");
+                None
+            }
+        };
+        let display_name = match body.get("displayName") {
+            None => {
+                error("displayName", "is required");
+                None
+            }
+            Some(Value::String(name))
+                if (1..=100).contains(&name.chars().count()) && !name.trim().is_empty() =>
+            {
+                Some(name.clone())
+            }
+            Some(_) => {
+                error("displayName", "must be a string of 1 to 100 characters");
+                None
+            }
+        };
+        let roles = match body.get("roles") {
+            None => {
+                error("roles", "is required");
+                None
+            }
+            Some(Value::Array(items)) if items.len() <= 16 => items
+                .iter()
+                .map(|item| item.as_str().and_then(|name| name.parse::<Role>().ok()))
+                .collect::<Option<BTreeSet<Role>>>(),
+            Some(_) => None,
+        };
+        if roles.is_none() && body.contains_key("roles") {
+            error("roles", "must be an array of role names, e.g. [\"agent\"]");
+        }
+        let groups = match body.get("groups") {
+            None => Some(Vec::new()),
+            Some(Value::Array(items)) if items.len() <= 16 => items
+                .iter()
+                .map(|item| item.as_str().filter(|name| is_valid_group(name)))
+                .collect::<Option<BTreeSet<&str>>>()
+                .map(|names| names.into_iter().map(str::to_owned).collect()),
+            Some(_) => None,
+        };
+        if groups.is_none() {
+            error(
+                "groups",
+                "must be an array of group codes (^[A-Z][A-Z0-9_-]{1,15}$), e.g. [\"KKC\"]",
+            );
+        }
+        let email = match body.get("email") {
+            None => Ok(None),
+            Some(Value::String(email)) if is_valid_email(email) => Ok(Some(email.clone())),
+            Some(_) => Err(()),
+        };
+        if email.is_err() {
+            error("email", "must be an e-mail address");
+        }
+        let agent_number = match body.get("agentNumber") {
+            None => Ok(None),
+            Some(Value::String(number))
+                if (3..=6).contains(&number.len())
+                    && number.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                Ok(Some(number.clone()))
+            }
+            Some(_) => Err(()),
+        };
+        if agent_number.is_err() {
+            error("agentNumber", "must be a string of 3 to 6 digits");
+        }
+        let active = match body.get("active") {
+            None => Some(true),
+            Some(Value::Bool(active)) => Some(*active),
+            Some(_) => None,
+        };
+        if active.is_none() {
+            error("active", "must be true or false");
+        }
+        for name in body.keys().filter(|name| {
+            let known = Self::FIELDS.contains(&name.as_str())
+                || (kind == DraftKind::Create && name.as_str() == "username");
+            !known
+        }) {
+            let name: String = name.chars().take(64).collect();
+            errors.push(FieldError::new(name, "is not a known field"));
+        }
+        match (display_name, roles, groups, email, agent_number, active) {
+            (
+                Some(display_name),
+                Some(roles),
+                Some(groups),
+                Ok(email),
+                Ok(agent_number),
+                Some(active),
+            ) if errors.is_empty() => Ok((
+                username,
+                Self {
+                    display_name,
+                    roles,
+                    groups,
+                    email,
+                    agent_number,
+                    active,
+                },
+            )),
+            _ => Err(errors),
+        }
+    }
+
+    /// The user this draft describes.
+    pub fn into_user(
+        self,
+        username: String,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> User {
+        User {
+            username,
+            display_name: self.display_name,
+            roles: self.roles,
+            groups: self.groups,
+            email: self.email,
+            agent_number: self.agent_number,
+            active: self.active,
+            created_at,
+            updated_at,
+        }
+    }
+}
+
+/// A username an administrator may create: `^[a-z0-9][a-z0-9._-]{1,63}$` (a lower-case AD
+/// account name, docs/data-model.md).
+pub fn is_valid_new_username(text: &str) -> bool {
+    let mut chars = text.chars();
+    (2..=MAX_USERNAME_LENGTH).contains(&text.len())
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+}
+
+/// A group code: `^[A-Z][A-Z0-9_-]{1,15}$` (e.g. `KKC`, `AS`, `EXT`).
+pub fn is_valid_group(text: &str) -> bool {
+    let mut chars = text.chars();
+    (2..=16).contains(&text.len())
+        && chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '_' | '-'))
+}
+
+/// A plausible e-mail address: `local@domain.tld`, no spaces, at most 254 characters.
+pub fn is_valid_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    text.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && text.chars().all(|c| c.is_ascii_graphic())
+}
+
 #[cfg(test)]
 mod tests {
+    fn draft_body() -> Map<String, Value> {
+        json!({
+            "username": "agent42", "displayName": "Jana Nováková", "roles": ["agent"],
+            "groups": ["KKC", "AS"], "email": "agent42@linka.local", "agentNumber": "2042"
+        })
+        .as_object()
+        .unwrap()
+        .clone()
+    }
+
+    #[test]
+    fn when_create_body_is_complete_should_return_username_and_draft() {
+        let (username, draft) = UserDraft::from_json(&draft_body(), DraftKind::Create).unwrap();
+        assert_eq!(username.as_deref(), Some("agent42"));
+        assert_eq!(draft.roles, BTreeSet::from([Role::Agent]));
+        assert_eq!(draft.groups, ["AS", "KKC"]);
+        assert!(draft.active);
+    }
+
+    #[test]
+    fn when_each_field_is_bad_should_name_every_one() {
+        // GIVEN a body where every field is wrong, plus an unknown one
+        let body = json!({
+            "username": "Bad Name", "displayName": "", "roles": ["pilot"], "groups": ["kkc"],
+            "email": "nobody", "agentNumber": "12", "active": "yes", "colour": "red"
+        });
+        // WHEN validated
+        let errors =
+            UserDraft::from_json(body.as_object().unwrap(), DraftKind::Create).unwrap_err();
+        // THEN each one is named
+        let fields: BTreeSet<&str> = errors.iter().map(|error| error.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            BTreeSet::from([
+                "username",
+                "displayName",
+                "roles",
+                "groups",
+                "email",
+                "agentNumber",
+                "active",
+                "colour"
+            ])
+        );
+    }
+
+    #[test]
+    fn when_fields_are_null_or_missing_should_be_errors() {
+        let body = json!({"email": null, "agentNumber": null});
+        let errors =
+            UserDraft::from_json(body.as_object().unwrap(), DraftKind::Create).unwrap_err();
+        let fields: BTreeSet<&str> = errors.iter().map(|error| error.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            BTreeSet::from(["username", "displayName", "roles", "email", "agentNumber"])
+        );
+    }
+
+    #[test]
+    fn when_replace_body_has_username_should_refuse_it_as_unknown() {
+        let errors = UserDraft::from_json(&draft_body(), DraftKind::Replace).unwrap_err();
+        assert_eq!(
+            errors,
+            vec![FieldError::new("username", "is not a known field")]
+        );
+    }
+
+    #[test]
+    fn when_group_or_email_is_checked_should_follow_the_patterns() {
+        assert!(is_valid_group("KKC") && is_valid_group("EXT") && is_valid_group("A_1-B"));
+        for bad in ["", "K", "kkc", "1AB", "ABCDEFGHIJKLMNOPQ"] {
+            assert!(!is_valid_group(bad), "{bad}");
+        }
+        assert!(is_valid_email("a.b@linka.cz"));
+        for bad in [
+            "", "a", "@x.cz", "a@", "a@x", "a b@x.cz", "a@@x.cz", "a@x..cz",
+        ] {
+            assert!(!is_valid_email(bad), "{bad}");
+        }
+    }
+
     use serde_json::json;
 
     use super::*;

@@ -5,8 +5,14 @@
 //! fuzzed from its OpenAPI document). The order of checks on each route is: route → token
 //! (401) → permission (403) → request size and media type (413, 415) → parameters and headers
 //! (400) → body syntax (400) → body fields (422).
+//!
+//! Every authenticated call of a route that reads personal data or changes something is
+//! recorded in the audit log (SEC-3) with its final status — 403s included, 401s not (there is
+//! no actor). User writes carry their record in the same DynamoDB transaction; for everything
+//! else the record is written before the response leaves, and if it cannot be written the
+//! answer is a 503 problem instead (fail closed: no data is served).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use lambda_http::{
     http::{
@@ -17,18 +23,19 @@ use lambda_http::{
     Body, Error, Request, RequestExt, Response,
 };
 use linka_shared::{
+    audit::{AuditAction, AuditContext, AuditQuery, AuditRecord},
     auth::{AuthError, JwksSource, Principal, Role, TokenValidator},
     authz::{Forbidden, Permission},
     paging::PageCursor,
-    ports::{NoticePublisher, StoreError, UserDirectory},
+    ports::{AdminError, AuditLog, NoticePublisher, StoreError, UserAdministration, UserDirectory},
     problem::{self, FieldError, Problem},
     realtime::{BroadcastDraft, BroadcastNotice},
     telemetry::ErrorChain,
-    time::now_utc,
-    users::{is_valid_username, PageLimit, User},
+    time::{format_rfc3339, now_utc},
+    users::{is_valid_new_username, is_valid_username, DraftKind, PageLimit, User, UserDraft},
 };
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
@@ -45,22 +52,29 @@ const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x5c1e_7a0d_3b94_4f2e_8d61_a
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// What the handler needs, built once in `main`.
-pub struct HandlerDeps<J, U, P> {
+pub struct HandlerDeps<J, U, P, A, M> {
     pub validator: TokenValidator<J>,
     pub users: U,
     pub publisher: P,
+    /// The audit log (SEC-3): every call that reads personal data or changes something is
+    /// recorded, and the call fails closed (503, no data) when the record cannot be written.
+    pub audit: A,
+    /// User writes, each in one transaction with its audit record.
+    pub admin: M,
     pub openapi: OpenApiDocument,
 }
 
 /// Entry point for every request. Never returns `Err`: failures are problem responses.
-pub async fn function_handler<J, U, P>(
-    deps: &HandlerDeps<J, U, P>,
+pub async fn function_handler<J, U, P, A, M>(
+    deps: &HandlerDeps<J, U, P, A, M>,
     request: Request,
 ) -> Result<Response<Body>, Error>
 where
     J: JwksSource,
     U: UserDirectory,
     P: NoticePublisher,
+    A: AuditLog,
+    M: UserAdministration,
 {
     let stage = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context.stage.clone(),
@@ -98,8 +112,8 @@ where
     Ok(response)
 }
 
-async fn dispatch<J, U, P>(
-    deps: &HandlerDeps<J, U, P>,
+async fn dispatch<J, U, P, A, M>(
+    deps: &HandlerDeps<J, U, P, A, M>,
     request: &Request,
     route: Route,
 ) -> Response<Body>
@@ -107,6 +121,8 @@ where
     J: JwksSource,
     U: UserDirectory,
     P: NoticePublisher,
+    A: AuditLog,
+    M: UserAdministration,
 {
     // Liveness and the API description are public (load balancers, tools and the fuzzer
     // read them without a token).
@@ -120,15 +136,87 @@ where
         Err(error) => return auth_failure(&error),
     };
     tracing::debug!(username = %principal.username, "authenticated");
-    let result = match route {
+    let context = audit_context(&principal, request);
+    let mut note = AuditNote::default();
+    let result = match &route {
         Route::Health => Ok(health()),
         Route::OpenApi => Ok(openapi(deps)),
         Route::Me => get_me(deps, &principal).await,
-        Route::ListUsers => list_users(deps, &principal, request).await,
-        Route::GetUser(segment) => get_user(deps, &principal, request, segment).await,
-        Route::CreateBroadcast => create_broadcast(deps, &principal, request).await,
+        Route::ListUsers => list_users(deps, &principal, request, &mut note).await,
+        Route::GetUser(segment) => get_user(deps, &principal, request, segment, &mut note).await,
+        Route::CreateUser => create_user(deps, &principal, &context, request, &mut note).await,
+        Route::ReplaceUser(segment) => {
+            replace_user(deps, &principal, &context, request, segment, &mut note).await
+        }
+        Route::DeleteUser(segment) => {
+            delete_user(deps, &principal, &context, request, segment, &mut note).await
+        }
+        Route::ListAudit => list_audit(deps, &principal, request, &mut note).await,
+        Route::CreateBroadcast => create_broadcast(deps, &principal, request, &mut note).await,
     };
-    result.unwrap_or_else(problem)
+    let response = result.unwrap_or_else(problem);
+    match route.audit_action() {
+        Some(action) if !note.written => {
+            let mut record = AuditRecord::new(
+                &context,
+                action,
+                note.target,
+                response.status().as_u16(),
+                now_utc(),
+            );
+            record.details = note.details;
+            match deps.audit.record(&record).await {
+                Ok(()) => response,
+                Err(error) => audit_unavailable(&error),
+            }
+        }
+        _ => response,
+    }
+}
+
+/// What an operation tells the audit log about itself.
+#[derive(Debug, Default)]
+struct AuditNote {
+    /// The record acted on (a username), when known and well-formed.
+    target: Option<String>,
+    details: BTreeMap<String, String>,
+    /// The record was already written, in one transaction with the change.
+    written: bool,
+}
+
+/// Who is calling, from where: the token and the request context (never the body).
+fn audit_context(principal: &Principal, request: &Request) -> AuditContext {
+    let (source_ip, request_id) = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            (context.http.source_ip.clone(), context.request_id.clone())
+        }
+        _ => (None, None),
+    };
+    AuditContext {
+        actor: principal.username.clone(),
+        actor_roles: principal.roles.clone(),
+        client_id: principal.client_id.clone(),
+        source_ip,
+        user_agent: request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+        request_id,
+    }
+}
+
+/// The audit record could not be written: fail closed.
+fn audit_unavailable(error: &StoreError) -> Response<Body> {
+    tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(error), "failed to write an audit record");
+    let mut response = problem(Problem::service_unavailable(
+        "audit-unavailable",
+        "The audit log cannot record this call right now; nothing was done. Try again later.",
+    ));
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,7 +238,7 @@ fn health() -> Response<Body> {
 }
 
 /// `GET /api/openapi.json`.
-fn openapi<J, U, P>(deps: &HandlerDeps<J, U, P>) -> Response<Body> {
+fn openapi<J, U, P, A, M>(deps: &HandlerDeps<J, U, P, A, M>) -> Response<Body> {
     let mut response = respond(
         StatusCode::OK,
         "application/json",
@@ -165,8 +253,8 @@ fn openapi<J, U, P>(deps: &HandlerDeps<J, U, P>) -> Response<Body> {
 
 /// `GET /api/me`: the principal from the token, completed from the directory when it has a
 /// record (machine clients have none).
-async fn get_me<J, U: UserDirectory, P>(
-    deps: &HandlerDeps<J, U, P>,
+async fn get_me<J, U: UserDirectory, P, A, M>(
+    deps: &HandlerDeps<J, U, P, A, M>,
     principal: &Principal,
 ) -> Operation {
     principal
@@ -184,10 +272,11 @@ async fn get_me<J, U: UserDirectory, P>(
 }
 
 /// `GET /api/admin/users?limit&cursor`.
-async fn list_users<J, U: UserDirectory, P>(
-    deps: &HandlerDeps<J, U, P>,
+async fn list_users<J, U: UserDirectory, P, A, M>(
+    deps: &HandlerDeps<J, U, P, A, M>,
     principal: &Principal,
     request: &Request,
+    note: &mut AuditNote,
 ) -> Operation {
     principal
         .require(Permission::AdministerUsers)
@@ -219,6 +308,8 @@ async fn list_users<J, U: UserDirectory, P>(
                 .with_errors(errors),
         );
     };
+    note.details
+        .insert("limit".to_owned(), limit.get().to_string());
     match deps.users.list(limit, cursor).await {
         Ok(page) => json(StatusCode::OK, &page),
         Err(StoreError::InvalidCursor(_)) => Err(Problem::bad_request(
@@ -232,35 +323,224 @@ async fn list_users<J, U: UserDirectory, P>(
 
 /// `GET /api/admin/users/{username}`. A `username` that cannot name a user is a 404 like an
 /// unknown one, without asking the directory.
-async fn get_user<J, U: UserDirectory, P>(
-    deps: &HandlerDeps<J, U, P>,
+async fn get_user<J, U: UserDirectory, P, A, M>(
+    deps: &HandlerDeps<J, U, P, A, M>,
     principal: &Principal,
     request: &Request,
-    segment: String,
+    segment: &str,
+    note: &mut AuditNote,
 ) -> Operation {
     principal
         .require(Permission::AdministerUsers)
         .map_err(forbidden)?;
-    let username = request
-        .path_parameters_ref()
-        .and_then(|parameters| parameters.first("username"))
-        .map_or(segment, str::to_owned);
-    let not_found = || Problem::not_found("user-not-found", "There is no user with this username.");
-    if !is_valid_username(&username) {
-        return Err(not_found());
-    }
+    let username = path_username(request, segment, note)?;
     match deps.users.get(&username).await {
         Ok(Some(user)) => json(StatusCode::OK, &user),
-        Ok(None) => Err(not_found()),
+        Ok(None) => Err(user_not_found()),
         Err(error) => Err(internal("read a user", &error)),
     }
 }
 
-/// `POST /api/broadcasts`: validate, queue, answer 202 with the notice.
-async fn create_broadcast<J, U, P: NoticePublisher>(
-    deps: &HandlerDeps<J, U, P>,
+/// `POST /api/admin/users`: 201 with the user and its `Location`; 409 when the username is
+/// taken. The user and its audit record are written in one transaction.
+async fn create_user<J, U: UserDirectory, P, A, M: UserAdministration>(
+    deps: &HandlerDeps<J, U, P, A, M>,
+    principal: &Principal,
+    context: &AuditContext,
+    request: &Request,
+    note: &mut AuditNote,
+) -> Operation {
+    principal
+        .require(Permission::AdministerUsers)
+        .map_err(forbidden)?;
+    let fields = json_object(request)?;
+    if let Some(Value::String(name)) = fields.get("username") {
+        note.target = is_valid_new_username(name).then(|| name.clone());
+    }
+    let (username, draft) =
+        UserDraft::from_json(&fields, DraftKind::Create).map_err(Problem::unprocessable)?;
+    let Some(username) = username else {
+        return Err(Problem::unprocessable(vec![FieldError::new(
+            "username",
+            "is required",
+        )]));
+    };
+    // A read first answers the usual conflict without a transaction; the transaction's
+    // condition still guards against a concurrent create.
+    if deps
+        .users
+        .get(&username)
+        .await
+        .map_err(|error| internal("read a user", &error))?
+        .is_some()
+    {
+        return Err(user_exists());
+    }
+    let now = now_utc();
+    let user = draft.into_user(username.clone(), now, now);
+    let record = AuditRecord::new(
+        context,
+        AuditAction::UserCreate,
+        Some(username.clone()),
+        StatusCode::CREATED.as_u16(),
+        now,
+    )
+    .with_detail("roles", role_list(&user.roles));
+    match deps.admin.create(&user, &record).await {
+        Ok(()) => {
+            note.written = true;
+            tracing::info!(audit_id = %record.id, "user created");
+            let mut response = json(StatusCode::CREATED, &user)?;
+            if let Ok(location) = HeaderValue::from_str(&format!("/api/admin/users/{username}")) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            Ok(response)
+        }
+        Err(AdminError::Conflict) => Err(user_exists()),
+        Err(AdminError::NotFound) => Err(user_not_found()),
+        Err(AdminError::Store(error)) => Err(internal("create a user", &error)),
+    }
+}
+
+/// `PUT /api/admin/users/{username}`: replaces the profile (`createdAt` is kept).
+async fn replace_user<J, U: UserDirectory, P, A, M: UserAdministration>(
+    deps: &HandlerDeps<J, U, P, A, M>,
+    principal: &Principal,
+    context: &AuditContext,
+    request: &Request,
+    segment: &str,
+    note: &mut AuditNote,
+) -> Operation {
+    principal
+        .require(Permission::AdministerUsers)
+        .map_err(forbidden)?;
+    let username = path_username(request, segment, note)?;
+    let fields = json_object(request)?;
+    let (_, draft) =
+        UserDraft::from_json(&fields, DraftKind::Replace).map_err(Problem::unprocessable)?;
+    let existing = deps
+        .users
+        .get(&username)
+        .await
+        .map_err(|error| internal("read a user", &error))?
+        .ok_or_else(user_not_found)?;
+    let now = now_utc();
+    let user = draft.into_user(username.clone(), existing.created_at, now);
+    let record = AuditRecord::new(
+        context,
+        AuditAction::UserUpdate,
+        Some(username),
+        StatusCode::OK.as_u16(),
+        now,
+    )
+    .with_detail("changed", changed_fields(&existing, &user));
+    match deps.admin.replace(&user, &record).await {
+        Ok(()) => {
+            note.written = true;
+            json(StatusCode::OK, &user)
+        }
+        Err(AdminError::NotFound) => Err(user_not_found()),
+        Err(AdminError::Conflict) => Err(user_exists()),
+        Err(AdminError::Store(error)) => Err(internal("replace a user", &error)),
+    }
+}
+
+/// `DELETE /api/admin/users/{username}`: 204, or 404 when there is no such user.
+async fn delete_user<J, U: UserDirectory, P, A, M: UserAdministration>(
+    deps: &HandlerDeps<J, U, P, A, M>,
+    principal: &Principal,
+    context: &AuditContext,
+    request: &Request,
+    segment: &str,
+    note: &mut AuditNote,
+) -> Operation {
+    principal
+        .require(Permission::AdministerUsers)
+        .map_err(forbidden)?;
+    let username = path_username(request, segment, note)?;
+    if deps
+        .users
+        .get(&username)
+        .await
+        .map_err(|error| internal("read a user", &error))?
+        .is_none()
+    {
+        return Err(user_not_found());
+    }
+    let record = AuditRecord::new(
+        context,
+        AuditAction::UserDelete,
+        Some(username.clone()),
+        StatusCode::NO_CONTENT.as_u16(),
+        now_utc(),
+    );
+    match deps.admin.delete(&username, &record).await {
+        Ok(()) => {
+            note.written = true;
+            let mut response = Response::new(Body::Empty);
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(response)
+        }
+        Err(AdminError::NotFound | AdminError::Conflict) => Err(user_not_found()),
+        Err(AdminError::Store(error)) => Err(internal("delete a user", &error)),
+    }
+}
+
+/// `GET /api/admin/audit?from&to&actor&limit&cursor`: newest first.
+async fn list_audit<J, U, P, A: AuditLog, M>(
+    deps: &HandlerDeps<J, U, P, A, M>,
     principal: &Principal,
     request: &Request,
+    note: &mut AuditNote,
+) -> Operation {
+    principal
+        .require(Permission::ReadAuditLog)
+        .map_err(forbidden)?;
+    let parameters = request.query_string_parameters_ref();
+    let parameter = |name: &str| parameters.and_then(|parameters| parameters.first(name));
+    let query = AuditQuery::parse(
+        parameter("from"),
+        parameter("to"),
+        parameter("actor"),
+        parameter("limit"),
+        parameter("cursor"),
+        now_utc(),
+    )
+    .map_err(|errors| {
+        let code = if errors.iter().all(|error| error.field == "cursor") {
+            "invalid-cursor"
+        } else {
+            "invalid-parameter"
+        };
+        Problem::bad_request(code, "One or more query parameters are invalid.").with_errors(errors)
+    })?;
+    note.details
+        .insert("from".to_owned(), format_rfc3339(query.from));
+    note.details
+        .insert("to".to_owned(), format_rfc3339(query.to));
+    if let Some(actor) = &query.actor {
+        note.details.insert("actor".to_owned(), actor.clone());
+    }
+    match deps.audit.query(&query).await {
+        Ok(page) => json(StatusCode::OK, &page),
+        Err(StoreError::InvalidCursor(_)) => Err(Problem::bad_request(
+            "invalid-cursor",
+            "The cursor does not belong to this query.",
+        )
+        .with_errors(vec![invalid_cursor_field()])),
+        Err(error) => Err(internal("read the audit log", &error)),
+    }
+}
+
+/// `POST /api/broadcasts`: validate, queue, answer 202 with the notice.
+async fn create_broadcast<J, U, P: NoticePublisher, A, M>(
+    deps: &HandlerDeps<J, U, P, A, M>,
+    principal: &Principal,
+    request: &Request,
+    note: &mut AuditNote,
 ) -> Operation {
     principal
         .require(Permission::SendBroadcast)
@@ -292,6 +572,9 @@ async fn create_broadcast<J, U, P: NoticePublisher>(
         .await
         .map_err(|error| internal("queue a broadcast", &error))?;
     tracing::info!(notice_id = %notice.id, severity = notice.severity.as_str(), "broadcast queued");
+    note.target = Some(notice.id.to_string());
+    note.details
+        .insert("severity".to_owned(), notice.severity.as_str().to_owned());
     json(StatusCode::ACCEPTED, &notice)
 }
 
@@ -412,6 +695,86 @@ fn internal(operation: &str, error: &(dyn std::error::Error + 'static)) -> Probl
     Problem::internal()
 }
 
+fn user_exists() -> Problem {
+    Problem::conflict("user-exists", "A user with this username already exists.")
+}
+
+fn user_not_found() -> Problem {
+    Problem::not_found("user-not-found", "There is no user with this username.")
+}
+
+/// The `{username}` of the path (API Gateway's decoded parameter, else the raw segment); one
+/// that cannot name a user is a 404. A well-formed one becomes the audit target.
+fn path_username(
+    request: &Request,
+    segment: &str,
+    note: &mut AuditNote,
+) -> Result<String, Problem> {
+    let username = request
+        .path_parameters_ref()
+        .and_then(|parameters| parameters.first("username"))
+        .unwrap_or(segment)
+        .to_owned();
+    if !is_valid_username(&username) {
+        return Err(user_not_found());
+    }
+    note.target = Some(username.clone());
+    Ok(username)
+}
+
+/// A JSON object body: 413, 415, 400 (not JSON), 422 (not an object).
+fn json_object(request: &Request) -> Result<Map<String, Value>, Problem> {
+    let body: &[u8] = request.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Problem::payload_too_large(format!(
+            "The body must be at most {MAX_BODY_BYTES} bytes."
+        )));
+    }
+    if !is_json(request.headers()) {
+        return Err(Problem::unsupported_media_type(
+            "Send the body as application/json.",
+        ));
+    }
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err(Problem::unprocessable(vec![FieldError::new(
+            "body",
+            "must be a JSON object",
+        )])),
+        Err(_) => Err(Problem::bad_request(
+            "body-malformed",
+            "The body is not valid JSON.",
+        )),
+    }
+}
+
+/// `agent,supervisor`.
+fn role_list(roles: &BTreeSet<Role>) -> String {
+    roles
+        .iter()
+        .map(|role| role.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The names of the fields a replace changes, e.g. `roles,active` (values are not logged).
+fn changed_fields(before: &User, after: &User) -> String {
+    let changes = [
+        ("displayName", before.display_name != after.display_name),
+        ("roles", before.roles != after.roles),
+        ("groups", before.groups != after.groups),
+        ("email", before.email != after.email),
+        ("agentNumber", before.agent_number != after.agent_number),
+        ("active", before.active != after.active),
+    ];
+    changes
+        .iter()
+        .filter(|(_, changed)| *changed)
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn invalid_cursor_field() -> FieldError {
     FieldError::new("cursor", "must be the nextCursor of a previous page")
 }
@@ -481,7 +844,10 @@ mod tests {
     use chrono::{TimeZone, Utc};
     use lambda_http::http::Method;
     use linka_shared::{
-        adapters::memory::{InMemoryUserDirectory, RecordingPublisher},
+        adapters::memory::{
+            InMemoryAuditLog, InMemoryUserAdministration, InMemoryUserDirectory, RecordingPublisher,
+        },
+        audit::AuditOutcome,
         ports::MockUserDirectory,
         testing::{StaticJwks, TestIssuer},
     };
@@ -489,12 +855,17 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use linka_shared::audit::AuditAction;
 
     const GET_ME: &str = include_str!("../../../events/apigw-http/get-me.json");
     const LIST_USERS: &str = include_str!("../../../events/apigw-http/list-users.json");
     const GET_USER: &str = include_str!("../../../events/apigw-http/get-user.json");
     const POST_BROADCAST: &str = include_str!("../../../events/apigw-http/post-broadcast.json");
     const GET_OPENAPI: &str = include_str!("../../../events/apigw-http/get-openapi.json");
+    const POST_USER: &str = include_str!("../../../events/apigw-http/post-user.json");
+    const PUT_USER: &str = include_str!("../../../events/apigw-http/put-user.json");
+    const DELETE_USER: &str = include_str!("../../../events/apigw-http/delete-user.json");
+    const GET_AUDIT: &str = include_str!("../../../events/apigw-http/get-audit.json");
 
     fn user(username: &str, roles: &[Role]) -> User {
         let at = Utc.with_ymd_and_hms(2026, 11, 27, 8, 0, 0).unwrap();
@@ -511,19 +882,25 @@ mod tests {
         }
     }
 
-    fn deps_with<U: UserDirectory, P: NoticePublisher>(
-        users: U,
-        publisher: P,
-    ) -> HandlerDeps<StaticJwks, U, P> {
+    type TestDeps<U, P> =
+        HandlerDeps<StaticJwks, U, P, InMemoryAuditLog, InMemoryUserAdministration>;
+
+    fn deps_with<U: UserDirectory, P: NoticePublisher>(users: U, publisher: P) -> TestDeps<U, P> {
+        let audit = InMemoryAuditLog::new();
         HandlerDeps {
             validator: TestIssuer::primary().validator(),
             users,
             publisher,
+            admin: InMemoryUserAdministration {
+                users: InMemoryUserDirectory::default(),
+                audit: audit.clone(),
+            },
+            audit,
             openapi: OpenApiDocument::embedded().unwrap(),
         }
     }
 
-    fn deps() -> HandlerDeps<StaticJwks, InMemoryUserDirectory, RecordingPublisher> {
+    fn deps() -> TestDeps<InMemoryUserDirectory, RecordingPublisher> {
         let users = InMemoryUserDirectory::new([
             user("admin", &[Role::Admin]),
             user("agent01", &[Role::Agent]),
@@ -531,7 +908,17 @@ mod tests {
             user("agent03", &[Role::Agent]),
             user("supervisor", &[Role::Supervisor]),
         ]);
-        deps_with(users, RecordingPublisher::new())
+        let mut deps = deps_with(users.clone(), RecordingPublisher::new());
+        deps.admin.users = users;
+        deps
+    }
+
+    /// `deps()` whose audit log refuses every write.
+    fn deps_with_failing_audit() -> TestDeps<InMemoryUserDirectory, RecordingPublisher> {
+        let mut deps = deps();
+        deps.audit = InMemoryAuditLog::failing();
+        deps.admin.audit = deps.audit.clone();
+        deps
     }
 
     /// The sample event with the placeholder token replaced (or removed).
@@ -560,8 +947,8 @@ mod tests {
         request
     }
 
-    async fn call<U: UserDirectory, P: NoticePublisher>(
-        deps: &HandlerDeps<StaticJwks, U, P>,
+    async fn call<U: UserDirectory, P: NoticePublisher, A: AuditLog, M: UserAdministration>(
+        deps: &HandlerDeps<StaticJwks, U, P, A, M>,
         request: Request,
     ) -> (StatusCode, HeaderMap, Value) {
         let response = function_handler(deps, request).await.unwrap();
@@ -1105,13 +1492,389 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
     }
 
+    // -----------------------------------------------------------------------------------------
+    // User administration (ADM-2) and the audit log (SEC-3)
+    // -----------------------------------------------------------------------------------------
+
+    fn admin() -> String {
+        token("admin", &["admin"])
+    }
+
+    fn actions(
+        deps: &TestDeps<InMemoryUserDirectory, RecordingPublisher>,
+    ) -> Vec<(AuditAction, AuditOutcome, u16)> {
+        deps.audit
+            .records()
+            .iter()
+            .map(|record| (record.action, record.outcome, record.status))
+            .collect()
+    }
+
+    fn with_query(request: Request, query: &[(&str, &str)]) -> Request {
+        request.with_query_string_parameters(
+            query
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), vec![(*v).to_owned()]))
+                .collect::<std::collections::HashMap<_, _>>(),
+        )
+    }
+
+    #[tokio::test]
+    async fn when_admin_creates_user_should_answer_201_with_location_and_one_audit_record() {
+        // GIVEN the directory without agent42
+        let deps = deps();
+        // WHEN the admin posts the sample body
+        let (status, headers, body) = call(&deps, event(POST_USER, Some(&admin()))).await;
+        // THEN 201, Location, the stored user, and exactly one audit record with its context
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(headers[header::LOCATION], "/api/admin/users/agent42");
+        assert_eq!(body["username"], "agent42");
+        assert_eq!(body["groups"], json!(["KKC"]));
+        assert!(deps.users.get("agent42").await.unwrap().is_some());
+        let records = deps.audit.records();
+        assert_eq!(records.len(), 1);
+        let record = &records[0];
+        assert_eq!(record.action, AuditAction::UserCreate);
+        assert_eq!(record.outcome, AuditOutcome::Success);
+        assert_eq!(record.status, 201);
+        assert_eq!(record.actor, "admin");
+        assert_eq!(record.target.as_deref(), Some("agent42"));
+        assert_eq!(record.source_ip.as_deref(), Some("192.0.2.10"));
+        assert_eq!(record.request_id.as_deref(), Some("CXq2ijOYFiAEJrQ="));
+        assert!(record.user_agent.as_deref().unwrap().starts_with("Mozilla"));
+        assert_eq!(record.details["roles"], "agent");
+    }
+
+    #[tokio::test]
+    async fn when_username_exists_should_answer_409_and_audit_the_failure() {
+        let deps = deps();
+        let body = r#"{"username":"agent01","displayName":"X","roles":["agent"]}"#;
+        let (status, _, problem) =
+            call(&deps, with_body(event(POST_USER, Some(&admin())), body)).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(problem["code"], "user-exists");
+        assert_eq!(
+            deps.users
+                .get("agent01")
+                .await
+                .unwrap()
+                .unwrap()
+                .display_name,
+            "Directory agent01"
+        );
+        assert_eq!(
+            actions(&deps),
+            [(AuditAction::UserCreate, AuditOutcome::Failed, 409)]
+        );
+    }
+
+    #[tokio::test]
+    async fn when_a_concurrent_create_wins_the_transaction_should_answer_409() {
+        // GIVEN a directory without the user, but a transaction whose condition fails
+        let base = deps();
+        let mut admin_port = linka_shared::ports::MockUserAdministration::new();
+        admin_port
+            .expect_create()
+            .times(1)
+            .returning(|_, _| Err(AdminError::Conflict));
+        let deps = HandlerDeps {
+            validator: base.validator,
+            users: base.users,
+            publisher: base.publisher,
+            audit: base.audit,
+            admin: admin_port,
+            openapi: base.openapi,
+        };
+        // WHEN the admin creates the user
+        let (status, _, problem) = call(&deps, event(POST_USER, Some(&admin()))).await;
+        // THEN 409, audited as failed
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(problem["code"], "user-exists");
+        let records = deps.audit.records();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].status, 409);
+    }
+
+    #[tokio::test]
+    async fn when_create_body_has_bad_fields_should_answer_422_naming_each() {
+        // GIVEN bodies each with one bad field
+        let deps = deps();
+        let cases = [
+            (
+                r#"{"username":"Bad Name","displayName":"X","roles":[]}"#,
+                "username",
+            ),
+            (
+                r#"{"username":"ok1","displayName":"","roles":[]}"#,
+                "displayName",
+            ),
+            (
+                r#"{"username":"ok1","displayName":"X","roles":["pilot"]}"#,
+                "roles",
+            ),
+            (
+                r#"{"username":"ok1","displayName":"X","roles":[],"groups":["kkc"]}"#,
+                "groups",
+            ),
+            (
+                r#"{"username":"ok1","displayName":"X","roles":[],"email":"x"}"#,
+                "email",
+            ),
+            (
+                r#"{"username":"ok1","displayName":"X","roles":[],"email":null}"#,
+                "email",
+            ),
+            (
+                r#"{"username":"ok1","displayName":"X","roles":[],"agentNumber":"12"}"#,
+                "agentNumber",
+            ),
+            (
+                r#"{"username":"ok1","displayName":"X","roles":[],"active":1}"#,
+                "active",
+            ),
+            (
+                r#"{"username":"ok1","displayName":"X","roles":[],"password":"x"}"#,
+                "password",
+            ),
+            (r#"{"displayName":"X","roles":[]}"#, "username"),
+        ];
+        for (body, field) in cases {
+            // WHEN posted
+            let (status, _, problem) =
+                call(&deps, with_body(event(POST_USER, Some(&admin())), body)).await;
+            // THEN 422 names exactly that field, and nothing is created
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "{body}");
+            assert_eq!(problem["errors"][0]["field"], field, "{body}");
+        }
+        assert!(deps.users.get("ok1").await.unwrap().is_none());
+        assert!(actions(&deps)
+            .iter()
+            .all(|action| *action == (AuditAction::UserCreate, AuditOutcome::Failed, 422)));
+    }
+
+    #[tokio::test]
+    async fn when_create_body_is_not_json_should_answer_400_or_415() {
+        let deps = deps();
+        let (status, _, problem) =
+            call(&deps, with_body(event(POST_USER, Some(&admin())), "{")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(problem["code"], "body-malformed");
+        let mut request = event(POST_USER, Some(&admin()));
+        request
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        let (status, _, _) = call(&deps, request).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+
+    #[tokio::test]
+    async fn when_supervisor_or_agent_administers_users_should_get_403_and_be_audited_as_denied() {
+        let deps = deps();
+        for (username, roles) in [("supervisor", ["supervisor"]), ("agent01", ["agent"])] {
+            let caller = token(username, &roles);
+            for json in [POST_USER, PUT_USER, DELETE_USER, GET_AUDIT] {
+                let (status, _, problem) = call(&deps, event(json, Some(&caller))).await;
+                assert_eq!(status, StatusCode::FORBIDDEN, "{username} {json}");
+                assert_eq!(problem["code"], "forbidden");
+            }
+        }
+        assert!(deps.users.get("agent01").await.unwrap().is_some());
+        let records = deps.audit.records();
+        assert_eq!(records.len(), 8);
+        assert!(records
+            .iter()
+            .all(|record| record.outcome == AuditOutcome::Denied && record.status == 403));
+        assert_eq!(records[0].actor, "supervisor");
+        assert_eq!(records[7].action, AuditAction::AuditRead);
+    }
+
+    #[tokio::test]
+    async fn when_admin_replaces_user_should_keep_created_at_and_record_changed_fields() {
+        let deps = deps();
+        let before = deps.users.get("agent01").await.unwrap().unwrap();
+        let (status, _, body) = call(&deps, event(PUT_USER, Some(&admin()))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["displayName"], "Jana Nováková");
+        assert_eq!(body["groups"], json!(["AS", "KKC"]));
+        let after = deps.users.get("agent01").await.unwrap().unwrap();
+        assert_eq!(after.created_at, before.created_at);
+        assert!(after.updated_at > before.updated_at);
+        let records = deps.audit.records();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].action, AuditAction::UserUpdate);
+        assert_eq!(
+            records[0].details["changed"],
+            "displayName,groups,email,agentNumber"
+        );
+    }
+
+    #[tokio::test]
+    async fn when_replacing_or_deleting_an_unknown_user_should_answer_404() {
+        let deps = deps();
+        for json in [PUT_USER, DELETE_USER] {
+            let request = event(json, Some(&admin())).with_path_parameters(
+                std::collections::HashMap::from([("username".to_owned(), "nobody".to_owned())]),
+            );
+            let (status, _, problem) = call(&deps, request).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+            assert_eq!(problem["code"], "user-not-found");
+        }
+        assert_eq!(
+            actions(&deps),
+            [
+                (AuditAction::UserUpdate, AuditOutcome::Failed, 404),
+                (AuditAction::UserDelete, AuditOutcome::Failed, 404)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn when_replace_body_has_username_should_answer_422() {
+        let deps = deps();
+        let body = r#"{"username":"agent01","displayName":"X","roles":["agent"]}"#;
+        let (status, _, problem) =
+            call(&deps, with_body(event(PUT_USER, Some(&admin())), body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem["errors"][0]["field"], "username");
+    }
+
+    #[tokio::test]
+    async fn when_admin_deletes_user_should_answer_204_and_remove_it() {
+        let deps = deps();
+        let response = function_handler(&deps, event(DELETE_USER, Some(&admin())))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert!(response.body().is_empty());
+        assert!(deps.users.get("agent01").await.unwrap().is_none());
+        assert_eq!(
+            actions(&deps),
+            [(AuditAction::UserDelete, AuditOutcome::Success, 204)]
+        );
+    }
+
+    #[tokio::test]
+    async fn when_audit_log_fails_on_a_read_should_answer_503_without_data() {
+        // GIVEN an audit log that cannot be written
+        let deps = deps_with_failing_audit();
+        for json in [GET_ME, LIST_USERS, GET_USER] {
+            // WHEN personal data is read
+            let (status, headers, body) = call(&deps, event(json, Some(&admin()))).await;
+            // THEN 503, and the body is only the problem
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
+            assert_eq!(body["code"], "audit-unavailable");
+            assert!(body.get("items").is_none() && body.get("username").is_none());
+            assert_eq!(headers[header::RETRY_AFTER], "5");
+        }
+    }
+
+    #[tokio::test]
+    async fn when_audit_log_fails_on_a_write_should_answer_503_and_change_nothing() {
+        let deps = deps_with_failing_audit();
+        let (status, _, _) = call(&deps, event(POST_USER, Some(&admin()))).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(deps.users.get("agent42").await.unwrap().is_none());
+        let (status, _, _) = call(&deps, event(DELETE_USER, Some(&admin()))).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(deps.users.get("agent01").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn when_token_is_missing_should_not_audit() {
+        let deps = deps();
+        let (status, _, _) = call(&deps, event(POST_USER, None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(deps.audit.records().is_empty());
+    }
+
+    #[tokio::test]
+    async fn when_broadcast_is_sent_should_be_audited_with_the_notice_id() {
+        let deps = deps();
+        let (status, _, body) = call(
+            &deps,
+            event(POST_BROADCAST, Some(&token("supervisor", &["supervisor"]))),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let records = deps.audit.records();
+        assert_eq!(records[0].action, AuditAction::BroadcastSend);
+        assert_eq!(records[0].target.as_deref(), body["id"].as_str());
+    }
+
+    #[tokio::test]
+    async fn when_admin_reads_audit_log_should_page_newest_first_and_filter_by_actor() {
+        // GIVEN five audited reads by two principals
+        let deps = deps();
+        for caller in ["agent01", "agent02", "agent01", "agent02", "agent01"] {
+            call(&deps, event(GET_ME, Some(&token(caller, &["agent"])))).await;
+        }
+        // WHEN the admin reads agent01's records two per page
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..5 {
+            let mut query = vec![("actor", "agent01"), ("limit", "2")];
+            if let Some(cursor) = &cursor {
+                query.push(("cursor", cursor.as_str()));
+            }
+            let request = with_query(event(GET_AUDIT, Some(&admin())), &query);
+            let (status, _, body) = call(&deps, request).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            for item in body["items"].as_array().unwrap() {
+                seen.push((
+                    item["actor"].as_str().unwrap().to_owned(),
+                    item["at"].as_str().unwrap().to_owned(),
+                ));
+            }
+            match body["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        // THEN three records of agent01, newest first
+        assert_eq!(seen.len(), 3);
+        assert!(seen.iter().all(|(actor, _)| actor == "agent01"));
+        assert!(seen.windows(2).all(|pair| pair[0].1 >= pair[1].1));
+        // AND each read of the log was itself recorded
+        let reads = deps
+            .audit
+            .records()
+            .into_iter()
+            .filter(|record| record.action == AuditAction::AuditRead)
+            .count();
+        assert_eq!(reads, 2);
+    }
+
+    #[tokio::test]
+    async fn when_audit_query_is_bad_should_answer_400_naming_the_parameter() {
+        let deps = deps();
+        let cases: [(&[(&str, &str)], &str); 4] = [
+            (&[("from", "yesterday")], "from"),
+            (
+                &[
+                    ("from", "2026-01-01T00:00:00Z"),
+                    ("to", "2026-03-01T00:00:00Z"),
+                ],
+                "to",
+            ),
+            (&[("limit", "0")], "limit"),
+            (&[("cursor", "bm9wZQ")], "cursor"),
+        ];
+        for (query, field) in cases {
+            let request = with_query(event(GET_AUDIT, Some(&admin())), query);
+            let (status, _, problem) = call(&deps, request).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{query:?}");
+            assert_eq!(problem["errors"][0]["field"], field, "{query:?}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
         #[test]
         fn when_inputs_are_arbitrary_should_answer_without_panicking(
             method in prop::sample::select(vec!["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]),
-            path in prop::sample::select(vec!["/api/me", "/api/admin/users", "/api/admin/users/agent01", "/api/broadcasts", "/api/openapi.json", "/api/x"]),
+            path in prop::sample::select(vec!["/api/me", "/api/admin/users", "/api/admin/users/agent01", "/api/admin/audit", "/api/broadcasts", "/api/openapi.json", "/api/x"]),
             segment in "\\PC{0,80}",
             body in prop::collection::vec(any::<u8>(), 0..600),
             limit in "\\PC{0,6}",

@@ -18,4 +18,6 @@ pub const ENVIRONMENT: &[&str] = &[
     "AUTH_ROLES_CLAIM",
     "USERS_TABLE",
     "BROADCAST_QUEUE_URL",
+    "AUDIT_TABLE",
+    "AUDIT_RETENTION_DAYS",
 ];

@@ -7,7 +7,7 @@ use http_api::{
 };
 use lambda_http::{run, service_fn, Error};
 use linka_shared::{
-    adapters::{DynamoUserDirectory, SqsNoticePublisher},
+    adapters::{DynamoAuditLog, DynamoUserAdministration, DynamoUserDirectory, SqsNoticePublisher},
     auth::{HttpJwksSource, TokenValidator},
     aws::sdk_config,
     telemetry,
@@ -19,9 +19,16 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()
         .inspect_err(|error| tracing::error!(error.message = %error, "invalid configuration"))?;
     let sdk = sdk_config().await;
+    let audit = DynamoAuditLog::from_sdk_config(
+        &sdk,
+        config.audit_table,
+        chrono::Duration::days(i64::from(config.audit_retention_days)),
+    );
     let deps = HandlerDeps {
         validator: TokenValidator::new(&config.auth, HttpJwksSource::new(&config.auth.jwks_url)?),
+        admin: DynamoUserAdministration::from_sdk_config(&sdk, &config.users_table, audit.clone()),
         users: DynamoUserDirectory::from_sdk_config(&sdk, config.users_table),
+        audit,
         publisher: SqsNoticePublisher::from_sdk_config(&sdk, config.broadcast_queue_url),
         openapi: OpenApiDocument::embedded()?,
     };

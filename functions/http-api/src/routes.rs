@@ -4,6 +4,7 @@
 //! unknown path; the dev gateway and direct invocations may, and get 404/405 problems.
 
 use lambda_http::http::Method;
+use linka_shared::audit::AuditAction;
 
 /// (method, path) of every route this function serves, as declared in `infra/template.yaml`
 /// (`Events` of HttpApiFunction) and documented in `docs/api/openapi.yaml`.
@@ -13,6 +14,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/me"),
     ("GET", "/api/admin/users"),
     ("GET", "/api/admin/users/{username}"),
+    ("POST", "/api/admin/users"),
+    ("PUT", "/api/admin/users/{username}"),
+    ("DELETE", "/api/admin/users/{username}"),
+    ("GET", "/api/admin/audit"),
     ("POST", "/api/broadcasts"),
     // Not an operation: routes every other method and path under /api to the function, which
     // answers 405 (with Allow) or 404 as problem details.
@@ -28,6 +33,12 @@ pub enum Route {
     ListUsers,
     /// The raw `{username}` segment (the handler prefers API Gateway's decoded path parameter).
     GetUser(String),
+    CreateUser,
+    /// The raw `{username}` segment, as for [`Route::GetUser`].
+    ReplaceUser(String),
+    /// The raw `{username}` segment, as for [`Route::GetUser`].
+    DeleteUser(String),
+    ListAudit,
     CreateBroadcast,
 }
 
@@ -39,8 +50,27 @@ impl Route {
             Route::OpenApi => "/api/openapi.json",
             Route::Me => "/api/me",
             Route::ListUsers => "/api/admin/users",
-            Route::GetUser(_) => "/api/admin/users/{username}",
+            Route::GetUser(_) | Route::ReplaceUser(_) | Route::DeleteUser(_) => {
+                "/api/admin/users/{username}"
+            }
+            Route::CreateUser => "/api/admin/users",
+            Route::ListAudit => "/api/admin/audit",
             Route::CreateBroadcast => "/api/broadcasts",
+        }
+    }
+
+    /// What the audit log records for this route (SEC-3); `None` for the public routes.
+    pub fn audit_action(&self) -> Option<AuditAction> {
+        match self {
+            Route::Health | Route::OpenApi => None,
+            Route::Me => Some(AuditAction::MeRead),
+            Route::ListUsers => Some(AuditAction::UsersList),
+            Route::GetUser(_) => Some(AuditAction::UserRead),
+            Route::CreateUser => Some(AuditAction::UserCreate),
+            Route::ReplaceUser(_) => Some(AuditAction::UserUpdate),
+            Route::DeleteUser(_) => Some(AuditAction::UserDelete),
+            Route::ListAudit => Some(AuditAction::AuditRead),
+            Route::CreateBroadcast => Some(AuditAction::BroadcastSend),
         }
     }
 }
@@ -75,25 +105,30 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
         return Resolution::NotFound;
     };
     let segments: Vec<&str> = rest.split('/').collect();
-    let (route, allowed) = match segments.as_slice() {
-        ["api", "health"] => (Route::Health, Method::GET),
-        ["api", "openapi.json"] => (Route::OpenApi, Method::GET),
-        ["api", "me"] => (Route::Me, Method::GET),
-        ["api", "admin", "users"] => (Route::ListUsers, Method::GET),
-        ["api", "admin", "users", username] if !username.is_empty() => {
-            (Route::GetUser((*username).to_owned()), Method::GET)
+    let found = |route: Route| Resolution::Found(route);
+    match (segments.as_slice(), method.as_str()) {
+        (["api", "health"], "GET") => found(Route::Health),
+        (["api", "openapi.json"], "GET") => found(Route::OpenApi),
+        (["api", "me"], "GET") => found(Route::Me),
+        (["api", "admin", "users"], "GET") => found(Route::ListUsers),
+        (["api", "admin", "users"], "POST") => found(Route::CreateUser),
+        (["api", "admin", "users", username], method) if !username.is_empty() => {
+            let username = (*username).to_owned();
+            match method {
+                "GET" => found(Route::GetUser(username)),
+                "PUT" => found(Route::ReplaceUser(username)),
+                "DELETE" => found(Route::DeleteUser(username)),
+                _ => Resolution::MethodNotAllowed("GET, PUT, DELETE"),
+            }
         }
-        ["api", "broadcasts"] => (Route::CreateBroadcast, Method::POST),
-        _ => return Resolution::NotFound,
-    };
-    if *method == allowed {
-        Resolution::Found(route)
-    } else {
-        Resolution::MethodNotAllowed(if allowed == Method::POST {
-            "POST"
-        } else {
-            "GET"
-        })
+        (["api", "admin", "audit"], "GET") => found(Route::ListAudit),
+        (["api", "broadcasts"], "POST") => found(Route::CreateBroadcast),
+        (["api", "admin", "users"], _) => Resolution::MethodNotAllowed("GET, POST"),
+        (["api", "broadcasts"], _) => Resolution::MethodNotAllowed("POST"),
+        (["api", "health" | "openapi.json" | "me"] | ["api", "admin", "audit"], _) => {
+            Resolution::MethodNotAllowed("GET")
+        }
+        _ => Resolution::NotFound,
     }
 }
 
@@ -125,6 +160,14 @@ mod tests {
         assert_eq!(
             resolve(&Method::GET, "/api/broadcasts", None),
             Resolution::MethodNotAllowed("POST")
+        );
+        assert_eq!(
+            resolve(&Method::PATCH, "/api/admin/users/agent01", None),
+            Resolution::MethodNotAllowed("GET, PUT, DELETE")
+        );
+        assert_eq!(
+            resolve(&Method::DELETE, "/api/admin/users", None),
+            Resolution::MethodNotAllowed("GET, POST")
         );
     }
 

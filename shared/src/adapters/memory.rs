@@ -3,17 +3,18 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    sync::{Mutex, MutexGuard, PoisonError},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
+    audit::{AuditQuery, AuditRecord},
     paging::{Page, PageCursor},
     ports::{
-        ConnectionNotifier, ConnectionStore, NoticePublisher, NotifyError, PostOutcome,
-        PublishError, StoreError, UserDirectory,
+        AdminError, AuditLog, ConnectionNotifier, ConnectionStore, NoticePublisher, NotifyError,
+        PostOutcome, PublishError, StoreError, UserAdministration, UserDirectory,
     },
     realtime::{BroadcastNotice, Connection, PushMessage, CONNECTION_KIND},
     time::format_rfc3339,
@@ -24,21 +25,22 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Users by username.
-#[derive(Debug, Default)]
+/// Users by username. Clones share the same users (so that [`InMemoryUserAdministration`]
+/// writes what the directory reads).
+#[derive(Debug, Default, Clone)]
 pub struct InMemoryUserDirectory {
-    users: Mutex<BTreeMap<String, User>>,
+    users: Arc<Mutex<BTreeMap<String, User>>>,
 }
 
 impl InMemoryUserDirectory {
     pub fn new(users: impl IntoIterator<Item = User>) -> Self {
         Self {
-            users: Mutex::new(
+            users: Arc::new(Mutex::new(
                 users
                     .into_iter()
                     .map(|user| (user.username.clone(), user))
                     .collect(),
-            ),
+            )),
         }
     }
 }
@@ -79,6 +81,129 @@ impl UserDirectory for InMemoryUserDirectory {
             _ => None,
         };
         Ok(Page { items, next_cursor })
+    }
+}
+
+/// The audit log in memory; clones share the records. `failing()` refuses every write (to test
+/// that callers fail closed).
+#[derive(Debug, Default, Clone)]
+pub struct InMemoryAuditLog {
+    records: Arc<Mutex<Vec<AuditRecord>>>,
+    failing: bool,
+}
+
+impl InMemoryAuditLog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn failing() -> Self {
+        Self {
+            failing: true,
+            ..Self::default()
+        }
+    }
+
+    /// Every record, in the order written.
+    pub fn records(&self) -> Vec<AuditRecord> {
+        lock(&self.records).clone()
+    }
+
+    fn append(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        if self.failing {
+            return Err(StoreError::Backend {
+                operation: "append an audit record",
+                source: "the audit log is unavailable".into(),
+            });
+        }
+        lock(&self.records).push(record.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AuditLog for InMemoryAuditLog {
+    async fn record(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        self.append(record)
+    }
+
+    async fn query(&self, query: &AuditQuery) -> Result<Page<AuditRecord>, StoreError> {
+        let (low, high) = query.sort_key_bounds();
+        let mut matching: Vec<AuditRecord> = lock(&self.records)
+            .iter()
+            .filter(|record| {
+                let key = record.sort_key();
+                key >= low
+                    && key <= high
+                    && query
+                        .actor
+                        .as_ref()
+                        .is_none_or(|actor| record.actor == *actor)
+                    && query
+                        .cursor
+                        .as_ref()
+                        .is_none_or(|cursor| key < cursor.sort_key)
+            })
+            .cloned()
+            .collect();
+        matching.sort_by_key(|record| std::cmp::Reverse(record.sort_key()));
+        let limit = usize::from(query.limit.get());
+        let more = matching.len() > limit;
+        matching.truncate(limit);
+        let next_cursor = match matching.last() {
+            Some(last) if more => Some(query.cursor_after(last)),
+            _ => None,
+        };
+        Ok(Page {
+            items: matching,
+            next_cursor,
+        })
+    }
+}
+
+/// [`UserAdministration`] over an [`InMemoryUserDirectory`] and an [`InMemoryAuditLog`]: the
+/// user write happens only when the audit record could be written too.
+#[derive(Debug, Clone)]
+pub struct InMemoryUserAdministration {
+    pub users: InMemoryUserDirectory,
+    pub audit: InMemoryAuditLog,
+}
+
+impl InMemoryUserAdministration {
+    fn write(
+        &self,
+        username: &str,
+        must_exist: bool,
+        user: Option<&User>,
+        audit: &AuditRecord,
+    ) -> Result<(), AdminError> {
+        let mut users = lock(&self.users.users);
+        match (users.contains_key(username), must_exist) {
+            (true, false) => return Err(AdminError::Conflict),
+            (false, true) => return Err(AdminError::NotFound),
+            _ => {}
+        }
+        self.audit.append(audit)?;
+        match user {
+            Some(user) => users.insert(username.to_owned(), user.clone()),
+            None => users.remove(username),
+        };
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UserAdministration for InMemoryUserAdministration {
+    async fn create(&self, user: &User, audit: &AuditRecord) -> Result<(), AdminError> {
+        self.write(&user.username, false, Some(user), audit)
+    }
+
+    async fn replace(&self, user: &User, audit: &AuditRecord) -> Result<(), AdminError> {
+        self.write(&user.username, true, Some(user), audit)
+    }
+
+    async fn delete(&self, username: &str, audit: &AuditRecord) -> Result<(), AdminError> {
+        self.write(username, true, None, audit)
     }
 }
 
