@@ -44,6 +44,9 @@ else
   cargo test --workspace --features system-tests/stack --no-fail-fast
 fi
 
+step "CSTA decoder fuzzing (cargo fuzz, bounded)"
+FUZZ_SECONDS="${FUZZ_SECONDS:-30}" "$ROOT/scripts/fuzz-csta.sh"
+
 step "API fuzzing (schemathesis)"
 "$ROOT/scripts/fuzz-api.sh"
 
