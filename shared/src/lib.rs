@@ -16,6 +16,7 @@ pub mod config;
 pub mod paging;
 pub mod ports;
 pub mod problem;
+pub mod queues;
 pub mod realtime;
 pub mod telemetry;
 pub mod time;
