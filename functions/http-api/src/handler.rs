@@ -396,9 +396,7 @@ async fn create_user<J, U: UserDirectory, P, A, M: UserAdministration>(
             }
             Ok(response)
         }
-        Err(AdminError::Conflict) => Err(user_exists()),
-        Err(AdminError::NotFound) => Err(user_not_found()),
-        Err(AdminError::Store(error)) => Err(internal("create a user", &error)),
+        Err(error) => Err(admin_failure("create a user", error)),
     }
 }
 
@@ -439,9 +437,7 @@ async fn replace_user<J, U: UserDirectory, P, A, M: UserAdministration>(
             note.written = true;
             json(StatusCode::OK, &user)
         }
-        Err(AdminError::NotFound) => Err(user_not_found()),
-        Err(AdminError::Conflict) => Err(user_exists()),
-        Err(AdminError::Store(error)) => Err(internal("replace a user", &error)),
+        Err(error) => Err(admin_failure("replace a user", error)),
     }
 }
 
@@ -484,8 +480,9 @@ async fn delete_user<J, U: UserDirectory, P, A, M: UserAdministration>(
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(response)
         }
-        Err(AdminError::NotFound | AdminError::Conflict) => Err(user_not_found()),
-        Err(AdminError::Store(error)) => Err(internal("delete a user", &error)),
+        // A concurrent change between the read and the delete: the user is not there as read.
+        Err(AdminError::Conflict) => Err(user_not_found()),
+        Err(error) => Err(admin_failure("delete a user", error)),
     }
 }
 
@@ -693,6 +690,15 @@ fn forbidden(error: Forbidden) -> Problem {
 fn internal(operation: &str, error: &(dyn std::error::Error + 'static)) -> Problem {
     tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(error), "failed to {operation}");
     Problem::internal()
+}
+
+/// The problem for a failed user write: 409, 404, or 500 with the cause logged.
+fn admin_failure(operation: &str, error: AdminError) -> Problem {
+    match error {
+        AdminError::Conflict => user_exists(),
+        AdminError::NotFound => user_not_found(),
+        AdminError::Store(error) => internal(operation, &error),
+    }
 }
 
 fn user_exists() -> Problem {
