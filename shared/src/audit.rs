@@ -41,6 +41,16 @@ pub enum AuditAction {
     BroadcastSend,
     #[serde(rename = "audit.read")]
     AuditRead,
+    #[serde(rename = "config.list")]
+    ConfigList,
+    #[serde(rename = "config.read")]
+    ConfigRead,
+    #[serde(rename = "config.create")]
+    ConfigCreate,
+    #[serde(rename = "config.update")]
+    ConfigUpdate,
+    #[serde(rename = "config.delete")]
+    ConfigDelete,
 }
 
 impl AuditAction {
@@ -54,6 +64,11 @@ impl AuditAction {
             AuditAction::MeRead => "me.read",
             AuditAction::BroadcastSend => "broadcast.send",
             AuditAction::AuditRead => "audit.read",
+            AuditAction::ConfigList => "config.list",
+            AuditAction::ConfigRead => "config.read",
+            AuditAction::ConfigCreate => "config.create",
+            AuditAction::ConfigUpdate => "config.update",
+            AuditAction::ConfigDelete => "config.delete",
         }
     }
 }

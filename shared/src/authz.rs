@@ -20,15 +20,19 @@ pub enum Permission {
     SendBroadcast,
     /// Read the audit log (`GET /api/admin/audit`, SEC-3).
     ReadAuditLog,
+    /// Read and change the contact-centre configuration: queues, members, break codes, call
+    /// categories, the transfer panel, the ICIS link (`/api/admin/…`, ADM-4/6/7).
+    AdministerConfiguration,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 6] = [
         Permission::ReadOwnProfile,
         Permission::ConnectRealtime,
         Permission::AdministerUsers,
         Permission::SendBroadcast,
         Permission::ReadAuditLog,
+        Permission::AdministerConfiguration,
     ];
 
     /// Stable name for logs and problem details, e.g. `send-broadcast`.
@@ -39,6 +43,7 @@ impl Permission {
             Permission::AdministerUsers => "administer-users",
             Permission::SendBroadcast => "send-broadcast",
             Permission::ReadAuditLog => "read-audit-log",
+            Permission::AdministerConfiguration => "administer-configuration",
         }
     }
 }
@@ -59,7 +64,7 @@ impl Role {
         match permission {
             ReadOwnProfile => true,
             ConnectRealtime => !self.is_machine(),
-            AdministerUsers | ReadAuditLog => self == Role::Admin,
+            AdministerUsers | ReadAuditLog | AdministerConfiguration => self == Role::Admin,
             SendBroadcast => matches!(self, Role::Admin | Role::Supervisor),
         }
     }

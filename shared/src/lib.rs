@@ -8,11 +8,14 @@
 //! - AWS: [`adapters`] (DynamoDB, API Gateway Management API, SQS) and [`aws::sdk_config`].
 
 pub mod adapters;
+pub mod admin_config;
 pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod aws;
 pub mod config;
+pub mod contacts;
+pub mod cti_state;
 pub mod paging;
 pub mod ports;
 pub mod problem;

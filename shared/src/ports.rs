@@ -120,11 +120,11 @@ pub trait AuditLog: Send + Sync {
 /// A user write was refused or failed. Nothing was written in any case.
 #[derive(Debug, Error)]
 pub enum AdminError {
-    /// Create: a user with this username exists.
-    #[error("the user already exists")]
+    /// Create: a record with this key (username, id) exists.
+    #[error("the record already exists")]
     Conflict,
-    /// Replace, delete: there is no such user.
-    #[error("the user does not exist")]
+    /// Replace, delete: there is no such record.
+    #[error("the record does not exist")]
     NotFound,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -141,4 +141,95 @@ pub trait UserAdministration: Send + Sync {
     async fn replace(&self, user: &User, audit: &AuditRecord) -> Result<(), AdminError>;
     /// Deletes an existing user.
     async fn delete(&self, username: &str, audit: &AuditRecord) -> Result<(), AdminError>;
+}
+
+/// One write to the configuration store (`ConfigTable`, pk `collection`, sk `id`). `document`
+/// is the entity's JSON object (it must not contain `collection` or `id` keys of its own).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigWrite {
+    /// Fails with [`AdminError::Conflict`] when the id exists.
+    Create {
+        collection: String,
+        id: String,
+        document: serde_json::Value,
+    },
+    /// Fails with [`AdminError::NotFound`] when the id does not exist.
+    Replace {
+        collection: String,
+        id: String,
+        document: serde_json::Value,
+    },
+    /// Creates or replaces (queue members, settings).
+    Upsert {
+        collection: String,
+        id: String,
+        document: serde_json::Value,
+    },
+    /// Fails with [`AdminError::NotFound`] when the id does not exist.
+    Delete { collection: String, id: String },
+}
+
+/// Reads and writes configuration documents. Each write and its audit record are one atomic
+/// transaction: both are stored or neither.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ConfigStore: Send + Sync {
+    /// The document, or `None`.
+    async fn get(&self, collection: &str, id: &str)
+        -> Result<Option<serde_json::Value>, StoreError>;
+    /// One page of a collection in id order.
+    async fn list(
+        &self,
+        collection: &str,
+        limit: PageLimit,
+        cursor: Option<PageCursor>,
+    ) -> Result<Page<serde_json::Value>, StoreError>;
+    /// Applies `write` together with `audit`.
+    async fn write(&self, write: &ConfigWrite, audit: &AuditRecord) -> Result<(), AdminError>;
+}
+
+/// A stored aggregate and the optimistic-concurrency version it was read at (`0`: not stored
+/// yet). A write succeeds only if the stored version is still `version`; it stores `version + 1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+/// Everything one CTI event changes, written atomically (one DynamoDB `TransactWriteItems`):
+/// the call and/or agent states (each carrying the applied event id) and the contact lifecycle
+/// records the event produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CtiWrite {
+    pub calls: Vec<Versioned<crate::cti_state::CallState>>,
+    pub agents: Vec<Versioned<crate::cti_state::AgentPresence>>,
+    pub events: Vec<crate::contacts::ContactEvent>,
+}
+
+/// A [`CtiWrite`] was not stored (nothing of it was).
+#[derive(Debug, Error)]
+pub enum CtiWriteError {
+    /// Another writer changed one of the states since it was read: read again and retry.
+    #[error("a call or agent state changed since it was read")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Call and agent state fed by the CTI event queue, and the contact lifecycle records.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait CtiStateStore: Send + Sync {
+    /// The call with key `<relayId>/<callId>`, or `None`.
+    async fn call(
+        &self,
+        call_key: &str,
+    ) -> Result<Option<Versioned<crate::cti_state::CallState>>, StoreError>;
+    /// The agent device, or `None`.
+    async fn agent(
+        &self,
+        device: &str,
+    ) -> Result<Option<Versioned<crate::cti_state::AgentPresence>>, StoreError>;
+    /// Writes all of `write` or nothing.
+    async fn commit(&self, write: &CtiWrite) -> Result<(), CtiWriteError>;
 }

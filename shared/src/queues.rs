@@ -49,7 +49,7 @@ const SECONDS_PER_DAY: u32 = 86_400;
 /// One opening interval on a local day, `[start, end)`, e.g. `{"start":"07:00","end":"19:00"}`.
 /// An `end` of `00:00` means midnight at the end of the day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Interval {
     #[serde(with = "hh_mm")]
     pub start: NaiveTime,
@@ -104,7 +104,7 @@ mod hh_mm {
 
 /// Opening intervals per weekday (Monday first). A day with no intervals is closed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct WeeklyHours {
     pub monday: Vec<Interval>,
     pub tuesday: Vec<Interval>,
@@ -268,7 +268,7 @@ pub fn is_czech_public_holiday(date: NaiveDate) -> bool {
 /// A dated override: `{"date":"2026-12-24","intervals":[{"start":"08:00","end":"12:00"}]}`.
 /// No intervals means closed all day. Wins over weekly hours and public holidays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Exception {
     pub date: NaiveDate,
     #[serde(default)]
@@ -329,7 +329,8 @@ impl Exceptions {
 #[serde(
     tag = "kind",
     rename_all = "camelCase",
-    rename_all_fields = "camelCase"
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
 )]
 pub enum OverflowTarget {
     /// Another queue.
@@ -350,9 +351,21 @@ impl OverflowTarget {
     /// Field errors with paths such as `overflow.number` under `prefix`.
     pub fn validate(&self, prefix: &str) -> Vec<FieldError> {
         let (field, ok, message) = match self {
-            Self::Queue { queue_id } => ("queueId", !queue_id.trim().is_empty(), "required"),
-            Self::Ivr { ivr_id } => ("ivrId", !ivr_id.trim().is_empty(), "required"),
-            Self::Agent { username } => ("username", !username.trim().is_empty(), "required"),
+            Self::Queue { queue_id } => (
+                "queueId",
+                crate::admin_config::is_valid_config_id(queue_id),
+                "must be a queue id",
+            ),
+            Self::Ivr { ivr_id } => (
+                "ivrId",
+                crate::admin_config::is_valid_config_id(ivr_id),
+                "must be an IVR id",
+            ),
+            Self::Agent { username } => (
+                "username",
+                crate::users::is_valid_username(username),
+                "must be a username",
+            ),
             Self::Extension { extension } => (
                 "extension",
                 (1..=8).contains(&extension.len()) && extension.bytes().all(|b| b.is_ascii_digit()),
@@ -401,7 +414,7 @@ fn default_true() -> bool {
 
 /// The opening hours of one queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueueSchedule {
     #[serde(default)]
     pub timezone: ScheduleTimezone,

@@ -467,3 +467,181 @@ async fn when_audit_range_spans_days_should_page_newest_first_across_them() {
 fn urlencode(text: &str) -> String {
     text.replace('+', "%2B").replace(':', "%3A")
 }
+
+/// A queue body with weekday hours and an overflow to a mobile.
+fn new_queue(queue_id: &str) -> Value {
+    json!({
+        "queueId": queue_id, "name": "Klientská linka – test", "group": "KKC", "priority": 6,
+        "schedule": {
+            "timezone": "Europe/Prague",
+            "weekly": {
+                "monday": [{"start": "07:30", "end": "18:00"}],
+                "friday": [{"start": "07:30", "end": "15:00"}]
+            },
+            "exceptions": [{"date": "2026-12-24", "intervals": []}],
+            "closedOnPublicHolidays": true
+        },
+        "overflow": {"kind": "mobile", "number": "+420601123456"}
+    })
+}
+
+#[tokio::test]
+async fn when_admin_configures_a_queue_with_members_should_store_it_and_audit_each_write() {
+    // GIVEN an admin and a fresh queue id
+    let stack = Stack::from_env();
+    let admin = stack.token("admin").await;
+    let queue_id = fresh_username("q");
+    let path = format!("/api/admin/queues/{queue_id}");
+
+    // WHEN the admin creates the queue
+    let (status, headers, body) = send(
+        &stack,
+        reqwest::Method::POST,
+        "/api/admin/queues",
+        &admin,
+        Some(&new_queue(&queue_id)),
+    )
+    .await;
+    // THEN 201 with Location, the stored queue and its derived opening state
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(headers["location"], path.as_str());
+    assert!(body["openNow"].is_boolean());
+    assert!(body["nextChange"].is_string());
+
+    // AND it is stored in ConfigTable (pk collection, sk id) as a native map
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
+    let item = dynamodb
+        .get_item()
+        .table_name(Stack::physical_name("ConfigTable"))
+        .key("collection", AttributeValue::S("queue".to_owned()))
+        .key("id", AttributeValue::S(queue_id.clone()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the queue item");
+    assert_eq!(text(&item, "name"), "Klientská linka – test");
+    assert!(matches!(item.get("schedule"), Some(AttributeValue::M(_))));
+
+    // AND agent01 joins with a skill level and a priority
+    let member_path = format!("{path}/members/agent01");
+    let (status, _, member) = send(
+        &stack,
+        reqwest::Method::PUT,
+        &member_path,
+        &admin,
+        Some(&json!({"skillLevel": 8, "priority": 2})),
+    )
+    .await;
+    assert_eq!(status, 200, "{member}");
+    let (status, _, members) = send(
+        &stack,
+        reqwest::Method::GET,
+        &format!("{path}/members"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        members["items"],
+        json!([{"queueId": queue_id, "username": "agent01", "skillLevel": 8, "priority": 2}])
+    );
+
+    // AND the queue cannot be deleted while it has members
+    let (status, _, problem) = send(&stack, reqwest::Method::DELETE, &path, &admin, None).await;
+    assert_eq!(status, 409);
+    assert_eq!(problem["code"], "queue-has-members");
+
+    // WHEN the member and then the queue are removed
+    let (status, _, _) = send(&stack, reqwest::Method::DELETE, &member_path, &admin, None).await;
+    assert_eq!(status, 204);
+    let (status, _, _) = send(&stack, reqwest::Method::DELETE, &path, &admin, None).await;
+    assert_eq!(status, 204);
+    let (status, _, _) = send(&stack, reqwest::Method::GET, &path, &admin, None).await;
+    assert_eq!(status, 404);
+
+    // THEN every write is in the audit log with its target and outcome
+    let records = audit_in_table(&stack, "admin").await;
+    let target_status = |target: &str, action: &str| {
+        records
+            .iter()
+            .filter(|item| {
+                item.get("target") == Some(&AttributeValue::S(target.to_owned()))
+                    && text(item, "action") == action
+            })
+            .map(|item| text(item, "status"))
+            .collect::<Vec<_>>()
+    };
+    let queue_target = format!("queues/{queue_id}");
+    let member_target = format!("queues/{queue_id}/members/agent01");
+    assert_eq!(target_status(&queue_target, "config.create"), ["201"]);
+    assert_eq!(target_status(&member_target, "config.update"), ["200"]);
+    assert_eq!(target_status(&member_target, "config.delete"), ["204"]);
+    let deletes = target_status(&queue_target, "config.delete");
+    assert!(deletes.contains(&"204".to_owned()) && deletes.contains(&"409".to_owned()));
+}
+
+#[tokio::test]
+async fn when_a_config_field_is_bad_should_answer_422_naming_it_and_store_nothing() {
+    let stack = Stack::from_env();
+    let admin = stack.token("admin").await;
+    let queue_id = fresh_username("bad");
+    let cases = [
+        ("overflow", json!({"kind": "external", "number": "601 123 456"}), "overflow.number"),
+        ("overflow", json!({"kind": "queue", "queueId": "does-not-exist"}), "overflow.queueId"),
+        (
+            "schedule",
+            json!({"weekly": {"monday": [{"start": "18:00", "end": "08:00"}]}}),
+            "schedule.weekly.monday[0]",
+        ),
+    ];
+    for (key, value, field) in cases {
+        let mut body = new_queue(&queue_id);
+        body[key] = value;
+        let (status, _, problem) = send(
+            &stack,
+            reqwest::Method::POST,
+            "/api/admin/queues",
+            &admin,
+            Some(&body),
+        )
+        .await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(problem["type"], "urn:linka:problem:validation-failed");
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|error| error["field"].as_str().unwrap())
+            .collect();
+        assert!(fields.iter().any(|f| f.starts_with(field)), "{field}: {fields:?}");
+    }
+    let (status, _, _) = send(
+        &stack,
+        reqwest::Method::GET,
+        &format!("/api/admin/queues/{queue_id}"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "nothing half-written");
+}
+
+#[tokio::test]
+async fn when_supervisor_or_agent_touches_configuration_should_get_403() {
+    let stack = Stack::from_env();
+    for username in ["supervisor", "agent01", "wallboard"] {
+        let token = stack.token(username).await;
+        for (method, path) in [
+            (reqwest::Method::GET, "/api/admin/queues"),
+            (reqwest::Method::POST, "/api/admin/break-codes"),
+            (reqwest::Method::PUT, "/api/admin/settings/icis-link"),
+            (reqwest::Method::DELETE, "/api/admin/transfer-lines/x"),
+        ] {
+            let (status, _, problem) =
+                send(&stack, method.clone(), path, &token, Some(&json!({}))).await;
+            assert_eq!(status, 403, "{username} {method} {path}: {problem}");
+        }
+    }
+}

@@ -15,6 +15,7 @@ fn crates() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("ws-api", ws_api::ENVIRONMENT),
         ("broadcast", broadcast::ENVIRONMENT),
         ("ws-sweeper", ws_sweeper::ENVIRONMENT),
+        ("cti-ingest", cti_ingest::ENVIRONMENT),
     ])
 }
 
@@ -321,5 +322,51 @@ fn when_recordings_expire_should_it_be_after_at_least_six_months() {
     assert!(
         expirations.iter().all(|days| *days >= 183),
         "{expirations:?}"
+    );
+}
+
+#[test]
+fn when_a_queue_is_fifo_should_its_name_end_in_fifo_and_its_dead_letter_queue_be_fifo() {
+    // SQS refuses a FIFO queue whose name lacks `.fifo`, and a FIFO queue can only redrive to a
+    // FIFO dead-letter queue.
+    let template = template();
+    let queues = of_type(&template, "AWS::SQS::Queue");
+    let is_fifo = |queue: &Value| queue["Properties"]["FifoQueue"].as_bool() == Some(true);
+    let mut fifo_queues = 0;
+    for (id, queue) in &queues {
+        if !is_fifo(queue) {
+            continue;
+        }
+        fifo_queues += 1;
+        let name = match &queue["Properties"]["QueueName"] {
+            Value::Tagged(tagged) => tagged.value.as_str().unwrap_or_default().to_owned(),
+            Value::String(name) => name.clone(),
+            other => panic!("{id} has no QueueName: {other:?}"),
+        };
+        assert!(name.ends_with(".fifo"), "{id}: {name}");
+        if let Some(dead_letter) =
+            referenced_id(&queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+        {
+            assert!(
+                is_fifo(&queues[&dead_letter]),
+                "{id} redrives to {dead_letter}, which is not FIFO"
+            );
+        }
+    }
+    assert!(
+        fifo_queues >= 4,
+        "the CTI event and command queues and their DLQs"
+    );
+    let cti = &resources(&template)["CtiIngestFunction"];
+    let source = &cti["Properties"]["Events"]["CtiEvents"]["Properties"];
+    assert_eq!(
+        referenced_id(&source["Queue"]).as_deref(),
+        Some("CtiEventQueue")
+    );
+    assert!(is_fifo(&queues["CtiEventQueue"]));
+    assert_eq!(
+        queues["CtiEventQueue"]["Properties"]["ContentBasedDeduplication"].as_bool(),
+        Some(false),
+        "the relay's eventId is the deduplication id"
     );
 }

@@ -6,7 +6,9 @@
 //                          /auth/authorize, /auth/token (authorization_code + PKCE S256,
 //                          password, client_credentials), /auth/userinfo
 //   /api/health            200 when ready
-//   /api/me, /api/admin/users[/{username}], POST /api/broadcasts (RFC 9457 problems)
+//   /api/me, POST /api/broadcasts (RFC 9457 problems)
+//   /api/admin/*           users, queues (+ members), break codes, call categories, transfer
+//                          panel, ICIS link, audit log: see mock-admin.mjs
 //   /ws?token=…            WebSocket: {"action":"ping"} → {"type":"pong"}; broadcasts as
 //                          {"type":"broadcast",id,text,severity,sentBy,sentAt}
 // Broadcasts are delivered twice on purpose (the real path is at-least-once): the app must
@@ -23,6 +25,7 @@ import { dirname, extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { WebSocketServer } from "ws";
+import { createAdminApi } from "./mock-admin.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -371,13 +374,13 @@ function userView(user) {
 }
 
 const sentByKey = new Map(); // idempotency key → broadcast
+const admin = createAdminApi({ users, send, problem, readBody });
 
 async function handleApi(req, res, url) {
   const path = url.pathname;
   if (path === "/api/health") return send(res, 200, { status: "ok" });
-  const known =
-    (req.method === "GET" && (path === "/api/me" || path === "/api/admin/users" || /^\/api\/admin\/users\/[^/]+$/.test(path))) ||
-    (req.method === "POST" && path === "/api/broadcasts");
+  const isAdmin = path.startsWith("/api/admin/");
+  const known = (req.method === "GET" && path === "/api/me") || (req.method === "POST" && path === "/api/broadcasts") || isAdmin;
   if (!known) return send(res, 404, { message: "Not Found" });
 
   const claims = verifyAccessToken(bearer(req));
@@ -386,27 +389,21 @@ async function handleApi(req, res, url) {
 
   if (path === "/api/me") {
     const user = users.get(claims.preferred_username);
-    return send(
+    send(
       res,
       200,
       user ? userView(user) : { username: claims.preferred_username, name: claims.name, roles: claims.roles ?? [], groups: [] },
     );
+    return admin.record(claims, "me.read", undefined, 200);
   }
-  if (path.startsWith("/api/admin/users")) {
-    if (!roles.has("admin")) return problem(res, 403, "forbidden", "The role admin is required.");
-    const one = /^\/api\/admin\/users\/([^/]+)$/.exec(path);
-    if (one) {
-      const user = users.get(decodeURIComponent(one[1]));
-      return user ? send(res, 200, userView(user)) : problem(res, 404, "not-found", "No such user.");
+  if (isAdmin) {
+    if (!roles.has("admin")) {
+      problem(res, 403, "forbidden", "The role admin is required.");
+      return admin.record(claims, `${req.method} ${path}`, undefined, 403);
     }
-    const all = [...users.values()].sort((a, b) => a.username.localeCompare(b.username));
-    const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 50) || 50, 1), 100);
-    const cursor = url.searchParams.get("cursor");
-    const start = cursor ? all.findIndex((u) => u.username > Buffer.from(cursor, "base64url").toString("utf8")) : 0;
-    const page = start < 0 ? [] : all.slice(start, start + limit);
-    const last = page.at(-1);
-    const more = start >= 0 && start + limit < all.length;
-    return send(res, 200, { items: page.map(userView), nextCursor: more && last ? b64url(last.username) : null });
+    if (await admin.handle(req, res, url, claims)) return;
+    if (!res.headersSent) return send(res, 404, { message: "Not Found" });
+    return;
   }
   if (path === "/api/broadcasts") {
     if (!roles.has("supervisor") && !roles.has("admin")) {
@@ -439,7 +436,8 @@ async function handleApi(req, res, url) {
     };
     if (key) sentByKey.set(`${claims.sub}:${key}`, broadcast);
     fanOut(broadcast);
-    return send(res, 202, broadcast);
+    send(res, 202, broadcast);
+    return admin.record(claims, "broadcast.send", broadcast.id, 202);
   }
   return send(res, 404, { message: "Not Found" });
 }

@@ -5,8 +5,9 @@ import type { Session, SessionStore } from "./auth/session";
 import type { I18n, MessageKey, Params } from "./i18n";
 import { LiveConnection, liveUrl } from "./live/live";
 import { hasAnyRole, roleLabels } from "./roles";
-import { findRoute, hashFor, pathFromHash, type RouteDef } from "./router";
+import { hashFor, matchRoute, pathFromHash, type RouteDef } from "./router";
 import { h, replaceChildren } from "./ui/dom";
+import { ADMIN_ROUTES, adminNav } from "./views/admin-routes";
 import { AdminUsersView } from "./views/admin-users";
 import { renderLivePanel } from "./views/live-panel";
 import { NoticesView } from "./views/notices";
@@ -14,11 +15,12 @@ import { OverviewView } from "./views/overview";
 import { asProblem, problemBox } from "./views/problem-box";
 import type { View, ViewContext } from "./views/view";
 
-/** The pages and who may see them. The admin shell of a later issue grows this list. */
+/** The pages and who may see them; the admin pages (not in the main menu) have their own. */
 export const ROUTES: readonly RouteDef<View>[] = [
   { path: "/", labelKey: "nav.overview", roles: null, create: () => new OverviewView() },
   { path: "/notices", labelKey: "nav.notices", roles: ["supervisor", "admin"], create: () => new NoticesView() },
   { path: "/admin", labelKey: "nav.admin", roles: ["admin"], create: () => new AdminUsersView() },
+  ...ADMIN_ROUTES,
 ];
 
 type Message = { key: MessageKey; params?: Params };
@@ -178,7 +180,7 @@ export class App {
       const nav = h(
         "nav",
         { "aria-label": t("nav.label"), "data-testid": "main-nav" },
-        ...ROUTES.filter((route) => !route.roles || hasAnyRole(state.me.roles, route.roles)).map((route) =>
+        ...ROUTES.filter((route) => route.nav !== false && (!route.roles || hasAnyRole(state.me.roles, route.roles))).map((route) =>
           h("a", { href: hashFor(route.path), "data-path": route.path }, t(route.labelKey)),
         ),
       );
@@ -249,6 +251,9 @@ export class App {
       session: state.session,
       api: this.#api,
       rerender: () => this.#renderMain(),
+      navigate: (path: string) => {
+        this.#deps.window.location.hash = hashFor(path);
+      },
     };
   }
 
@@ -260,19 +265,21 @@ export class App {
     }
     const t = this.#deps.i18n.t;
     const path = pathFromHash(this.#deps.window.location.hash);
-    const route = findRoute(ROUTES, path);
+    const matched = matchRoute(ROUTES, path);
+    const route = matched?.route;
     if (this.#view && this.#view.path !== path) {
       this.#view.view.dispose?.();
       this.#view = null;
     }
     for (const link of this.#deps.root.querySelectorAll<HTMLAnchorElement>("nav a[data-path]")) {
-      if (link.dataset["path"] === path) {
+      const linkPath = link.dataset["path"] ?? "";
+      if (linkPath === path || (linkPath !== "/" && path.startsWith(`${linkPath}/`))) {
         link.setAttribute("aria-current", "page");
       } else {
         link.removeAttribute("aria-current");
       }
     }
-    if (!route) {
+    if (!matched || !route) {
       document.title = `${t("error.pageNotFound")} — ${t("app.name")}`;
       replaceChildren(main, h("div", { class: "alert alert-error", role: "alert" }, t("error.pageNotFound")));
       return;
@@ -286,9 +293,10 @@ export class App {
       return;
     }
     if (!this.#view) {
-      this.#view = { path, view: route.create() };
+      this.#view = { path, view: route.create(matched.params) };
     }
-    replaceChildren(main, this.#view.view.render(this.#viewContext(state)));
+    const page = this.#view.view.render(this.#viewContext(state));
+    replaceChildren(main, path === "/admin" || path.startsWith("/admin/") ? adminNav(path, t) : null, page);
   }
 
   #renderLivePanel(): void {

@@ -16,6 +16,8 @@ pub struct Config {
     pub audit_table: String,
     /// `AUDIT_RETENTION_DAYS`: how long audit records are kept (at least 183 days).
     pub audit_retention_days: u16,
+    /// `CONFIG_TABLE`: name of ConfigTable (queues, members, break codes…).
+    pub config_table: String,
 }
 
 /// The shortest audit retention accepted (SEC-3: at least six months).
@@ -33,6 +35,7 @@ impl Config {
             broadcast_queue_url: config::required_url(env, "BROADCAST_QUEUE_URL")?,
             audit_table: config::required(env, "AUDIT_TABLE")?,
             audit_retention_days: retention_days(env)?,
+            config_table: config::required(env, "CONFIG_TABLE")?,
         })
     }
 }

@@ -13,6 +13,7 @@
 //! answer is a 503 problem instead (fail closed: no data is served).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use lambda_http::{
     http::{
@@ -27,7 +28,10 @@ use linka_shared::{
     auth::{AuthError, JwksSource, Principal, Role, TokenValidator},
     authz::{Forbidden, Permission},
     paging::PageCursor,
-    ports::{AdminError, AuditLog, NoticePublisher, StoreError, UserAdministration, UserDirectory},
+    ports::{
+        AdminError, AuditLog, ConfigStore, NoticePublisher, StoreError, UserAdministration,
+        UserDirectory,
+    },
     problem::{self, FieldError, Problem},
     realtime::{BroadcastDraft, BroadcastNotice},
     telemetry::ErrorChain,
@@ -39,12 +43,14 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
+    admin_config,
     openapi::OpenApiDocument,
     routes::{self, Resolution, Route},
 };
 
-/// Larger request bodies are refused (a notice is at most 500 characters).
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Larger request bodies are refused (the largest document, a queue with 100 dated exceptions
+/// of 4 intervals each, is about 20 KiB).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Namespace of the notice ids derived from `Idempotency-Key` (UUID v5 of `sender \n key`).
 const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x5c1e_7a0d_3b94_4f2e_8d61_a4c9_0e7b_52f3);
@@ -61,6 +67,9 @@ pub struct HandlerDeps<J, U, P, A, M> {
     pub audit: A,
     /// User writes, each in one transaction with its audit record.
     pub admin: M,
+    /// Queues, members, break codes, categories, transfer panel, ICIS link; each write in one
+    /// transaction with its audit record.
+    pub config: Arc<dyn ConfigStore>,
     pub openapi: OpenApiDocument,
 }
 
@@ -153,6 +162,25 @@ where
         }
         Route::ListAudit => list_audit(deps, &principal, request, &mut note).await,
         Route::CreateBroadcast => create_broadcast(deps, &principal, request, &mut note).await,
+        Route::ListConfig(_)
+        | Route::CreateConfig(_)
+        | Route::GetConfig(..)
+        | Route::ReplaceConfig(..)
+        | Route::DeleteConfig(..)
+        | Route::ListMembers(_)
+        | Route::PutMember(..)
+        | Route::DeleteMember(..)
+        | Route::GetIcisLink
+        | Route::PutIcisLink => {
+            let config = admin_config::ConfigDeps {
+                store: deps.config.as_ref(),
+                users: &deps.users,
+                principal: &principal,
+                context: &context,
+                request,
+            };
+            admin_config::serve(config, &route, &mut note).await
+        }
     };
     let response = result.unwrap_or_else(problem);
     match route.audit_action() {
@@ -176,12 +204,12 @@ where
 
 /// What an operation tells the audit log about itself.
 #[derive(Debug, Default)]
-struct AuditNote {
+pub(crate) struct AuditNote {
     /// The record acted on (a username), when known and well-formed.
-    target: Option<String>,
-    details: BTreeMap<String, String>,
+    pub(crate) target: Option<String>,
+    pub(crate) details: BTreeMap<String, String>,
     /// The record was already written, in one transaction with the change.
-    written: bool,
+    pub(crate) written: bool,
 }
 
 /// Who is calling, from where: the token and the request context (never the body).
@@ -281,6 +309,19 @@ async fn list_users<J, U: UserDirectory, P, A, M>(
     principal
         .require(Permission::AdministerUsers)
         .map_err(forbidden)?;
+    let (limit, cursor) = page_parameters(request)?;
+    note.details
+        .insert("limit".to_owned(), limit.get().to_string());
+    match deps.users.list(limit, cursor).await {
+        Ok(page) => json(StatusCode::OK, &page),
+        Err(error) => Err(listing_failure("list users", error)),
+    }
+}
+
+/// `limit` (1..=100, default 50) and `cursor` of a listing; 400 naming each bad one.
+pub(crate) fn page_parameters(
+    request: &Request,
+) -> Result<(PageLimit, Option<PageCursor>), Problem> {
     let query = request.query_string_parameters_ref();
     let mut errors = Vec::new();
     let limit = match query.and_then(|query| query.first("limit")) {
@@ -297,27 +338,29 @@ async fn list_users<J, U: UserDirectory, P, A, M>(
     if cursor.is_err() {
         errors.push(invalid_cursor_field());
     }
-    let (Some(limit), Ok(cursor)) = (limit, cursor) else {
-        let code = if errors.iter().all(|error| error.field == "cursor") {
-            "invalid-cursor"
-        } else {
-            "invalid-parameter"
-        };
-        return Err(
-            Problem::bad_request(code, "One or more query parameters are invalid.")
-                .with_errors(errors),
-        );
-    };
-    note.details
-        .insert("limit".to_owned(), limit.get().to_string());
-    match deps.users.list(limit, cursor).await {
-        Ok(page) => json(StatusCode::OK, &page),
-        Err(StoreError::InvalidCursor(_)) => Err(Problem::bad_request(
+    match (limit, cursor) {
+        (Some(limit), Ok(cursor)) => Ok((limit, cursor)),
+        _ => {
+            let code = if errors.iter().all(|error| error.field == "cursor") {
+                "invalid-cursor"
+            } else {
+                "invalid-parameter"
+            };
+            Err(Problem::bad_request(code, "One or more query parameters are invalid.")
+                .with_errors(errors))
+        }
+    }
+}
+
+/// The problem for a failed listing: a foreign cursor is the client's 400, the rest a 500.
+pub(crate) fn listing_failure(operation: &str, error: StoreError) -> Problem {
+    match error {
+        StoreError::InvalidCursor(_) => Problem::bad_request(
             "invalid-cursor",
             "The cursor does not belong to this listing.",
         )
-        .with_errors(vec![invalid_cursor_field()])),
-        Err(error) => Err(internal("list users", &error)),
+        .with_errors(vec![invalid_cursor_field()]),
+        error => internal(operation, &error),
     }
 }
 
@@ -620,7 +663,7 @@ impl<'a> MeView<'a> {
 // ---------------------------------------------------------------------------------------------
 
 /// An operation's result: a response, or the problem to answer instead.
-type Operation = Result<Response<Body>, Problem>;
+pub(crate) type Operation = Result<Response<Body>, Problem>;
 
 async fn authenticate<J: JwksSource>(
     validator: &TokenValidator<J>,
@@ -675,7 +718,7 @@ fn auth_failure(error: &AuthError) -> Response<Body> {
     response
 }
 
-fn forbidden(error: Forbidden) -> Problem {
+pub(crate) fn forbidden(error: Forbidden) -> Problem {
     tracing::info!(permission = error.permission.as_str(), "permission refused");
     Problem::forbidden(
         "forbidden",
@@ -687,7 +730,7 @@ fn forbidden(error: Forbidden) -> Problem {
 }
 
 /// Logs an unexpected failure with its cause chain and hides it behind a 500.
-fn internal(operation: &str, error: &(dyn std::error::Error + 'static)) -> Problem {
+pub(crate) fn internal(operation: &str, error: &(dyn std::error::Error + 'static)) -> Problem {
     tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(error), "failed to {operation}");
     Problem::internal()
 }
@@ -729,7 +772,7 @@ fn path_username(
 }
 
 /// A JSON object body: 413, 415, 400 (not JSON), 422 (not an object).
-fn json_object(request: &Request) -> Result<Map<String, Value>, Problem> {
+pub(crate) fn json_object(request: &Request) -> Result<Map<String, Value>, Problem> {
     let body: &[u8] = request.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
         return Err(Problem::payload_too_large(format!(
@@ -822,13 +865,13 @@ fn notice_id(headers: &HeaderMap, sender: &str) -> Result<Uuid, Problem> {
     }))
 }
 
-fn json<T: Serialize>(status: StatusCode, value: &T) -> Operation {
+pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Operation {
     let text =
         serde_json::to_string(value).map_err(|error| internal("serialise a response", &error))?;
     Ok(respond(status, "application/json", text))
 }
 
-fn problem(problem: Problem) -> Response<Body> {
+pub(crate) fn problem(problem: Problem) -> Response<Body> {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let text = serde_json::to_string(&problem).unwrap_or_else(|_| {
         r#"{"type":"urn:linka:problem:internal-error","title":"Internal Server Error","status":500,"detail":"","code":"internal-error"}"#.to_owned()
@@ -836,7 +879,7 @@ fn problem(problem: Problem) -> Response<Body> {
     respond(status, problem::CONTENT_TYPE, text)
 }
 
-fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
+pub(crate) fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -850,8 +893,12 @@ mod tests {
     use chrono::{TimeZone, Utc};
     use lambda_http::http::Method;
     use linka_shared::{
-        adapters::memory::{
-            InMemoryAuditLog, InMemoryUserAdministration, InMemoryUserDirectory, RecordingPublisher,
+        adapters::{
+            memory::{
+                InMemoryAuditLog, InMemoryUserAdministration, InMemoryUserDirectory,
+                RecordingPublisher,
+            },
+            InMemoryConfigStore,
         },
         audit::AuditOutcome,
         ports::MockUserDirectory,
@@ -862,6 +909,11 @@ mod tests {
 
     use super::*;
     use linka_shared::audit::AuditAction;
+
+    /// Behaviour of the configuration routes (in their own file for size).
+    mod admin_config_tests {
+        include!("admin_config_tests.rs");
+    }
 
     const GET_ME: &str = include_str!("../../../events/apigw-http/get-me.json");
     const LIST_USERS: &str = include_str!("../../../events/apigw-http/list-users.json");
@@ -901,6 +953,7 @@ mod tests {
                 users: InMemoryUserDirectory::default(),
                 audit: audit.clone(),
             },
+            config: Arc::new(InMemoryConfigStore::new(audit.clone())),
             audit,
             openapi: OpenApiDocument::embedded().unwrap(),
         }
@@ -924,6 +977,7 @@ mod tests {
         let mut deps = deps();
         deps.audit = InMemoryAuditLog::failing();
         deps.admin.audit = deps.audit.clone();
+        deps.config = Arc::new(InMemoryConfigStore::new(deps.audit.clone()));
         deps
     }
 
@@ -1589,6 +1643,7 @@ mod tests {
             publisher: base.publisher,
             audit: base.audit,
             admin: admin_port,
+            config: base.config,
             openapi: base.openapi,
         };
         // WHEN the admin creates the user

@@ -3,6 +3,7 @@
 //! `main.rs` only wires; [`handler::function_handler`] is generic over the ports so that the
 //! tests run it on sample events with in-memory adapters.
 
+mod admin_config;
 pub mod config;
 pub mod handler;
 pub mod openapi;
@@ -20,4 +21,5 @@ pub const ENVIRONMENT: &[&str] = &[
     "BROADCAST_QUEUE_URL",
     "AUDIT_TABLE",
     "AUDIT_RETENTION_DAYS",
+    "CONFIG_TABLE",
 ];

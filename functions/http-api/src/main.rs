@@ -7,7 +7,10 @@ use http_api::{
 };
 use lambda_http::{run, service_fn, Error};
 use linka_shared::{
-    adapters::{DynamoAuditLog, DynamoUserAdministration, DynamoUserDirectory, SqsNoticePublisher},
+    adapters::{
+        DynamoAuditLog, DynamoConfigStore, DynamoUserAdministration, DynamoUserDirectory,
+        SqsNoticePublisher,
+    },
     auth::{HttpJwksSource, TokenValidator},
     aws::sdk_config,
     telemetry,
@@ -27,6 +30,11 @@ async fn main() -> Result<(), Error> {
     let deps = HandlerDeps {
         validator: TokenValidator::new(&config.auth, HttpJwksSource::new(&config.auth.jwks_url)?),
         admin: DynamoUserAdministration::from_sdk_config(&sdk, &config.users_table, audit.clone()),
+        config: std::sync::Arc::new(DynamoConfigStore::from_sdk_config(
+            &sdk,
+            config.config_table,
+            audit.clone(),
+        )),
         users: DynamoUserDirectory::from_sdk_config(&sdk, config.users_table),
         audit,
         publisher: SqsNoticePublisher::from_sdk_config(&sdk, config.broadcast_queue_url),

@@ -18,6 +18,36 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/admin/users/{username}"),
     ("DELETE", "/api/admin/users/{username}"),
     ("GET", "/api/admin/audit"),
+    ("GET", "/api/admin/queues"),
+    ("POST", "/api/admin/queues"),
+    ("GET", "/api/admin/queues/{queueId}"),
+    ("PUT", "/api/admin/queues/{queueId}"),
+    ("DELETE", "/api/admin/queues/{queueId}"),
+    ("GET", "/api/admin/queues/{queueId}/members"),
+    ("PUT", "/api/admin/queues/{queueId}/members/{username}"),
+    ("DELETE", "/api/admin/queues/{queueId}/members/{username}"),
+    ("GET", "/api/admin/break-codes"),
+    ("POST", "/api/admin/break-codes"),
+    ("GET", "/api/admin/break-codes/{code}"),
+    ("PUT", "/api/admin/break-codes/{code}"),
+    ("DELETE", "/api/admin/break-codes/{code}"),
+    ("GET", "/api/admin/call-categories"),
+    ("POST", "/api/admin/call-categories"),
+    ("GET", "/api/admin/call-categories/{categoryId}"),
+    ("PUT", "/api/admin/call-categories/{categoryId}"),
+    ("DELETE", "/api/admin/call-categories/{categoryId}"),
+    ("GET", "/api/admin/transfer-groups"),
+    ("POST", "/api/admin/transfer-groups"),
+    ("GET", "/api/admin/transfer-groups/{groupId}"),
+    ("PUT", "/api/admin/transfer-groups/{groupId}"),
+    ("DELETE", "/api/admin/transfer-groups/{groupId}"),
+    ("GET", "/api/admin/transfer-lines"),
+    ("POST", "/api/admin/transfer-lines"),
+    ("GET", "/api/admin/transfer-lines/{lineId}"),
+    ("PUT", "/api/admin/transfer-lines/{lineId}"),
+    ("DELETE", "/api/admin/transfer-lines/{lineId}"),
+    ("GET", "/api/admin/settings/icis-link"),
+    ("PUT", "/api/admin/settings/icis-link"),
     ("POST", "/api/broadcasts"),
     // Not an operation: routes every other method and path under /api to the function, which
     // answers 405 (with Allow) or 404 as problem details.
@@ -40,6 +70,74 @@ pub enum Route {
     DeleteUser(String),
     ListAudit,
     CreateBroadcast,
+    ListConfig(Collection),
+    CreateConfig(Collection),
+    /// The raw id segment.
+    GetConfig(Collection, String),
+    ReplaceConfig(Collection, String),
+    DeleteConfig(Collection, String),
+    /// The raw `{queueId}` segment.
+    ListMembers(String),
+    /// Raw `{queueId}` and `{username}` segments.
+    PutMember(String, String),
+    DeleteMember(String, String),
+    GetIcisLink,
+    PutIcisLink,
+}
+
+/// The configuration collections served by the generic admin handlers (ADM-4, ADM-6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    Queues,
+    BreakCodes,
+    CallCategories,
+    TransferGroups,
+    TransferLines,
+}
+
+impl Collection {
+    /// The collection of a path segment under `/api/admin/`.
+    pub fn from_path(segment: &str) -> Option<Self> {
+        Some(match segment {
+            "queues" => Self::Queues,
+            "break-codes" => Self::BreakCodes,
+            "call-categories" => Self::CallCategories,
+            "transfer-groups" => Self::TransferGroups,
+            "transfer-lines" => Self::TransferLines,
+            _ => return None,
+        })
+    }
+
+    /// The template path of the collection and of one item, for logs.
+    pub fn route_names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Queues => ("/api/admin/queues", "/api/admin/queues/{queueId}"),
+            Self::BreakCodes => ("/api/admin/break-codes", "/api/admin/break-codes/{code}"),
+            Self::CallCategories => (
+                "/api/admin/call-categories",
+                "/api/admin/call-categories/{categoryId}",
+            ),
+            Self::TransferGroups => (
+                "/api/admin/transfer-groups",
+                "/api/admin/transfer-groups/{groupId}",
+            ),
+            Self::TransferLines => (
+                "/api/admin/transfer-lines",
+                "/api/admin/transfer-lines/{lineId}",
+            ),
+        }
+    }
+
+    /// The name of the id path parameter, e.g. `queueId`.
+    pub fn id_parameter(self) -> &'static str {
+        match self {
+            Self::Queues => "queueId",
+            Self::BreakCodes => "code",
+            Self::CallCategories => "categoryId",
+            Self::TransferGroups => "groupId",
+            Self::TransferLines => "lineId",
+        }
+    }
 }
 
 impl Route {
@@ -56,6 +154,17 @@ impl Route {
             Route::CreateUser => "/api/admin/users",
             Route::ListAudit => "/api/admin/audit",
             Route::CreateBroadcast => "/api/broadcasts",
+            Route::ListConfig(collection) | Route::CreateConfig(collection) => {
+                collection.route_names().0
+            }
+            Route::GetConfig(collection, _)
+            | Route::ReplaceConfig(collection, _)
+            | Route::DeleteConfig(collection, _) => collection.route_names().1,
+            Route::ListMembers(_) => "/api/admin/queues/{queueId}/members",
+            Route::PutMember(..) | Route::DeleteMember(..) => {
+                "/api/admin/queues/{queueId}/members/{username}"
+            }
+            Route::GetIcisLink | Route::PutIcisLink => "/api/admin/settings/icis-link",
         }
     }
 
@@ -71,6 +180,13 @@ impl Route {
             Route::DeleteUser(_) => Some(AuditAction::UserDelete),
             Route::ListAudit => Some(AuditAction::AuditRead),
             Route::CreateBroadcast => Some(AuditAction::BroadcastSend),
+            Route::ListConfig(_) | Route::ListMembers(_) => Some(AuditAction::ConfigList),
+            Route::GetConfig(..) | Route::GetIcisLink => Some(AuditAction::ConfigRead),
+            Route::CreateConfig(_) => Some(AuditAction::ConfigCreate),
+            Route::ReplaceConfig(..) | Route::PutMember(..) | Route::PutIcisLink => {
+                Some(AuditAction::ConfigUpdate)
+            }
+            Route::DeleteConfig(..) | Route::DeleteMember(..) => Some(AuditAction::ConfigDelete),
         }
     }
 }
@@ -122,6 +238,45 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
             }
         }
         (["api", "admin", "audit"], "GET") => found(Route::ListAudit),
+        (["api", "admin", "settings", "icis-link"], method) => match method {
+            "GET" => found(Route::GetIcisLink),
+            "PUT" => found(Route::PutIcisLink),
+            _ => Resolution::MethodNotAllowed("GET, PUT"),
+        },
+        (["api", "admin", "queues", queue, "members"], method) if !queue.is_empty() => {
+            match method {
+                "GET" => found(Route::ListMembers((*queue).to_owned())),
+                _ => Resolution::MethodNotAllowed("GET"),
+            }
+        }
+        (["api", "admin", "queues", queue, "members", username], method)
+            if !queue.is_empty() && !username.is_empty() =>
+        {
+            let (queue, username) = ((*queue).to_owned(), (*username).to_owned());
+            match method {
+                "PUT" => found(Route::PutMember(queue, username)),
+                "DELETE" => found(Route::DeleteMember(queue, username)),
+                _ => Resolution::MethodNotAllowed("PUT, DELETE"),
+            }
+        }
+        (["api", "admin", segment], method) if Collection::from_path(segment).is_some() => {
+            match (Collection::from_path(segment), method) {
+                (Some(collection), "GET") => found(Route::ListConfig(collection)),
+                (Some(collection), "POST") => found(Route::CreateConfig(collection)),
+                _ => Resolution::MethodNotAllowed("GET, POST"),
+            }
+        }
+        (["api", "admin", segment, id], method)
+            if !id.is_empty() && Collection::from_path(segment).is_some() =>
+        {
+            let id = (*id).to_owned();
+            match (Collection::from_path(segment), method) {
+                (Some(collection), "GET") => found(Route::GetConfig(collection, id)),
+                (Some(collection), "PUT") => found(Route::ReplaceConfig(collection, id)),
+                (Some(collection), "DELETE") => found(Route::DeleteConfig(collection, id)),
+                _ => Resolution::MethodNotAllowed("GET, PUT, DELETE"),
+            }
+        }
         (["api", "broadcasts"], "POST") => found(Route::CreateBroadcast),
         (["api", "admin", "users"], _) => Resolution::MethodNotAllowed("GET, POST"),
         (["api", "broadcasts"], _) => Resolution::MethodNotAllowed("POST"),
@@ -142,7 +297,13 @@ mod tests {
         // The ANY catch-all is not an operation of its own.
         for (method, path) in ROUTES.iter().filter(|(method, _)| *method != "ANY") {
             let method: Method = method.parse().unwrap();
-            let path = path.replace("{username}", "agent01");
+            let path = path
+                .replace("{username}", "agent01")
+                .replace("{queueId}", "kkc")
+                .replace("{code}", "obed")
+                .replace("{categoryId}", "c1")
+                .replace("{groupId}", "g1")
+                .replace("{lineId}", "l1");
             // WHEN resolved THEN it is found
             assert!(
                 matches!(resolve(&method, &path, None), Resolution::Found(_)),
@@ -168,6 +329,41 @@ mod tests {
         assert_eq!(
             resolve(&Method::DELETE, "/api/admin/users", None),
             Resolution::MethodNotAllowed("GET, POST")
+        );
+        assert_eq!(
+            resolve(&Method::DELETE, "/api/admin/queues", None),
+            Resolution::MethodNotAllowed("GET, POST")
+        );
+        assert_eq!(
+            resolve(&Method::POST, "/api/admin/break-codes/obed", None),
+            Resolution::MethodNotAllowed("GET, PUT, DELETE")
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/api/admin/queues/kkc/members/agent01", None),
+            Resolution::MethodNotAllowed("PUT, DELETE")
+        );
+        assert_eq!(
+            resolve(&Method::DELETE, "/api/admin/settings/icis-link", None),
+            Resolution::MethodNotAllowed("GET, PUT")
+        );
+    }
+
+    #[test]
+    fn when_config_paths_are_resolved_should_carry_collection_and_ids() {
+        assert_eq!(
+            resolve(&Method::PUT, "/api/admin/transfer-lines/reditel", None),
+            Resolution::Found(Route::ReplaceConfig(
+                Collection::TransferLines,
+                "reditel".to_owned()
+            ))
+        );
+        assert_eq!(
+            resolve(&Method::PUT, "/api/admin/queues/kkc/members/agent01", None),
+            Resolution::Found(Route::PutMember("kkc".to_owned(), "agent01".to_owned()))
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/api/admin/unknown-things", None),
+            Resolution::NotFound
         );
     }
 

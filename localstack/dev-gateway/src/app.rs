@@ -617,7 +617,13 @@ mod tests {
     async fn when_the_stack_runs_on_the_project_template_should_serve_and_stop_without_orphans() {
         let moto = Moto::start().await;
         let functions = ScratchDir::new();
-        for binary in ["http-api", "ws-api", "broadcast", "ws-sweeper"] {
+        for binary in [
+            "http-api",
+            "ws-api",
+            "broadcast",
+            "ws-sweeper",
+            "cti-ingest",
+        ] {
             write_fake_function(&functions.path, binary);
         }
         let state = ScratchDir::new();
@@ -661,7 +667,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         assert_eq!(health["status"], "ok");
-        assert_eq!(health["functions"].as_object().unwrap().len(), 4);
+        assert_eq!(health["functions"].as_object().unwrap().len(), 5);
 
         let fired: Value = client
             .post(format!("{base}/_local/schedules/WsSweeperFunction/fire"))

@@ -825,6 +825,79 @@ Resources:
     Type: AWS::SNS::Topic
 "#;
 
+    const FIFO_TEMPLATE: &str = r#"
+Resources:
+  CtiEventQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub "${AWS::StackName}-CtiEventQueue.fifo"
+      FifoQueue: true
+      ContentBasedDeduplication: false
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt CtiEventDeadLetterQueue.Arn, maxReceiveCount: 5}
+  CtiEventDeadLetterQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub "${AWS::StackName}-CtiEventDeadLetterQueue.fifo"
+      FifoQueue: true
+      ContentBasedDeduplication: false
+"#;
+
+    #[tokio::test]
+    async fn when_a_fifo_queue_redrives_to_a_fifo_dlq_should_create_both_as_fifo() {
+        // GIVEN a FIFO queue with explicit deduplication ids and a FIFO dead-letter queue
+        let moto = Moto::start().await;
+        let clients = AwsClients::for_endpoint(&moto.endpoint()).await;
+        clients
+            .wait_until_reachable(Duration::from_secs(10))
+            .await
+            .unwrap();
+        let document = Document::from_yaml(FIFO_TEMPLATE).unwrap();
+        let mut resolver = Resolver::new(&document, &ResolverSettings::default()).unwrap();
+        let template = Template::from_document(&document, &resolver).unwrap();
+        // WHEN provisioned
+        let provisioned = provision(&template, &clients, &mut resolver).await.unwrap();
+        // THEN both are FIFO queues named linka-<LogicalId>.fifo, without content-based dedup
+        let queue = &provisioned.queues["CtiEventQueue"];
+        assert!(
+            queue.url.ends_with("/linka-CtiEventQueue.fifo"),
+            "{}",
+            queue.url
+        );
+        assert!(
+            queue.arn.ends_with(":linka-CtiEventQueue.fifo"),
+            "{}",
+            queue.arn
+        );
+        let attributes = clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&queue.url)
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap();
+        assert_eq!(attributes[&QueueAttributeName::FifoQueue], "true");
+        assert_eq!(
+            attributes[&QueueAttributeName::ContentBasedDeduplication],
+            "false"
+        );
+        let redrive = &attributes[&QueueAttributeName::RedrivePolicy];
+        assert!(
+            redrive.contains("linka-CtiEventDeadLetterQueue.fifo"),
+            "{redrive}"
+        );
+        assert!(redrive.contains('5'), "{redrive}");
+        let dead_letter = &provisioned.queues["CtiEventDeadLetterQueue"];
+        assert!(dead_letter
+            .url
+            .ends_with("/linka-CtiEventDeadLetterQueue.fifo"));
+        // AND a second start reuses them (FifoQueue is not re-applied)
+        let again = provision(&template, &clients, &mut resolver).await.unwrap();
+        assert_eq!(again.reused.len(), 2, "{again:?}");
+    }
+
     #[tokio::test]
     async fn when_provisioning_twice_against_moto_should_create_then_reuse_everything() {
         let moto = Moto::start().await;

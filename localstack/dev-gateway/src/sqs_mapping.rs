@@ -14,6 +14,17 @@
 //! A failed message is left to the queue's visibility timeout or, with `--sqs-retry-delay`,
 //! made visible again after that many seconds (`ChangeMessageVisibility`), so the emulator
 //! moves it to the dead-letter queue after `maxReceiveCount` receives.
+//!
+//! FIFO queues (name ending `.fifo`): records carry the `MessageGroupId`, `SequenceNumber` and
+//! `MessageDeduplicationId` attributes; within a batch the messages keep the queue's order; and
+//! when a message fails, every later message of its message group in the batch is kept for a
+//! retry as well, even if the function did not report it ([`keep_group_order`]) — so no message
+//! of a group is deleted before an earlier one of the same group succeeded. The emulator itself
+//! delivers nothing more of a group while one of its messages is in flight; but it hands out a
+//! group out of order when several of its messages become visible again together, so only the
+//! first retried message of each group waits for the retry delay and the ones behind it are
+//! released at once (they stay blocked behind the first). As in SQS, the held-back messages'
+//! receives count towards `maxReceiveCount` too.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -86,6 +97,11 @@ impl SqsMapping {
         }
     }
 
+    /// A FIFO queue (SQS requires the `.fifo` suffix).
+    pub fn is_fifo(&self) -> bool {
+        self.queue_arn.ends_with(".fifo")
+    }
+
     /// Polls until `shutdown` is cancelled.
     pub fn spawn(
         self,
@@ -144,7 +160,11 @@ impl SqsMapping {
             .iter()
             .map(|message| message.message_id.clone().unwrap_or_default())
             .collect();
-        let outcome = batch_outcome(&ids, &result, self.report_batch_item_failures);
+        let mut outcome = batch_outcome(&ids, &result, self.report_batch_item_failures);
+        let groups: Vec<Option<String>> = messages.iter().map(message_group).collect();
+        if self.is_fifo() {
+            outcome = keep_group_order(&ids, &groups, outcome);
+        }
         if let Err(error) = &result {
             tracing::warn!(mapping = %self.name, %error, messages = ids.len(), "invocation failed; the batch stays on the queue");
         } else if !outcome.retry.is_empty() {
@@ -163,9 +183,19 @@ impl SqsMapping {
                 .collect()
         };
         self.delete(sqs, &handles(&outcome.delete)).await?;
+        let (first, behind) = if self.is_fifo() {
+            split_group_heads(&ids, &groups, &outcome.retry)
+        } else {
+            (outcome.retry.clone(), Vec::new())
+        };
+        // The emulator returns a visible FIFO message out of order while a later message of its
+        // group is still in flight: release the messages behind each group's first retried one
+        // at once (the group stays blocked by that first one), so that they are no longer in
+        // flight when it becomes visible and the group is received again in order.
+        self.delay_retry(sqs, &handles(&behind), Duration::ZERO)
+            .await?;
         if let Some(delay) = self.retry_delay {
-            self.delay_retry(sqs, &handles(&outcome.retry), delay)
-                .await?;
+            self.delay_retry(sqs, &handles(&first), delay).await?;
         }
         Ok(BatchReport {
             received: messages.len(),
@@ -349,6 +379,67 @@ pub fn batch_outcome(
     }
 }
 
+/// The FIFO message group of a received message.
+fn message_group(message: &Message) -> Option<String> {
+    message
+        .attributes
+        .as_ref()?
+        .get(&MessageSystemAttributeName::MessageGroupId)
+        .cloned()
+}
+
+/// FIFO order: a message after a retried message of the same group (in batch order) is retried
+/// too. A retried message without a group holds back everything after it.
+pub fn keep_group_order(
+    message_ids: &[String],
+    groups: &[Option<String>],
+    outcome: BatchOutcome,
+) -> BatchOutcome {
+    let mut blocked: BTreeSet<&str> = BTreeSet::new();
+    let mut block_all = false;
+    let mut retry = Vec::new();
+    let mut delete = Vec::new();
+    for (id, group) in message_ids.iter().zip(groups) {
+        let held_back = block_all
+            || group
+                .as_deref()
+                .is_some_and(|group| blocked.contains(group));
+        if held_back || outcome.retry.contains(id) {
+            match group {
+                Some(group) => {
+                    blocked.insert(group);
+                }
+                None => block_all = true,
+            }
+            retry.push(id.clone());
+        } else {
+            delete.push(id.clone());
+        }
+    }
+    BatchOutcome { delete, retry }
+}
+
+/// Splits retried FIFO messages into the first of each group and the ones behind it (a retried
+/// message without a group counts as the head of its own group).
+fn split_group_heads(
+    message_ids: &[String],
+    groups: &[Option<String>],
+    retry: &[String],
+) -> (Vec<String>, Vec<String>) {
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let (mut heads, mut behind) = (Vec::new(), Vec::new());
+    for (id, group) in message_ids.iter().zip(groups) {
+        if !retry.contains(id) {
+            continue;
+        }
+        match group.as_deref() {
+            Some(group) if !seen.insert(group) => behind.push(id.clone()),
+            _ => heads.push(id.clone()),
+        }
+    }
+    (heads, behind)
+}
+
 /// The message ids a `ReportBatchItemFailures` response lists; `None` if the response is
 /// malformed (the whole batch then counts as failed).
 fn reported_failures(response: &Value, message_ids: &[String]) -> Option<BTreeSet<String>> {
@@ -497,6 +588,35 @@ mod tests {
             let outcome = batch_outcome(&ids(&["a", "b"]), &Ok(response.clone()), true);
             assert_eq!(outcome.retry, ids(&["a", "b"]), "{response}");
         }
+    }
+
+    #[test]
+    fn when_a_fifo_message_fails_should_retry_the_later_messages_of_its_group_too() {
+        // GIVEN a1, b1, a2, a3, b2 where the function reported only a2 as failed
+        let message_ids = ids(&["a1", "b1", "a2", "a3", "b2"]);
+        let groups: Vec<Option<String>> = ["A", "B", "A", "A", "B"]
+            .iter()
+            .map(|group| Some((*group).to_owned()))
+            .collect();
+        let reported = batch_outcome(
+            &message_ids,
+            &Ok(json!({"batchItemFailures": [{"itemIdentifier": "a2"}]})),
+            true,
+        );
+        // WHEN group order is enforced
+        let outcome = keep_group_order(&message_ids, &groups, reported);
+        // THEN a3 waits for a2; group B is unaffected
+        assert_eq!(outcome.retry, ids(&["a2", "a3"]));
+        assert_eq!(outcome.delete, ids(&["a1", "b1", "b2"]));
+        // AND a failed message without a group holds back everything after it
+        let groups = vec![Some("A".to_owned()), None, Some("B".to_owned())];
+        let reported = batch_outcome(
+            &ids(&["a1", "x", "b1"]),
+            &Ok(json!({"batchItemFailures": [{"itemIdentifier": "x"}]})),
+            true,
+        );
+        let outcome = keep_group_order(&ids(&["a1", "x", "b1"]), &groups, reported);
+        assert_eq!(outcome.retry, ids(&["x", "b1"]));
     }
 
     /// Fails every record whose body starts with "fail"; remembers what it saw.
@@ -758,5 +878,119 @@ mod tests {
             1,
             "one invocation for both"
         );
+    }
+
+    #[tokio::test]
+    async fn when_a_fifo_message_keeps_failing_should_hold_back_its_group_until_it_is_dead_lettered(
+    ) {
+        // GIVEN a FIFO queue (DLQ after 2 receives) with group A: ok-a1, fail-a2, ok-a3 and
+        // group B: ok-b1
+        let moto = Moto::start().await;
+        let clients = AwsClients::for_endpoint(&moto.endpoint()).await;
+        let dlq = clients
+            .sqs
+            .create_queue()
+            .queue_name("cti-dlq.fifo")
+            .attributes(QueueAttributeName::FifoQueue, "true")
+            .send()
+            .await
+            .unwrap();
+        let dlq_url = dlq.queue_url.unwrap();
+        let policy = json!({
+            "deadLetterTargetArn": "arn:aws:sqs:eu-central-1:123456789012:cti-dlq.fifo",
+            "maxReceiveCount": 2
+        })
+        .to_string();
+        let created = clients
+            .sqs
+            .create_queue()
+            .queue_name("cti.fifo")
+            .attributes(QueueAttributeName::FifoQueue, "true")
+            .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
+            .attributes(QueueAttributeName::VisibilityTimeout, "30")
+            .attributes(QueueAttributeName::RedrivePolicy, policy)
+            .send()
+            .await
+            .unwrap();
+        let queue = QueueEndpoint {
+            url: created.queue_url.unwrap(),
+            arn: "arn:aws:sqs:eu-central-1:123456789012:cti.fifo".into(),
+        };
+        for (body, group) in [
+            ("ok-a1", "A"),
+            ("fail-a2", "A"),
+            ("ok-a3", "A"),
+            ("ok-b1", "B"),
+        ] {
+            clients
+                .sqs
+                .send_message()
+                .queue_url(&queue.url)
+                .message_body(body)
+                .message_group_id(group)
+                .message_deduplication_id(body)
+                .send()
+                .await
+                .unwrap();
+        }
+        // WHEN the mapping polls (the function reports only fail-a2)
+        let recorder = Arc::new(Recorder::default());
+        let shutdown = CancellationToken::new();
+        let task =
+            mapping(&queue, true).spawn(clients.sqs.clone(), recorder.clone(), shutdown.clone());
+        let started = Instant::now();
+        while count(&clients, &dlq_url).await < 2 || count(&clients, &queue.url).await > 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the FIFO queue did not drain"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .expect("the poller did not stop promptly")
+            .unwrap();
+        // THEN group A is only ever delivered in order: ok-a3 is held back behind fail-a2 (and,
+        // as in SQS, its receives count too, so both reach the DLQ); group B is unaffected
+        let seen = recorder.seen.lock().unwrap().clone();
+        let records: Vec<&Value> = seen
+            .iter()
+            .flat_map(|event| event["Records"].as_array().unwrap())
+            .collect();
+        let group_a: Vec<&str> = records
+            .iter()
+            .filter(|r| r["attributes"]["MessageGroupId"] == "A")
+            .map(|r| r["body"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            group_a,
+            ["ok-a1", "fail-a2", "ok-a3", "fail-a2", "ok-a3"],
+            "{records:?}"
+        );
+        let group_b = records
+            .iter()
+            .filter(|r| r["attributes"]["MessageGroupId"] == "B")
+            .count();
+        assert_eq!(group_b, 1);
+        // AND records carry the FIFO attributes
+        let first = records[0];
+        assert_eq!(first["attributes"]["MessageGroupId"], "A");
+        assert_eq!(first["attributes"]["MessageDeduplicationId"], "ok-a1");
+        assert!(first["attributes"]["SequenceNumber"].as_str().is_some());
+        let dead = clients
+            .sqs
+            .receive_message()
+            .queue_url(&dlq_url)
+            .send()
+            .await
+            .unwrap();
+        let dead: Vec<Option<String>> = dead
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|message| message.body)
+            .collect();
+        assert_eq!(dead[0].as_deref(), Some("fail-a2"));
     }
 }

@@ -2381,6 +2381,7 @@ Resources:
             functions,
             vec![
                 ("BroadcastFunction", "broadcast"),
+                ("CtiIngestFunction", "cti-ingest"),
                 ("HttpApiFunction", "http-api"),
                 ("WsApiFunction", "ws-api"),
                 ("WsSweeperFunction", "ws-sweeper"),
@@ -2427,6 +2428,26 @@ Resources:
             "BroadcastDeadLetterQueue"
         );
         assert_eq!(queue.redrive.as_ref().unwrap().max_receive_count, 2);
+        let cti = template.queue("CtiEventQueue").unwrap();
+        assert!(cti.fifo);
+        assert_eq!(cti.name, "linka-CtiEventQueue.fifo");
+        assert_eq!(
+            cti.attributes
+                .get("ContentBasedDeduplication")
+                .map(String::as_str),
+            Some("false")
+        );
+        assert_eq!(
+            cti.redrive.as_ref().unwrap().dead_letter_queue,
+            "CtiEventDeadLetterQueue"
+        );
+        assert!(template.queue("CtiEventDeadLetterQueue").unwrap().fifo);
+        assert!(template
+            .sqs_event_sources
+            .iter()
+            .any(|source| source.function == "CtiIngestFunction"
+                && source.queue == "CtiEventQueue"
+                && source.report_batch_item_failures));
         let sweep = &template.schedules[0];
         assert_eq!(
             (

@@ -26,13 +26,13 @@ type Item = HashMap<String, AttributeValue>;
 
 const BY_ACTOR_INDEX: &str = "byActor";
 
-fn backend(
+pub(crate) fn backend(
     operation: &'static str,
 ) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> StoreError {
     move |source| StoreError::Backend { operation, source }
 }
 
-fn corrupt(entity: &'static str) -> impl FnOnce(serde_dynamo::Error) -> StoreError {
+pub(crate) fn corrupt(entity: &'static str) -> impl FnOnce(serde_dynamo::Error) -> StoreError {
     move |error| StoreError::Corrupt {
         entity,
         source: Box::new(error),
@@ -247,47 +247,57 @@ impl DynamoUserAdministration {
         audit: &AuditRecord,
         refused: AdminError,
     ) -> Result<(), AdminError> {
-        let audit_write = TransactWriteItem::builder()
-            .put(self.audit.put(audit)?)
-            .build();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            // The token makes a retry of a transaction that did commit a no-op (AWS keeps it
-            // for 10 minutes).
-            let result = self
-                .client
-                .transact_write_items()
-                .client_request_token(audit.id.to_string())
-                .transact_items(user_write.clone())
-                .transact_items(audit_write.clone())
-                .send()
-                .await;
-            let Err(error) = result else {
-                return Ok(());
-            };
-            if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-                error.as_service_error()
-            {
-                let user_condition_failed = cancelled
-                    .cancellation_reasons()
-                    .first()
-                    .and_then(|reason| reason.code())
-                    == Some("ConditionalCheckFailed");
-                if user_condition_failed {
-                    return Err(refused);
-                }
+        transact_with_audit(&self.client, &self.audit, user_write, audit, refused).await
+    }
+}
+
+/// Writes `write` and the audit record in one `TransactWriteItems`. A failed condition on
+/// `write` becomes `refused`; transient failures are retried with the same client request token
+/// (so a retry of a transaction that did commit is a no-op).
+pub(crate) async fn transact_with_audit(
+    client: &Client,
+    audit_log: &DynamoAuditLog,
+    write: TransactWriteItem,
+    audit: &AuditRecord,
+    refused: AdminError,
+) -> Result<(), AdminError> {
+    let audit_write = TransactWriteItem::builder()
+        .put(audit_log.put(audit)?)
+        .build();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = client
+            .transact_write_items()
+            .client_request_token(audit.id.to_string())
+            .transact_items(write.clone())
+            .transact_items(audit_write.clone())
+            .send()
+            .await;
+        let Err(error) = result else {
+            return Ok(());
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            error.as_service_error()
+        {
+            let condition_failed = cancelled
+                .cancellation_reasons()
+                .first()
+                .and_then(|reason| reason.code())
+                == Some("ConditionalCheckFailed");
+            if condition_failed {
+                return Err(refused);
             }
-            if attempt < TRANSACTION_ATTEMPTS && is_transient(&error) {
-                tracing::warn!(attempt, "user transaction failed transiently; retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
-                continue;
-            }
-            return Err(backend("write a user with its audit record")(Box::new(
-                aws_sdk_dynamodb::Error::from(error),
-            ))
-            .into());
         }
+        if attempt < TRANSACTION_ATTEMPTS && is_transient(&error) {
+            tracing::warn!(attempt, "transaction failed transiently; retrying");
+            tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+            continue;
+        }
+        return Err(backend("write a record with its audit record")(Box::new(
+            aws_sdk_dynamodb::Error::from(error),
+        ))
+        .into());
     }
 }
 

@@ -63,7 +63,7 @@ fn start_key(
 }
 
 /// The cursor for a `LastEvaluatedKey` (all our key attributes are strings).
-fn next_cursor(
+pub(crate) fn next_cursor(
     last_key: Option<Item>,
     entity: &'static str,
 ) -> Result<Option<PageCursor>, StoreError> {

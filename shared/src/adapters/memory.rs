@@ -21,7 +21,7 @@ use crate::{
     users::{PageLimit, User, USER_KIND},
 };
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -109,7 +109,7 @@ impl InMemoryAuditLog {
         lock(&self.records).clone()
     }
 
-    fn append(&self, record: &AuditRecord) -> Result<(), StoreError> {
+    pub(crate) fn append(&self, record: &AuditRecord) -> Result<(), StoreError> {
         if self.failing {
             return Err(StoreError::Backend {
                 operation: "append an audit record",

@@ -2,11 +2,19 @@
 
 mod apigw;
 mod audit_dynamodb;
+mod config_dynamodb;
+mod config_memory;
+mod cti_dynamodb;
+mod cti_memory;
 mod dynamodb;
 pub mod memory;
 mod sqs;
 
 pub use apigw::ApiGatewayNotifier;
 pub use audit_dynamodb::{DynamoAuditLog, DynamoUserAdministration};
+pub use config_dynamodb::DynamoConfigStore;
+pub use config_memory::InMemoryConfigStore;
+pub use cti_dynamodb::DynamoCtiStateStore;
+pub use cti_memory::InMemoryCtiStateStore;
 pub use dynamodb::{DynamoConnectionStore, DynamoUserDirectory};
 pub use sqs::SqsNoticePublisher;

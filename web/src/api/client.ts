@@ -47,6 +47,11 @@ export class ApiClient {
     return this.#request("POST", "/api/broadcasts", request, { "Idempotency-Key": idempotencyKey });
   }
 
+  /** A JSON call of the admin API (`items` pages, 201/200/204 answers); errors as ApiError. */
+  async call(method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<unknown> {
+    return this.#request(method, path, body);
+  }
+
   async #request(
     method: string,
     path: string,

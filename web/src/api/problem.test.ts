@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { translate } from "../i18n";
 import { ApiError, ApiClient } from "./client";
-import { describeProblem, toProblem } from "./problem";
+import { describeProblem, toProblem, withConflictOnId } from "./problem";
 
 const cs = (key: Parameters<typeof translate>[1], params?: Parameters<typeof translate>[2]) =>
   translate("cs", key, params);
@@ -28,6 +28,18 @@ describe("problem → message", () => {
     expect(describeProblem(toProblem(418, { code: "teapot" }), cs)).toBe("Něco se nepovedlo (chyba 418).");
     expect(describeProblem(toProblem(400, "plain text"), cs)).toBe("Něco se nepovedlo (chyba 400).");
     expect(describeProblem({}, cs)).toBe("Něco se nepovedlo.");
+  });
+
+  it("words code families <noun>-exists, -in-use and -not-found", () => {
+    expect(describeProblem(toProblem(409, { code: "queue-exists" }), cs)).toBe("Záznam s tímto označením už existuje.");
+    expect(describeProblem(toProblem(409, { code: "transfer-group-in-use" }), cs)).toBe("Záznam nelze smazat, protože na něj odkazují jiné záznamy.");
+    expect(describeProblem(toProblem(409, { code: "queue-has-members" }), cs)).toBe("Fronta má stále operátory; nejdříve je z ní odeberte.");
+    expect(describeProblem(toProblem(404, { code: "break-code-not-found" }), cs)).toBe("Požadovaný záznam nebyl nalezen.");
+  });
+
+  it("puts a 409 of a create on the id field", () => {
+    expect(withConflictOnId(toProblem(409, { code: "conflict" }), "queueId").errors).toEqual([{ field: "queueId", message: "already exists" }]);
+    expect(withConflictOnId(toProblem(422, { code: "validation-failed" }), "queueId").errors).toBeUndefined();
   });
 
   it("keeps well-formed field errors and drops malformed ones", () => {

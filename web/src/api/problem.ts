@@ -32,7 +32,15 @@ const CODE_MESSAGES: Readonly<Record<string, MessageKey>> = {
   internal: "error.internal",
   "internal-error": "error.internal",
   network: "error.network",
+  "queue-has-members": "error.queue-has-members",
 };
+
+/** Families of codes named `<noun>-<suffix>` (e.g. `queue-exists`, `transfer-group-in-use`). */
+const SUFFIX_MESSAGES: readonly [string, MessageKey][] = [
+  ["-exists", "error.exists"],
+  ["-in-use", "error.in-use"],
+  ["-not-found", "error.not-found"],
+];
 
 /** Parses a problem+json (or any JSON error) body; anything else becomes `{status}`. */
 export function toProblem(status: number, body: unknown): Problem {
@@ -87,6 +95,10 @@ export function problemMessage(problem: Problem): { key: MessageKey; params?: Pa
   if (byCode) {
     return { key: byCode };
   }
+  const bySuffix = problem.code ? SUFFIX_MESSAGES.find(([suffix]) => problem.code?.endsWith(suffix)) : undefined;
+  if (bySuffix) {
+    return { key: bySuffix[1] };
+  }
   const byStatus = problem.status ? STATUS_MESSAGES[problem.status] : undefined;
   if (byStatus) {
     return { key: byStatus };
@@ -95,6 +107,14 @@ export function problemMessage(problem: Problem): { key: MessageKey; params?: Pa
     return { key: "error.genericNoStatus" };
   }
   return { key: "error.generic", params: { status: problem.status } };
+}
+
+/** A 409 on a create means the id is taken: say so at the id field too. */
+export function withConflictOnId(problem: Problem, idField: string): Problem {
+  if (problem.status !== 409) {
+    return problem;
+  }
+  return { ...problem, errors: [...(problem.errors ?? []), { field: idField, message: "already exists" }] };
 }
 
 export function describeProblem(

@@ -2,6 +2,8 @@ import { describe, expect, it, vi } from "vitest";
 import { cs } from "./cs";
 import { en } from "./en";
 import { I18n, LOCALE_STORAGE_KEY, translate } from "./index";
+import { TARGET_KINDS, WEEKDAYS } from "../api/admin";
+import { KNOWN_GROUPS, USER_ROLES } from "../views/admin-user-form";
 
 function memoryStorage(initial: Record<string, string> = {}) {
   const map = new Map(Object.entries(initial));
@@ -31,6 +33,35 @@ describe("translate", () => {
     expect(Object.keys(en).sort()).toEqual(Object.keys(cs).sort());
     for (const [key, value] of Object.entries(en)) {
       expect(value, key).not.toBe("");
+    }
+  });
+});
+
+describe("admin texts", () => {
+  it("has every generated key of the admin pages in both languages, and they differ where words do", () => {
+    const keys = [
+      ...TARGET_KINDS.map((kind) => `target.kind.${kind}`),
+      ...TARGET_KINDS.map((kind) => `target.value.${kind}`),
+      ...WEEKDAYS.map((day) => `day.${day}`),
+      ...USER_ROLES.map((role) => `role.${role}`),
+      ...KNOWN_GROUPS.map((group) => `group.${group}`),
+      ...["success", "denied", "failed"].map((outcome) => `audit.outcome.${outcome}`),
+    ];
+    for (const key of keys) {
+      expect(cs, key).toHaveProperty([key]);
+      expect(en, key).toHaveProperty([key]);
+    }
+    expect(translate("cs", "queues.open")).toBe("Otevřeno");
+    expect(translate("en", "queues.open")).toBe("Open");
+    expect(translate("cs", "admin.nav.transferPanel")).toBe("Přepojovací panel");
+    expect(translate("cs", "target.kind.external")).toBe("externí číslo");
+    expect(translate("en", "day.monday")).toBe("Monday");
+  });
+
+  it("keeps the same placeholders in both languages", () => {
+    const placeholders = (text: string) => [...text.matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]).sort();
+    for (const key of Object.keys(cs) as (keyof typeof cs)[]) {
+      expect(placeholders(en[key]), key).toEqual(placeholders(cs[key]));
     }
   });
 });

@@ -1,11 +1,14 @@
 import type { Problem } from "../api/problem";
 import type { UserSummary } from "../api/types";
+import { hashFor } from "../router";
 import { roleLabels } from "../roles";
 import { h } from "../ui/dom";
+import { takeFlash } from "./flash";
+import { statusLine } from "./form";
 import { asProblem, problemBox } from "./problem-box";
 import type { View, ViewContext } from "./view";
 
-/** Placeholder of the administration: the user list (GET /api/admin/users, by cursor). */
+/** The user list of the administration (GET /api/admin/users, by cursor); links to the form. */
 export class AdminUsersView implements View {
   #items: UserSummary[] = [];
   #nextCursor: string | null = null;
@@ -13,6 +16,7 @@ export class AdminUsersView implements View {
   #loaded = false;
   #problem: Problem | null = null;
   #disposed = false;
+  #flash = takeFlash();
 
   render(context: ViewContext): HTMLElement {
     const { t } = context;
@@ -31,7 +35,7 @@ export class AdminUsersView implements View {
       h(
         "tr",
         { "data-username": user.username },
-        h("td", null, user.username),
+        h("td", null, h("a", { href: hashFor(`/admin/users/edit/${encodeURIComponent(user.username)}`), "data-testid": "user-edit" }, user.username)),
         h("td", null, user.name),
         h("td", null, roleLabels(user.roles, t)),
         h("td", null, user.groups.join(", ")),
@@ -39,8 +43,10 @@ export class AdminUsersView implements View {
     );
     return h(
       "section",
-      { class: "page", "aria-labelledby": "page-title" },
+      { class: "page", "aria-labelledby": "page-title", "data-testid": "users-page" },
       h("h1", { id: "page-title" }, t("admin.title")),
+      statusLine(this.#flash ? t(this.#flash.key, this.#flash.params) : null),
+      h("p", null, h("a", { href: hashFor("/admin/users/new"), class: "button", "data-testid": "user-new" }, t("users.new"))),
       this.#problem ? problemBox(this.#problem, t) : null,
       this.#loaded || this.#items.length > 0
         ? h(

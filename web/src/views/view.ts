@@ -12,6 +12,8 @@ export interface ViewContext {
   api: ApiClient;
   /** Asks the app to render this view again (after its state changed). */
   rerender: () => void;
+  /** Goes to another page of the app (a path such as `/admin/queues`). */
+  navigate: (path: string) => void;
 }
 
 /** A page: keeps its own state across renders (language switch, data arriving). */

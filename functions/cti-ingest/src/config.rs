@@ -1,0 +1,110 @@
+//! Typed configuration, from the environment only, loaded once in `main`.
+
+use std::collections::BTreeSet;
+
+use linka_shared::config::{self, ConfigError, Env, ProcessEnv};
+use linka_shared::cti_state::Topology;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `CALLS_TABLE`: name of CallsTable.
+    pub calls_table: String,
+    /// `AGENT_STATE_TABLE`: name of AgentStateTable.
+    pub agent_state_table: String,
+    /// `CONTACT_EVENTS_TABLE`: name of ContactEventsTable.
+    pub contact_events_table: String,
+    /// `CTI_IVR_DEVICES`: comma-separated IVR devices (may be empty).
+    pub topology: Topology,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&ProcessEnv)
+    }
+
+    pub fn from_source(env: &impl Env) -> Result<Self, ConfigError> {
+        let ivr_devices: BTreeSet<String> = config::optional(env, "CTI_IVR_DEVICES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|device| !device.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if let Some(bad) = ivr_devices.iter().find(|device| {
+            !device
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+')
+        }) {
+            return Err(ConfigError::Invalid {
+                name: "CTI_IVR_DEVICES",
+                reason: format!("{bad:?} is not a device number"),
+            });
+        }
+        Ok(Self {
+            calls_table: config::required(env, "CALLS_TABLE")?,
+            agent_state_table: config::required(env, "AGENT_STATE_TABLE")?,
+            contact_events_table: config::required(env, "CONTACT_EVENTS_TABLE")?,
+            topology: Topology {
+                ivr_devices,
+                ..Topology::default()
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ENVIRONMENT;
+
+    #[test]
+    fn when_every_listed_variable_is_set_should_load_and_read_only_those() {
+        let read = std::sync::Mutex::new(Vec::new());
+        let env = |name: &str| {
+            read.lock().unwrap().push(name.to_owned());
+            ENVIRONMENT.contains(&name).then(|| match name {
+                "CTI_IVR_DEVICES" => " 7000, 7001 ,".to_owned(),
+                other => format!("linka-{other}"),
+            })
+        };
+        let config = Config::from_source(&env).unwrap();
+        assert_eq!(config.calls_table, "linka-CALLS_TABLE");
+        assert_eq!(
+            config.topology.ivr_devices,
+            BTreeSet::from(["7000".to_owned(), "7001".to_owned()])
+        );
+        let read = read.into_inner().unwrap();
+        assert!(read.iter().all(|name| ENVIRONMENT.contains(&name.as_str())));
+        assert_eq!(read.len(), ENVIRONMENT.len());
+    }
+
+    #[test]
+    fn when_ivr_devices_are_empty_or_invalid_should_default_or_refuse() {
+        let empty = |name: &str| {
+            Some(if name == "CTI_IVR_DEVICES" {
+                String::new()
+            } else {
+                "t".into()
+            })
+        };
+        assert!(Config::from_source(&empty)
+            .unwrap()
+            .topology
+            .ivr_devices
+            .is_empty());
+        let invalid = |name: &str| {
+            Some(if name == "CTI_IVR_DEVICES" {
+                "70 00".into()
+            } else {
+                "t".into()
+            })
+        };
+        assert!(matches!(
+            Config::from_source(&invalid),
+            Err(ConfigError::Invalid {
+                name: "CTI_IVR_DEVICES",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,532 @@
+//! Ingestion of CTI events from the SQS FIFO queue `CtiEventQueue`.
+//!
+//! Each SQS message is one [`CtiEnvelope`] (JSON). For each record, in order:
+//!
+//! 1. Parse it. An unreadable body or a schema `version` newer than [`SCHEMA_VERSION`] is a
+//!    failure (reported, never dropped): after `maxReceiveCount` SQS moves it to
+//!    `CtiEventDeadLetterQueue`, whose alarm calls an operator.
+//! 2. Load the call (or agent device) state, fold the event in (`linka_shared::cti_state`) and
+//!    write the new state(s) and the contact lifecycle records in one transaction, conditional on
+//!    the versions read. When another writer got there first, read again and retry.
+//! 3. An event already applied (its id is in the state) changes nothing and is acknowledged.
+//!
+//! FIFO: once a record of a message group fails, every later record of that group in the batch
+//! is reported as failed too, unprocessed — processing it would apply a call's events out of
+//! order (AWS requires this for FIFO partial batch responses). A failed record without a
+//! `MessageGroupId` fails the rest of the batch.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use cti_events::{AgentEvent, CtiEnvelope, CtiEvent, SCHEMA_VERSION};
+use lambda_runtime::{Error, LambdaEvent};
+use linka_shared::{
+    cti_state::{
+        call_id_of, call_key, AgentOutcome, AgentPresence, CallOutcome, CallState, Topology,
+        WrapUpDecision,
+    },
+    ports::{CtiStateStore, CtiWrite, CtiWriteError, StoreError, Versioned},
+    telemetry::ErrorChain,
+};
+use thiserror::Error;
+use tracing::Instrument;
+
+/// How often one event is tried when its state keeps changing under it.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// What the handler needs, built once in `main`.
+pub struct HandlerDeps<S> {
+    pub store: S,
+    pub topology: Topology,
+}
+
+/// Why a record was not processed.
+#[derive(Debug, Error)]
+pub enum IngestError {
+    #[error("the message has no body")]
+    MissingBody,
+    #[error("the message body is not a CTI envelope")]
+    Malformed(#[source] serde_json::Error),
+    #[error("the envelope has schema version {found}; this consumer reads up to {SCHEMA_VERSION}")]
+    UnsupportedVersion { found: u32 },
+    #[error("an earlier message of message group {group} failed in this batch")]
+    EarlierFailureInGroup { group: String },
+    #[error("the state changed under every one of {MAX_ATTEMPTS} attempts")]
+    Contention,
+    #[error("failed to read or write CTI state")]
+    Store(#[from] StoreError),
+}
+
+/// A batch item without a message id cannot be reported individually.
+#[derive(Debug, Error)]
+#[error("an SQS record without a messageId failed; failing the whole batch so that it is retried")]
+pub struct UnreportableFailure;
+
+/// What became of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    /// Stored, with this many lifecycle records.
+    Applied { contact_events: usize },
+    /// Applied before: nothing to do.
+    Duplicate,
+    /// Nothing to store (link state, command results, unmapped PBX messages).
+    Ignored,
+}
+
+/// Entry point for every SQS batch.
+pub async fn function_handler<S>(
+    deps: &HandlerDeps<S>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error>
+where
+    S: CtiStateStore,
+{
+    let mut response = SqsBatchResponse::default();
+    let mut failed_groups: BTreeSet<String> = BTreeSet::new();
+    let mut fail_the_rest = false;
+    for record in &event.payload.records {
+        let message_id = record.message_id.as_deref().unwrap_or_default();
+        let group = record.attributes.get("MessageGroupId").cloned();
+        let span = tracing::info_span!(
+            "cti_message",
+            message_id,
+            group = group.as_deref().unwrap_or_default()
+        );
+        let blocked = match &group {
+            _ if fail_the_rest => Some("(unknown)".to_owned()),
+            Some(group) if failed_groups.contains(group) => Some(group.clone()),
+            _ => None,
+        };
+        let result = match blocked {
+            Some(group) => Err(IngestError::EarlierFailureInGroup { group }),
+            None => process(deps, record).instrument(span.clone()).await,
+        };
+        let error = match result {
+            Ok(ingested) => {
+                span.in_scope(|| tracing::debug!(?ingested, "message done"));
+                continue;
+            }
+            Err(error) => error,
+        };
+        span.in_scope(|| {
+            tracing::warn!(error.message = %error, error.cause_chain = %ErrorChain(&error), "message failed; SQS will retry it");
+        });
+        match group {
+            Some(group) => {
+                failed_groups.insert(group);
+            }
+            None => fail_the_rest = true,
+        }
+        if message_id.is_empty() {
+            return Err(UnreportableFailure.into());
+        }
+        response.add_failure(message_id);
+    }
+    Ok(response)
+}
+
+async fn process<S: CtiStateStore>(
+    deps: &HandlerDeps<S>,
+    record: &SqsMessage,
+) -> Result<Ingested, IngestError> {
+    let body = record.body.as_deref().ok_or(IngestError::MissingBody)?;
+    // Not acknowledged when unreadable: the message goes to the DLQ after maxReceiveCount, where
+    // it can be inspected and redriven once the consumer understands it.
+    let envelope: CtiEnvelope = serde_json::from_str(body).map_err(IngestError::Malformed)?;
+    if envelope.version > SCHEMA_VERSION {
+        return Err(IngestError::UnsupportedVersion {
+            found: envelope.version,
+        });
+    }
+    ingest(deps, &envelope).await
+}
+
+/// Applies one envelope (retrying on version conflicts).
+pub async fn ingest<S: CtiStateStore>(
+    deps: &HandlerDeps<S>,
+    envelope: &CtiEnvelope,
+) -> Result<Ingested, IngestError> {
+    for attempt in 1..=MAX_ATTEMPTS {
+        let write = match &envelope.event {
+            CtiEvent::Agent(event) => agent_write(deps, envelope, event).await?,
+            CtiEvent::Call(_) | CtiEvent::Route(_) | CtiEvent::RouteDecided(_) => {
+                call_write(deps, envelope).await?
+            }
+            CtiEvent::Link(link) => {
+                // Link state is for monitoring; reconciling after `down` is a later concern.
+                tracing::info!(relay_id = %envelope.relay_id, state = ?link.state, "relay link changed");
+                return Ok(Ingested::Ignored);
+            }
+            CtiEvent::CommandResult(_) | CtiEvent::Other(_) => return Ok(Ingested::Ignored),
+        };
+        let Some(write) = write else {
+            return Ok(Ingested::Duplicate);
+        };
+        match deps.store.commit(&write).await {
+            Ok(()) => {
+                return Ok(Ingested::Applied {
+                    contact_events: write.events.len(),
+                })
+            }
+            Err(CtiWriteError::Conflict) => {
+                tracing::debug!(attempt, "state changed since it was read; retrying");
+                tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+            }
+            Err(CtiWriteError::Store(error)) => return Err(error.into()),
+        }
+    }
+    Err(IngestError::Contention)
+}
+
+/// The write for a call event; `None` when it was applied before.
+async fn call_write<S: CtiStateStore>(
+    deps: &HandlerDeps<S>,
+    envelope: &CtiEnvelope,
+) -> Result<Option<CtiWrite>, IngestError> {
+    let Some(call_id) = call_id_of(&envelope.event) else {
+        return Ok(None);
+    };
+    let current = deps
+        .store
+        .call(&call_key(&envelope.relay_id, call_id))
+        .await?;
+    let version = current.as_ref().map_or(0, |call| call.version);
+    let Some((mut call, outcome)) =
+        CallState::fold(current.map(|call| call.value), envelope, &deps.topology)
+    else {
+        return Ok(None);
+    };
+    let CallOutcome::Applied {
+        mut events,
+        wrap_up,
+    } = outcome
+    else {
+        return Ok(None);
+    };
+    let mut agents = Vec::new();
+    let mut calls = Vec::new();
+    if let Some(started) = wrap_up {
+        let ended_at = match deps.store.agent(&started.agent_device).await? {
+            Some(Versioned {
+                value: mut presence,
+                version,
+            }) => match presence.start_wrap_up(&started) {
+                WrapUpDecision::Pending { replaced } => {
+                    agents.push(Versioned {
+                        value: presence,
+                        version,
+                    });
+                    // The agent's previous contact never saw its wrap-up end: it ends now.
+                    if let Some(ended) = replaced {
+                        if let Some(mut previous) = deps.store.call(&ended.call_key).await? {
+                            if let Some(done) = previous.value.end_wrap_up(ended.at) {
+                                events.push(done);
+                                calls.push(previous);
+                            }
+                        }
+                    }
+                    None
+                }
+                WrapUpDecision::EndedAt(at) => Some(at),
+            },
+            // No agent state known for the device: nothing to wait for.
+            None => Some(started.at),
+        };
+        if let Some(at) = ended_at {
+            events.extend(call.end_wrap_up(at));
+        }
+    }
+    calls.insert(
+        0,
+        Versioned {
+            value: call,
+            version,
+        },
+    );
+    Ok(Some(CtiWrite {
+        calls,
+        agents,
+        events,
+    }))
+}
+
+/// The write for an agent event; `None` when it was applied before.
+async fn agent_write<S: CtiStateStore>(
+    deps: &HandlerDeps<S>,
+    envelope: &CtiEnvelope,
+    event: &AgentEvent,
+) -> Result<Option<CtiWrite>, IngestError> {
+    let (mut presence, version) = match deps.store.agent(&event.device).await? {
+        Some(stored) => (stored.value, stored.version),
+        None => (AgentPresence::new(event.device.clone()), 0),
+    };
+    let AgentOutcome::Applied { wrap_up_ended } = presence.apply(envelope, event) else {
+        return Ok(None);
+    };
+    let mut write = CtiWrite {
+        agents: vec![Versioned {
+            value: presence,
+            version,
+        }],
+        ..CtiWrite::default()
+    };
+    if let Some(ended) = wrap_up_ended {
+        if let Some(Versioned {
+            value: mut call,
+            version,
+        }) = deps.store.call(&ended.call_key).await?
+        {
+            if let Some(done) = call.end_wrap_up(ended.at) {
+                write.events.push(done);
+                write.calls.push(Versioned {
+                    value: call,
+                    version,
+                });
+            }
+        }
+    }
+    Ok(Some(write))
+}
+
+#[cfg(test)]
+mod tests {
+    use linka_shared::{
+        adapters::InMemoryCtiStateStore, contacts::ContactState, cti_state::AgentState,
+        ports::MockCtiStateStore,
+    };
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    const ANSWERED: &str = include_str!("../../../events/sqs/cti-ingest-answered-call.json");
+    const ABANDONED: &str =
+        include_str!("../../../events/sqs/cti-ingest-abandoned-with-duplicate.json");
+    const POISON: &str = include_str!("../../../events/sqs/cti-ingest-poison.json");
+
+    fn event(json: &str) -> LambdaEvent<SqsEvent> {
+        LambdaEvent::new(
+            serde_json::from_str(json).unwrap(),
+            lambda_runtime::Context::default(),
+        )
+    }
+
+    fn deps() -> HandlerDeps<InMemoryCtiStateStore> {
+        HandlerDeps {
+            store: InMemoryCtiStateStore::new(),
+            topology: Topology::default(),
+        }
+    }
+
+    fn failures(response: &SqsBatchResponse) -> Vec<String> {
+        response
+            .batch_item_failures
+            .iter()
+            .map(|failure| failure.item_identifier.clone())
+            .collect()
+    }
+
+    fn message_ids(json: &str) -> Vec<String> {
+        let value: Value = serde_json::from_str(json).unwrap();
+        value["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|record| record["messageId"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn lifecycle(store: &InMemoryCtiStateStore, call_key: &str) -> Vec<ContactState> {
+        let contact = store.calls()[call_key].value.contact_id.clone();
+        store
+            .events()
+            .into_iter()
+            .filter(|event| event.contact_id == contact)
+            .map(|event| event.to)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn when_an_answered_call_and_its_agent_events_arrive_should_store_call_agent_and_lifecycle(
+    ) {
+        // GIVEN an empty store
+        let deps = deps();
+        // WHEN a batch with agent 2001 and call c1 (queued, answered, hung up, wrapped up) arrives
+        let response = function_handler(&deps, event(ANSWERED)).await.unwrap();
+        // THEN nothing failed, the call is done and the agent ready
+        assert!(response.batch_item_failures.is_empty());
+        let call = &deps.store.calls()["prg-1/c1"];
+        assert_eq!(call.value.state, ContactState::Done);
+        assert_eq!(call.value.answered_by.as_deref(), Some("2001"));
+        assert_eq!(call.value.pilot.as_deref(), Some("5000"));
+        use ContactState::*;
+        assert_eq!(
+            lifecycle(&deps.store, "prg-1/c1"),
+            [Arrived, Queued, Offered, Connected, WrapUp, Done]
+        );
+        let agent = &deps.store.agents()["2001"];
+        assert_eq!(agent.value.state, AgentState::Ready);
+        assert_eq!(agent.value.agent_id.as_deref(), Some("agent01"));
+        assert_eq!(agent.value.pending_wrap_up, None);
+    }
+
+    #[tokio::test]
+    async fn when_the_agent_moves_on_before_the_call_end_is_processed_should_end_the_wrap_up_then()
+    {
+        // GIVEN the answered-call batch with the customer's hang-up processed last (other group)
+        let mut value: Value = serde_json::from_str(ANSWERED).unwrap();
+        let records = value["Records"].as_array_mut().unwrap();
+        let hang_up = records.remove(7);
+        records.push(hang_up);
+        let deps = deps();
+        // WHEN handled
+        let response = function_handler(&deps, event(&value.to_string()))
+            .await
+            .unwrap();
+        // THEN the contact is done when the agent became ready (after-call work already over)
+        assert!(response.batch_item_failures.is_empty());
+        let call = &deps.store.calls()["prg-1/c1"].value;
+        assert_eq!(call.state, ContactState::Done);
+        let ready_at = deps.store.agents()["2001"].value.since.unwrap();
+        assert_eq!(call.done_at, Some(ready_at));
+        assert!(call.ended_at.unwrap() < ready_at);
+        assert_eq!(deps.store.agents()["2001"].value.pending_wrap_up, None);
+    }
+
+    #[tokio::test]
+    async fn when_the_same_batch_is_delivered_again_should_change_nothing() {
+        // GIVEN both sample batches applied
+        let deps = deps();
+        function_handler(&deps, event(ANSWERED)).await.unwrap();
+        function_handler(&deps, event(ABANDONED)).await.unwrap();
+        let (calls, agents, events, commits) = (
+            deps.store.calls(),
+            deps.store.agents(),
+            deps.store.events(),
+            deps.store.commits(),
+        );
+        // WHEN they are delivered again (a relay resend after the dedup window)
+        let again_one = function_handler(&deps, event(ANSWERED)).await.unwrap();
+        let again_two = function_handler(&deps, event(ABANDONED)).await.unwrap();
+        // THEN no failure and not one write
+        assert!(again_one.batch_item_failures.is_empty());
+        assert!(again_two.batch_item_failures.is_empty());
+        assert_eq!(deps.store.commits(), commits);
+        assert_eq!(deps.store.calls(), calls);
+        assert_eq!(deps.store.agents(), agents);
+        assert_eq!(deps.store.events(), events);
+    }
+
+    #[tokio::test]
+    async fn when_a_caller_abandons_in_queue_with_a_duplicate_should_record_it_once() {
+        let deps = deps();
+        let response = function_handler(&deps, event(ABANDONED)).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        use ContactState::*;
+        assert_eq!(
+            lifecycle(&deps.store, "prg-1/c2"),
+            [Arrived, Queued, AbandonedInQueue]
+        );
+        // queued, cleared, cleared again (duplicate: no write), call cleared, link (ignored)
+        assert_eq!(deps.store.commits(), 3);
+    }
+
+    #[tokio::test]
+    async fn when_a_record_fails_should_fail_the_later_records_of_its_group_only() {
+        // GIVEN a batch: c3 queued, c3 malformed, c3 cleared, c4 queued, c5 of schema version 2
+        let ids = message_ids(POISON);
+        let deps = deps();
+        // WHEN handled
+        let response = function_handler(&deps, event(POISON)).await.unwrap();
+        // THEN the malformed record, the later c3 record and the v2 record fail
+        assert_eq!(
+            failures(&response),
+            [ids[1].clone(), ids[2].clone(), ids[4].clone()]
+        );
+        // AND c3 stays queued (its clear was not applied out of order), c4 is stored
+        let calls = deps.store.calls();
+        assert_eq!(calls["prg-1/c3"].value.state, ContactState::Queued);
+        assert_eq!(calls["prg-1/c4"].value.state, ContactState::Queued);
+        assert!(!calls.contains_key("prg-1/c5"));
+    }
+
+    #[tokio::test]
+    async fn when_the_state_changed_under_the_write_should_retry_and_succeed() {
+        let deps = deps();
+        deps.store.inject_conflicts(2);
+        let response = function_handler(&deps, event(ABANDONED)).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!(
+            deps.store.calls()["prg-1/c2"].value.state,
+            ContactState::AbandonedInQueue
+        );
+    }
+
+    #[tokio::test]
+    async fn when_conflicts_never_end_should_fail_the_record() {
+        let deps = deps();
+        deps.store.inject_conflicts(usize::MAX);
+        let response = function_handler(&deps, event(ABANDONED)).await.unwrap();
+        // Every record of group call:c2 fails (the first by contention, the rest behind it);
+        // the link event of group relay:prg-1 is ignored successfully.
+        let ids = message_ids(ABANDONED);
+        assert_eq!(failures(&response), ids[..4].to_vec());
+    }
+
+    #[tokio::test]
+    async fn when_the_store_fails_should_fail_the_record() {
+        let mut store = MockCtiStateStore::new();
+        store.expect_call().returning(|_| {
+            Err(StoreError::Backend {
+                operation: "read a CTI state",
+                source: "throttled".into(),
+            })
+        });
+        let deps = HandlerDeps {
+            store,
+            topology: Topology::default(),
+        };
+        let mut value: Value = serde_json::from_str(ABANDONED).unwrap();
+        value["Records"].as_array_mut().unwrap().truncate(1);
+        let response = function_handler(&deps, event(&value.to_string()))
+            .await
+            .unwrap();
+        assert_eq!(response.batch_item_failures.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn when_a_failed_record_has_no_group_should_fail_every_later_record() {
+        let mut value: Value = serde_json::from_str(POISON).unwrap();
+        value["Records"][1]["attributes"]
+            .as_object_mut()
+            .unwrap()
+            .remove("MessageGroupId");
+        let ids = message_ids(POISON);
+        let deps = deps();
+        let response = function_handler(&deps, event(&value.to_string()))
+            .await
+            .unwrap();
+        assert_eq!(failures(&response), ids[1..].to_vec());
+    }
+
+    #[tokio::test]
+    async fn when_a_failed_record_has_no_message_id_should_fail_the_whole_batch() {
+        let mut value: Value = serde_json::from_str(POISON).unwrap();
+        value["Records"][1]
+            .as_object_mut()
+            .unwrap()
+            .remove("messageId");
+        let result = function_handler(&deps(), event(&value.to_string())).await;
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn when_response_is_serialized_should_have_the_lambda_shape() {
+        let mut response = SqsBatchResponse::default();
+        response.add_failure("m1");
+        assert_eq!(
+            serde_json::to_value(&response).unwrap(),
+            json!({"batchItemFailures": [{"itemIdentifier": "m1"}]})
+        );
+    }
+}

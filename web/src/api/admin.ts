@@ -1,0 +1,225 @@
+// The admin API of issue 3 (ADM-2..7, SEC-3): shapes and calls. Lists are cursor pages
+// (`items` + `nextCursor`); create = POST (201), replace = PUT /{id} (200), delete = 204.
+
+import type { ApiClient } from "./client";
+import type { Page } from "./types";
+
+export const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+export interface Interval {
+  start: string;
+  end: string;
+}
+
+export interface ScheduleException {
+  date: string;
+  intervals: Interval[];
+}
+
+export interface Schedule {
+  timezone: string;
+  weekly: Record<Weekday, Interval[]>;
+  exceptions: ScheduleException[];
+  closedOnPublicHolidays: boolean;
+}
+
+export const TARGET_KINDS = ["queue", "extension", "external", "agent", "mobile", "ivr"] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
+/** Where calls go (přepad of a queue, a line of the transfer panel). */
+export type Target =
+  | { kind: "queue"; queueId: string }
+  | { kind: "extension"; extension: string }
+  | { kind: "external"; number: string }
+  | { kind: "agent"; username: string }
+  | { kind: "mobile"; number: string }
+  | { kind: "ivr"; ivrId: string };
+
+/** The JSON field that holds a target's value, per kind. */
+export const TARGET_FIELD: Readonly<Record<TargetKind, string>> = {
+  queue: "queueId",
+  extension: "extension",
+  external: "number",
+  agent: "username",
+  mobile: "number",
+  ivr: "ivrId",
+};
+
+export interface Queue {
+  queueId: string;
+  name: string;
+  group?: string;
+  priority: number;
+  schedule: Schedule;
+  overflow: Target | null;
+  /** Read-only, computed by the server. */
+  openNow?: boolean;
+  nextChange?: string | null;
+}
+
+export interface QueueMember {
+  queueId: string;
+  username: string;
+  skillLevel: number;
+  priority: number;
+}
+
+export interface AdminUser {
+  username: string;
+  displayName: string;
+  roles: string[];
+  groups: string[];
+  email?: string;
+  agentNumber?: string;
+  active: boolean;
+}
+
+export interface AuditRecord {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  target?: string;
+  outcome: string;
+  status: number;
+  details: Record<string, string>;
+}
+
+export interface AuditQuery {
+  from?: string;
+  to?: string;
+  actor?: string;
+  cursor?: string | null;
+}
+
+export type Json = Record<string, unknown>;
+
+function record(value: unknown): Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : {};
+}
+
+/** Reads a cursor page leniently (a bare array is a single page). */
+export function readPage<T>(value: unknown, read: (item: unknown) => T): Page<T> {
+  if (Array.isArray(value)) {
+    return { items: value.map(read), nextCursor: null };
+  }
+  const r = record(value);
+  const items = Array.isArray(r["items"]) ? r["items"] : [];
+  const next = r["nextCursor"];
+  return { items: items.map(read), nextCursor: typeof next === "string" && next !== "" ? next : null };
+}
+
+function str(value: unknown): string {
+  return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
+}
+
+export function readAdminUser(value: unknown): AdminUser {
+  const r = record(value);
+  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+  const username = str(r["username"]);
+  const user: AdminUser = {
+    username,
+    displayName: str(r["displayName"]) || str(r["name"]) || username,
+    roles: strings(r["roles"]),
+    groups: strings(r["groups"]),
+    active: r["active"] !== false,
+  };
+  if (typeof r["email"] === "string" && r["email"]) user.email = r["email"];
+  if (typeof r["agentNumber"] === "string" && r["agentNumber"]) user.agentNumber = r["agentNumber"];
+  return user;
+}
+
+export function readAudit(value: unknown): AuditRecord {
+  const r = record(value);
+  const details = record(r["details"]);
+  const out: AuditRecord = {
+    id: str(r["id"]),
+    at: str(r["at"]),
+    actor: str(r["actor"]),
+    action: str(r["action"]),
+    outcome: str(r["outcome"]),
+    status: typeof r["status"] === "number" ? r["status"] : 0,
+    details: Object.fromEntries(Object.entries(details).map(([k, v]) => [k, str(v) || JSON.stringify(v)])),
+  };
+  if (typeof r["target"] === "string") out.target = r["target"];
+  return out;
+}
+
+const enc = encodeURIComponent;
+
+function query(params: Record<string, string | number | null | undefined>): string {
+  const parts = Object.entries(params)
+    .filter(([, v]) => v !== undefined && v !== null && v !== "")
+    .map(([k, v]) => `${k}=${enc(String(v))}`);
+  return parts.length ? `?${parts.join("&")}` : "";
+}
+
+/** A plain admin collection: `/api/admin/<name>` and `/api/admin/<name>/{id}`. */
+export class Collection<T = Json> {
+  constructor(
+    readonly api: ApiClient,
+    readonly base: string,
+    readonly read: (item: unknown) => T = (item) => record(item) as T,
+  ) {}
+
+  async list(cursor?: string | null, limit = 100): Promise<Page<T>> {
+    return readPage(await this.api.call("GET", `${this.base}${query({ limit, cursor })}`), this.read);
+  }
+
+  /** Every page, up to `maxPages` (lists on the admin pages are short). */
+  async all(maxPages = 20): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < maxPages; i++) {
+      const page: Page<T> = await this.list(cursor);
+      items.push(...page.items);
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    return items;
+  }
+
+  async get(id: string): Promise<T> {
+    return this.read(await this.api.call("GET", `${this.base}/${enc(id)}`));
+  }
+
+  async create(body: unknown): Promise<T> {
+    return this.read(await this.api.call("POST", this.base, body));
+  }
+
+  async replace(id: string, body: unknown): Promise<T> {
+    return this.read(await this.api.call("PUT", `${this.base}/${enc(id)}`, body));
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.api.call("DELETE", `${this.base}/${enc(id)}`);
+  }
+}
+
+export function queues(api: ApiClient): Collection<Queue> {
+  return new Collection<Queue>(api, "/api/admin/queues", (item) => item as Queue);
+}
+
+export function queueMembers(api: ApiClient, queueId: string): Collection<QueueMember> {
+  return new Collection<QueueMember>(api, `/api/admin/queues/${enc(queueId)}/members`, (item) => item as QueueMember);
+}
+
+export function users(api: ApiClient): Collection<AdminUser> {
+  return new Collection<AdminUser>(api, "/api/admin/users", readAdminUser);
+}
+
+export async function auditPage(api: ApiClient, q: AuditQuery): Promise<Page<AuditRecord>> {
+  const path = `/api/admin/audit${query({ from: q.from, to: q.to, actor: q.actor, cursor: q.cursor, limit: 50 })}`;
+  return readPage(await api.call("GET", path), readAudit);
+}
+
+export async function getIcisLink(api: ApiClient): Promise<string | null> {
+  const r = record(await api.call("GET", "/api/admin/settings/icis-link"));
+  return typeof r["urlTemplate"] === "string" ? r["urlTemplate"] : null;
+}
+
+export async function putIcisLink(api: ApiClient, urlTemplate: string): Promise<string | null> {
+  const r = record(await api.call("PUT", "/api/admin/settings/icis-link", { urlTemplate }));
+  return typeof r["urlTemplate"] === "string" ? r["urlTemplate"] : null;
+}
