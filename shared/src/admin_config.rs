@@ -238,9 +238,12 @@ impl ConfigEntity for Queue {
                 format!("must hold at most {MAX_EXCEPTIONS} dates"),
             ));
         }
-        errors.extend(self.schedule.validate().into_iter().map(|error| {
-            FieldError::new(format!("schedule.{}", error.field), error.message)
-        }));
+        errors.extend(
+            self.schedule
+                .validate()
+                .into_iter()
+                .map(|error| FieldError::new(format!("schedule.{}", error.field), error.message)),
+        );
         if let Some(overflow) = &self.overflow {
             errors.extend(overflow.validate("overflow"));
             if matches!(overflow, OverflowTarget::Queue { queue_id } if *queue_id == self.queue_id)
@@ -257,12 +260,15 @@ impl ConfigEntity for Queue {
     fn view(&self, now: DateTime<Utc>) -> Value {
         let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
         if let Value::Object(fields) = &mut value {
-            fields.insert("openNow".to_owned(), Value::Bool(self.schedule.is_open(now)));
+            fields.insert(
+                "openNow".to_owned(),
+                Value::Bool(self.schedule.is_open(now)),
+            );
             fields.insert(
                 "nextChange".to_owned(),
-                self.schedule
-                    .next_change(now)
-                    .map_or(Value::Null, |at| Value::String(crate::time::format_rfc3339(at))),
+                self.schedule.next_change(now).map_or(Value::Null, |at| {
+                    Value::String(crate::time::format_rfc3339(at))
+                }),
             );
         }
         value
@@ -271,7 +277,11 @@ impl ConfigEntity for Queue {
     fn references(&self) -> Vec<Reference> {
         match &self.overflow {
             Some(OverflowTarget::Queue { queue_id }) => {
-                vec![Reference::config(Queue::COLLECTION, queue_id, "overflow.queueId")]
+                vec![Reference::config(
+                    Queue::COLLECTION,
+                    queue_id,
+                    "overflow.queueId",
+                )]
             }
             Some(OverflowTarget::Agent { username }) => {
                 vec![Reference::user(username, "overflow.username")]
@@ -416,7 +426,10 @@ impl ConfigEntity for CallCategory {
         if let Some(parent) = &self.parent_id {
             check_id(&mut errors, "parentId", parent);
             if *parent == self.category_id {
-                errors.push(FieldError::new("parentId", "must not be the category itself"));
+                errors.push(FieldError::new(
+                    "parentId",
+                    "must not be the category itself",
+                ));
             }
         }
         errors
@@ -512,7 +525,11 @@ impl ConfigEntity for TransferLine {
         )];
         match &self.target {
             OverflowTarget::Queue { queue_id } => {
-                references.push(Reference::config(Queue::COLLECTION, queue_id, "target.queueId"));
+                references.push(Reference::config(
+                    Queue::COLLECTION,
+                    queue_id,
+                    "target.queueId",
+                ));
             }
             OverflowTarget::Agent { username } => {
                 references.push(Reference::user(username, "target.username"));
@@ -560,8 +577,7 @@ impl IcisLink {
 
     /// The link for a client, with the id percent-encoded; `None` when no template is set.
     pub fn link_for(&self, client_id: &str) -> Option<String> {
-        let encoded: String =
-            url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+        let encoded: String = url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
         self.url_template
             .as_ref()
             .map(|template| template.replace(ICIS_CLIENT_ID_PLACEHOLDER, &encoded))

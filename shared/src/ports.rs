@@ -175,8 +175,11 @@ pub enum ConfigWrite {
 #[async_trait]
 pub trait ConfigStore: Send + Sync {
     /// The document, or `None`.
-    async fn get(&self, collection: &str, id: &str)
-        -> Result<Option<serde_json::Value>, StoreError>;
+    async fn get(
+        &self,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError>;
     /// One page of a collection in id order.
     async fn list(
         &self,

@@ -588,8 +588,16 @@ async fn when_a_config_field_is_bad_should_answer_422_naming_it_and_store_nothin
     let admin = stack.token("admin").await;
     let queue_id = fresh_username("bad");
     let cases = [
-        ("overflow", json!({"kind": "external", "number": "601 123 456"}), "overflow.number"),
-        ("overflow", json!({"kind": "queue", "queueId": "does-not-exist"}), "overflow.queueId"),
+        (
+            "overflow",
+            json!({"kind": "external", "number": "601 123 456"}),
+            "overflow.number",
+        ),
+        (
+            "overflow",
+            json!({"kind": "queue", "queueId": "does-not-exist"}),
+            "overflow.queueId",
+        ),
         (
             "schedule",
             json!({"weekly": {"monday": [{"start": "18:00", "end": "08:00"}]}}),
@@ -615,7 +623,10 @@ async fn when_a_config_field_is_bad_should_answer_422_naming_it_and_store_nothin
             .iter()
             .map(|error| error["field"].as_str().unwrap())
             .collect();
-        assert!(fields.iter().any(|f| f.starts_with(field)), "{field}: {fields:?}");
+        assert!(
+            fields.iter().any(|f| f.starts_with(field)),
+            "{field}: {fields:?}"
+        );
     }
     let (status, _, _) = send(
         &stack,

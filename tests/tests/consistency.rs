@@ -370,3 +370,98 @@ fn when_a_queue_is_fifo_should_its_name_end_in_fifo_and_its_dead_letter_queue_be
         "the relay's eventId is the deduplication id"
     );
 }
+
+#[test]
+fn when_the_demo_configuration_is_read_should_every_document_be_valid_and_its_references_exist() {
+    use linka_shared::admin_config::{
+        members_collection, parse_document, BreakCode, CallCategory, ConfigEntity, IcisLink, Queue,
+        TransferGroup, TransferLine,
+    };
+    let text =
+        std::fs::read_to_string(system_tests::repo_root().join("localstack/demo-config.json"))
+            .unwrap();
+    let demo: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let template = template();
+    assert!(
+        resources(&template).contains_key(demo["configTable"].as_str().unwrap_or_default()),
+        "configTable names a template resource"
+    );
+    let documents = demo["documents"].as_array().unwrap();
+    let keys: BTreeSet<(String, String)> = documents
+        .iter()
+        .map(|d| {
+            (
+                d["collection"].as_str().unwrap().to_owned(),
+                d["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(keys.len(), documents.len(), "no duplicate keys");
+    let identities: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(system_tests::repo_root().join("localstack/identities.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let users: BTreeSet<&str> = identities["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+
+    fn check<T: ConfigEntity>(
+        entry: &serde_json::Value,
+        keys: &BTreeSet<(String, String)>,
+        users: &BTreeSet<&str>,
+    ) {
+        let document: T = parse_document(entry["document"].as_object().unwrap().clone())
+            .unwrap_or_else(|e| panic!("{entry}: {e:?}"));
+        assert_eq!(document.id(), entry["id"].as_str().unwrap());
+        assert!(
+            document.validate().is_empty(),
+            "{entry}: {:?}",
+            document.validate()
+        );
+        for reference in document.references() {
+            let found = if reference.is_user {
+                users.contains(reference.id.as_str())
+            } else {
+                keys.contains(&(reference.collection.clone(), reference.id.clone()))
+            };
+            assert!(found, "{entry}: {} points nowhere", reference.field);
+        }
+    }
+
+    let mut seen = BTreeSet::new();
+    for entry in documents {
+        let collection = entry["collection"].as_str().unwrap();
+        match collection {
+            "queue" => check::<Queue>(entry, &keys, &users),
+            "breakCode" => check::<BreakCode>(entry, &keys, &users),
+            "callCategory" => check::<CallCategory>(entry, &keys, &users),
+            "transferGroup" => check::<TransferGroup>(entry, &keys, &users),
+            "transferLine" => check::<TransferLine>(entry, &keys, &users),
+            "setting" => {
+                let link: IcisLink = serde_json::from_value(entry["document"].clone()).unwrap();
+                assert!(link.validate().is_empty());
+            }
+            members if members.starts_with("member#") => {
+                let queue = &members["member#".len()..];
+                assert_eq!(members, members_collection(queue));
+                assert!(
+                    keys.contains(&("queue".to_owned(), queue.to_owned())),
+                    "{entry}"
+                );
+                assert!(users.contains(entry["id"].as_str().unwrap()), "{entry}");
+                assert_eq!(entry["document"]["username"], entry["id"]);
+                assert_eq!(entry["document"]["queueId"], queue);
+            }
+            other => panic!("unknown collection {other}"),
+        }
+        seen.insert(collection.split('#').next().unwrap_or_default().to_owned());
+    }
+    assert!(
+        seen.len() >= 7,
+        "every kind of document has a demo: {seen:?}"
+    );
+}

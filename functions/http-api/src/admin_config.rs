@@ -124,7 +124,10 @@ fn not_found<T: ConfigEntity>() -> Problem {
 fn exists<T: ConfigEntity>() -> Problem {
     Problem::conflict(
         &format!("{}-exists", T::NOUN),
-        format!("A {} with this id already exists.", T::NOUN.replace('-', " ")),
+        format!(
+            "A {} with this id already exists.",
+            T::NOUN.replace('-', " ")
+        ),
     )
 }
 
@@ -149,7 +152,11 @@ async fn load_all(store: &dyn ConfigStore, collection: &str) -> Result<Vec<Value
     let mut cursor = None;
     loop {
         let page = store
-            .list(collection, PageLimit::new(PageLimit::MAX).unwrap_or(PageLimit::DEFAULT), cursor)
+            .list(
+                collection,
+                PageLimit::new(PageLimit::MAX).unwrap_or(PageLimit::DEFAULT),
+                cursor,
+            )
             .await
             .map_err(|error| internal("list configuration documents", &error))?;
         all.extend(page.items);
@@ -205,7 +212,13 @@ fn audit_record(
     target: String,
     status: StatusCode,
 ) -> AuditRecord {
-    AuditRecord::new(deps.context, action, Some(target), status.as_u16(), now_utc())
+    AuditRecord::new(
+        deps.context,
+        action,
+        Some(target),
+        status.as_u16(),
+        now_utc(),
+    )
 }
 
 fn no_content() -> Response<Body> {
@@ -255,7 +268,9 @@ async fn get<T: ConfigEntity, U>(
         return Err(not_found::<T>());
     }
     note.target = Some(target::<T>(&id));
-    let entity = load::<T>(deps.store, &id).await?.ok_or_else(not_found::<T>)?;
+    let entity = load::<T>(deps.store, &id)
+        .await?
+        .ok_or_else(not_found::<T>)?;
     json(StatusCode::OK, &entity.view(now_utc()))
 }
 
@@ -300,7 +315,12 @@ async fn create<T: ConfigEntity, U: UserDirectory>(
     let document: T = document_from_body(deps, None).await?;
     let id = document.id().to_owned();
     note.target = Some(target::<T>(&id));
-    let record = audit_record(deps, AuditAction::ConfigCreate, target::<T>(&id), StatusCode::CREATED);
+    let record = audit_record(
+        deps,
+        AuditAction::ConfigCreate,
+        target::<T>(&id),
+        StatusCode::CREATED,
+    );
     let write = ConfigWrite::Create {
         collection: T::COLLECTION.to_owned(),
         id: id.clone(),
@@ -338,7 +358,12 @@ async fn replace<T: ConfigEntity, U: UserDirectory>(
         return Err(not_found::<T>());
     }
     let document: T = document_from_body(deps, Some(&id)).await?;
-    let record = audit_record(deps, AuditAction::ConfigUpdate, target::<T>(&id), StatusCode::OK);
+    let record = audit_record(
+        deps,
+        AuditAction::ConfigUpdate,
+        target::<T>(&id),
+        StatusCode::OK,
+    );
     let write = ConfigWrite::Replace {
         collection: T::COLLECTION.to_owned(),
         id,
@@ -368,7 +393,9 @@ async fn still_referenced<T: ConfigEntity>(
                 .get(field)
                 .cloned()
                 .and_then(|target| serde_json::from_value::<OverflowTarget>(target).ok())
-                .is_some_and(|target| matches!(target, OverflowTarget::Queue { queue_id } if queue_id == id))
+                .is_some_and(
+                    |target| matches!(target, OverflowTarget::Queue { queue_id } if queue_id == id),
+                )
         })
     };
     if T::COLLECTION == Queue::COLLECTION {
@@ -564,7 +591,12 @@ async fn delete_member<U>(
     }
     let target = format!("queues/{queue_id}/members/{username}");
     note.target = Some(target.clone());
-    let record = audit_record(deps, AuditAction::ConfigDelete, target, StatusCode::NO_CONTENT);
+    let record = audit_record(
+        deps,
+        AuditAction::ConfigDelete,
+        target,
+        StatusCode::NO_CONTENT,
+    );
     let write = ConfigWrite::Delete {
         collection: members_collection(&queue_id),
         id: username,

@@ -346,8 +346,10 @@ pub(crate) fn page_parameters(
             } else {
                 "invalid-parameter"
             };
-            Err(Problem::bad_request(code, "One or more query parameters are invalid.")
-                .with_errors(errors))
+            Err(
+                Problem::bad_request(code, "One or more query parameters are invalid.")
+                    .with_errors(errors),
+            )
         }
     }
 }
@@ -879,7 +881,11 @@ pub(crate) fn problem(problem: Problem) -> Response<Body> {
     respond(status, problem::CONTENT_TYPE, text)
 }
 
-pub(crate) fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
+pub(crate) fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();

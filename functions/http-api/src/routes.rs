@@ -243,12 +243,11 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
             "PUT" => found(Route::PutIcisLink),
             _ => Resolution::MethodNotAllowed("GET, PUT"),
         },
-        (["api", "admin", "queues", queue, "members"], method) if !queue.is_empty() => {
-            match method {
-                "GET" => found(Route::ListMembers((*queue).to_owned())),
-                _ => Resolution::MethodNotAllowed("GET"),
-            }
-        }
+        (["api", "admin", "queues", queue, "members"], method) if !queue.is_empty() => match method
+        {
+            "GET" => found(Route::ListMembers((*queue).to_owned())),
+            _ => Resolution::MethodNotAllowed("GET"),
+        },
         (["api", "admin", "queues", queue, "members", username], method)
             if !queue.is_empty() && !username.is_empty() =>
         {

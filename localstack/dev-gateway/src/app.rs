@@ -35,7 +35,7 @@ use crate::model::Invoke;
 use crate::resources::{provision, AwsClients, ResourceError};
 use crate::runtime::{FunctionConfig, LambdaService, RuntimeError, DEFAULT_INSTANCES};
 use crate::schedules::{ScheduleError, Scheduler};
-use crate::seed::{read_identities, seed_users, SeedError};
+use crate::seed::{read_demo_config, read_identities, seed_config, seed_users, SeedError};
 use crate::sqs_mapping::SqsMapping;
 use crate::template::{Document, Template, TemplateError};
 use crate::websocket::WebSocketGateway;
@@ -94,6 +94,14 @@ pub struct Config {
         default_value = "localstack/identities.json"
     )]
     pub identities: PathBuf,
+    /// Demo configuration (queues, members, breaks, categories, transfer panel, ICIS link),
+    /// written when absent; `none` to start with an empty configuration.
+    #[arg(
+        long,
+        env = "LINKA_DEMO_CONFIG",
+        default_value = "localstack/demo-config.json"
+    )]
+    pub demo_config: PathBuf,
     /// Make a failed SQS message visible again after this many seconds (default: the queue's
     /// own VisibilityTimeout).
     #[arg(long, env = "LINKA_SQS_RETRY_DELAY")]
@@ -381,6 +389,11 @@ async fn start_stack(
     state.set_phase("seeding demo users");
     let identities = read_identities(&config.identities)?;
     seed_users(&identities, &clients.dynamodb, &resolver).await?;
+    if config.demo_config != Path::new("none") {
+        state.set_phase("seeding the demo configuration");
+        let demo = read_demo_config(&config.demo_config)?;
+        seed_config(&demo, &clients.dynamodb, &resolver).await?;
+    }
 
     state.set_phase("starting the issuer");
     let audience = resolver
@@ -640,6 +653,10 @@ mod tests {
             format!(
                 "--identities={}",
                 arg(&root.join("localstack/identities.json"))
+            ),
+            format!(
+                "--demo-config={}",
+                arg(&root.join("localstack/demo-config.json"))
             ),
             "--sqs-retry-delay=1".to_owned(),
             "--function-instances=1".to_owned(),

@@ -44,6 +44,94 @@ pub enum SeedError {
         #[source]
         source: serde_dynamo::Error,
     },
+    #[error("configTable {0} is not an AWS::DynamoDB::Table of the template")]
+    UnknownConfigTable(String),
+    #[error("configuration document {collection}/{id}: {message}")]
+    Config {
+        collection: String,
+        id: String,
+        message: String,
+    },
+}
+
+/// `localstack/demo-config.json`: demo queues, members, break codes, categories, transfer panel
+/// and ICIS link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoConfig {
+    /// Logical id of the configuration table in the template.
+    pub config_table: String,
+    pub documents: Vec<DemoDocument>,
+}
+
+/// One document of [`DemoConfig`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct DemoDocument {
+    pub collection: String,
+    pub id: String,
+    pub document: serde_json::Value,
+}
+
+/// Reads the demo configuration.
+pub fn read_demo_config(path: &Path) -> Result<DemoConfig, SeedError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| SeedError::Parse {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Writes each demo document that is absent (`attribute_not_exists(id)`), so what an
+/// administrator changed or deleted on a running stack is not overwritten by a restart…
+/// except a deleted document, which comes back: the demo is meant to have it. Returns how many
+/// were written.
+pub async fn seed_config(
+    demo: &DemoConfig,
+    dynamodb: &aws_sdk_dynamodb::Client,
+    resolver: &Resolver,
+) -> Result<usize, SeedError> {
+    use aws_sdk_dynamodb::{operation::put_item::PutItemError, types::AttributeValue};
+    let table = resolver
+        .resource(&demo.config_table)
+        .filter(|resource| resource.resource_type == "AWS::DynamoDB::Table")
+        .map(|resource| resource.physical_name.clone())
+        .ok_or_else(|| SeedError::UnknownConfigTable(demo.config_table.clone()))?;
+    let mut written = 0;
+    for entry in &demo.documents {
+        let failed = |message: String| SeedError::Config {
+            collection: entry.collection.clone(),
+            id: entry.id.clone(),
+            message,
+        };
+        let mut item: std::collections::HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(&entry.document).map_err(|error| failed(error.to_string()))?;
+        item.insert(
+            "collection".to_owned(),
+            AttributeValue::S(entry.collection.clone()),
+        );
+        item.insert("id".to_owned(), AttributeValue::S(entry.id.clone()));
+        let result = dynamodb
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => written += 1,
+            Err(error)
+                if matches!(
+                    error.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) => {}
+            Err(error) => return Err(failed(DisplayErrorContext(&error).to_string())),
+        }
+    }
+    tracing::info!(table = %table, written, total = demo.documents.len(), "seeded demo configuration");
+    Ok(written)
 }
 
 /// The part of `identities.json` seeding reads.

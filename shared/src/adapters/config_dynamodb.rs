@@ -53,7 +53,10 @@ impl DynamoConfigStore {
 
     fn key(collection: &str, id: &str) -> Item {
         Item::from([
-            (PARTITION_KEY.to_owned(), AttributeValue::S(collection.to_owned())),
+            (
+                PARTITION_KEY.to_owned(),
+                AttributeValue::S(collection.to_owned()),
+            ),
             (SORT_KEY.to_owned(), AttributeValue::S(id.to_owned())),
         ])
     }
