@@ -18,6 +18,7 @@ fi
 cleanup() { trap - INT TERM EXIT; "$ROOT/scripts/stack.sh" stop; }
 trap cleanup INT TERM EXIT
 "$ROOT/scripts/stack.sh" start
+"$ROOT/scripts/stack.sh" start-cti
 
 cat <<MSG
 
@@ -27,6 +28,8 @@ cat <<MSG
     WebSocket API    ws://127.0.0.1:$LINKA_PORT/ws?token=<access token>
     OpenID issuer    http://127.0.0.1:$LINKA_PORT/auth/.well-known/openid-configuration
     AWS emulator     http://127.0.0.1:$MOTO_PORT/   (what was sent: /moto-api/data.json)
+    PBX simulator    CSTA 127.0.0.1:${PBX_SIM_CSTA_PORT:-7001}, control http://127.0.0.1:${PBX_SIM_HTTP_PORT:-7080}/state (demo traffic on)
+    CTI relay        http://127.0.0.1:${LINKA_RELAY_HEALTH_PORT:-9480}/health, /metrics
 
   Demo logins (password = user name):
     admin, supervisor, agent01 … agent10, wallboard

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Starts and stops the local Linka stack in the background (used by the tests).
 #   scripts/stack.sh start   AWS emulator (moto) + dev gateway (API Gateway, Lambda, SQS, schedules, issuer)
-#   scripts/stack.sh stop    stops what `start` started
+#   scripts/stack.sh start-cti  PBX simulator with demo traffic + CTI relay (needs the stack)
+#   scripts/stack.sh stop    stops what `start` and `start-cti` started
 # Ports and state come from the environment (defaults in brackets):
 #   MOTO_PORT [4566]  LINKA_PORT [8080]  LINKA_STATE_DIR [.local]  LINKA_SQS_RETRY_DELAY [queue's own]
 #   LINKA_PROFILE [debug]: which build of the gateway and the functions to run (debug or release)
+#   PBX_SIM_CSTA_PORT [7001]  PBX_SIM_HTTP_PORT [7080]  LINKA_RELAY_HEALTH_PORT [9480]
+#   LINKA_DEMO_TRAFFIC [1]: 0 starts the simulator without its Poisson demo traffic
 # The binaries must be built first (cargo build --workspace --bins).
 source "$(dirname "$0")/lib.sh"
 
@@ -46,6 +49,40 @@ start_gateway() {
   log "stack ready: http://127.0.0.1:$LINKA_PORT/"
 }
 
+start_cti() {
+  local csta="${PBX_SIM_CSTA_PORT:-7001}" http="${PBX_SIM_HTTP_PORT:-7080}" health="${LINKA_RELAY_HEALTH_PORT:-9480}"
+  for port in "$csta" "$http" "$health"; do
+    port_free "$port" || die "port $port is taken; set PBX_SIM_CSTA_PORT / PBX_SIM_HTTP_PORT / LINKA_RELAY_HEALTH_PORT"
+  done
+  local sim="$ROOT/target/$PROFILE/pbx-sim" relay="$ROOT/target/$PROFILE/linka-relay"
+  [[ -x "$sim" && -x "$relay" ]] || die "pbx-sim or linka-relay is missing: run cargo build --workspace --bins"
+  local traffic=(--traffic)
+  [[ "${LINKA_DEMO_TRAFFIC:-1}" == 0 ]] && traffic=()
+  log "starting the PBX simulator (CSTA :$csta, control http://127.0.0.1:$http/)${traffic:+ with demo traffic}"
+  setsid "$sim" --host 127.0.0.1 --csta-port "$csta" --http-port "$http" "${traffic[@]}" --seed 42 \
+    >"$STATE/pbx-sim.log" 2>&1 &
+  echo $! >"$STATE/pbx-sim.pid"
+  wait_http "http://127.0.0.1:$http/health" 30 200 || die "pbx-sim did not answer within 30 s (see $STATE/pbx-sim.log)"
+  log "starting the CTI relay (health http://127.0.0.1:$health/health)"
+  local queues="http://127.0.0.1:$MOTO_PORT/123456789012"
+  (
+    cd "$ROOT"
+    AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=eu-central-1 \
+      AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
+      LINKA_RELAY_PBX_PORT="$csta" LINKA_RELAY_SPOOL_PATH="$STATE/relay-spool.redb" \
+      LINKA_RELAY_EVENT_QUEUE_URL="$queues/linka-CtiEventQueue.fifo" \
+      LINKA_RELAY_COMMAND_QUEUE_URL="$queues/linka-CtiCommandQueue.fifo" \
+      LINKA_RELAY_HEALTH_LISTEN="127.0.0.1:$health" \
+      setsid "$relay" --config localstack/relay.toml --log-format json >"$STATE/relay.log" 2>&1 &
+    echo $! >"$STATE/relay.pid"
+  )
+  wait_http "http://127.0.0.1:$health/health" 60 200 || {
+    tail -n 20 "$STATE/relay.log" >&2 || true
+    die "the relay did not report a healthy PBX link within 60 s (see $STATE/relay.log)"
+  }
+  log "CTI relay linked to the PBX simulator; events flow to the CtiEventQueue"
+}
+
 stop_pidfile() {
   local f="$1" pid
   [[ -f "$f" ]] || return 0
@@ -62,6 +99,9 @@ case "${1:-}" in
   start) start_moto; start_gateway ;;
   start-moto) start_moto ;;
   start-gateway) start_gateway ;;
-  stop) stop_pidfile "$STATE/gateway.pid"; stop_pidfile "$STATE/moto.pid"; log "stack stopped" ;;
-  *) die "usage: $0 start|stop" ;;
+  start-cti) start_cti ;;
+  stop)
+    stop_pidfile "$STATE/relay.pid"; stop_pidfile "$STATE/pbx-sim.pid"
+    stop_pidfile "$STATE/gateway.pid"; stop_pidfile "$STATE/moto.pid"; log "stack stopped" ;;
+  *) die "usage: $0 start|start-cti|stop" ;;
 esac

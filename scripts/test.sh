@@ -10,6 +10,13 @@ export LINKA_SQS_RETRY_DELAY=1          # failed SQS messages come back after 1 
 export LINKA_BASE_URL="http://127.0.0.1:$LINKA_PORT"
 export LINKA_AWS_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export LINKA_REQUIRE_MOTO=1              # relay tests fail (not skip) when moto_server is missing
+# The PBX simulator and the relay of the stack (scripts/stack.sh start-cti), on their own ports,
+# without demo traffic: the chain test places its own calls.
+export PBX_SIM_CSTA_PORT="${TEST_PBX_SIM_CSTA_PORT:-7091}" PBX_SIM_HTTP_PORT="${TEST_PBX_SIM_HTTP_PORT:-7092}"
+export LINKA_RELAY_HEALTH_PORT="${TEST_RELAY_HEALTH_PORT:-9491}" LINKA_DEMO_TRAFFIC=0
+export LINKA_PBX_SIM_URL="http://127.0.0.1:$PBX_SIM_HTTP_PORT"
+export LINKA_RELAY_HEALTH_URL="http://127.0.0.1:$LINKA_RELAY_HEALTH_PORT/health"
 rm -rf "$LINKA_STATE_DIR"
 
 started=$(date +%s)
@@ -36,6 +43,7 @@ cleanup() { trap - INT TERM EXIT; "$ROOT/scripts/stack.sh" stop || true; }
 trap cleanup INT TERM EXIT
 step "start the local stack"
 "$ROOT/scripts/stack.sh" start
+"$ROOT/scripts/stack.sh" start-cti
 
 step "Rust unit, handler, consistency and integration tests"
 if cargo nextest --version >/dev/null 2>&1; then
