@@ -2,7 +2,7 @@
 //! AWS adapters behind those ports.
 //!
 //! - Pure domain: [`auth`] (token validation), [`authz`] (role matrix), [`problem`] (RFC 9457),
-//!   [`users`], [`realtime`], [`time`], [`config`]. No Lambda runtime types anywhere in this crate.
+//!   [`users`], [`realtime`], [`time`], [`config`], [`admin_config`], [`queues`], [`ivr`], [`identifiers`]. No Lambda runtime types anywhere in this crate.
 //! - Ports: [`ports`] (small traits split by capability, with mockall mocks behind the `mocks`
 //!   feature) and their in-memory adapters in [`adapters::memory`].
 //! - AWS: [`adapters`] (DynamoDB, API Gateway Management API, SQS) and [`aws::sdk_config`].
@@ -16,6 +16,8 @@ pub mod aws;
 pub mod config;
 pub mod contacts;
 pub mod cti_state;
+pub mod identifiers;
+pub mod ivr;
 pub mod paging;
 pub mod ports;
 pub mod problem;
