@@ -23,6 +23,7 @@ pub mod ports;
 pub mod problem;
 pub mod queues;
 pub mod realtime;
+pub mod routing;
 pub mod telemetry;
 pub mod time;
 pub mod users;

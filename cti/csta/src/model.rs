@@ -6,7 +6,10 @@
 //! children the model does not know are kept in `extra` and written back after the known ones, so
 //! nothing is lost on a decode → encode pass.
 
+use quick_xml::events::BytesStart;
 use serde::Serialize;
+
+use crate::stream::{self, Bail, Item, Mode, Stream, StreamField, R};
 
 use crate::types::{
     AgentState, ConnectionId, ConnectionList, DeviceId, ErrorCategory, Field, LocalConnectionState,
@@ -58,9 +61,55 @@ macro_rules! records {
                 Ok(m)
             }
 
+            /// The child element names this record types.
+            const KNOWN: &'static [&'static str] = &[ $( $xml ),* ];
+
+            /// Streaming counterpart of `from_children`: reads the children of the element
+            /// just opened (the root when `root`) up to its end tag. In lean mode, unknown
+            /// children of the root are skipped; everywhere else they go to `extra`.
+            fn from_stream(s: &mut Stream<'_>, empty: bool, root: bool) -> R<Self> {
+                #[allow(unused_mut)]
+                let mut m = Self::default();
+                if empty {
+                    return Ok(m);
+                }
+                loop {
+                    match s.item()? {
+                        Item::Child(child, child_empty) => {
+                            let name = stream::local_name(&child);
+                            $( if name == $xml.as_bytes() && m.$field.is_none() {
+                                m.$field = Some(
+                                    <$ty as StreamField>::read(s, &child, child_empty)?,
+                                );
+                                continue;
+                            } )*
+                            if root
+                                && s.mode() == Mode::Lean
+                                && !Self::KNOWN.iter().any(|k| k.as_bytes() == name)
+                            {
+                                // The tree decoder skips only UTF-8 names (and rejects others).
+                                std::str::from_utf8(name).map_err(|_| Bail)?;
+                                s.skip(&child, child_empty)?;
+                            } else {
+                                m.extra.push(s.element(&child, child_empty)?);
+                            }
+                        }
+                        Item::Text(_) | Item::Char(_) => {}
+                        Item::End => return Ok(m),
+                    }
+                }
+            }
+
             fn write_children(&self, out: &mut String) {
                 $( if let Some(v) = &self.$field { Field::encode(v, $xml, out); } )*
                 for e in &self.extra { e.write(out); }
+            }
+        }
+
+        impl StreamField for $name {
+            fn read(s: &mut Stream<'_>, start: &BytesStart<'_>, empty: bool) -> R<Self> {
+                s.check_attrs(start)?;
+                Self::from_stream(s, empty, false)
             }
         }
 
@@ -131,6 +180,15 @@ macro_rules! messages {
                     "CSTAErrorCode" => Self::CstaErrorCode(CstaErrorCode::from_element(&root)?),
                     _ => Self::Unknown(UnknownMessage { raw: root }),
                 })
+            }
+
+            /// Streaming decoding of a root element called `name` whose start tag was just
+            /// read. Unknown roots and `CSTAErrorCode` give up (the tree decoder handles them).
+            pub(crate) fn from_stream(name: &str, s: &mut Stream<'_>, empty: bool) -> R<Self> {
+                match name {
+                    $( stringify!($name) => Ok(Self::$name($name::from_stream(s, empty, true)?)), )*
+                    _ => Err(Bail),
+                }
             }
 
             pub(crate) fn write_children(&self, out: &mut String) {

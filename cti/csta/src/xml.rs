@@ -1,8 +1,11 @@
 //! A small owned XML element tree over quick-xml, with namespace prefixes stripped.
 //!
-//! CSTA documents are small (well under 64 KiB), so the codec reads the whole document into an
-//! [`Element`] tree and maps that tree onto the typed model. Subtrees the model does not type
-//! (filters, private data, snapshot data…) stay as [`Element`]s and are written back verbatim.
+//! CSTA documents are small (well under 64 KiB). The reference decoders ([`crate::decode_tree`],
+//! [`crate::decode_lean_tree`]) read the whole document into an [`Element`] tree and map that
+//! tree onto the typed model; the streaming decoders used by [`crate::decode`] and
+//! [`crate::decode_lean`] fill typed fields straight from the XML events and build [`Element`]s
+//! only for subtrees the model does not type (filters, private data, snapshot data…), which
+//! stay as [`Element`]s and are written back verbatim.
 
 use std::fmt::Write as _;
 
@@ -89,24 +92,40 @@ pub struct Document {
     pub namespace: Option<String>,
 }
 
-fn local(name: &[u8]) -> &[u8] {
+pub(crate) fn local(name: &[u8]) -> &[u8] {
     match name.iter().rposition(|b| *b == b':') {
         Some(i) => &name[i + 1..],
         None => name,
     }
 }
 
+/// Bit set in [`NAME_BYTES`] for bytes that may start a name (ASCII letters, `_`, non-ASCII).
+const NAME_START: u8 = 1;
+/// Bit set in [`NAME_BYTES`] for bytes that may follow in a name (also digits, `-`, `.`).
+const NAME_MORE: u8 = 2;
+
+/// Name-character classes by byte (a table: names are checked for every element decoded).
+const NAME_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let start = b.is_ascii_alphabetic() || b == b'_' || b >= 0x80;
+        let more = start || b.is_ascii_digit() || b == b'-' || b == b'.';
+        table[i] = if start { NAME_START } else { 0 } | if more { NAME_MORE } else { 0 };
+        i += 1;
+    }
+    table
+};
+
 /// True for an XML name (ASCII rules; any non-ASCII character is accepted). `colon` allows
 /// qualified names.
-fn is_name(name: &[u8], colon: bool) -> bool {
+pub(crate) fn is_name(name: &[u8], colon: bool) -> bool {
     let Some((first, rest)) = name.split_first() else {
         return false;
     };
-    let start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b >= 0x80 || (colon && b == b':');
-    start(*first)
-        && rest
-            .iter()
-            .all(|b| start(*b) || b.is_ascii_digit() || *b == b'-' || *b == b'.')
+    let ok = |b: u8, class: u8| NAME_BYTES[usize::from(b)] & class != 0 || (colon && b == b':');
+    ok(*first, NAME_START) && rest.iter().all(|b| ok(*b, NAME_MORE))
 }
 
 fn name(bytes: &[u8], colon: bool, offset: u64) -> Result<String, XmlError> {
@@ -474,6 +493,21 @@ mod tests {
             parse(b"<a 1x=\"1\"/>"),
             Err(XmlError::BadName { .. }) | Err(XmlError::Syntax { .. })
         ));
+    }
+
+    #[test]
+    fn when_name_bytes_are_classified_by_table_should_follow_the_ascii_rules() {
+        let start = |b: u8, colon: bool| {
+            b.is_ascii_alphabetic() || b == b'_' || b >= 0x80 || (colon && b == b':')
+        };
+        for b in 0..=255u8 {
+            for colon in [false, true] {
+                let more = start(b, colon) || b.is_ascii_digit() || b == b'-' || b == b'.';
+                assert_eq!(is_name(&[b], colon), start(b, colon), "{b}");
+                assert_eq!(is_name(&[b'a', b], colon), more, "{b}");
+            }
+        }
+        assert!(!is_name(b"", true));
     }
 
     #[test]
