@@ -32,6 +32,9 @@ pub fn members_collection(queue_id: &str) -> String {
     format!("member#{queue_id}")
 }
 
+/// The collection of IVR trees (`crate::ivr::IvrTree`).
+pub const IVR_COLLECTION: &str = "ivr";
+
 /// The collection of settings (single documents such as the ICIS link).
 pub const SETTINGS_COLLECTION: &str = "setting";
 
@@ -285,6 +288,9 @@ impl ConfigEntity for Queue {
             }
             Some(OverflowTarget::Agent { username }) => {
                 vec![Reference::user(username, "overflow.username")]
+            }
+            Some(OverflowTarget::Ivr { ivr_id }) => {
+                vec![Reference::config(IVR_COLLECTION, ivr_id, "overflow.ivrId")]
             }
             _ => Vec::new(),
         }

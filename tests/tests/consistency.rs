@@ -441,6 +441,7 @@ fn when_the_demo_configuration_is_read_should_every_document_be_valid_and_its_re
             "callCategory" => check::<CallCategory>(entry, &keys, &users),
             "transferGroup" => check::<TransferGroup>(entry, &keys, &users),
             "transferLine" => check::<TransferLine>(entry, &keys, &users),
+            "ivr" => check::<linka_shared::ivr::IvrTree>(entry, &keys, &users),
             "setting" => {
                 let link: IcisLink = serde_json::from_value(entry["document"].clone()).unwrap();
                 assert!(link.validate().is_empty());

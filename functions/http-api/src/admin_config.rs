@@ -25,6 +25,7 @@ use linka_shared::{
     audit::{AuditAction, AuditContext, AuditRecord},
     auth::Principal,
     authz::Permission,
+    ivr::IvrTree,
     paging::Page,
     ports::{AdminError, ConfigStore, ConfigWrite, UserDirectory},
     problem::{FieldError, Problem},
@@ -74,6 +75,7 @@ pub(crate) async fn serve<U: UserDirectory>(
                 Collection::TransferLines => {
                     $operation::<TransferLine, U>(&deps, $($arg,)* note).await
                 }
+                Collection::Ivrs => $operation::<IvrTree, U>(&deps, $($arg,)* note).await,
             }
         };
     }
@@ -411,6 +413,17 @@ async fn still_referenced<T: ConfigEntity>(
         }
         let queues = load_all(store, Queue::COLLECTION).await?;
         let lines = load_all(store, TransferLine::COLLECTION).await?;
+        let ivr_uses_it = load_all(store, IvrTree::COLLECTION)
+            .await?
+            .into_iter()
+            .filter_map(|document| serde_json::from_value::<IvrTree>(document).ok())
+            .any(|tree| tree.references().iter().any(|reference| reference.id == id));
+        if ivr_uses_it {
+            return Ok(Some((
+                "queue-in-use",
+                "An IVR tree transfers calls to this queue.".to_owned(),
+            )));
+        }
         if overflows_here(&queues, "overflow") || overflows_here(&lines, "target") {
             return Ok(Some((
                 "queue-in-use",

@@ -382,3 +382,53 @@ proptest! {
         prop_assert!(status.is_client_error() || status == StatusCode::CREATED, "{status}");
     }
 }
+
+const SAMPLE_IVR: &str = include_str!("../../../localstack/ivr/hlavni-linka.json");
+
+#[tokio::test]
+async fn when_admin_stores_an_ivr_tree_should_validate_it_whole_and_protect_its_queues() {
+    // GIVEN the queues the sample tree transfers to
+    let deps = deps();
+    for id in ["kkc-obecne", "kkc-platby", "as-asistence"] {
+        send(&deps, "POST", "/api/admin/queues", Some(queue(id))).await;
+    }
+    let tree: Value = serde_json::from_str(SAMPLE_IVR).unwrap();
+    // WHEN the admin stores the sample tree THEN it is accepted and reads back
+    let (status, body) = send(&deps, "POST", "/api/admin/ivrs", Some(tree.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = send(&deps, "GET", "/api/admin/ivrs/hlavni-linka", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["entryNode"], tree["entryNode"]);
+    // AND a queue it transfers to cannot be deleted
+    let (status, problem) = send(&deps, "DELETE", "/api/admin/queues/kkc-platby", None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(problem["code"], "queue-in-use");
+    // WHEN a menu option points at a node that does not exist THEN 422 names the option
+    let mut broken = tree.clone();
+    let entry = broken["entryNode"].as_str().unwrap().to_owned();
+    broken["ivrId"] = json!("rozbity");
+    let menu = broken["nodes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, node)| node["kind"] == "menu")
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    broken["nodes"][&menu]["options"]["7"] = json!("neexistuje");
+    let (status, problem) = send(&deps, "POST", "/api/admin/ivrs", Some(broken)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        error_fields(&problem).contains(&format!("nodes.{menu}.options.7")),
+        "{problem}"
+    );
+    // AND a queue may overflow to the stored tree, but not to one that does not exist
+    let mut overflowing = queue("noc");
+    overflowing["overflow"] = json!({"kind": "ivr", "ivrId": "hlavni-linka"});
+    assert_eq!(send(&deps, "POST", "/api/admin/queues", Some(overflowing)).await.0, StatusCode::CREATED);
+    let mut dangling = queue("noc2");
+    dangling["overflow"] = json!({"kind": "ivr", "ivrId": "nikde"});
+    let (status, problem) = send(&deps, "POST", "/api/admin/queues", Some(dangling)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_fields(&problem), ["overflow.ivrId"]);
+    assert!(!entry.is_empty());
+}

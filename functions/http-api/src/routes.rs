@@ -46,6 +46,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/admin/transfer-lines/{lineId}"),
     ("PUT", "/api/admin/transfer-lines/{lineId}"),
     ("DELETE", "/api/admin/transfer-lines/{lineId}"),
+    ("GET", "/api/admin/ivrs"),
+    ("POST", "/api/admin/ivrs"),
+    ("GET", "/api/admin/ivrs/{ivrId}"),
+    ("PUT", "/api/admin/ivrs/{ivrId}"),
+    ("DELETE", "/api/admin/ivrs/{ivrId}"),
     ("GET", "/api/admin/settings/icis-link"),
     ("PUT", "/api/admin/settings/icis-link"),
     ("POST", "/api/broadcasts"),
@@ -93,6 +98,7 @@ pub enum Collection {
     CallCategories,
     TransferGroups,
     TransferLines,
+    Ivrs,
 }
 
 impl Collection {
@@ -104,6 +110,7 @@ impl Collection {
             "call-categories" => Self::CallCategories,
             "transfer-groups" => Self::TransferGroups,
             "transfer-lines" => Self::TransferLines,
+            "ivrs" => Self::Ivrs,
             _ => return None,
         })
     }
@@ -125,6 +132,7 @@ impl Collection {
                 "/api/admin/transfer-lines",
                 "/api/admin/transfer-lines/{lineId}",
             ),
+            Self::Ivrs => ("/api/admin/ivrs", "/api/admin/ivrs/{ivrId}"),
         }
     }
 
@@ -136,6 +144,7 @@ impl Collection {
             Self::CallCategories => "categoryId",
             Self::TransferGroups => "groupId",
             Self::TransferLines => "lineId",
+            Self::Ivrs => "ivrId",
         }
     }
 }
@@ -302,7 +311,8 @@ mod tests {
                 .replace("{code}", "obed")
                 .replace("{categoryId}", "c1")
                 .replace("{groupId}", "g1")
-                .replace("{lineId}", "l1");
+                .replace("{lineId}", "l1")
+                .replace("{ivrId}", "hlavni");
             // WHEN resolved THEN it is found
             assert!(
                 matches!(resolve(&method, &path, None), Resolution::Found(_)),

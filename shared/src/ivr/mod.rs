@@ -40,7 +40,7 @@ pub use model::{
 pub use validate::{queue_references, validate_tree};
 
 impl ConfigEntity for IvrTree {
-    const COLLECTION: &'static str = "ivr";
+    const COLLECTION: &'static str = crate::admin_config::IVR_COLLECTION;
     const ID_FIELD: &'static str = "ivrId";
     const NOUN: &'static str = "ivr";
     const PATH: &'static str = "ivrs";
