@@ -215,6 +215,10 @@ async fn connection_actor(
 ) -> String {
     let mut ids = InvokeIdAllocator::default();
     let mut pending: HashMap<u16, oneshot::Sender<Message>> = HashMap::new();
+    // MonitorStart requests in flight (invoke id → device): the cross-reference is recorded
+    // here, in frame order, so an event the PBX sends right after the MonitorStartResponse is
+    // already mapped to its device (the requester may run only later).
+    let mut monitor_starts: HashMap<u16, String> = HashMap::new();
     loop {
         tokio::select! {
             biased;
@@ -224,6 +228,9 @@ async fn connection_actor(
                     Outgoing::Send(m, id) => (id.unwrap_or_else(|| ids.next_id()), m),
                     Outgoing::Request(m, reply) => {
                         let id = ids.next_id();
+                        if let Message::MonitorStart(MonitorStart { monitor_object: Some(device), .. }) = &m {
+                            monitor_starts.insert(id.value(), device.id.clone());
+                        }
                         pending.insert(id.value(), reply);
                         (id, m)
                     }
@@ -247,6 +254,11 @@ async fn connection_actor(
                 let received = Instant::now();
                 ctx.status.metrics.pbx_messages.fetch_add(1, Ordering::Relaxed);
                 if is_response(&message) {
+                    if let Some(device) = monitor_starts.remove(&id.value()) {
+                        if let Message::MonitorStartResponse(MonitorStartResponse { monitor_cross_ref_id: Some(cross_ref), .. }) = &message {
+                            write(&ctx.monitors).insert(cross_ref.clone(), device);
+                        }
+                    }
                     if let Some(reply) = pending.remove(&id.value()) {
                         let _ = reply.send(message);
                     } else if let Message::CstaErrorCode(e) = &message {

@@ -75,6 +75,38 @@ impl Env {
 }
 
 #[tokio::test]
+async fn when_an_event_follows_the_monitor_start_response_at_once_should_carry_its_monitored_device(
+) {
+    // GIVEN a PBX that reports a call on 5100 in the same write as 5100's MonitorStartResponse
+    let env = Env::new().await;
+    env.pbx
+        .state
+        .lock()
+        .unwrap()
+        .events_after_monitor
+        .insert("5100".into(), vec![delivered("EARLY", "5100", 1).into()]);
+    // WHEN the relay starts and monitors its devices
+    let relay = env.relay(None).await;
+    env.wait_link_up(&relay, 1).await;
+    wait_until("the early event", WAIT, || {
+        events(&env.sink)
+            .iter()
+            .any(|e| matches!(e, CtiEvent::Call(c) if c.call_id == "EARLY"))
+    })
+    .await;
+    // THEN the event is attributed to the monitored device 5100
+    let early = events(&env.sink)
+        .into_iter()
+        .find_map(|e| match e {
+            CtiEvent::Call(c) if c.call_id == "EARLY" => Some(c),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(early.monitored_device.as_deref(), Some("5100"));
+    relay.stop().await;
+}
+
+#[tokio::test]
 async fn when_relay_starts_should_open_session_register_route_points_and_monitor_every_device() {
     // GIVEN a PBX and a relay configured with 4 devices (one route point)
     let env = Env::new().await;

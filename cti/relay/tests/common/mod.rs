@@ -35,6 +35,9 @@ pub struct PbxState {
     pub command_delay: Duration,
     /// Close every new connection at once (PBX unreachable for the relay).
     pub reject_connections: bool,
+    /// Events written right behind the MonitorStartResponse of a device (same write burst):
+    /// device → events.
+    pub events_after_monitor: std::collections::HashMap<String, Vec<Message>>,
 }
 
 /// The current connection: its outgoing queue and its kill switch.
@@ -193,10 +196,18 @@ impl FakePbx {
                             }
                             frame = framed.next() => {
                                 let Some(Ok((id, decoded))) = frame else { return };
-                                let (answer, delay) = {
+                                let (answer, delay, follow_up) = {
                                     let mut g = state.lock().unwrap();
                                     g.received.push((session, id, decoded.message.clone()));
-                                    (respond(&decoded.message, session, &g), g.command_delay)
+                                    let follow_up = match &decoded.message {
+                                        Message::MonitorStart(m) => m
+                                            .monitor_object
+                                            .as_ref()
+                                            .and_then(|d| g.events_after_monitor.get(&d.id).cloned())
+                                            .unwrap_or_default(),
+                                        _ => Vec::new(),
+                                    };
+                                    (respond(&decoded.message, session, &g), g.command_delay, follow_up)
                                 };
                                 if let Some(answer) = answer {
                                     let is_call_control = !matches!(
@@ -213,8 +224,18 @@ impl FakePbx {
                                             tokio::time::sleep(delay).await;
                                             let _ = tx.send((id, answer));
                                         });
+                                    } else if !follow_up.is_empty() {
+                                        // One write for the answer and its follow-up events.
+                                        if framed.feed((id, answer)).await.is_err() {
+                                            return;
+                                        }
                                     } else if framed.send((id, answer)).await.is_err() {
                                         return;
+                                    }
+                                    for event in follow_up {
+                                        if framed.send((InvokeId::EVENT, event)).await.is_err() {
+                                            return;
+                                        }
                                     }
                                 }
                             }
@@ -451,6 +472,11 @@ impl Moto {
                 Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server")
             });
         if !executable.exists() {
+            assert!(
+                std::env::var_os("LINKA_REQUIRE_MOTO").is_none_or(|v| v != "1"),
+                "LINKA_REQUIRE_MOTO=1 but moto_server is missing at {}",
+                executable.display()
+            );
             eprintln!(
                 "SKIPPED: moto_server not found at {} (install moto[server] into /work/main/.venv or set MOTO_SERVER)",
                 executable.display()
@@ -495,16 +521,183 @@ impl Moto {
 
     /// An SQS client for it.
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
-        let config = aws_sdk_sqs::Config::builder()
-            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(aws_sdk_sqs::config::Region::new("eu-central-1"))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .build();
-        aws_sdk_sqs::Client::from_conf(config)
+        sqs_at(&self.endpoint())
     }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+/// An SQS client for `endpoint` with test credentials and the binary's timeouts (connect 3 s,
+/// attempt 10 s), so an unreachable endpoint fails the way it does in production.
+pub fn sqs_at(endpoint: &str) -> aws_sdk_sqs::Client {
+    let timeouts = aws_sdk_sqs::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .build();
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_sqs::config::Region::new("eu-central-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .timeout_config(timeouts)
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+/// Creates a FIFO queue and returns its URL.
+pub async fn fifo_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    sqs.create_queue()
+        .queue_name(name)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap()
+}
+
+/// One message read back from the event queue.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The envelope.
+    pub env: CtiEnvelope,
+    /// SQS `SentTimestamp` (ms since the epoch): when the queue accepted it.
+    pub sent_ms: i64,
+    /// When the test received it (ms since the epoch).
+    pub received_ms: i64,
+}
+
+/// One ReceiveMessage (≤ 10, long poll 1 s) on `queue`; deletes what it got.
+pub async fn receive_batch(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<Received> {
+    use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+    let out = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+        .send()
+        .await
+        .unwrap();
+    let received_ms = chrono::Utc::now().timestamp_millis();
+    let messages = out.messages.unwrap_or_default();
+    if messages.is_empty() {
+        return Vec::new();
+    }
+    let entries = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(m.receipt_handle().unwrap())
+                .build()
+                .unwrap()
+        })
+        .collect::<Vec<_>>();
+    let deleted = sqs
+        .delete_message_batch()
+        .queue_url(queue)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.failed().is_empty(), "delete failed: {deleted:?}");
+    messages
+        .iter()
+        .map(|m| Received {
+            env: serde_json::from_str(m.body().unwrap()).unwrap(),
+            sent_ms: m
+                .attributes()
+                .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_default(),
+            received_ms,
+        })
+        .collect()
+}
+
+/// A TCP proxy in front of a service; [`TcpProxy::cut`] makes the service unreachable (live
+/// connections are closed, new ones are closed at once) until [`TcpProxy::restore`].
+pub struct TcpProxy {
+    pub addr: SocketAddr,
+    up: Arc<tokio::sync::watch::Sender<bool>>,
+    stop: CancellationToken,
+}
+
+impl TcpProxy {
+    /// A proxy on a free port forwarding to `upstream`.
+    pub async fn start(upstream: SocketAddr) -> TcpProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (up, _) = tokio::sync::watch::channel(true);
+        let up = Arc::new(up);
+        let stop = CancellationToken::new();
+        let (u, st) = (up.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    a = listener.accept() => a,
+                    () = st.cancelled() => return,
+                };
+                let Ok((mut inbound, _)) = accepted else {
+                    continue;
+                };
+                if !*u.borrow() {
+                    drop(inbound);
+                    continue;
+                }
+                let mut state = u.subscribe();
+                let stop = st.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = state.wait_for(|up| !*up) => {}
+                        () = stop.cancelled() => {}
+                    }
+                });
+            }
+        });
+        TcpProxy { addr, up, stop }
+    }
+
+    /// `http://` URL of the proxy.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The service becomes unreachable.
+    pub fn cut(&self) {
+        self.up.send_replace(false);
+    }
+
+    /// The service is reachable again.
+    pub fn restore(&self) {
+        self.up.send_replace(true);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Drop for Moto {
