@@ -1,5 +1,5 @@
 # The two commands a new user needs (see README.md).
-.PHONY: run test build fmt lint bench help
+.PHONY: run test build release relay fmt lint bench help
 
 run: ## Install what is missing, build, and run the whole local Linka (Ctrl-C stops it)
 	@bash scripts/run.sh
@@ -12,6 +12,9 @@ build: ## Build every function and tool (debug)
 
 release: ## Build every function for deployment (arm64 bootstrap zips via cargo-lambda)
 	@bash scripts/build-release.sh
+
+relay: ## The on-prem CTI relay as one static binary (cti/relay/dist/ has its unit and config)
+	@bash scripts/build-relay.sh
 
 fmt: ## Format the Rust code
 	cargo fmt --all

@@ -23,7 +23,8 @@ start_moto() {
   fi
   log "starting the AWS emulator (moto) on 127.0.0.1:$MOTO_PORT"
   # setsid: its own process group, so stop can end it and everything it forked.
-  setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$STATE/moto.log" 2>&1 &
+  # localstack/moto_server.py: moto's server with cheaper transaction backups (see the file).
+  setsid "$VENV/bin/python" "$ROOT/localstack/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT" >"$STATE/moto.log" 2>&1 &
   echo $! >"$STATE/moto.pid"
   wait_http "http://127.0.0.1:$MOTO_PORT/moto-api/" 60 200 || die "moto did not answer within 60 s (see $STATE/moto.log)"
 }

@@ -6,10 +6,10 @@ use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion, Sd
 
 /// A single attempt of an AWS call that takes longer than this is abandoned and retried: a
 /// stalled connection must not hold an API request until the Lambda timeout (10 s) kills it.
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The whole call, retries included, stays well inside the function's timeout.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(9);
 
 /// Connecting to an AWS endpoint (in-region, or the local emulator).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
