@@ -340,25 +340,31 @@ async fn create<T: ConfigEntity, U: UserDirectory>(
     Ok(response)
 }
 
+/// 404 unless `id` names a stored document of `T`; a well-formed id becomes the audit target.
+async fn require_existing<T: ConfigEntity, U>(
+    deps: &ConfigDeps<'_, U>,
+    id: &str,
+    note: &mut AuditNote,
+) -> Result<(), Problem> {
+    if !is_valid_config_id(id) {
+        return Err(not_found::<T>());
+    }
+    note.target = Some(target::<T>(id));
+    let stored = deps
+        .store
+        .get(T::COLLECTION, id)
+        .await
+        .map_err(|error| internal("read a configuration document", &error))?;
+    stored.map(|_| ()).ok_or_else(not_found::<T>)
+}
+
 /// `PUT /api/admin/{collection}/{id}`: replaces an existing document (the id cannot change).
 async fn replace<T: ConfigEntity, U: UserDirectory>(
     deps: &ConfigDeps<'_, U>,
     id: String,
     note: &mut AuditNote,
 ) -> Operation {
-    if !is_valid_config_id(&id) {
-        return Err(not_found::<T>());
-    }
-    note.target = Some(target::<T>(&id));
-    if deps
-        .store
-        .get(T::COLLECTION, &id)
-        .await
-        .map_err(|error| internal("read a configuration document", &error))?
-        .is_none()
-    {
-        return Err(not_found::<T>());
-    }
+    require_existing::<T, U>(deps, &id, note).await?;
     let document: T = document_from_body(deps, Some(&id)).await?;
     let record = audit_record(
         deps,
@@ -455,19 +461,7 @@ async fn delete<T: ConfigEntity, U>(
     id: String,
     note: &mut AuditNote,
 ) -> Operation {
-    if !is_valid_config_id(&id) {
-        return Err(not_found::<T>());
-    }
-    note.target = Some(target::<T>(&id));
-    if deps
-        .store
-        .get(T::COLLECTION, &id)
-        .await
-        .map_err(|error| internal("read a configuration document", &error))?
-        .is_none()
-    {
-        return Err(not_found::<T>());
-    }
+    require_existing::<T, U>(deps, &id, note).await?;
     if let Some((code, detail)) = still_referenced::<T>(deps.store, &id).await? {
         return Err(Problem::conflict(code, &detail));
     }
