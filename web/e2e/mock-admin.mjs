@@ -5,12 +5,29 @@
 //   /api/admin/break-codes, call-categories, transfer-groups, transfer-lines [/{id}]
 //   /api/admin/settings/icis-link            GET, PUT
 //   /api/admin/audit?from&to&actor&limit&cursor  newest first (SEC-3)
+//   /api/admin/ivrs[/{ivrId}], POST /api/admin/ivrs/validate → {valid, problems}   (issue 5)
+//   /api/admin/queues/{queueId}/routing, /api/admin/routing/plan, /api/admin/routing/devices
+//                                            GET (defaults when nothing is stored), PUT
+//   (the checks of these documents: mock-routing.mjs)
 // Lists: {items, nextCursor}; 201 + Location on create; 409 `<noun>-exists` (`-in-use`,
 // `queue-has-members` on delete); 404 `<noun>-not-found`; 422 `validation-failed` with
 // errors[{field, message}] (messages as the Rust API words them). Audit: users as user.*,
 // everything else config.create/update/delete with target `<collection>/<id>`.
 
 import { randomUUID } from "node:crypto";
+import {
+  defaultDevices,
+  defaultPlan,
+  defaultQueueRouting,
+  normalizeDevices,
+  normalizePlan,
+  normalizeQueueRouting,
+  treeQueues,
+  validateDevices,
+  validatePlan,
+  validateQueueRouting,
+  validateTree,
+} from "./mock-routing.mjs";
 
 const ID = /^[a-z0-9][a-z0-9-]{0,39}$/;
 const USERNAME = /^[a-z0-9][a-z0-9._-]{1,63}$/;
@@ -225,6 +242,12 @@ export function createAdminApi({ users, send, problem, readBody }) {
   const queues = new Map();
   const members = new Map(); // queueId → Map(username → member)
   let icisLink = null;
+  const ivrTrees = new Map();
+  const queueRouting = new Map();
+  let plan = defaultPlan();
+  let devices = defaultDevices();
+  const refs = { queueExists: (id) => queues.has(id), ivrExists: (id) => ivrTrees.has(id) };
+  const planEntries = () => [...plan.rules.map((rule) => rule.entry), plan.defaultEntry];
 
   function record(claims, action, target, status, details = {}) {
     audit.push({
@@ -600,16 +623,40 @@ export function createAdminApi({ users, send, problem, readBody }) {
             return done("config.delete", `queues/${id}`, 409), true;
           }
           const pointsHere = (target) => target?.kind === "queue" && target.queueId === id;
-          if ([...queues.values()].some((q) => pointsHere(q.overflow)) || [...simple["transfer-lines"].items.values()].some((l) => pointsHere(l.target))) {
+          if (
+            [...queues.values()].some((q) => pointsHere(q.overflow)) ||
+            [...simple["transfer-lines"].items.values()].some((l) => pointsHere(l.target)) ||
+            [...ivrTrees.values()].some((tree) => treeQueues(tree).includes(id)) ||
+            planEntries().some((entry) => entry?.queueId === id || entry?.target?.queueId === id) ||
+            id in devices.queues
+          ) {
             problem(res, 409, "queue-in-use", "Another queue overflows to this queue or a transfer-panel line points at it.");
             return done("config.delete", `queues/${id}`, 409), true;
           }
           queues.delete(id);
           members.delete(id);
+          queueRouting.delete(id);
           res.writeHead(204).end();
           done("config.delete", `queues/${id}`, 204);
           return true;
         }
+      }
+      if (sub === "routing" && parts.length === 3) {
+        if (!queues.has(id)) return notFound(res, "queue"), true;
+        if (method === "GET") return send(res, 200, queueRouting.get(id) ?? defaultQueueRouting(id)), true;
+        if (method === "PUT") {
+          const body = await json(req, res);
+          if (!body) return true;
+          const errors = validateQueueRouting(body);
+          if (body.queueId !== undefined && body.queueId !== id) errors.push({ field: "queueId", message: "must equal the id in the path" });
+          if (errors.length) return invalid(res, errors), done("config.update", `queues/${id}/routing`, 422), true;
+          const stored = normalizeQueueRouting(id, body);
+          queueRouting.set(id, stored);
+          send(res, 200, stored);
+          done("config.update", `queues/${id}/routing`, 200);
+          return true;
+        }
+        return false;
       }
       if (sub === "members") {
         if (!queues.has(id)) return notFound(res, "queue"), true;
@@ -641,6 +688,78 @@ export function createAdminApi({ users, send, problem, readBody }) {
           done("config.delete", `queues/${id}/members/${subId}`, 204);
           return true;
         }
+      }
+      return false;
+    }
+
+    if (resource === "ivrs") {
+      const at = (ivrId) => `ivrs/${ivrId}`;
+      if (parts.length === 2 && id === "validate" && method === "POST") {
+        const body = await json(req, res);
+        if (!body) return true;
+        const problems = validateTree(body, refs);
+        return send(res, 200, { valid: problems.length === 0, problems }), true;
+      }
+      if (parts.length === 1 && method === "GET") {
+        const all = [...ivrTrees.values()].sort((a, b) => a.ivrId.localeCompare(b.ivrId));
+        return page(res, url, all, (tree) => tree.ivrId), true;
+      }
+      if (parts.length === 1 && method === "POST") {
+        const body = await json(req, res);
+        if (!body) return true;
+        const errors = validateTree(body, refs);
+        if (errors.length) return invalid(res, errors), done("config.create", at(body.ivrId), 422), true;
+        if (ivrTrees.has(body.ivrId)) return conflict(res, "ivr"), done("config.create", at(body.ivrId), 409), true;
+        const tree = { ...body, active: body.active !== false };
+        ivrTrees.set(tree.ivrId, tree);
+        created(res, `/api/admin/ivrs/${tree.ivrId}`, tree);
+        done("config.create", at(tree.ivrId), 201);
+        return true;
+      }
+      if (parts.length === 2) {
+        const tree = ivrTrees.get(id);
+        if (method === "GET") return (tree ? send(res, 200, tree) : notFound(res, "ivr")), true;
+        if (method === "PUT") {
+          if (!tree) return notFound(res, "ivr"), done("config.update", at(id), 404), true;
+          const body = await json(req, res);
+          if (!body) return true;
+          const errors = validateTree(body, { ...refs, pathId: id });
+          if (errors.length) return invalid(res, errors), done("config.update", at(id), 422), true;
+          const updated = { ivrId: id, ...body, active: body.active !== false };
+          ivrTrees.set(id, updated);
+          send(res, 200, updated);
+          done("config.update", at(id), 200);
+          return true;
+        }
+        if (method === "DELETE") {
+          if (!tree) return notFound(res, "ivr"), done("config.delete", at(id), 404), true;
+          const pointsHere = (target) => target?.kind === "ivr" && target.ivrId === id;
+          if ([...queues.values()].some((q) => pointsHere(q.overflow)) || planEntries().some((entry) => entry?.ivrId === id || entry?.target?.ivrId === id) || id in devices.ivrs) {
+            problem(res, 409, "ivr-in-use", "A queue overflows to this IVR tree, the routing plan sends calls to it or it has a PBX device.");
+            return done("config.delete", at(id), 409), true;
+          }
+          ivrTrees.delete(id);
+          res.writeHead(204).end();
+          done("config.delete", at(id), 204);
+          return true;
+        }
+      }
+      return false;
+    }
+
+    if (resource === "routing" && parts.length === 2 && (id === "plan" || id === "devices")) {
+      const isPlan = id === "plan";
+      if (method === "GET") return send(res, 200, isPlan ? plan : devices), true;
+      if (method === "PUT") {
+        const body = await json(req, res);
+        if (!body) return true;
+        const errors = isPlan ? validatePlan(body, refs) : validateDevices(body, refs);
+        if (errors.length) return invalid(res, errors), done("config.update", `routing/${id}`, 422), true;
+        if (isPlan) plan = normalizePlan(body);
+        else devices = normalizeDevices(body);
+        send(res, 200, isPlan ? plan : devices);
+        done("config.update", `routing/${id}`, 200);
+        return true;
       }
       return false;
     }

@@ -8,7 +8,8 @@
 //   /api/health            200 when ready
 //   /api/me, POST /api/broadcasts (RFC 9457 problems)
 //   /api/admin/*           users, queues (+ members), break codes, call categories, transfer
-//                          panel, ICIS link, audit log: see mock-admin.mjs
+//                          panel, ICIS link, audit log, IVR trees, routing settings, the
+//                          routing plan and PBX devices: see mock-admin.mjs
 //   /ws?token=…            WebSocket: {"action":"ping"} → {"type":"pong"}; broadcasts as
 //                          {"type":"broadcast",id,text,severity,sentBy,sentAt}
 // Broadcasts are delivered twice on purpose (the real path is at-least-once): the app must

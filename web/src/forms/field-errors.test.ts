@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { toProblem } from "../api/problem";
 import { translate } from "../i18n";
+// The IVR messages come with the routing pages' texts.
+import "../i18n/routing";
 import { ancestors, assignFieldErrors, fieldErrorMessage, normalizeField } from "./field-errors";
 
 const cs = (error: { field: string; message: string }) => {
@@ -76,6 +78,18 @@ describe("problem → field errors", () => {
     ["name", "missing field `name`", "Vyplňte tento údaj."],
     ["overflow.queueId", "must be another queue than this one", "Přepad nemůže vést do téže fronty."],
     ["overflow.queueId", "does not exist", "Taková položka neexistuje."],
+    ["nodes.hlavni-menu.options.7", "refers to node `neexistuje`, which does not exist", "Uzel „neexistuje“ neexistuje."],
+    ["nodes.x", "is not reachable from entryNode", "K uzlu nevede cesta od úvodního uzlu."],
+    ["nodes.x", "is in (or leads only into) a loop without exit: no path reaches a transfer, voicemail, callback or hangup", "Z uzlu nevede cesta k přepojení, hlasové schránce, zpětnému volání ani zavěšení."],
+    ["nodes.m.options.x", "must be one key: 0 to 9, * or #", "Zadejte jednu klávesu: 0 až 9, * nebo #."],
+    ["nodes.c.maxDigits", "must be between minDigits and 32", "Zadejte číslo od nejmenšího počtu číslic do 32."],
+    ["nodes.c.minDigits", "must be at most 9 for this validation", "Pro zvolenou kontrolu nejvýše 9."],
+    ["nodes.c.timeoutSeconds", "must be between 1 and 60", "Zadejte celé číslo od 1 do 60."],
+    ["nodes.t.number", "must be an extension (1 to 8 digits) or an E.164 number such as +420601123456", "Zadejte klapku (1 až 8 číslic) nebo číslo v mezinárodním tvaru, např. +420601123456."],
+    ["nodes.s.name", "must be an attribute name such as problem or campaign", "Zadejte název atributu: malé písmeno a dál písmena nebo číslice (např. problem)."],
+    ["queues.kkc", "must be a PBX device: 1 to 20 digits, '*', '#' or '+'", "Zadejte zařízení ústředny: 1 až 20 číslic, *, # nebo +."],
+    ["rules[0].when.callers[1]", "must be a number of 1 to 20 digits, optionally starting with '+' and ending in '*' (a prefix)", "Zadejte číslo o 1 až 20 číslicích (může začínat +); * na konci znamená „začíná na“."],
+    ["rules[1].ruleId", "must be unique within the plan", "Tato hodnota je zadána vícekrát."],
     ["x", "something nobody expected", "Neplatná hodnota."],
   ])("shows %s: %s in Czech", (field, message, czech) => {
     expect(cs({ field, message })).toBe(czech);

@@ -69,6 +69,33 @@ type Rule = [RegExp, MessageKey, ((match: RegExpExecArray) => Params)?];
 
 /** Server message → UI message; the first matching rule wins. */
 const RULES: readonly Rule[] = [
+  // IVR trees (shared/src/ivr/validate.rs); before the general rules, whose words they share.
+  [/refers to node `([^`]*)`/i, "field.ivr.dangling", (m) => ({ node: m[1] ?? "" })],
+  [/not reachable from entryNode/i, "field.ivr.unreachable"],
+  [/loop without exit/i, "field.ivr.noExit"],
+  [/loops through branches/i, "field.ivr.instantLoop"],
+  [/lead out of this node/i, "field.ivr.self"],
+  [/must be one key/i, "field.ivr.key"],
+  [/at least one key/i, "field.ivr.noOptions"],
+  [/at least one node/i, "field.ivr.noNodes"],
+  [/attribute name/i, "field.ivr.attribute"],
+  [/storage key/i, "field.ivr.audioKey"],
+  [/voice name/i, "field.ivr.voice"],
+  [/must be a queue id/i, "field.ivr.queueId"],
+  [/status code/i, "field.ivr.status"],
+  [/repeats another status/i, "field.duplicate"],
+  [/must be # or \*/i, "field.ivr.terminator"],
+  [/extension \(1 to 8 digits\) or an E\.164/i, "field.ivr.number"],
+  [/exactly one of queueId and schedule/i, "field.ivr.hoursSource"],
+  [/between minDigits and (\d+)/i, "field.ivr.maxDigits", (m) => ({ max: m[1] ?? "" })],
+  [/at most (\d+) for this validation/i, "field.ivr.validationAtMost", (m) => ({ max: m[1] ?? "" })],
+  [/at least (\d+) for this validation/i, "field.ivr.validationAtLeast", (m) => ({ min: m[1] ?? "" })],
+  [/must be a whole number/i, "field.wholeNumber"],
+  // Routing plan and PBX devices (shared/src/routing_settings.rs).
+  [/PBX device/i, "field.routing.device"],
+  [/ending in '\*'/i, "field.routing.numberPattern"],
+  [/keypad keys/i, "field.routing.ivrChoice"],
+  [/must be unique/i, "field.duplicate"],
   [/\brequired\b|must not be empty|is missing|missing field/i, "field.required"],
   [/lowercase letters/i, "field.id"],
   [/group code/i, "field.group"],

@@ -1,4 +1,6 @@
 // Czech is the primary language of the UI; the words follow /shared/glossary-cs.md.
+import type { RoutingMessageKey } from "./routing-cs";
+
 export const cs = {
   "app.name": "Linka",
   "app.tagline": "Kontaktní centrum",
@@ -332,7 +334,47 @@ export const cs = {
   "error.genericNoStatus": "Něco se nepovedlo.",
   "error.pageForbidden": "Tato stránka je dostupná jen pro role: {roles}.",
   "error.pageNotFound": "Stránka neexistuje.",
+
+  "admin.nav.ivrs": "Stromy IVR",
+  "admin.nav.plan": "Plán směrování",
+  "admin.nav.devices": "Zařízení ústředny",
+
+  "ivr.new": "Nový strom IVR",
+  "ivr.edit": "Úprava stromu IVR",
+
+  "routing.queue.title": "Směrování",
+  "routing.queue.intro": "Nastavení směrování hovorů této fronty; ukládá se zvlášť tlačítkem Uložit směrování.",
+  "routing.queue.limits": "Dopracování a limity",
+  "routing.queue.wrapUp": "Doba na dopracování (s)",
+  "routing.queue.wrapUpHint": "Čas po každém hovoru této fronty na dopracování a uzavření požadavku.",
+  "routing.queue.maxWait": "Nejdelší čekání ve frontě (s)",
+  "routing.queue.maxWaiting": "Nejvíce čekajících hovorů",
+  "routing.queue.emptyNoLimit": "Prázdné = bez omezení; po překročení jde hovor na přepad.",
+  "routing.queue.closedAnnouncement": "Hláška při zavřené frontě",
+  "routing.queue.closedAnnouncementHint": "Označení hlášky, když je fronta zavřená a nemá přepad; prázdné = výchozí hláška.",
+  "routing.queue.nobody": "Když není přihlášen žádný operátor",
+  "routing.queue.nobodyAction": "Postup",
+  "routing.queue.announcementId": "Hláška (označení)",
+  "routing.queue.then": "Po hlášce",
+  "routing.queue.lastAgent": "Směrování na posledního operátora",
+  "routing.queue.lastAgentHint": "Volající se dostane k operátorovi, se kterým naposledy mluvil.",
+  "routing.queue.lastAgentOn": "Zapnout směrování na posledního operátora",
+  "routing.queue.holdSeconds": "Čekání na posledního operátora (s)",
+  "routing.queue.holdSecondsHint": "0 = jen když je operátor právě volný.",
+  "routing.queue.maxAgeHours": "Poslední hovor nejvýše před (h)",
+  "routing.queue.save": "Uložit směrování",
+  "routing.queue.saved": "Směrování fronty bylo uloženo.",
+  "routing.nobody.wait": "hovor čeká ve frontě",
+  "routing.nobody.overflow": "hovor jde na přepad",
+  "routing.nobody.announce": "přehrát hlášku",
+  "routing.then.hangUp": "zavěsit",
+  "routing.then.overflow": "přepad",
+
+
+
+  "field.wholeNumber": "Zadejte celé číslo.",
 } as const;
 
-export type MessageKey = keyof typeof cs;
-export type Messages = Record<MessageKey, string>;
+/** The keys of the app's own texts and of the texts its lazily loaded pages bring along. */
+export type MessageKey = keyof typeof cs | RoutingMessageKey;
+export type Messages = Record<keyof typeof cs, string>;

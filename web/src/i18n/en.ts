@@ -333,4 +333,43 @@ export const en: Messages = {
   "error.genericNoStatus": "Something went wrong.",
   "error.pageForbidden": "This page is only for the roles: {roles}.",
   "error.pageNotFound": "Page not found.",
+
+  "admin.nav.ivrs": "IVR trees",
+  "admin.nav.plan": "Routing plan",
+  "admin.nav.devices": "PBX devices",
+
+  "ivr.new": "New IVR tree",
+  "ivr.edit": "Edit IVR tree",
+
+  "routing.queue.title": "Routing",
+  "routing.queue.intro": "How this queue routes calls; saved separately with Save routing.",
+  "routing.queue.limits": "Wrap-up and limits",
+  "routing.queue.wrapUp": "Wrap-up time (s)",
+  "routing.queue.wrapUpHint": "Time after each call of this queue to finish and close the request.",
+  "routing.queue.maxWait": "Longest wait in the queue (s)",
+  "routing.queue.maxWaiting": "Most waiting calls",
+  "routing.queue.emptyNoLimit": "Empty = no limit; beyond it the call overflows.",
+  "routing.queue.closedAnnouncement": "Announcement while closed",
+  "routing.queue.closedAnnouncementHint": "Announcement id when the queue is closed and has no overflow; empty = the default one.",
+  "routing.queue.nobody": "When no agent is logged on",
+  "routing.queue.nobodyAction": "Action",
+  "routing.queue.announcementId": "Announcement (id)",
+  "routing.queue.then": "After the announcement",
+  "routing.queue.lastAgent": "Last-agent routing",
+  "routing.queue.lastAgentHint": "The caller reaches the agent they last spoke to.",
+  "routing.queue.lastAgentOn": "Turn last-agent routing on",
+  "routing.queue.holdSeconds": "Wait for the last agent (s)",
+  "routing.queue.holdSecondsHint": "0 = only when the agent is free right away.",
+  "routing.queue.maxAgeHours": "Last call at most (h) ago",
+  "routing.queue.save": "Save routing",
+  "routing.queue.saved": "The queue's routing has been saved.",
+  "routing.nobody.wait": "the call waits in the queue",
+  "routing.nobody.overflow": "the call overflows",
+  "routing.nobody.announce": "play an announcement",
+  "routing.then.hangUp": "hang up",
+  "routing.then.overflow": "overflow",
+
+
+
+  "field.wholeNumber": "Enter a whole number.",
 };

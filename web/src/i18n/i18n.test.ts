@@ -1,7 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
 import { cs } from "./cs";
 import { en } from "./en";
-import { I18n, LOCALE_STORAGE_KEY, translate } from "./index";
+import { I18n, LOCALE_STORAGE_KEY, registerMessages, translate } from "./index";
+import { routingCs } from "./routing-cs";
+import { routingEn } from "./routing-en";
 import { TARGET_KINDS, WEEKDAYS } from "../api/admin";
 import { KNOWN_GROUPS, USER_ROLES } from "../views/admin-user-form";
 
@@ -34,6 +36,23 @@ describe("translate", () => {
     for (const [key, value] of Object.entries(en)) {
       expect(value, key).not.toBe("");
     }
+  });
+});
+
+describe("texts of lazily loaded pages", () => {
+  it("has the same routing keys in both languages, none shared with the app's own", () => {
+    expect(Object.keys(routingEn).sort()).toEqual(Object.keys(routingCs).sort());
+    for (const key of Object.keys(routingCs)) expect(key in cs, key).toBe(false);
+    for (const [key, value] of Object.entries(routingEn)) expect(value, key).not.toBe("");
+  });
+
+  it("shows a key until its page's texts are registered, then the text", () => {
+    registerMessages({ cs: {}, en: {} });
+    expect(translate("cs", "admin.nav.ivrs")).toBe("Stromy IVR");
+    registerMessages({ cs: routingCs, en: routingEn });
+    expect(translate("cs", "ivr.check")).toBe("Zkontrolovat");
+    expect(translate("en", "ivr.check")).toBe("Check");
+    expect(translate("cs", "ivr.checkProblems", { count: 2 })).toBe("Kontrola našla problémy (2); jsou vyznačeny u uzlů a polí.");
   });
 });
 

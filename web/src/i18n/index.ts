@@ -8,7 +8,12 @@ export type Locale = (typeof LOCALES)[number];
 export const DEFAULT_LOCALE: Locale = "cs";
 export const LOCALE_STORAGE_KEY = "linka.locale";
 
-const dictionaries: Record<Locale, Messages> = { cs, en };
+const dictionaries: Record<Locale, Record<string, string>> = { cs: { ...cs }, en: { ...en } satisfies Messages };
+
+/** Adds the texts a lazily loaded page brings along (e.g. i18n/routing.ts). */
+export function registerMessages(messages: Readonly<Record<Locale, Readonly<Record<string, string>>>>): void {
+  for (const locale of LOCALES) Object.assign(dictionaries[locale], messages[locale]);
+}
 
 export type Params = Readonly<Record<string, string | number>>;
 
@@ -18,7 +23,8 @@ export function isLocale(value: unknown): value is Locale {
 
 /** Looks a message up and fills `{name}` placeholders; a missing placeholder stays visible. */
 export function translate(locale: Locale, key: MessageKey, params?: Params): string {
-  const template = dictionaries[locale][key];
+  // A key of a page whose texts are not loaded yet shows as itself.
+  const template = dictionaries[locale][key] ?? key;
   if (!params) {
     return template;
   }

@@ -19,6 +19,7 @@ import { h } from "../ui/dom";
 import { setFlash } from "./flash";
 import { button, checkbox, checkboxField, field, FormErrors, pageSection, statusLine, textInput } from "./form";
 import { asProblem, problemBox } from "./problem-box";
+import { QueueRoutingSection } from "./admin-queue-routing";
 import { targetField } from "./target-field";
 import type { View, ViewContext } from "./view";
 
@@ -48,11 +49,14 @@ export class QueueFormView implements View {
   #memberProblem: Problem | null = null;
   #memberSaved: string | null = null;
   #disposed = false;
+  /** Směrování: its own GET/PUT, not part of the queue document. */
+  readonly #routing: QueueRoutingSection | null;
 
   /** `id` null = a new queue. */
   constructor(id: string | null) {
     this.#id = id;
     this.#loaded = false;
+    this.#routing = id !== null ? new QueueRoutingSection(id) : null;
   }
 
   render(context: ViewContext): HTMLElement {
@@ -212,13 +216,21 @@ export class QueueFormView implements View {
     );
     errors.finish();
 
-    return pageSection(title, t, "queue-form-page", formElement, this.#id !== null ? this.#membersSection(context) : null);
+    return pageSection(
+      title,
+      t,
+      "queue-form-page",
+      formElement,
+      this.#id !== null ? this.#membersSection(context) : null,
+      this.#routing ? this.#routing.render(context) : null,
+    );
   }
 
   #started = false;
 
   dispose(): void {
     this.#disposed = true;
+    if (this.#routing) this.#routing.disposed = true;
   }
 
   #dayEditor(errors: FormErrors, context: ViewContext, day: Weekday): HTMLElement {

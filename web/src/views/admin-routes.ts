@@ -10,6 +10,7 @@ import { QueueFormView } from "./admin-queue-form";
 import { QueuesView } from "./admin-queues";
 import { breakCodesPage, callCategoriesPage, transferPanelPage } from "./admin-simple";
 import { UserFormView } from "./admin-user-form";
+import { lazyView } from "./lazy";
 import type { View } from "./view";
 
 const ADMIN = ["admin"] as const;
@@ -20,6 +21,18 @@ export const ADMIN_ROUTES: readonly RouteDef<View>[] = [
   { path: "/admin/queues", labelKey: "admin.nav.queues", roles: ADMIN, nav: false, create: () => new QueuesView() },
   { path: "/admin/queues/new", labelKey: "queues.new", roles: ADMIN, nav: false, create: () => new QueueFormView(null) },
   { path: "/admin/queues/edit/:queueId", labelKey: "queues.edit", roles: ADMIN, nav: false, create: (p) => new QueueFormView(p["queueId"] ?? "") },
+  // The routing pages are their own chunk (loaded on first use).
+  { path: "/admin/ivrs", labelKey: "admin.nav.ivrs", roles: ADMIN, nav: false, create: () => lazyView(() => import("./admin-ivrs").then((m) => () => new m.IvrListView())) },
+  { path: "/admin/ivrs/new", labelKey: "ivr.new", roles: ADMIN, nav: false, create: () => lazyView(() => import("./admin-ivrs").then((m) => () => new m.IvrEditorView(null))) },
+  {
+    path: "/admin/ivrs/edit/:ivrId",
+    labelKey: "ivr.edit",
+    roles: ADMIN,
+    nav: false,
+    create: (p) => lazyView(() => import("./admin-ivrs").then((m) => () => new m.IvrEditorView(p["ivrId"] ?? ""))),
+  },
+  { path: "/admin/routing-plan", labelKey: "admin.nav.plan", roles: ADMIN, nav: false, create: () => lazyView(() => import("./admin-routing-plan").then((m) => () => new m.RoutingPlanView())) },
+  { path: "/admin/devices", labelKey: "admin.nav.devices", roles: ADMIN, nav: false, create: () => lazyView(() => import("./admin-routing-plan").then((m) => () => new m.DevicesView())) },
   { path: "/admin/break-codes", labelKey: "admin.nav.breakCodes", roles: ADMIN, nav: false, create: breakCodesPage },
   { path: "/admin/call-categories", labelKey: "admin.nav.callCategories", roles: ADMIN, nav: false, create: callCategoriesPage },
   { path: "/admin/transfer-panel", labelKey: "admin.nav.transferPanel", roles: ADMIN, nav: false, create: transferPanelPage },
@@ -30,6 +43,9 @@ export const ADMIN_ROUTES: readonly RouteDef<View>[] = [
 const MENU: readonly { path: string; labelKey: MessageKey }[] = [
   { path: "/admin", labelKey: "admin.nav.users" },
   { path: "/admin/queues", labelKey: "admin.nav.queues" },
+  { path: "/admin/ivrs", labelKey: "admin.nav.ivrs" },
+  { path: "/admin/routing-plan", labelKey: "admin.nav.plan" },
+  { path: "/admin/devices", labelKey: "admin.nav.devices" },
   { path: "/admin/break-codes", labelKey: "admin.nav.breakCodes" },
   { path: "/admin/call-categories", labelKey: "admin.nav.callCategories" },
   { path: "/admin/transfer-panel", labelKey: "admin.nav.transferPanel" },
