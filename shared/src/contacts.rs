@@ -16,6 +16,11 @@
 //! The full table of allowed moves is [`ContactState::can_move_to`] (documented in
 //! `docs/data-model.md`, "Contact lifecycle"). Terminal states: `done` and the lost variants.
 //!
+//! The record that ends the customer's part of a contact — a lost state, `wrapUp`, or `done` —
+//! carries its [`ContactOutcome`]: answered or lost and where ([`LostPhase`], REP-11), the waits
+//! until the answer or the loss (REP-12) and the agents who let it ring (missed offers), so that
+//! reports never re-read the raw CTI events.
+//!
 //! Pure domain code: no I/O, no AWS types.
 
 use chrono::{DateTime, Utc};
@@ -58,9 +63,11 @@ pub enum ContactState {
     WrapUp,
     /// Handled and finished.
     Done,
-    /// Lost before reaching a queue: hung up in the IVR (or before it).
+    /// Lost before reaching a queue: hung up in the IVR or before it ([`LostPhase::InIvr`],
+    /// [`LostPhase::BeforeIvr`]).
     AbandonedInIvr,
-    /// Lost in the queue: the customer hung up while waiting.
+    /// Lost in the queue: the customer hung up while waiting in a queue or at a routing device
+    /// for the routing decision.
     AbandonedInQueue,
     /// Lost while ringing at an agent.
     AbandonedRinging,
@@ -117,7 +124,15 @@ impl ContactState {
         )
     }
 
-    /// The state a contact ends in when the customer leaves now.
+    /// This state ends the customer's part of the contact: its record carries the
+    /// [`ContactOutcome`].
+    pub fn ends_contact(self) -> bool {
+        self.is_terminal() || self == Self::WrapUp
+    }
+
+    /// The state a contact ends in when the customer leaves now (a call waiting at a routing
+    /// device in `arrived` or `ivr` is lost in the queue instead: see
+    /// [`LostPhase::abandoned_state`]).
     pub fn lost_from(self) -> ContactState {
         match self {
             Self::Arrived | Self::Ivr => Self::AbandonedInIvr,
@@ -133,13 +148,27 @@ impl ContactState {
     pub fn can_move_to(self, to: ContactState) -> bool {
         use ContactState::*;
         match self {
+            // `abandonedInQueue` from `arrived` or `ivr`: the customer left while the call waited
+            // at a routing device for the routing decision.
             Arrived => matches!(
                 to,
-                Ivr | Queued | Offered | Connected | AbandonedInIvr | Unanswered | Overflowed
+                Ivr | Queued
+                    | Offered
+                    | Connected
+                    | AbandonedInIvr
+                    | AbandonedInQueue
+                    | Unanswered
+                    | Overflowed
             ),
             Ivr => matches!(
                 to,
-                Queued | Offered | Connected | AbandonedInIvr | Unanswered | Overflowed
+                Queued
+                    | Offered
+                    | Connected
+                    | AbandonedInIvr
+                    | AbandonedInQueue
+                    | Unanswered
+                    | Overflowed
             ),
             Queued => matches!(
                 to,
@@ -217,6 +246,124 @@ pub struct ContactEvent {
     /// The PBX cause (`normalClearing`, `singleStepTransfer`, `busy`, …) or ours (`wrapUpEnded`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// How the contact ended: only on a record that ends the customer's part (a lost state,
+    /// `wrapUp`, or `done`: [`ContactState::ends_contact`]). Older records have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<ContactOutcome>,
+}
+
+/// Where an unanswered inbound contact was lost when the customer hung up (REP-11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LostPhase {
+    /// Before any IVR answered and before the call waited for an agent (ringing at the pilot or
+    /// at an IVR port that had not answered yet).
+    BeforeIvr,
+    /// While connected to a voice application (IVR, announcement).
+    InIvr,
+    /// While waiting for an agent: queued at a pilot / ACD group, or at a routing device for the
+    /// routing decision; no agent ringing.
+    InQueue,
+    /// While an agent's device was alerting.
+    RingingAgent,
+}
+
+impl LostPhase {
+    /// Every phase, in the order a call passes them.
+    pub const ALL: [LostPhase; 4] = [
+        Self::BeforeIvr,
+        Self::InIvr,
+        Self::InQueue,
+        Self::RingingAgent,
+    ];
+
+    /// The phase of a contact the customer abandoned by moving `from` → `to`; `None` when `to` is
+    /// not an abandon.
+    pub fn of(from: ContactState, to: ContactState) -> Option<LostPhase> {
+        match to {
+            ContactState::AbandonedRinging => Some(Self::RingingAgent),
+            ContactState::AbandonedInQueue => Some(Self::InQueue),
+            ContactState::AbandonedInIvr if from == ContactState::Arrived => Some(Self::BeforeIvr),
+            ContactState::AbandonedInIvr => Some(Self::InIvr),
+            _ => None,
+        }
+    }
+
+    /// The lifecycle state a contact abandoned in this phase ends in.
+    pub fn abandoned_state(self) -> ContactState {
+        match self {
+            Self::BeforeIvr | Self::InIvr => ContactState::AbandonedInIvr,
+            Self::InQueue => ContactState::AbandonedInQueue,
+            Self::RingingAgent => ContactState::AbandonedRinging,
+        }
+    }
+}
+
+/// How a contact ended, in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ContactResult {
+    /// An agent talked to the customer (`wrapUp`, `done`).
+    Answered,
+    /// The customer hung up before an agent answered (`abandoned*`; see [`LostPhase`]).
+    Abandoned,
+    /// The call failed: busy, unreachable, rejected (`unanswered`).
+    Failed,
+    /// Sent unanswered to a target outside the centre (`overflowed`): not an abandon.
+    Overflowed,
+}
+
+impl ContactResult {
+    /// The result a record entering `to` carries; `None` when `to` does not end the contact.
+    pub fn of(to: ContactState) -> Option<ContactResult> {
+        match to {
+            ContactState::WrapUp | ContactState::Done => Some(Self::Answered),
+            ContactState::AbandonedInIvr
+            | ContactState::AbandonedInQueue
+            | ContactState::AbandonedRinging => Some(Self::Abandoned),
+            ContactState::Unanswered => Some(Self::Failed),
+            ContactState::Overflowed => Some(Self::Overflowed),
+            _ => None,
+        }
+    }
+}
+
+/// The outcome of a contact, carried by the record that ends it.
+///
+/// Every wait is in **milliseconds** and runs up to the end of the customer's wait: the answer
+/// (first agent pick-up) for an answered contact, the loss (`at` of the record) otherwise. Reports
+/// bucket them (10, 20, 30 s and longer, REP-12) without re-reading the CTI events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactOutcome {
+    pub result: ContactResult,
+    /// Where the customer hung up; only when `result` is `abandoned`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_phase: Option<LostPhase>,
+    /// From the contact's first event.
+    pub total_ms: u64,
+    /// From the first IVR entry, when the contact was in an IVR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_ivr_ms: Option<u64>,
+    /// From queue entry (queued at a pilot / ACD group, or a route request at a routing device),
+    /// when the contact reached a queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_queue_ms: Option<u64>,
+    /// From ring start at the agent who answered, or at the agent ringing when it was lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_ring_ms: Option<u64>,
+    /// The agent device that answered first (answered contacts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<String>,
+    /// Agent devices that rang and stopped ringing without answering while the customer still
+    /// waited (missed offers), in order; a device that missed twice is listed twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missed_by: Vec<String>,
+}
+
+/// The milliseconds from `from` to `to` (0 when `to` is earlier).
+pub fn elapsed_ms(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
+    u64::try_from((to - from).num_milliseconds()).unwrap_or(0)
 }
 
 impl ContactEvent {
@@ -279,6 +426,63 @@ mod tests {
     }
 
     #[test]
+    fn when_a_contact_is_abandoned_should_name_exactly_one_phase_matching_its_state() {
+        use ContactState::*;
+        assert_eq!(
+            LostPhase::of(Arrived, AbandonedInIvr),
+            Some(LostPhase::BeforeIvr)
+        );
+        assert_eq!(LostPhase::of(Ivr, AbandonedInIvr), Some(LostPhase::InIvr));
+        assert_eq!(
+            LostPhase::of(Arrived, AbandonedInQueue),
+            Some(LostPhase::InQueue)
+        );
+        assert_eq!(
+            LostPhase::of(Offered, AbandonedRinging),
+            Some(LostPhase::RingingAgent)
+        );
+        for from in ContactState::ALL {
+            for to in ContactState::ALL
+                .into_iter()
+                .filter(|to| from.can_move_to(*to))
+            {
+                let phase = LostPhase::of(from, to);
+                assert_eq!(
+                    phase.is_some(),
+                    ContactResult::of(to) == Some(ContactResult::Abandoned),
+                    "{from} → {to}"
+                );
+                if let Some(phase) = phase {
+                    assert_eq!(phase.abandoned_state(), to);
+                }
+                assert_eq!(ContactResult::of(to).is_some(), to.ends_contact());
+            }
+        }
+        assert_eq!(
+            serde_json::to_value(LostPhase::ALL).unwrap(),
+            serde_json::json!(["beforeIvr", "inIvr", "inQueue", "ringingAgent"])
+        );
+    }
+
+    #[test]
+    fn when_an_old_record_without_outcome_is_read_should_parse() {
+        let old = serde_json::json!({
+            "contactId": "prg-1:1:1", "channel": "voice", "from": "queued",
+            "to": "abandonedInQueue", "at": "2026-11-27T08:00:05Z"
+        });
+        let event: ContactEvent = serde_json::from_value(old).unwrap();
+        assert_eq!(event.outcome, None);
+        assert_eq!(
+            elapsed_ms(event.at, event.at + chrono::Duration::milliseconds(1500)),
+            1500
+        );
+        assert_eq!(
+            elapsed_ms(event.at, event.at - chrono::Duration::seconds(1)),
+            0
+        );
+    }
+
+    #[test]
     fn when_serialised_should_use_camel_case_names_and_a_stable_sort_key() {
         let event = ContactEvent {
             contact_id: "prg-1:1:42".into(),
@@ -293,6 +497,16 @@ mod tests {
             queue: Some("5000".into()),
             agent_device: None,
             cause: Some("normalClearing".into()),
+            outcome: Some(ContactOutcome {
+                result: ContactResult::Abandoned,
+                lost_phase: Some(LostPhase::InQueue),
+                total_ms: 5_000,
+                from_ivr_ms: None,
+                from_queue_ms: Some(4_000),
+                from_ring_ms: None,
+                answered_by: None,
+                missed_by: vec!["2001".into()],
+            }),
         };
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["to"], "abandonedInQueue");
@@ -300,6 +514,13 @@ mod tests {
         assert_eq!(json["channel"], "voice");
         assert_eq!(json["contactId"], "prg-1:1:42");
         assert!(json.get("agentDevice").is_none());
+        assert_eq!(
+            json["outcome"],
+            serde_json::json!({
+                "result": "abandoned", "lostPhase": "inQueue", "totalMs": 5000,
+                "fromQueueMs": 4000, "missedBy": ["2001"]
+            })
+        );
         assert_eq!(
             event.sort_key(),
             "2026-11-27T08:00:05.000Z#abandonedInQueue"

@@ -3,8 +3,28 @@
 //!
 //! - [`CallState`]: one PBX call seen by one relay — its connections (ECMA-269 local connection
 //!   states per device), where it came in (pilot), which queue, which agent answered, the
-//!   timestamps (arrived, queued, offered, answered, ended) and the contact's current
-//!   [`ContactState`]. Applying an event returns the [`ContactEvent`]s of the moves it caused.
+//!   timestamps (arrived, IVR entry, queue entry, queued, offered, ring start per alerting agent,
+//!   answered, ended), the missed offers and the contact's current [`ContactState`]. Applying an
+//!   event returns the [`ContactEvent`]s of the moves it caused.
+//!
+//! # Where a contact was lost and how long the customer waited (REP-11, REP-12)
+//!
+//! The record that ends the customer's part (a lost state, `wrapUp`, `done`) carries a
+//! [`ContactOutcome`], computed from the call state only (so a replay computes the same one):
+//!
+//! - lost phase ([`LostPhase`]): from the state the customer left in — `offered` →
+//!   `ringingAgent`, `queued` → `inQueue`, `ivr` → `inIvr`, `arrived` → `beforeIvr`; a call in
+//!   `arrived` or `ivr` that waits at a routing device (a route request not answered with an IVR)
+//!   is `inQueue` (and ends `abandonedInQueue`);
+//! - waits up to the answer or the loss, in milliseconds: from the first event, from IVR entry
+//!   (first `established` at an IVR device before the call waited for an agent), from queue entry
+//!   (first route request at a routing device or move to `queued`, before the first answer; a
+//!   route answered with an IVR resets it), from ring start (the `delivered` at the agent who
+//!   answered, or at the agent ringing when the customer left);
+//! - missed offers: an agent device that was alerting and stopped (cleared, diverted away, or
+//!   the call went back to a queue) while the customer still waited. A customer hanging up while
+//!   it rings is an abandon, not a missed offer; devices still alerting when another answers
+//!   (parallel ringing) are not missed offers either.
 //! - [`AgentPresence`]: one agent device — logged on/off, ready, not ready (+ reason), wrap-up,
 //!   busy — and the contact whose wrap-up it is doing.
 //!
@@ -39,7 +59,9 @@ use chrono::{DateTime, Duration, Utc};
 use cti_events::{AgentEvent, AgentStateKind, CallEvent, CallEventKind, CtiEnvelope, CtiEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::contacts::{Channel, ContactEvent, ContactState};
+use crate::contacts::{
+    elapsed_ms, Channel, ContactEvent, ContactOutcome, ContactResult, ContactState, LostPhase,
+};
 
 /// How many event ids an agent device remembers (its events are ordered per device; a resend
 /// after a relay crash repeats at most the relay's unacknowledged window).
@@ -188,6 +210,22 @@ pub struct CallState {
     pub ended_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub done_at: Option<DateTime<Utc>>,
+    /// When the call first connected to an IVR device before waiting for an agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ivr_entered_at: Option<DateTime<Utc>>,
+    /// When the call started waiting for an agent, before its first answer: a route request at a
+    /// routing device or the first move to `queued` (a route answered with an IVR resets it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_entered_at: Option<DateTime<Utc>>,
+    /// Agent devices alerting now, with their ring start.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ringing: BTreeMap<String, DateTime<Utc>>,
+    /// Ring start at the agent who answered first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_ring_started_at: Option<DateTime<Utc>>,
+    /// Agent devices that rang and stopped without answering while the customer waited, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missed_offers: Vec<String>,
     /// The cause of the last move.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
@@ -231,6 +269,11 @@ impl CallState {
             answered_at: None,
             ended_at: None,
             done_at: None,
+            ivr_entered_at: None,
+            queue_entered_at: None,
+            ringing: BTreeMap::new(),
+            answer_ring_started_at: None,
+            missed_offers: Vec::new(),
             cause: None,
             transfers: 0,
             secondary_calls: BTreeSet::new(),
@@ -261,7 +304,13 @@ impl CallState {
                 if let Some(previous) = previous {
                     call.applied_event_ids = previous.applied_event_ids;
                 }
-                first.push(call.record(None, ContactState::Arrived, envelope.observed_at, None));
+                first.push(call.record(
+                    None,
+                    ContactState::Arrived,
+                    envelope.observed_at,
+                    None,
+                    None,
+                ));
                 call
             }
         };
@@ -307,6 +356,10 @@ impl CallState {
             CtiEvent::Call(event) => self.on_call_event(event, at, late, topology, &mut step),
             CtiEvent::Route(route) => {
                 self.queue_devices.insert(route.routing_device.clone());
+                // The call waits at the routing device for the routing decision.
+                if !late && self.waits_before_queue() {
+                    self.queue_entered_at.get_or_insert(at);
+                }
                 self.pilot
                     .get_or_insert_with(|| route.routing_device.clone());
                 if self.customer.is_none() {
@@ -321,6 +374,13 @@ impl CallState {
                     .get_or_insert_with(|| decided.routing_device.clone());
                 if !late {
                     self.route_destination = Some(decided.destination.clone());
+                    // Routing answered with an IVR (or an announcement): not waiting for an
+                    // agent any more.
+                    if topology.ivr_devices.contains(&decided.destination)
+                        && self.waits_before_queue()
+                    {
+                        self.queue_entered_at = None;
+                    }
                 }
             }
             CtiEvent::Agent(_)
@@ -331,6 +391,31 @@ impl CallState {
         CallOutcome::Applied {
             events: step.events,
             wrap_up: step.wrap_up,
+        }
+    }
+
+    /// Before the first answer, in `arrived` or `ivr`: a route request here starts the wait for
+    /// an agent, an IVR ends it.
+    fn waits_before_queue(&self) -> bool {
+        self.answered_at.is_none()
+            && matches!(self.state, ContactState::Arrived | ContactState::Ivr)
+    }
+
+    /// The customer still waits for an agent.
+    fn is_waiting(&self) -> bool {
+        matches!(
+            self.state,
+            ContactState::Arrived
+                | ContactState::Ivr
+                | ContactState::Queued
+                | ContactState::Offered
+        )
+    }
+
+    /// An agent device stopped alerting: a missed offer when the customer still waits.
+    fn stop_ringing(&mut self, device: &str) {
+        if self.ringing.remove(device).is_some() && self.is_waiting() {
+            self.missed_offers.push(device.to_owned());
         }
     }
 
@@ -401,8 +486,10 @@ impl CallState {
                     {
                         return;
                     }
-                    self.agent_device = Some(device);
-                    self.move_to(ContactState::Offered, at, cause, step);
+                    self.agent_device = Some(device.clone());
+                    if self.move_to(ContactState::Offered, at, cause, step) {
+                        self.ringing.entry(device).or_insert(at);
+                    }
                 }
             }
             CallEventKind::Established => {
@@ -410,8 +497,13 @@ impl CallState {
                 self.connections
                     .insert(device.clone(), LocalState::Connected);
                 if topology.ivr_devices.contains(&device) {
+                    if self.waits_before_queue() {
+                        self.ivr_entered_at.get_or_insert(at);
+                        self.queue_entered_at = None;
+                    }
                     self.move_to(ContactState::Ivr, at, cause, step);
                 } else if self.is_agent(&device, topology) {
+                    let rang = self.ringing.remove(&device);
                     if matches!(
                         self.state,
                         ContactState::Connected | ContactState::Conferenced
@@ -419,8 +511,14 @@ impl CallState {
                         return;
                     }
                     self.agent_device = Some(device.clone());
+                    let first_answer = self.answered_by.is_none();
                     if self.move_to(ContactState::Connected, at, cause, step) {
+                        if first_answer {
+                            self.answer_ring_started_at = rang;
+                        }
                         self.answered_by.get_or_insert(device);
+                        // Devices still alerting (parallel ringing) did not miss the call.
+                        self.ringing.clear();
                     }
                 }
             }
@@ -435,6 +533,12 @@ impl CallState {
                 }
                 if self.state == ContactState::Queued && self.queue == queue {
                     return;
+                }
+                // Back to a queue while ringing an agent: ring-no-answer.
+                if self.state == ContactState::Offered {
+                    if let Some(device) = self.agent_device.clone() {
+                        self.stop_ringing(&device);
+                    }
                 }
                 let before = self.queue.clone();
                 if queue.is_some() {
@@ -466,6 +570,7 @@ impl CallState {
             CallEventKind::Diverted => {
                 if let Some(device) = &subject {
                     self.connections.remove(device);
+                    self.stop_ringing(device);
                 }
                 if let Some(target) = &event.target_device {
                     if self.is_queue(target, topology) && !self.state.is_handling() {
@@ -556,8 +661,19 @@ impl CallState {
                     return;
                 };
                 self.connections.remove(&device);
+                self.stop_ringing(&device);
                 if self.customer.as_deref() == Some(device.as_str()) {
                     self.end(at, cause, step);
+                    return;
+                }
+                // The offered agent stopped ringing and nobody else rings: ring-no-answer, the
+                // call waits in its queue again.
+                if self.state == ContactState::Offered
+                    && self.agent_device.as_deref() == Some(device.as_str())
+                    && self.ringing.is_empty()
+                    && self.queue.is_some()
+                {
+                    self.move_to(ContactState::Queued, at, cause, step);
                     return;
                 }
                 if !self.state.is_handling() {
@@ -613,9 +729,66 @@ impl CallState {
                 }
             }
         } else {
-            let lost = self.state.lost_from();
+            let lost = self.lost_phase().abandoned_state();
             self.move_to(lost, at, cause, step);
         }
+    }
+
+    /// Where the customer would be lost if they left now (in a state that is not handling).
+    fn lost_phase(&self) -> LostPhase {
+        match self.state {
+            ContactState::Offered => LostPhase::RingingAgent,
+            ContactState::Queued => LostPhase::InQueue,
+            ContactState::Arrived | ContactState::Ivr if self.queue_entered_at.is_some() => {
+                LostPhase::InQueue
+            }
+            ContactState::Ivr => LostPhase::InIvr,
+            _ => LostPhase::BeforeIvr,
+        }
+    }
+
+    /// The outcome a record moving `from` → `to` at `at` carries (`None` unless `to` ends the
+    /// contact).
+    fn outcome(
+        &self,
+        from: ContactState,
+        to: ContactState,
+        at: DateTime<Utc>,
+    ) -> Option<ContactOutcome> {
+        let result = ContactResult::of(to)?;
+        let answered = result == ContactResult::Answered;
+        // The customer's wait ended with the first answer, or now.
+        let end = match self.answered_at {
+            Some(answered_at) if answered => answered_at,
+            _ => at,
+        };
+        let since = |start: Option<DateTime<Utc>>| {
+            start
+                .filter(|start| *start <= end)
+                .map(|start| elapsed_ms(start, end))
+        };
+        let ring_start = if answered {
+            self.answer_ring_started_at
+        } else if from == ContactState::Offered {
+            self.agent_device
+                .as_ref()
+                .and_then(|device| self.ringing.get(device))
+                .or_else(|| self.ringing.values().min())
+                .copied()
+                .or(self.offered_at)
+        } else {
+            None
+        };
+        Some(ContactOutcome {
+            result,
+            lost_phase: LostPhase::of(from, to),
+            total_ms: elapsed_ms(self.arrived_at, end),
+            from_ivr_ms: since(self.ivr_entered_at),
+            from_queue_ms: since(self.queue_entered_at),
+            from_ring_ms: since(ring_start),
+            answered_by: self.answered_by.clone().filter(|_| answered),
+            missed_by: self.missed_offers.clone(),
+        })
     }
 
     /// The agent finished the wrap-up: `wrapUp → done`. `None` when the contact is not in
@@ -652,6 +825,9 @@ impl CallState {
         match to {
             ContactState::Queued => {
                 self.queued_at.get_or_insert(at);
+                if self.answered_at.is_none() {
+                    self.queue_entered_at.get_or_insert(at);
+                }
             }
             ContactState::Offered => {
                 self.offered_at.get_or_insert(at);
@@ -661,6 +837,7 @@ impl CallState {
             }
             _ => {}
         }
+        let outcome = self.outcome(from, to, at);
         if to.is_lost() {
             self.ended_at.get_or_insert(at);
             self.agent_device = self
@@ -668,7 +845,8 @@ impl CallState {
                 .take()
                 .filter(|_| to == ContactState::AbandonedRinging);
         }
-        step.events.push(self.record(Some(from), to, at, cause));
+        step.events
+            .push(self.record(Some(from), to, at, cause, outcome));
         true
     }
 
@@ -678,6 +856,7 @@ impl CallState {
         to: ContactState,
         at: DateTime<Utc>,
         cause: Option<String>,
+        outcome: Option<ContactOutcome>,
     ) -> ContactEvent {
         ContactEvent {
             contact_id: self.contact_id.clone(),
@@ -690,6 +869,7 @@ impl CallState {
             queue: self.queue.clone(),
             agent_device: self.agent_device.clone(),
             cause,
+            outcome,
         }
     }
 }
@@ -886,7 +1066,7 @@ impl AgentPresence {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use cti_events::{RouteRequested, SCHEMA_VERSION};
+    use cti_events::{RouteDecided, RouteRequested, RouteSource, SCHEMA_VERSION};
     use proptest::prelude::*;
 
     use super::*;
@@ -943,6 +1123,53 @@ mod tests {
             called_device: Some("5000".into()),
             attempt: 0,
         })
+    }
+
+    fn route_decided(call_id: &str, destination: &str) -> CtiEvent {
+        CtiEvent::RouteDecided(RouteDecided {
+            cross_ref_id: "r1".into(),
+            call_id: call_id.into(),
+            routing_device: "5000".into(),
+            destination: destination.into(),
+            source: RouteSource::Cloud,
+            elapsed_ms: 40,
+            reason: None,
+        })
+    }
+
+    fn diverted(call_id: &str, from: &str, to: &str) -> CtiEvent {
+        let mut event = call(CallEventKind::Diverted, call_id, from);
+        if let CtiEvent::Call(call) = &mut event {
+            call.target_device = Some(to.into());
+            call.cause = Some("noAnswer".into());
+        }
+        event
+    }
+
+    fn hang_up(seq: u64, call_id: &str) -> CtiEnvelope {
+        envelope(
+            seq,
+            call(CallEventKind::ConnectionCleared, call_id, "+420601123456"),
+        )
+    }
+
+    /// Pilot 5000 known as a queue, IVR port 7000.
+    fn ivr_topology() -> Topology {
+        Topology {
+            ivr_devices: BTreeSet::from(["7000".to_owned()]),
+            queue_devices: BTreeSet::from(["5000".to_owned()]),
+        }
+    }
+
+    /// The one record that ends the contact (a lost state, wrap-up or done) and its outcome.
+    fn ending(records: &[ContactEvent]) -> (&ContactEvent, &ContactOutcome) {
+        let ends: Vec<&ContactEvent> = records.iter().filter(|r| r.to.ends_contact()).collect();
+        assert_eq!(ends.len(), 1, "{records:#?}");
+        let outcome = ends[0]
+            .outcome
+            .as_ref()
+            .expect("the ending record has an outcome");
+        (ends[0], outcome)
     }
 
     fn agent(state: AgentStateKind, reason: Option<&str>) -> CtiEvent {
@@ -1332,6 +1559,236 @@ mod tests {
         event
     }
 
+    // ------------------------------------------------------ lost phases and waits
+
+    #[test]
+    fn when_the_caller_hangs_up_before_the_ivr_answers_should_be_lost_before_ivr() {
+        // GIVEN a call ringing at the pilot, then at the IVR port (not answered yet)
+        let events = vec![
+            envelope(1, call(CallEventKind::Delivered, "c11", "5000")),
+            envelope(2, call(CallEventKind::Delivered, "c11", "7000")),
+            hang_up(4, "c11"),
+        ];
+        // WHEN folded
+        let (_, records) = fold_calls(&events, &ivr_topology());
+        // THEN the contact is abandoned before the IVR after 3 s, with no other wait
+        use ContactState::*;
+        assert_eq!(states(&records), [Arrived, AbandonedInIvr]);
+        let (_, outcome) = ending(&records);
+        assert_eq!(
+            outcome,
+            &ContactOutcome {
+                result: ContactResult::Abandoned,
+                lost_phase: Some(LostPhase::BeforeIvr),
+                total_ms: 3_000,
+                from_ivr_ms: None,
+                from_queue_ms: None,
+                from_ring_ms: None,
+                answered_by: None,
+                missed_by: vec![],
+            }
+        );
+        assert!(records[0].outcome.is_none());
+    }
+
+    #[test]
+    fn when_the_caller_hangs_up_in_the_ivr_should_be_lost_in_ivr_with_the_ivr_time() {
+        let events = vec![
+            envelope(1, call(CallEventKind::Delivered, "c12", "7000")),
+            envelope(2, call(CallEventKind::Established, "c12", "7000")),
+            hang_up(10, "c12"),
+            envelope(11, call(CallEventKind::CallCleared, "c12", "7000")),
+        ];
+        let (calls, records) = fold_calls(&events, &ivr_topology());
+        use ContactState::*;
+        assert_eq!(states(&records), [Arrived, Ivr, AbandonedInIvr]);
+        let (_, outcome) = ending(&records);
+        assert_eq!(outcome.lost_phase, Some(LostPhase::InIvr));
+        assert_eq!(outcome.total_ms, 9_000);
+        assert_eq!(outcome.from_ivr_ms, Some(8_000));
+        assert_eq!(outcome.from_queue_ms, None);
+        assert_eq!(calls["prg-1/c12"].ivr_entered_at, Some(at(2)));
+    }
+
+    #[test]
+    fn when_the_caller_hangs_up_in_the_queue_after_the_ivr_should_measure_both_waits() {
+        // GIVEN IVR from 2 s, the IVR leaves at 5 s, queued at 6 s; the caller hangs up at 16 s
+        let events = vec![
+            envelope(1, call(CallEventKind::Delivered, "c13", "7000")),
+            envelope(2, call(CallEventKind::Established, "c13", "7000")),
+            envelope(5, call(CallEventKind::ConnectionCleared, "c13", "7000")),
+            envelope(6, queued("c13", "5000")),
+            hang_up(16, "c13"),
+        ];
+        let (_, records) = fold_calls(&events, &ivr_topology());
+        use ContactState::*;
+        assert_eq!(states(&records), [Arrived, Ivr, Queued, AbandonedInQueue]);
+        let (record, outcome) = ending(&records);
+        assert_eq!(record.queue.as_deref(), Some("5000"));
+        assert_eq!(outcome.lost_phase, Some(LostPhase::InQueue));
+        assert_eq!(outcome.total_ms, 15_000);
+        assert_eq!(outcome.from_ivr_ms, Some(14_000));
+        assert_eq!(outcome.from_queue_ms, Some(10_000));
+        assert_eq!(outcome.from_ring_ms, None);
+    }
+
+    #[test]
+    fn when_the_caller_hangs_up_at_a_route_point_should_be_lost_in_queue_unless_routed_to_an_ivr() {
+        // GIVEN a call waiting at route point 5000 for the routing decision
+        let waiting = vec![envelope(1, route("c14")), hang_up(5, "c14")];
+        let (_, records) = fold_calls(&waiting, &ivr_topology());
+        use ContactState::*;
+        assert_eq!(states(&records), [Arrived, AbandonedInQueue]);
+        let (_, outcome) = ending(&records);
+        assert_eq!(outcome.lost_phase, Some(LostPhase::InQueue));
+        assert_eq!(outcome.from_queue_ms, Some(4_000));
+        // WHEN routing sends the call to the IVR (or an announcement) before the caller leaves
+        let routed = vec![
+            envelope(1, route("c15")),
+            envelope(2, route_decided("c15", "7000")),
+            envelope(3, call(CallEventKind::Delivered, "c15", "7000")),
+            hang_up(4, "c15"),
+        ];
+        let (_, records) = fold_calls(&routed, &ivr_topology());
+        // THEN it is lost before the IVR, not in the queue
+        assert_eq!(states(&records), [Arrived, AbandonedInIvr]);
+        let (_, outcome) = ending(&records);
+        assert_eq!(outcome.lost_phase, Some(LostPhase::BeforeIvr));
+        assert_eq!(outcome.from_queue_ms, None);
+    }
+
+    #[test]
+    fn when_the_caller_hangs_up_while_an_agent_rings_should_be_lost_ringing_with_the_ring_time() {
+        let events = vec![
+            envelope(1, queued("c16", "5000")),
+            envelope(3, call(CallEventKind::Delivered, "c16", "2001")),
+            hang_up(8, "c16"),
+            envelope(9, call(CallEventKind::ConnectionCleared, "c16", "2001")),
+        ];
+        let (calls, records) = fold_calls(&events, &ivr_topology());
+        use ContactState::*;
+        assert_eq!(
+            states(&records),
+            [Arrived, Queued, Offered, AbandonedRinging]
+        );
+        let (record, outcome) = ending(&records);
+        assert_eq!(record.agent_device.as_deref(), Some("2001"));
+        assert_eq!(outcome.lost_phase, Some(LostPhase::RingingAgent));
+        assert_eq!(outcome.total_ms, 7_000);
+        assert_eq!(outcome.from_queue_ms, Some(7_000));
+        assert_eq!(outcome.from_ring_ms, Some(5_000));
+        // The caller gave up: not a missed offer of the agent.
+        assert!(outcome.missed_by.is_empty());
+        assert!(calls["prg-1/c16"].missed_offers.is_empty());
+    }
+
+    #[test]
+    fn when_a_call_is_answered_should_record_the_time_to_answer_on_wrap_up_and_done() {
+        // GIVEN route request at 1 s, queued at 2 s, ringing at 3 s, answered at 4 s
+        let (calls, records) = fold_calls(&answered_call(), &Topology::default());
+        // THEN the wrap-up record carries the answer and the waits up to it
+        let (record, outcome) = ending(&records);
+        assert_eq!(record.to, ContactState::WrapUp);
+        assert_eq!(
+            outcome,
+            &ContactOutcome {
+                result: ContactResult::Answered,
+                lost_phase: None,
+                total_ms: 3_000,
+                from_ivr_ms: None,
+                from_queue_ms: Some(3_000),
+                from_ring_ms: Some(1_000),
+                answered_by: Some("2001".into()),
+                missed_by: vec![],
+            }
+        );
+        // AND so does the done record when the wrap-up ends
+        let mut call = calls["prg-1/c1"].clone();
+        let done = call.end_wrap_up(at(30)).unwrap();
+        assert_eq!(done.outcome.as_ref(), Some(outcome));
+        // AND only the ending records have one
+        assert_eq!(records.iter().filter(|r| r.outcome.is_some()).count(), 1);
+    }
+
+    #[test]
+    fn when_an_agent_misses_the_offer_and_another_answers_should_record_the_missed_offer() {
+        // GIVEN 2001 rings from 2 s, ring-no-answer back to the queue at 12 s, 2002 rings at 13 s
+        // and answers at 15 s
+        let events = vec![
+            envelope(1, queued("c17", "5000")),
+            envelope(2, call(CallEventKind::Delivered, "c17", "2001")),
+            envelope(12, diverted("c17", "2001", "5000")),
+            envelope(13, call(CallEventKind::Delivered, "c17", "2002")),
+            envelope(15, call(CallEventKind::Established, "c17", "2002")),
+            hang_up(30, "c17"),
+        ];
+        let (calls, records) = fold_calls(&events, &ivr_topology());
+        use ContactState::*;
+        assert_eq!(
+            states(&records),
+            [Arrived, Queued, Offered, Queued, Offered, Connected, WrapUp]
+        );
+        let (_, outcome) = ending(&records);
+        assert_eq!(outcome.result, ContactResult::Answered);
+        assert_eq!(outcome.answered_by.as_deref(), Some("2002"));
+        assert_eq!(outcome.missed_by, ["2001"]);
+        assert_eq!(outcome.from_queue_ms, Some(14_000));
+        assert_eq!(outcome.from_ring_ms, Some(2_000));
+        assert_eq!(calls["prg-1/c17"].missed_offers, ["2001"]);
+        // AND a ring cleared without a divert, followed by a parallel ring answered elsewhere
+        let events = vec![
+            envelope(1, queued("c18", "5000")),
+            envelope(2, call(CallEventKind::Delivered, "c18", "2001")),
+            envelope(6, call(CallEventKind::ConnectionCleared, "c18", "2001")),
+            envelope(7, call(CallEventKind::Delivered, "c18", "2002")),
+            envelope(7, call(CallEventKind::Delivered, "c18", "2003")),
+            envelope(9, call(CallEventKind::Established, "c18", "2003")),
+            envelope(9, call(CallEventKind::ConnectionCleared, "c18", "2002")),
+            hang_up(20, "c18"),
+        ];
+        // (distinct event ids for the two events at the same second)
+        let events: Vec<CtiEnvelope> = events
+            .into_iter()
+            .enumerate()
+            .map(|(index, mut envelope)| {
+                envelope.event_id = format!("prg-1:2:{index}");
+                envelope.seq = u64::try_from(index).unwrap();
+                envelope
+            })
+            .collect();
+        let (_, records) = fold_calls(&events, &ivr_topology());
+        let (_, outcome) = ending(&records);
+        // THEN only 2001 missed it: 2002 still rang when 2003 answered
+        assert_eq!(outcome.missed_by, ["2001"]);
+        assert_eq!(outcome.answered_by.as_deref(), Some("2003"));
+        assert_eq!(outcome.from_ring_ms, Some(2_000));
+    }
+
+    #[test]
+    fn when_the_events_of_a_lost_call_are_replayed_or_arrive_late_should_keep_the_same_records() {
+        let events = vec![
+            envelope(1, queued("c19", "5000")),
+            envelope(2, call(CallEventKind::Delivered, "c19", "2001")),
+            envelope(5, call(CallEventKind::ConnectionCleared, "c19", "2001")),
+            hang_up(9, "c19"),
+            envelope(10, call(CallEventKind::CallCleared, "c19", "5000")),
+        ];
+        let (calls, records) = fold_calls(&events, &ivr_topology());
+        let (_, outcome) = ending(&records);
+        assert_eq!(outcome.lost_phase, Some(LostPhase::InQueue));
+        assert_eq!(outcome.missed_by, ["2001"]);
+        // WHEN every event is delivered again, and an older Delivered arrives after the end
+        let mut replayed = events.clone();
+        replayed.extend(events.iter().cloned());
+        replayed.push(envelope(3, call(CallEventKind::Delivered, "c19", "2002")));
+        let (calls_again, records_again) = fold_calls(&replayed, &ivr_topology());
+        // THEN the records are identical and the state moved nothing but the applied ids
+        assert_eq!(records_again, records);
+        let mut call = calls_again["prg-1/c19"].clone();
+        assert!(call.applied_event_ids.remove("prg-1:1:3"));
+        assert_eq!(call, calls["prg-1/c19"]);
+    }
+
     #[test]
     fn when_an_event_is_replayed_should_report_a_duplicate() {
         let events = answered_call();
@@ -1400,6 +1857,34 @@ mod tests {
         })
     }
 
+    /// Events of one call (c1), route requests and decisions included.
+    fn arb_one_call_stream() -> impl Strategy<Value = Vec<CtiEnvelope>> {
+        let event = prop_oneof![
+            8 => arb_call_event().prop_map(|mut event| {
+                if let CtiEvent::Call(call) = &mut event {
+                    call.call_id = "c1".into();
+                }
+                event
+            }),
+            1 => Just(route("c1")),
+            1 => prop::sample::select(vec!["7000", "5000", "2001"])
+                .prop_map(|destination| route_decided("c1", destination)),
+        ];
+        prop::collection::vec((event, 0_u64..3), 1..30).prop_map(|items| {
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(index, (event, lateness))| {
+                    let index = u64::try_from(index).unwrap() * 3 + 10;
+                    let mut envelope = envelope(index, event);
+                    envelope.seq = index - lateness * 4;
+                    envelope.observed_at = at(u32::try_from(envelope.seq).unwrap());
+                    envelope
+                })
+                .collect()
+        })
+    }
+
     fn topology() -> Topology {
         Topology {
             ivr_devices: BTreeSet::from(["7000".to_owned()]),
@@ -1457,6 +1942,49 @@ mod tests {
             for call in calls.values() {
                 let last = records.iter().rev().find(|r| r.contact_id == call.contact_id).unwrap();
                 prop_assert_eq!(last.to, call.state);
+            }
+        }
+
+
+        #[test]
+        fn any_call_ending_in_a_clear_should_have_one_ending_record_with_one_classification(
+            stream in arb_one_call_stream(),
+            customer_leaves in any::<bool>(),
+        ) {
+            // GIVEN any events of call c1, then the customer's hang-up or the call's clearing
+            let mut stream = stream;
+            let last = stream.iter().map(|e| e.seq).max().unwrap_or(0) + 1;
+            let subject = if customer_leaves { "+420601123456" } else { "5000" };
+            let kind = if customer_leaves { CallEventKind::ConnectionCleared } else { CallEventKind::CallCleared };
+            let mut clear = envelope(last, call(kind, "c1", subject));
+            clear.event_id = "prg-1:2:last".into();
+            stream.push(clear);
+            // WHEN folded
+            let (calls, records) = fold_calls(&stream, &ivr_topology());
+            // THEN exactly one record ends the contact, and only it carries an outcome
+            let ends: Vec<&ContactEvent> = records.iter().filter(|r| r.to.ends_contact()).collect();
+            prop_assert_eq!(ends.len(), 1, "{:#?}", records);
+            prop_assert_eq!(records.iter().filter(|r| r.outcome.is_some()).count(), 1);
+            let end = ends[0];
+            let outcome = end.outcome.as_ref().unwrap();
+            // AND its classification is exactly one: the result of its state, a lost phase iff
+            // abandoned (the one its move names)
+            prop_assert_eq!(Some(outcome.result), ContactResult::of(end.to));
+            let phase = end.from.and_then(|from| LostPhase::of(from, end.to));
+            prop_assert_eq!(outcome.lost_phase, phase);
+            prop_assert_eq!(phase.is_some(), outcome.result == ContactResult::Abandoned);
+            if let Some(phase) = phase {
+                prop_assert_eq!(phase.abandoned_state(), end.to);
+            }
+            // AND no wait is longer than the whole
+            for wait in [outcome.from_ivr_ms, outcome.from_queue_ms, outcome.from_ring_ms].into_iter().flatten() {
+                prop_assert!(wait <= outcome.total_ms);
+            }
+            prop_assert_eq!(outcome.answered_by.is_some(), outcome.result == ContactResult::Answered);
+            // AND the end of a wrap-up repeats the same outcome on `done`
+            let mut call = calls["prg-1/c1"].clone();
+            if let Some(done) = call.end_wrap_up(at(10_000)) {
+                prop_assert_eq!(done.outcome.as_ref(), Some(outcome));
             }
         }
 

@@ -333,6 +333,17 @@ async fn when_the_relay_sends_two_calls_with_duplicates_should_store_state_and_l
         run.states(&abandoned_contact).await,
         ["arrived", "queued", "abandonedInQueue"]
     );
+    // AND the abandoned contact's last record says where it was lost (REP-11)
+    let lost = run.contact_events(&abandoned_contact).await;
+    let lost = lost
+        .iter()
+        .find(|r| text(r, "to") == "abandonedInQueue")
+        .unwrap();
+    let Some(AttributeValue::M(outcome)) = lost.get("outcome") else {
+        panic!("no outcome on {lost:?}");
+    };
+    assert_eq!(text(outcome, "result"), "abandoned");
+    assert_eq!(text(outcome, "lostPhase"), "inQueue");
     let records = run.contact_events(&answered_contact).await;
     let offered = records.iter().find(|r| text(r, "to") == "offered").unwrap();
     assert_eq!(text(offered, "agentDevice"), AGENT);

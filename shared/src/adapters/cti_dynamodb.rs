@@ -267,7 +267,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::contacts::{Channel, ContactState};
+    use crate::contacts::{Channel, ContactOutcome, ContactResult, ContactState, LostPhase};
 
     fn store() -> DynamoCtiStateStore {
         let client = Client::from_conf(
@@ -291,6 +291,16 @@ mod tests {
             queue: Some("5000".into()),
             agent_device: Some("2001".into()),
             cause: None,
+            outcome: Some(ContactOutcome {
+                result: ContactResult::Abandoned,
+                lost_phase: Some(LostPhase::RingingAgent),
+                total_ms: 12_000,
+                from_ivr_ms: None,
+                from_queue_ms: Some(9_500),
+                from_ring_ms: Some(4_250),
+                answered_by: None,
+                missed_by: vec!["2002".into()],
+            }),
         };
         let item = store().event_item(&event).unwrap();
         assert_eq!(
@@ -303,6 +313,15 @@ mod tests {
             AttributeValue::S("2026-11-27T08:00:03.000Z#prg-1:1:1#offered".into())
         );
         assert!(!item.contains_key("cause"));
+        let Some(AttributeValue::M(outcome)) = item.get("outcome") else {
+            panic!("outcome is a map: {item:?}");
+        };
+        assert_eq!(
+            outcome["lostPhase"],
+            AttributeValue::S("ringingAgent".into())
+        );
+        assert_eq!(outcome["fromRingMs"], AttributeValue::N("4250".into()));
+        assert!(!outcome.contains_key("fromIvrMs"));
         let back: ContactEvent = from_item(item).unwrap();
         assert_eq!(back, event);
     }
