@@ -60,7 +60,7 @@ start_cti() {
   local traffic=(--traffic)
   [[ "${LINKA_DEMO_TRAFFIC:-1}" == 0 ]] && traffic=()
   log "starting the PBX simulator (CSTA :$csta, control http://127.0.0.1:$http/)${traffic:+ with demo traffic}"
-  setsid "$sim" --host 127.0.0.1 --csta-port "$csta" --http-port "$http" "${traffic[@]}" --seed 42 \
+  setsid "$sim" --host 127.0.0.1 --csta-port "$csta" --http-port "$http" --config "$ROOT/localstack/pbx-sim.yaml" "${traffic[@]}" --seed 42 \
     >"$STATE/pbx-sim.log" 2>&1 &
   echo $! >"$STATE/pbx-sim.pid"
   wait_http "http://127.0.0.1:$http/health" 30 200 || die "pbx-sim did not answer within 30 s (see $STATE/pbx-sim.log)"
@@ -74,6 +74,7 @@ start_cti() {
       LINKA_RELAY_EVENT_QUEUE_URL="$queues/linka-CtiEventQueue.fifo" \
       LINKA_RELAY_COMMAND_QUEUE_URL="$queues/linka-CtiCommandQueue.fifo" \
       LINKA_RELAY_HEALTH_LISTEN="127.0.0.1:$health" \
+      LINKA_RELAY_ROUTING_URL="http://127.0.0.1:$LINKA_PORT/api/cti/route" \
       setsid "$relay" --config localstack/relay.toml --log-format json >"$STATE/relay.log" 2>&1 &
     echo $! >"$STATE/relay.pid"
   )
@@ -82,6 +83,15 @@ start_cti() {
     die "the relay did not report a healthy PBX link within 60 s (see $STATE/relay.log)"
   }
   log "CTI relay linked to the PBX simulator; events flow to the CtiEventQueue"
+  if [[ "${LINKA_DEMO_TRAFFIC:-1}" != 0 ]]; then
+    # The PBX reports agent states only when they change: the demo agents log on and go ready
+    # so that Linka's routing knows them (the tests do this themselves).
+    for agent in 2001 2002 2003 2004 2005 2006 2007 2008 2009 2010; do
+      curl -fsS -o /dev/null -X POST -d '{"state":"ready"}' "http://127.0.0.1:$http/devices/$agent/agent-state" ||
+        log "could not set agent $agent ready"
+    done
+    log "demo agents 2001–2010 are ready"
+  fi
 }
 
 stop_pidfile() {

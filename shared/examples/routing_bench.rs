@@ -153,6 +153,7 @@ fn waiting(rng: &mut Rng, all_in_one: bool) -> Vec<WaitingCall> {
                 queued_at: now() - ago,
                 offered_to: None,
                 sticky: None,
+                caller: None,
             }
         })
         .collect()

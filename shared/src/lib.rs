@@ -2,7 +2,8 @@
 //! AWS adapters behind those ports.
 //!
 //! - Pure domain: [`auth`] (token validation), [`authz`] (role matrix), [`problem`] (RFC 9457),
-//!   [`users`], [`realtime`], [`time`], [`config`], [`admin_config`], [`queues`], [`ivr`], [`identifiers`]. No Lambda runtime types anywhere in this crate.
+//!   [`users`], [`realtime`], [`time`], [`config`], [`admin_config`], [`queues`], [`ivr`], [`identifiers`], [`routing`] and the
+//!   routing settings administrators edit ([`routing_settings`]). No Lambda runtime types anywhere in this crate.
 //! - Ports: [`ports`] (small traits split by capability, with mockall mocks behind the `mocks`
 //!   feature) and their in-memory adapters in [`adapters::memory`].
 //! - AWS: [`adapters`] (DynamoDB, API Gateway Management API, SQS) and [`aws::sdk_config`].
@@ -24,6 +25,8 @@ pub mod problem;
 pub mod queues;
 pub mod realtime;
 pub mod routing;
+pub mod routing_live;
+pub mod routing_settings;
 pub mod telemetry;
 pub mod time;
 pub mod users;

@@ -236,3 +236,123 @@ pub trait CtiStateStore: Send + Sync {
     /// Writes all of `write` or nothing.
     async fn commit(&self, write: &CtiWrite) -> Result<(), CtiWriteError>;
 }
+
+/// What the routing state store requires of a call's waiting record when it writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitingGuard {
+    /// The call has no waiting record yet (a new call from a route request).
+    New,
+    /// The call waits and is not being offered to anyone.
+    NotOffered,
+    /// The call is being offered to this agent (username).
+    OfferedTo(String),
+    /// Whatever is stored.
+    Any,
+}
+
+/// What became of an offer ([`RoutingStateStore::offer`]). Nothing was written unless `Offered`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferOutcome {
+    Offered,
+    /// Another reservation of the agent still holds: another invocation was first.
+    AgentTaken,
+    /// The call's waiting record is not as required (offered elsewhere, gone, or already there).
+    CallTaken,
+}
+
+/// The live state of routing (docs/adr/0013-routing-function.md): the agent devices (read
+/// only), the agents' reservations and the waiting calls.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RoutingStateStore: Send + Sync {
+    /// Every agent device.
+    async fn agent_presences(&self) -> Result<Vec<crate::cti_state::AgentPresence>, StoreError>;
+    /// One agent device, or `None`.
+    async fn agent_presence(
+        &self,
+        device: &str,
+    ) -> Result<Option<crate::cti_state::AgentPresence>, StoreError>;
+    /// Every reservation (expired ones included).
+    async fn reservations(&self) -> Result<Vec<crate::routing_live::Reservation>, StoreError>;
+    /// The agent's reservation, or `None`.
+    async fn reservation(
+        &self,
+        username: &str,
+    ) -> Result<Option<crate::routing_live::Reservation>, StoreError>;
+    /// Every waiting call.
+    async fn waiting_calls(&self) -> Result<Vec<crate::routing::WaitingCall>, StoreError>;
+    /// One waiting call, or `None`.
+    async fn waiting_call(
+        &self,
+        call_id: &str,
+    ) -> Result<Option<crate::routing::WaitingCall>, StoreError>;
+    /// Offers `call` (its `offeredTo` set) to the agent of `reservation` in one transaction:
+    /// the reservation is stored unless another reservation of the agent still holds — not
+    /// expired at `now` and made after `device_since` (when the agent's device entered the state
+    /// it was read in) — and the waiting record unless `guard` fails.
+    async fn offer(
+        &self,
+        reservation: &crate::routing_live::Reservation,
+        call: &crate::routing::WaitingCall,
+        guard: &WaitingGuard,
+        device_since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<OfferOutcome, StoreError>;
+    /// Replaces the agent's reservation if it is still for `expected_call_id`; `false` when not.
+    async fn replace_reservation(
+        &self,
+        reservation: &crate::routing_live::Reservation,
+        expected_call_id: &str,
+    ) -> Result<bool, StoreError>;
+    /// Stores a waiting record if `guard` holds; `false` (nothing written) when it does not.
+    async fn put_waiting(
+        &self,
+        call: &crate::routing::WaitingCall,
+        guard: &WaitingGuard,
+    ) -> Result<bool, StoreError>;
+    /// Forgets a waiting call (absent is fine).
+    async fn remove_waiting(&self, call_id: &str) -> Result<(), StoreError>;
+    /// The last agent who talked with this caller (E.164), or `None` (IN-17).
+    async fn last_agent(
+        &self,
+        caller: &str,
+    ) -> Result<Option<crate::routing::LastAgent>, StoreError>;
+    /// Remembers who talked with this caller.
+    async fn record_last_agent(
+        &self,
+        caller: &str,
+        last: &crate::routing::LastAgent,
+    ) -> Result<(), StoreError>;
+}
+
+/// Sending a routing signal failed.
+#[derive(Debug, Error)]
+#[error("failed to send a routing signal")]
+pub struct SignalError(#[source] pub BoxError);
+
+/// Hands routing triggers to the routing worker (`RoutingQueue`): cti-ingest tells it that an
+/// agent became ready or a call was answered or ended.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RoutingTriggers: Send + Sync {
+    /// Queues a trigger, delivered after `delay_seconds` (≤ 900).
+    async fn send(
+        &self,
+        trigger: &crate::routing_live::RoutingTrigger,
+        delay_seconds: u32,
+    ) -> Result<(), SignalError>;
+}
+
+/// What the routing function sends: commands for the relay and its own delayed triggers.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RoutingSignals: Send + Sync {
+    /// Queues a command for the relay (`CtiCommandQueue`, FIFO per device).
+    async fn command(&self, command: &cti_events::CtiCommand) -> Result<(), SignalError>;
+    /// Queues a trigger for the routing worker, delivered after `delay_seconds` (≤ 900).
+    async fn trigger(
+        &self,
+        trigger: &crate::routing_live::RoutingTrigger,
+        delay_seconds: u32,
+    ) -> Result<(), SignalError>;
+}

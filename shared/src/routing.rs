@@ -350,6 +350,9 @@ pub struct WaitingCall {
     pub offered_to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sticky: Option<StickyHold>,
+    /// The caller's number, to remember who talked with them (last-agent routing, IN-17).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
 }
 
 impl WaitingCall {
@@ -416,6 +419,7 @@ pub fn waiting_call_for(
         _ => return None,
     };
     Some(WaitingCall {
+        caller: call.caller.clone(),
         call_id: call.call_id.clone(),
         queue_id: queue_id.clone(),
         priority,

@@ -656,3 +656,146 @@ async fn when_supervisor_or_agent_touches_configuration_should_get_403() {
         }
     }
 }
+
+#[tokio::test]
+async fn when_admin_puts_queue_routing_should_store_it_for_the_routing_function_and_read_it_back() {
+    // GIVEN an admin and a fresh queue
+    let stack = Stack::from_env();
+    let admin = stack.token("admin").await;
+    let queue_id = fresh_username("qr");
+    let (status, _, body) = send(
+        &stack,
+        reqwest::Method::POST,
+        "/api/admin/queues",
+        &admin,
+        Some(&new_queue(&queue_id)),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let path = format!("/api/admin/queues/{queue_id}/routing");
+    // WHEN nothing is stored THEN the defaults
+    let (status, _, defaults) = send(&stack, reqwest::Method::GET, &path, &admin, None).await;
+    assert_eq!(status, 200, "{defaults}");
+    assert_eq!(defaults["wrapUpSeconds"], 0);
+    assert_eq!(defaults["whenNobodyLoggedIn"]["action"], "announce");
+
+    // WHEN the admin puts settings
+    let settings = json!({
+        "queueId": queue_id,
+        "wrapUpSeconds": 15,
+        "maxWaitSeconds": 600,
+        "whenNobodyLoggedIn": {"action": "announce", "announcementId": "no-agents", "then": "overflow"},
+        "lastAgent": {"holdSeconds": 20, "maxAgeHours": 72}
+    });
+    let (status, _, body) =
+        send(&stack, reqwest::Method::PUT, &path, &admin, Some(&settings)).await;
+    // THEN 200, and they read back
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, settings);
+    let (status, _, body) = send(&stack, reqwest::Method::GET, &path, &admin, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, settings);
+    // AND they are in ConfigTable where the routing function reads them: queueRouting/<queueId>
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
+    let routing_item = |dynamodb: aws_sdk_dynamodb::Client, queue_id: String| async move {
+        dynamodb
+            .get_item()
+            .table_name(Stack::physical_name("ConfigTable"))
+            .key("collection", AttributeValue::S("queueRouting".to_owned()))
+            .key("id", AttributeValue::S(queue_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+    };
+    let item = routing_item(dynamodb.clone(), queue_id.clone())
+        .await
+        .expect("the routing item");
+    assert_eq!(text(&item, "queueId"), queue_id);
+    assert!(matches!(item.get("lastAgent"), Some(AttributeValue::M(_))));
+    // AND a bad field is a 422 naming it
+    let (status, _, problem) = send(
+        &stack,
+        reqwest::Method::PUT,
+        &path,
+        &admin,
+        Some(&json!({"lastAgent": {"holdSeconds": 601, "maxAgeHours": 72}})),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["errors"][0]["field"], "lastAgent.holdSeconds");
+
+    // WHEN the queue is deleted THEN its routing settings go with it
+    let (status, _, _) = send(
+        &stack,
+        reqwest::Method::DELETE,
+        &format!("/api/admin/queues/{queue_id}"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert!(routing_item(dynamodb, queue_id.clone()).await.is_none());
+    let (status, _, _) = send(&stack, reqwest::Method::GET, &path, &admin, None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn when_admin_reads_the_demo_routing_plan_and_devices_should_get_the_seeded_ones() {
+    let stack = Stack::from_env();
+    let admin = stack.token("admin").await;
+    let (status, _, plan) = send(
+        &stack,
+        reqwest::Method::GET,
+        "/api/admin/routing/plan",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{plan}");
+    let rules: Vec<&str> = plan["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rule| rule["ruleId"].as_str().unwrap())
+        // The routing scenario test (tests/tests/routing.rs) adds its own `rt-` rules.
+        .filter(|id| !id.starts_with("rt-"))
+        .collect();
+    assert_eq!(rules, ["vip", "kkc", "as", "ext", "ivr"]);
+    let (status, _, devices) = send(
+        &stack,
+        reqwest::Method::GET,
+        "/api/admin/routing/devices",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{devices}");
+    assert_eq!(devices["queues"]["kkc-obecne"], "5100");
+    assert_eq!(devices["defaultAnnouncement"], "6900");
+    // A queue the plan sends calls to cannot be deleted.
+    let (status, _, problem) = send(
+        &stack,
+        reqwest::Method::DELETE,
+        "/api/admin/queues/ext-kampane",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 409, "{problem}");
+    // An IVR tree is checked without being stored.
+    let (status, _, verdict) = send(
+        &stack,
+        reqwest::Method::POST,
+        "/api/admin/ivrs/validate",
+        &admin,
+        Some(
+            &json!({"ivrId": "zkouska", "name": "Zkouška", "entryNode": "konec",
+                     "nodes": {"konec": {"kind": "hangup"}}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{verdict}");
+    assert_eq!(verdict, json!({"valid": true, "problems": []}));
+}

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_norway::Value;
 use system_tests::repo_root;
 
-/// Every function crate, with what its code reads from the environment and serves.
+/// Every function binary, with what its code reads from the environment.
 /// A crate in `functions/` that is missing here fails `when_function_crates_are_listed...`.
 fn crates() -> BTreeMap<&'static str, &'static [&'static str]> {
     BTreeMap::from([
@@ -16,7 +16,27 @@ fn crates() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("broadcast", broadcast::ENVIRONMENT),
         ("ws-sweeper", ws_sweeper::ENVIRONMENT),
         ("cti-ingest", cti_ingest::ENVIRONMENT),
+        ("routing-api", routing::ENVIRONMENT),
+        ("routing-worker", routing::ENVIRONMENT),
     ])
+}
+
+/// The crate folder a function binary is built from (a crate may build one function per
+/// trigger type, ADR 0004).
+fn crate_of(binary: &str) -> &str {
+    match binary {
+        "routing-api" | "routing-worker" => "routing",
+        other => other,
+    }
+}
+
+/// Every HTTP route served by code (method, path).
+fn code_routes() -> BTreeSet<(String, String)> {
+    http_api::ROUTES
+        .iter()
+        .chain(routing::ROUTES)
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect()
 }
 
 fn template() -> Value {
@@ -77,7 +97,7 @@ fn when_function_crates_are_listed_should_match_the_folders_in_functions() {
         .filter(|e| e.path().join("Cargo.toml").exists())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    let listed: BTreeSet<String> = crates().keys().map(|k| k.to_string()).collect();
+    let listed: BTreeSet<String> = crates().keys().map(|k| crate_of(k).to_owned()).collect();
     assert_eq!(on_disk, listed);
     for name in &on_disk {
         let manifest =
@@ -162,10 +182,7 @@ fn template_http_routes(template: &Value) -> BTreeSet<(String, String)> {
 
 #[test]
 fn when_http_api_serves_a_route_should_template_and_openapi_declare_it() {
-    let code: BTreeSet<(String, String)> = http_api::ROUTES
-        .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
-        .collect();
+    let code = code_routes();
     assert_eq!(template_http_routes(&template()), code, "template vs code");
 
     let text = std::fs::read_to_string(repo_root().join("docs/api/openapi.yaml")).unwrap();
@@ -377,6 +394,8 @@ fn when_the_demo_configuration_is_read_should_every_document_be_valid_and_its_re
         members_collection, parse_document, BreakCode, CallCategory, ConfigEntity, IcisLink, Queue,
         TransferGroup, TransferLine,
     };
+    use linka_shared::routing::{InboundPlan, QueueRouting};
+    use linka_shared::routing_settings::{self, RoutingDevices};
     let text =
         std::fs::read_to_string(system_tests::repo_root().join("localstack/demo-config.json"))
             .unwrap();
@@ -432,6 +451,20 @@ fn when_the_demo_configuration_is_read_should_every_document_be_valid_and_its_re
         }
     }
 
+    let check_references =
+        |entry: &serde_json::Value,
+         errors: Vec<linka_shared::problem::FieldError>,
+         references: Vec<linka_shared::admin_config::Reference>| {
+            assert!(errors.is_empty(), "{entry}: {errors:?}");
+            for reference in references {
+                let found = if reference.is_user {
+                    users.contains(reference.id.as_str())
+                } else {
+                    keys.contains(&(reference.collection.clone(), reference.id.clone()))
+                };
+                assert!(found, "{entry}: {} points nowhere", reference.field);
+            }
+        };
     let mut seen = BTreeSet::new();
     for entry in documents {
         let collection = entry["collection"].as_str().unwrap();
@@ -445,6 +478,52 @@ fn when_the_demo_configuration_is_read_should_every_document_be_valid_and_its_re
             "setting" => {
                 let link: IcisLink = serde_json::from_value(entry["document"].clone()).unwrap();
                 assert!(link.validate().is_empty());
+            }
+            "queueRouting" => {
+                // As the admin API would store it: the QueueRouting fields plus queueId.
+                let mut body = entry["document"].as_object().unwrap().clone();
+                let queue_id = entry["id"].as_str().unwrap();
+                assert_eq!(
+                    body.get("queueId"),
+                    Some(&serde_json::json!(queue_id)),
+                    "{entry}"
+                );
+                body.remove("queueId");
+                let settings = routing_settings::parse_queue_routing(queue_id, body)
+                    .unwrap_or_else(|e| panic!("{entry}: {e:?}"));
+                check_references(entry, settings.validate(), settings.references());
+                // And as the routing function reads it.
+                let _: QueueRouting = serde_json::from_value(entry["document"].clone()).unwrap();
+            }
+            "routingSettings" => {
+                let body = entry["document"].as_object().unwrap().clone();
+                match entry["id"].as_str().unwrap() {
+                    routing_settings::PLAN_ID => {
+                        let plan: InboundPlan = routing_settings::parse_strict(body)
+                            .unwrap_or_else(|e| panic!("{entry}: {e:?}"));
+                        check_references(
+                            entry,
+                            routing_settings::validate_plan(&plan),
+                            routing_settings::plan_references(&plan),
+                        );
+                    }
+                    routing_settings::DEVICES_ID => {
+                        let devices: RoutingDevices = routing_settings::parse_strict(body)
+                            .unwrap_or_else(|e| panic!("{entry}: {e:?}"));
+                        check_references(entry, devices.validate(), devices.references());
+                        // Every demo queue and IVR tree has a device.
+                        for (collection, mapped) in
+                            [("queue", &devices.queues), ("ivr", &devices.ivrs)]
+                        {
+                            for (c, id) in &keys {
+                                if c == collection {
+                                    assert!(mapped.contains_key(id), "no device for {c}/{id}");
+                                }
+                            }
+                        }
+                    }
+                    other => panic!("unknown routing setting {other}"),
+                }
             }
             members if members.starts_with("member#") => {
                 let queue = &members["member#".len()..];
@@ -462,7 +541,16 @@ fn when_the_demo_configuration_is_read_should_every_document_be_valid_and_its_re
         seen.insert(collection.split('#').next().unwrap_or_default().to_owned());
     }
     assert!(
-        seen.len() >= 7,
+        seen.len() >= 9,
         "every kind of document has a demo: {seen:?}"
     );
+    for setting in [routing_settings::PLAN_ID, routing_settings::DEVICES_ID] {
+        assert!(
+            keys.contains(&(
+                routing_settings::ROUTING_SETTINGS_COLLECTION.to_owned(),
+                setting.to_owned()
+            )),
+            "the demo has routingSettings/{setting}"
+        );
+    }
 }

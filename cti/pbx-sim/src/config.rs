@@ -70,6 +70,15 @@ pub struct DeviceConfig {
     /// IVR menu: DTMF digit → destination (IVR ports only).
     #[serde(default)]
     pub menu: BTreeMap<String, String>,
+    /// Whether the pilot distributes its queued calls to agents itself (pilots only). `false`:
+    /// calls wait at the pilot until a CTI application moves them (Deflect), as with a Mitel
+    /// waiting queue served by an external router.
+    #[serde(default = "default_true")]
+    pub acd: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl DeviceConfig {
@@ -85,6 +94,7 @@ impl DeviceConfig {
             route_timeout_ms: None,
             queue_timeout_ms: None,
             menu: BTreeMap::new(),
+            acd: true,
         }
     }
 }

@@ -1419,6 +1419,9 @@ impl Pbx {
 
     /// The longest-idle ready agent of the pilot's group that has no call.
     fn free_agent(&self, pilot: &str) -> Option<String> {
+        if self.devices.get(pilot).is_some_and(|d| !d.config.acd) {
+            return None;
+        }
         let members = self
             .devices
             .get(pilot)

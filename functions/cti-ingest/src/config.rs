@@ -15,6 +15,8 @@ pub struct Config {
     pub contact_events_table: String,
     /// `CTI_IVR_DEVICES`: comma-separated IVR devices (may be empty).
     pub topology: Topology,
+    /// `ROUTING_QUEUE_URL`: the routing worker's queue; unset = no routing triggers.
+    pub routing_queue_url: Option<String>,
 }
 
 impl Config {
@@ -48,6 +50,7 @@ impl Config {
                 ivr_devices,
                 ..Topology::default()
             },
+            routing_queue_url: config::optional(env, "ROUTING_QUEUE_URL"),
         })
     }
 }

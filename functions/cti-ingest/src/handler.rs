@@ -16,6 +16,7 @@
 //! `MessageGroupId` fails the rest of the batch.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -26,7 +27,8 @@ use linka_shared::{
         call_id_of, call_key, AgentOutcome, AgentPresence, CallOutcome, CallState, Topology,
         WrapUpDecision,
     },
-    ports::{CtiStateStore, CtiWrite, CtiWriteError, StoreError, Versioned},
+    ports::{CtiStateStore, CtiWrite, CtiWriteError, RoutingTriggers, StoreError, Versioned},
+    routing_live::triggers_for,
     telemetry::ErrorChain,
 };
 use thiserror::Error;
@@ -39,6 +41,9 @@ pub const MAX_ATTEMPTS: u32 = 5;
 pub struct HandlerDeps<S> {
     pub store: S,
     pub topology: Topology,
+    /// Where routing triggers go (an agent became ready, a call was answered or ended); `None`
+    /// when no routing function is deployed.
+    pub triggers: Option<Arc<dyn RoutingTriggers>>,
 }
 
 /// Why a record was not processed.
@@ -142,8 +147,27 @@ async fn process<S: CtiStateStore>(
     ingest(deps, &envelope).await
 }
 
-/// Applies one envelope (retrying on version conflicts).
+/// Applies one envelope, then tells routing what it implies. A trigger that cannot be sent is
+/// logged, not failed: the event is stored, and routing looks at every waiting call at least
+/// every 30 s anyway. Triggers go out for a duplicate too (the first delivery may have stopped
+/// between the commit and the trigger); the routing worker handles repeats as no-ops.
 pub async fn ingest<S: CtiStateStore>(
+    deps: &HandlerDeps<S>,
+    envelope: &CtiEnvelope,
+) -> Result<Ingested, IngestError> {
+    let ingested = apply(deps, envelope).await?;
+    if let Some(triggers) = &deps.triggers {
+        for trigger in triggers_for(envelope) {
+            if let Err(error) = triggers.send(&trigger, 0).await {
+                tracing::warn!(?trigger, error.message = %error, error.cause_chain = %ErrorChain(&error), "routing trigger not sent");
+            }
+        }
+    }
+    Ok(ingested)
+}
+
+/// Applies one envelope (retrying on version conflicts).
+async fn apply<S: CtiStateStore>(
     deps: &HandlerDeps<S>,
     envelope: &CtiEnvelope,
 ) -> Result<Ingested, IngestError> {
@@ -292,7 +316,9 @@ async fn agent_write<S: CtiStateStore>(
 #[cfg(test)]
 mod tests {
     use linka_shared::{
-        adapters::InMemoryCtiStateStore, contacts::ContactState, cti_state::AgentState,
+        adapters::InMemoryCtiStateStore,
+        contacts::{ContactResult, ContactState},
+        cti_state::AgentState,
         ports::MockCtiStateStore,
     };
     use serde_json::{json, Value};
@@ -303,6 +329,8 @@ mod tests {
     const ABANDONED: &str =
         include_str!("../../../events/sqs/cti-ingest-abandoned-with-duplicate.json");
     const POISON: &str = include_str!("../../../events/sqs/cti-ingest-poison.json");
+    const LOST_IN_QUEUE: &str = include_str!("../../../events/sqs/cti-ingest-lost-in-queue.json");
+    const LOST_RINGING: &str = include_str!("../../../events/sqs/cti-ingest-lost-ringing.json");
 
     fn event(json: &str) -> LambdaEvent<SqsEvent> {
         LambdaEvent::new(
@@ -315,6 +343,7 @@ mod tests {
         HandlerDeps {
             store: InMemoryCtiStateStore::new(),
             topology: Topology::default(),
+            triggers: None,
         }
     }
 
@@ -346,6 +375,51 @@ mod tests {
             .collect()
     }
 
+    /// Records the routing triggers sent.
+    #[derive(Default)]
+    struct RecordingTriggers(std::sync::Mutex<Vec<linka_shared::routing_live::RoutingTrigger>>);
+
+    #[async_trait::async_trait]
+    impl RoutingTriggers for RecordingTriggers {
+        async fn send(
+            &self,
+            trigger: &linka_shared::routing_live::RoutingTrigger,
+            _delay_seconds: u32,
+        ) -> Result<(), linka_shared::ports::SignalError> {
+            self.0.lock().unwrap().push(trigger.clone());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn when_events_are_stored_should_tell_routing_about_ready_agents_and_settled_calls() {
+        use linka_shared::routing_live::RoutingTrigger;
+        // GIVEN a routing queue
+        let triggers = Arc::new(RecordingTriggers::default());
+        let deps = HandlerDeps {
+            triggers: Some(triggers.clone() as Arc<dyn RoutingTriggers>),
+            ..deps()
+        };
+        // WHEN the answered-call batch arrives, and then again (a redelivery)
+        function_handler(&deps, event(ANSWERED)).await.unwrap();
+        let first = triggers.0.lock().unwrap().clone();
+        function_handler(&deps, event(ANSWERED)).await.unwrap();
+        // THEN routing heard that the call was answered at 2001 and ended, and that 2001 is ready
+        assert!(first.contains(&RoutingTrigger::CallSettled {
+            call_id: "prg-1/c1".into(),
+            answered_by: Some("2001".into()),
+        }));
+        assert!(first.contains(&RoutingTrigger::CallSettled {
+            call_id: "prg-1/c1".into(),
+            answered_by: None,
+        }));
+        assert!(first.contains(&RoutingTrigger::AgentAvailable {
+            device: "2001".into()
+        }));
+        // AND a redelivery repeats them (the worker treats repeats as no-ops)
+        assert_eq!(triggers.0.lock().unwrap().len(), 2 * first.len());
+    }
+
     #[tokio::test]
     async fn when_an_answered_call_and_its_agent_events_arrive_should_store_call_agent_and_lifecycle(
     ) {
@@ -367,6 +441,19 @@ mod tests {
         let agent = &deps.store.agents()["2001"];
         assert_eq!(agent.value.state, AgentState::Ready);
         assert_eq!(agent.value.agent_id.as_deref(), Some("agent01"));
+        // AND the done record tells who answered and how long the customer waited for it
+        let contact = call.value.contact_id.clone();
+        let done = deps
+            .store
+            .events()
+            .into_iter()
+            .find(|event| event.contact_id == contact && event.to == Done)
+            .unwrap();
+        let outcome = done.outcome.unwrap();
+        assert_eq!(outcome.result, ContactResult::Answered);
+        assert_eq!(outcome.answered_by.as_deref(), Some("2001"));
+        assert_eq!(outcome.lost_phase, None);
+        assert!(outcome.from_ring_ms.is_some() && outcome.from_queue_ms.is_some());
         assert_eq!(agent.value.pending_wrap_up, None);
     }
 
@@ -431,6 +518,82 @@ mod tests {
         assert_eq!(deps.store.commits(), 3);
     }
 
+    /// The record that ends the contact of `call_key`, as stored (JSON).
+    fn ending_record(store: &InMemoryCtiStateStore, call_key: &str) -> Value {
+        let contact = store.calls()[call_key].value.contact_id.clone();
+        let ends: Vec<Value> = store
+            .events()
+            .into_iter()
+            .filter(|event| event.contact_id == contact && event.to.ends_contact())
+            .map(|event| serde_json::to_value(event).unwrap())
+            .collect();
+        assert_eq!(ends.len(), 1, "{ends:?}");
+        ends[0].clone()
+    }
+
+    #[tokio::test]
+    async fn when_callers_hang_up_in_the_queue_or_while_ringing_should_store_where_and_how_long_they_waited(
+    ) {
+        // GIVEN IVR port 7000 and two batches: c21 routed to the IVR, queued, ringing 2001
+        // without answer, back in the queue, abandoned; c22 queued, abandoned while 2001 rings
+        let deps = HandlerDeps {
+            store: InMemoryCtiStateStore::new(),
+            topology: Topology {
+                ivr_devices: ["7000".to_owned()].into(),
+                ..Topology::default()
+            },
+            triggers: None,
+        };
+        // WHEN both are handled
+        for batch in [LOST_IN_QUEUE, LOST_RINGING] {
+            let response = function_handler(&deps, event(batch)).await.unwrap();
+            assert!(response.batch_item_failures.is_empty());
+        }
+        // THEN c21 is lost in the queue, with its waits from the IVR and the queue entry and
+        // 2001's missed offer
+        use ContactState::*;
+        assert_eq!(
+            lifecycle(&deps.store, "prg-1/c21"),
+            [Arrived, Ivr, Queued, Offered, Queued, AbandonedInQueue]
+        );
+        let record = ending_record(&deps.store, "prg-1/c21");
+        assert_eq!(record["at"], "2026-11-27T09:00:58.700Z");
+        assert_eq!(record["from"], "queued");
+        assert_eq!(
+            (&record["pilot"], &record["queue"], &record["cause"]),
+            (&json!("5000"), &json!("5000"), &json!("normalClearing"))
+        );
+        assert!(record.get("agentDevice").is_none());
+        assert_eq!(
+            record["outcome"],
+            json!({
+                "result": "abandoned", "lostPhase": "inQueue", "totalMs": 57_700,
+                "fromIvrMs": 55_700, "fromQueueMs": 38_500, "missedBy": ["2001"]
+            })
+        );
+        // AND c22 is lost while 2001 rang, 7.5 s after the ring started
+        assert_eq!(
+            lifecycle(&deps.store, "prg-1/c22"),
+            [Arrived, Queued, Offered, AbandonedRinging]
+        );
+        let record = ending_record(&deps.store, "prg-1/c22");
+        assert_eq!(record["agentDevice"], "2001");
+        assert_eq!(
+            record["outcome"],
+            json!({
+                "result": "abandoned", "lostPhase": "ringingAgent", "totalMs": 11_500,
+                "fromQueueMs": 11_500, "fromRingMs": 7_500
+            })
+        );
+        // AND a redelivery of both batches writes nothing
+        let (commits, events) = (deps.store.commits(), deps.store.events());
+        for batch in [LOST_IN_QUEUE, LOST_RINGING] {
+            function_handler(&deps, event(batch)).await.unwrap();
+        }
+        assert_eq!(deps.store.commits(), commits);
+        assert_eq!(deps.store.events(), events);
+    }
+
     #[tokio::test]
     async fn when_a_record_fails_should_fail_the_later_records_of_its_group_only() {
         // GIVEN a batch: c3 queued, c3 malformed, c3 cleared, c4 queued, c5 of schema version 2
@@ -485,6 +648,7 @@ mod tests {
         let deps = HandlerDeps {
             store,
             topology: Topology::default(),
+            triggers: None,
         };
         let mut value: Value = serde_json::from_str(ABANDONED).unwrap();
         value["Records"].as_array_mut().unwrap().truncate(1);

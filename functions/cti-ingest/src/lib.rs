@@ -14,4 +14,5 @@ pub const ENVIRONMENT: &[&str] = &[
     "AGENT_STATE_TABLE",
     "CONTACT_EVENTS_TABLE",
     "CTI_IVR_DEVICES",
+    "ROUTING_QUEUE_URL",
 ];

@@ -5,7 +5,11 @@ use cti_ingest::{
     handler::{function_handler, HandlerDeps},
 };
 use lambda_runtime::{run, service_fn, Error};
-use linka_shared::{adapters::DynamoCtiStateStore, aws::sdk_config, telemetry};
+use linka_shared::{
+    adapters::{DynamoCtiStateStore, SqsRoutingTriggers},
+    aws::sdk_config,
+    telemetry,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -21,6 +25,10 @@ async fn main() -> Result<(), Error> {
             config.contact_events_table,
         ),
         topology: config.topology,
+        triggers: config.routing_queue_url.map(|url| {
+            std::sync::Arc::new(SqsRoutingTriggers::from_sdk_config(&sdk, url))
+                as std::sync::Arc<dyn linka_shared::ports::RoutingTriggers>
+        }),
     };
     run(service_fn(|event| function_handler(&deps, event))).await
 }

@@ -1,6 +1,7 @@
 //! The configuration routes under `/api/admin/` (ADM-4, ADM-6, ADM-7): queues, queue members
 //! (skill and priority per agent), break codes, call categories, transfer-panel groups and
-//! lines, and the ICIS link template. Admin only.
+//! lines, IVR trees, the ICIS link template, and the routing settings ([`routing`]: a queue's
+//! routing settings, the inbound plan, the PBX device map). Admin only.
 //!
 //! One generic set of operations serves every collection through
 //! [`ConfigEntity`](linka_shared::admin_config::ConfigEntity): list, get, create, replace,
@@ -20,7 +21,8 @@ use linka_shared::{
     admin_config::{
         is_valid_config_id, is_valid_member_username, members_collection, parse_document,
         parse_icis_link, parse_member_settings, BreakCode, CallCategory, ConfigEntity, IcisLink,
-        Queue, QueueMember, TransferGroup, TransferLine, ICIS_LINK_ID, SETTINGS_COLLECTION,
+        Queue, QueueMember, Reference, TransferGroup, TransferLine, ICIS_LINK_ID,
+        SETTINGS_COLLECTION,
     },
     audit::{AuditAction, AuditContext, AuditRecord},
     auth::Principal,
@@ -34,6 +36,8 @@ use linka_shared::{
     users::PageLimit,
 };
 use serde_json::Value;
+
+mod routing;
 
 use crate::{
     handler::{
@@ -96,6 +100,13 @@ pub(crate) async fn serve<U: UserDirectory>(
         Route::DeleteMember(queue, username) => delete_member(&deps, queue, username, note).await,
         Route::GetIcisLink => get_icis_link(&deps).await,
         Route::PutIcisLink => put_icis_link(&deps, note).await,
+        Route::GetQueueRouting(queue) => routing::get_queue_routing(&deps, queue, note).await,
+        Route::PutQueueRouting(queue) => routing::put_queue_routing(&deps, queue, note).await,
+        Route::GetRoutingPlan => routing::get_plan(&deps, note).await,
+        Route::PutRoutingPlan => routing::put_plan(&deps, note).await,
+        Route::GetRoutingDevices => routing::get_devices(&deps, note).await,
+        Route::PutRoutingDevices => routing::put_devices(&deps, note).await,
+        Route::ValidateIvr => routing::validate_ivr(&deps, note).await,
         _ => Err(Problem::not_found(
             "route-not-found",
             "There is no such route.",
@@ -182,8 +193,21 @@ async fn check_references<T: ConfigEntity, U: UserDirectory>(
     deps: &ConfigDeps<'_, U>,
     document: &T,
 ) -> Result<(), Problem> {
+    let errors = missing_references(deps, document.references()).await?;
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::unprocessable(errors))
+    }
+}
+
+/// A `does not exist` error for each reference that points nowhere.
+async fn missing_references<U: UserDirectory>(
+    deps: &ConfigDeps<'_, U>,
+    references: Vec<Reference>,
+) -> Result<Vec<FieldError>, Problem> {
     let mut errors = Vec::new();
-    for reference in document.references() {
+    for reference in references {
         let found = if reference.is_user {
             deps.users
                 .get(&reference.id)
@@ -201,11 +225,7 @@ async fn check_references<T: ConfigEntity, U: UserDirectory>(
             errors.push(FieldError::new(reference.field, "does not exist"));
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Problem::unprocessable(errors))
-    }
+    Ok(errors)
 }
 
 fn audit_record(
@@ -437,6 +457,19 @@ async fn still_referenced<T: ConfigEntity>(
                     .to_owned(),
             )));
         }
+        if let Some(in_use) = routing::routing_uses(store, Queue::COLLECTION, id).await? {
+            return Ok(Some(in_use));
+        }
+    } else if T::COLLECTION == IvrTree::COLLECTION {
+        if routing::overflows_to_ivr(&load_all(store, Queue::COLLECTION).await?, id) {
+            return Ok(Some((
+                "ivr-in-use",
+                "A queue overflows to this IVR tree.".to_owned(),
+            )));
+        }
+        if let Some(in_use) = routing::routing_uses(store, IvrTree::COLLECTION, id).await? {
+            return Ok(Some(in_use));
+        }
     } else if T::COLLECTION == TransferGroup::COLLECTION
         && points_at(load_all(store, TransferLine::COLLECTION).await?, "groupId")
     {
@@ -473,13 +506,16 @@ async fn delete<T: ConfigEntity, U>(
     );
     let write = ConfigWrite::Delete {
         collection: T::COLLECTION.to_owned(),
-        id,
+        id: id.clone(),
     };
     deps.store
         .write(&write, &record)
         .await
         .map_err(|error| write_failure::<T>(&format!("delete a {}", T::NOUN), error))?;
     note.written = true;
+    if T::COLLECTION == Queue::COLLECTION {
+        routing::delete_queue_routing(deps, &id).await;
+    }
     Ok(no_content())
 }
 

@@ -6,6 +6,7 @@ use super::*;
 
 const POST_QUEUE: &str = include_str!("../../../events/apigw-http/post-queue.json");
 const PUT_MEMBER: &str = include_str!("../../../events/apigw-http/put-queue-member.json");
+const PUT_QUEUE_ROUTING: &str = include_str!("../../../events/apigw-http/put-queue-routing.json");
 const LIST_QUEUES: &str = include_str!("../../../events/apigw-http/list-queues.json");
 
 /// A request like the sample POST, for any method, path and body.
@@ -328,6 +329,13 @@ async fn when_a_role_without_administration_calls_config_routes_should_get_403_a
         ("DELETE", "/api/admin/transfer-lines/l"),
         ("GET", "/api/admin/settings/icis-link"),
         ("PUT", "/api/admin/settings/icis-link"),
+        ("GET", "/api/admin/queues/a/routing"),
+        ("PUT", "/api/admin/queues/a/routing"),
+        ("GET", "/api/admin/routing/plan"),
+        ("PUT", "/api/admin/routing/plan"),
+        ("GET", "/api/admin/routing/devices"),
+        ("PUT", "/api/admin/routing/devices"),
+        ("POST", "/api/admin/ivrs/validate"),
     ];
     for (username, roles) in [
         ("agent01", vec!["agent"]),
@@ -431,4 +439,340 @@ async fn when_admin_stores_an_ivr_tree_should_validate_it_whole_and_protect_its_
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_fields(&problem), ["overflow.ivrId"]);
     assert!(!entry.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing settings (IN-1, IN-4, IN-9, IN-17, IN-18)
+// ---------------------------------------------------------------------------------------------
+
+/// The queues and the IVR tree of the demo, stored.
+async fn routing_deps() -> Deps {
+    let deps = deps();
+    for id in ["kkc-obecne", "kkc-platby", "as-asistence", "ext-kampane"] {
+        assert_eq!(send(&deps, "POST", "/api/admin/queues", Some(queue(id))).await.0, StatusCode::CREATED);
+    }
+    let tree: Value = serde_json::from_str(SAMPLE_IVR).unwrap();
+    assert_eq!(send(&deps, "POST", "/api/admin/ivrs", Some(tree)).await.0, StatusCode::CREATED);
+    deps
+}
+
+fn demo_plan() -> Value {
+    json!({
+        "rules": [
+            {"ruleId": "vip", "when": {"clientStatuses": ["VIP"], "dialled": ["5000"]},
+             "entry": {"kind": "queue", "queueId": "kkc-obecne"}, "priorityBoost": 0},
+            {"ruleId": "kkc", "when": {"dialled": ["5000"]}, "entry": {"kind": "queue", "queueId": "kkc-obecne"}},
+            {"ruleId": "as", "when": {"dialled": ["5001"]}, "entry": {"kind": "queue", "queueId": "as-asistence"}},
+            {"ruleId": "ext", "when": {"dialled": ["5002"]}, "entry": {"kind": "queue", "queueId": "ext-kampane"}},
+            {"ruleId": "ivr", "when": {"dialled": ["4000"]}, "entry": {"kind": "ivr", "ivrId": "hlavni-linka"}}
+        ],
+        "clientPriority": [{"status": "VIP", "boost": 5}],
+        "recording": {"record": true, "ownNumbers": ["+420585*"], "recordOwnNumbers": false}
+    })
+}
+
+fn demo_devices() -> Value {
+    json!({
+        "queues": {"kkc-obecne": "5100", "kkc-platby": "5101", "as-asistence": "5102", "ext-kampane": "5103"},
+        "ivrs": {"hlavni-linka": "6001"},
+        "announcements": {"closed": "6901", "no-agents": "6902"},
+        "defaultAnnouncement": "6900"
+    })
+}
+
+#[tokio::test]
+async fn when_queue_routing_is_unset_should_answer_the_defaults_and_404_for_an_unknown_queue() {
+    let deps = routing_deps().await;
+    let (status, body) = send(&deps, "GET", "/api/admin/queues/kkc-platby/routing", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({
+            "queueId": "kkc-platby",
+            "wrapUpSeconds": 0,
+            "whenNobodyLoggedIn": {"action": "announce", "announcementId": "no-agents", "then": "overflow"}
+        })
+    );
+    for (method, body) in [("GET", None), ("PUT", Some(json!({"wrapUpSeconds": 5})))] {
+        let (status, problem) = send(&deps, method, "/api/admin/queues/nowhere/routing", body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method}");
+        assert_eq!(problem["code"], "queue-not-found");
+    }
+    let (status, _) = send(&deps, "GET", "/api/admin/queues/Bad%20Id/routing", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let last = deps.audit.records().pop().unwrap();
+    assert_eq!(last.action, AuditAction::ConfigRead);
+}
+
+#[tokio::test]
+async fn when_admin_puts_queue_routing_should_store_it_with_its_audit_record_and_read_it_back() {
+    // GIVEN the demo queues
+    let deps = routing_deps().await;
+    let before = deps.audit.records().len();
+    let settings = json!({
+        "wrapUpSeconds": 15,
+        "maxWaitSeconds": 600,
+        "whenNobodyLoggedIn": {"action": "announce", "announcementId": "no-agents", "then": "overflow"},
+        "lastAgent": {"holdSeconds": 20, "maxAgeHours": 72}
+    });
+    // WHEN the admin puts the settings of kkc-obecne
+    let (status, body) = send(&deps, "PUT", "/api/admin/queues/kkc-obecne/routing", Some(settings.clone())).await;
+    // THEN 200 with the settings and the queue id
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut expected = settings.clone();
+    expected["queueId"] = json!("kkc-obecne");
+    assert_eq!(body, expected);
+    // AND one config.update record, written with the change
+    let records = deps.audit.records();
+    assert_eq!(records.len(), before + 1);
+    assert_eq!(records[before].action, AuditAction::ConfigUpdate);
+    assert_eq!(records[before].target.as_deref(), Some("queues/kkc-obecne/routing"));
+    // AND the stored document is what the routing function reads: queueRouting/kkc-obecne
+    let stored = deps.config.get("queueRouting", "kkc-obecne").await.unwrap().unwrap();
+    assert_eq!(stored, expected);
+    let routing: linka_shared::routing::QueueRouting = serde_json::from_value(stored).unwrap();
+    assert_eq!(routing.wrap_up_seconds, 15);
+    // AND it reads back; what was read may be sent back as it is
+    let (status, read) = send(&deps, "GET", "/api/admin/queues/kkc-obecne/routing", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read, expected);
+    assert_eq!(send(&deps, "PUT", "/api/admin/queues/kkc-obecne/routing", Some(read)).await.0, StatusCode::OK);
+    // AND the sample event (API Gateway's path parameters) stores the same
+    let (status, _, sample) = call(&deps, event(PUT_QUEUE_ROUTING, Some(&admin_token()))).await;
+    assert_eq!(status, StatusCode::OK, "{sample}");
+    assert_eq!(sample, expected);
+    // AND a PUT replaces the settings whole: omitted fields take their defaults
+    let (_, body) = send(&deps, "PUT", "/api/admin/queues/kkc-obecne/routing", Some(json!({"wrapUpSeconds": 10}))).await;
+    assert_eq!(body["lastAgent"], Value::Null);
+    assert_eq!(body["whenNobodyLoggedIn"]["action"], "announce");
+}
+
+#[tokio::test]
+async fn when_queue_routing_fields_are_bad_should_answer_422_naming_each_and_store_nothing() {
+    let deps = routing_deps().await;
+    let cases = [
+        (json!({"wrapUpSeconds": 3601}), "wrapUpSeconds"),
+        (json!({"wrapUpSeconds": -1}), "wrapUpSeconds"),
+        (json!({"maxWaitSeconds": 0}), "maxWaitSeconds"),
+        (json!({"maxWaitSeconds": 86401}), "maxWaitSeconds"),
+        (json!({"maxWaitingCalls": 10001}), "maxWaitingCalls"),
+        (json!({"whenNobodyLoggedIn": {"action": "announce", "announcementId": "Bad Id", "then": "hangUp"}}), "whenNobodyLoggedIn.announcementId"),
+        (json!({"whenNobodyLoggedIn": {"action": "announce", "announcementId": "x", "then": "sing"}}), "whenNobodyLoggedIn"),
+        (json!({"whenNobodyLoggedIn": {"action": "dance"}}), "whenNobodyLoggedIn.action"),
+        (json!({"closedAnnouncement": "-closed"}), "closedAnnouncement"),
+        (json!({"lastAgent": {"holdSeconds": 601, "maxAgeHours": 72}}), "lastAgent.holdSeconds"),
+        (json!({"lastAgent": {"holdSeconds": 20, "maxAgeHours": 0}}), "lastAgent.maxAgeHours"),
+        (json!({"lastAgent": {"holdSeconds": 20, "maxAgeHours": 721}}), "lastAgent.maxAgeHours"),
+        (json!({"lastAgent": {"holdSeconds": 20}}), "lastAgent"),
+        (json!({"colour": "red"}), "colour"),
+        (json!({"queueId": "kkc-platby"}), "queueId"),
+    ];
+    for (body, field) in cases {
+        let (status, problem) = send(&deps, "PUT", "/api/admin/queues/kkc-obecne/routing", Some(body.clone())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {problem}");
+        assert_eq!(error_fields(&problem), [field], "{body}");
+    }
+    assert!(deps.config.get("queueRouting", "kkc-obecne").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn when_a_queue_is_deleted_should_its_routing_settings_go_too() {
+    let deps = routing_deps().await;
+    send(&deps, "PUT", "/api/admin/queues/ext-kampane/routing", Some(json!({"wrapUpSeconds": 20}))).await;
+    assert_eq!(send(&deps, "DELETE", "/api/admin/queues/ext-kampane", None).await.0, StatusCode::NO_CONTENT);
+    assert!(deps.config.get("queueRouting", "ext-kampane").await.unwrap().is_none());
+    let targets: Vec<String> = deps.audit.records().iter().rev().take(2).filter_map(|r| r.target.clone()).collect();
+    assert_eq!(targets, ["queues/ext-kampane/routing", "queues/ext-kampane"]);
+    // A queue without routing settings is deleted with one record.
+    let before = deps.audit.records().len();
+    assert_eq!(send(&deps, "DELETE", "/api/admin/queues/kkc-platby", None).await.0, StatusCode::CONFLICT, "the IVR tree transfers to it");
+    assert_eq!(deps.audit.records().len(), before + 1);
+}
+
+#[tokio::test]
+async fn when_plan_is_unset_should_answer_the_empty_default_plan() {
+    let deps = deps();
+    let (status, body) = send(&deps, "GET", "/api/admin/routing/plan", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({"rules": [], "clientPriority": [], "recording": {"record": true, "ownNumbers": [], "recordOwnNumbers": false}})
+    );
+    let record = deps.audit.records().pop().unwrap();
+    assert_eq!((record.action, record.target.as_deref()), (AuditAction::ConfigRead, Some("routing/plan")));
+}
+
+#[tokio::test]
+async fn when_admin_puts_the_plan_should_store_it_and_protect_its_queues_and_ivr_from_delete() {
+    // GIVEN the demo queues and IVR tree
+    let deps = routing_deps().await;
+    let before = deps.audit.records().len();
+    // WHEN the admin puts the demo plan
+    let (status, body) = send(&deps, "PUT", "/api/admin/routing/plan", Some(demo_plan())).await;
+    // THEN it is stored as routingSettings/plan with its audit record
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rules"][0]["ruleId"], "vip");
+    let stored = deps.config.get("routingSettings", "plan").await.unwrap().unwrap();
+    assert_eq!(stored, body);
+    let plan: linka_shared::routing::InboundPlan = serde_json::from_value(stored).unwrap();
+    assert_eq!(plan.rules.len(), 5);
+    let records = deps.audit.records();
+    assert_eq!(records.len(), before + 1);
+    assert_eq!(records[before].action, AuditAction::ConfigUpdate);
+    assert_eq!(records[before].target.as_deref(), Some("routing/plan"));
+    assert_eq!(send(&deps, "GET", "/api/admin/routing/plan", None).await.1, body);
+    // AND a queue or IVR tree the plan sends calls to cannot be deleted
+    let (status, problem) = send(&deps, "DELETE", "/api/admin/queues/ext-kampane", None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(problem["code"], "queue-in-use");
+    let (status, problem) = send(&deps, "DELETE", "/api/admin/ivrs/hlavni-linka", None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(problem["code"], "ivr-in-use");
+    // AND once the plan no longer names them, they can
+    let mut smaller = demo_plan();
+    smaller["rules"] = json!([demo_plan()["rules"][0].clone()]);
+    assert_eq!(send(&deps, "PUT", "/api/admin/routing/plan", Some(smaller)).await.0, StatusCode::OK);
+    assert_eq!(send(&deps, "DELETE", "/api/admin/queues/ext-kampane", None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(send(&deps, "DELETE", "/api/admin/ivrs/hlavni-linka", None).await.0, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn when_plan_is_bad_should_answer_422_naming_each_field_and_store_nothing() {
+    let deps = routing_deps().await;
+    type Change = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(Change, &str)> = vec![
+        (Box::new(|p| p["rules"][2]["entry"]["queueId"] = json!("nowhere")), "rules[2].entry.queueId"),
+        (Box::new(|p| p["rules"][4]["entry"]["ivrId"] = json!("nowhere")), "rules[4].entry.ivrId"),
+        (Box::new(|p| p["rules"][4]["entry"]["node"] = json!("no-such-node")), "rules[4].entry.node"),
+        (Box::new(|p| p["rules"][1]["ruleId"] = json!("vip")), "rules[1].ruleId"),
+        (Box::new(|p| p["rules"][1]["ruleId"] = json!("VIP")), "rules[1].ruleId"),
+        (Box::new(|p| p["rules"][1]["when"]["callers"] = json!(["+420 585*"])), "rules[1].when.callers[0]"),
+        (Box::new(|p| p["rules"][1]["when"]["dialled"] = json!(["5000", "50a0"])), "rules[1].when.dialled[1]"),
+        (Box::new(|p| p["rules"][1]["priorityBoost"] = json!(101)), "rules[1].priorityBoost"),
+        (Box::new(|p| p["rules"][1]["priorityBoost"] = json!(256)), "rules[1].priorityBoost"),
+        (Box::new(|p| p["rules"][1]["entry"] = json!({"kind": "destination", "target": {"kind": "agent", "username": "ghost"}})), "rules[1].entry.target.username"),
+        (Box::new(|p| p["rules"][1]["entry"] = json!({"kind": "destination", "target": {"kind": "queue", "queueId": "nowhere"}})), "rules[1].entry.target.queueId"),
+        (Box::new(|p| p["rules"][1]["entry"] = json!({"kind": "somewhere"})), "rules[1].entry.kind"),
+        (Box::new(|p| p["defaultEntry"] = json!({"kind": "queue", "queueId": "nowhere"})), "defaultEntry.queueId"),
+        (Box::new(|p| p["clientPriority"][0]["boost"] = json!(101)), "clientPriority[0].boost"),
+        (Box::new(|p| p["recording"]["ownNumbers"] = json!(["+420585"," 1"])), "recording.ownNumbers[1]"),
+        (Box::new(|p| p["recording"]["colour"] = json!("red")), "recording.colour"),
+    ];
+    for (change, field) in cases {
+        let mut body = demo_plan();
+        change(&mut body);
+        let (status, problem) = send(&deps, "PUT", "/api/admin/routing/plan", Some(body.clone())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {problem}");
+        let fields = error_fields(&problem);
+        assert!(fields.iter().any(|f| f.starts_with(field)), "expected {field} in {fields:?}");
+    }
+    assert!(deps.config.get("routingSettings", "plan").await.unwrap().is_none());
+    // A node of the tree is a valid start.
+    let mut body = demo_plan();
+    body["rules"][4]["entry"]["node"] = json!("uvitani");
+    let (status, problem) = send(&deps, "PUT", "/api/admin/routing/plan", Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{problem}");
+}
+
+#[tokio::test]
+async fn when_admin_puts_the_device_map_should_check_it_and_protect_its_queues_and_ivrs() {
+    let deps = routing_deps().await;
+    let (status, body) = send(&deps, "GET", "/api/admin/routing/devices", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"queues": {}, "ivrs": {}, "announcements": {}}));
+    // Bad devices and unknown queues or trees are named.
+    let cases = [
+        (json!({"queues": {"kkc-obecne": "51 00"}}), "queues.kkc-obecne"),
+        (json!({"queues": {"nowhere": "5100"}}), "queues.nowhere"),
+        (json!({"ivrs": {"nowhere": "6001"}}), "ivrs.nowhere"),
+        (json!({"announcements": {"Closed": "6901"}}), "announcements.Closed"),
+        (json!({"defaultAnnouncement": ""}), "defaultAnnouncement"),
+        (json!({"defaultAnnouncement": 6900}), "defaultAnnouncement"),
+        (json!({"pilots": {}}), "pilots"),
+    ];
+    for (body, field) in cases {
+        let (status, problem) = send(&deps, "PUT", "/api/admin/routing/devices", Some(body.clone())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {problem}");
+        assert_eq!(error_fields(&problem), [field], "{body}");
+    }
+    // The demo map is stored as routingSettings/devices.
+    let before = deps.audit.records().len();
+    let (status, body) = send(&deps, "PUT", "/api/admin/routing/devices", Some(demo_devices())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, demo_devices());
+    assert_eq!(deps.config.get("routingSettings", "devices").await.unwrap().unwrap(), demo_devices());
+    let records = deps.audit.records();
+    assert_eq!(records.len(), before + 1);
+    assert_eq!(records[before].target.as_deref(), Some("routing/devices"));
+    assert_eq!(send(&deps, "GET", "/api/admin/routing/devices", None).await.1, demo_devices());
+    // A mapped queue or tree cannot be deleted.
+    let (status, problem) = send(&deps, "DELETE", "/api/admin/queues/ext-kampane", None).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::CONFLICT, Some("queue-in-use")));
+    let (status, problem) = send(&deps, "DELETE", "/api/admin/ivrs/hlavni-linka", None).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::CONFLICT, Some("ivr-in-use")));
+}
+
+#[tokio::test]
+async fn when_a_queue_overflows_to_an_ivr_tree_should_the_tree_be_protected_from_delete() {
+    let deps = routing_deps().await;
+    let mut night = queue("noc");
+    night["overflow"] = json!({"kind": "ivr", "ivrId": "hlavni-linka"});
+    assert_eq!(send(&deps, "POST", "/api/admin/queues", Some(night)).await.0, StatusCode::CREATED);
+    let (status, problem) = send(&deps, "DELETE", "/api/admin/ivrs/hlavni-linka", None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(problem["code"], "ivr-in-use");
+}
+
+#[tokio::test]
+async fn when_an_ivr_tree_is_validated_should_answer_200_with_its_problems_and_store_nothing() {
+    let deps = routing_deps().await;
+    let tree: Value = serde_json::from_str(SAMPLE_IVR).unwrap();
+    let before = deps.audit.records().len();
+    // A valid tree (its id may even be taken: nothing is stored)
+    let (status, body) = send(&deps, "POST", "/api/admin/ivrs/validate", Some(tree.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"valid": true, "problems": []}));
+    let record = deps.audit.records().pop().unwrap();
+    assert_eq!((record.action, record.target.as_deref()), (AuditAction::ConfigRead, Some("ivrs/validate")));
+    assert_eq!(deps.audit.records().len(), before + 1);
+    // A broken tree: a menu option pointing nowhere, a queue that does not exist
+    let mut broken = tree.clone();
+    broken["ivrId"] = json!("novy");
+    broken["entryNode"] = json!("neni");
+    let (status, body) = send(&deps, "POST", "/api/admin/ivrs/validate", Some(broken)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["valid"], false);
+    assert_eq!(error_fields(&json!({"errors": body["problems"]})), ["entryNode"]);
+    let mut unknown_queue = tree.clone();
+    let transfer = unknown_queue["nodes"].as_object().unwrap().iter().find(|(_, n)| n["kind"] == "transferToQueue").map(|(id, _)| id.clone()).unwrap();
+    unknown_queue["nodes"][&transfer]["queueId"] = json!("nowhere");
+    let (_, body) = send(&deps, "POST", "/api/admin/ivrs/validate", Some(unknown_queue)).await;
+    assert_eq!(body["valid"], false);
+    assert_eq!(error_fields(&json!({"errors": body["problems"]})), [format!("nodes.{transfer}.queueId")]);
+    // A document that does not parse, and JSON that is not an object
+    let (status, body) = send(&deps, "POST", "/api/admin/ivrs/validate", Some(json!({"ivrId": "x"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["valid"], false);
+    assert!(!body["problems"].as_array().unwrap().is_empty());
+    let (status, body) = send(&deps, "POST", "/api/admin/ivrs/validate", Some(json!([1]))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"valid": false, "problems": [{"field": "body", "message": "must be a JSON object"}]}));
+    // Only unreadable bodies are refused
+    let mut bad = request("POST", "/api/admin/ivrs/validate", None, &admin_token());
+    *bad.body_mut() = Body::from("{not json");
+    assert_eq!(call(&deps, bad).await.0, StatusCode::BAD_REQUEST);
+    let mut text = request("POST", "/api/admin/ivrs/validate", Some(json!({})), &admin_token());
+    text.headers_mut().insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+    assert_eq!(call(&deps, text).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Nothing was stored.
+    let (_, list) = send(&deps, "GET", "/api/admin/ivrs", None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    // `validate` is reserved: no tree can have that id.
+    let mut reserved = tree.clone();
+    reserved["ivrId"] = json!("validate");
+    let (_, body) = send(&deps, "POST", "/api/admin/ivrs/validate", Some(reserved.clone())).await;
+    assert_eq!(error_fields(&json!({"errors": body["problems"]})), ["ivrId"]);
+    let (status, problem) = send(&deps, "POST", "/api/admin/ivrs", Some(reserved)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_fields(&problem), ["ivrId"]);
 }

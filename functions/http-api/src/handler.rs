@@ -171,7 +171,14 @@ where
         | Route::PutMember(..)
         | Route::DeleteMember(..)
         | Route::GetIcisLink
-        | Route::PutIcisLink => {
+        | Route::PutIcisLink
+        | Route::GetQueueRouting(_)
+        | Route::PutQueueRouting(_)
+        | Route::GetRoutingPlan
+        | Route::PutRoutingPlan
+        | Route::GetRoutingDevices
+        | Route::PutRoutingDevices
+        | Route::ValidateIvr => {
             let config = admin_config::ConfigDeps {
                 store: deps.config.as_ref(),
                 users: &deps.users,

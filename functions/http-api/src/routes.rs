@@ -24,6 +24,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/admin/queues/{queueId}"),
     ("DELETE", "/api/admin/queues/{queueId}"),
     ("GET", "/api/admin/queues/{queueId}/members"),
+    ("GET", "/api/admin/queues/{queueId}/routing"),
+    ("PUT", "/api/admin/queues/{queueId}/routing"),
     ("PUT", "/api/admin/queues/{queueId}/members/{username}"),
     ("DELETE", "/api/admin/queues/{queueId}/members/{username}"),
     ("GET", "/api/admin/break-codes"),
@@ -48,11 +50,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/admin/transfer-lines/{lineId}"),
     ("GET", "/api/admin/ivrs"),
     ("POST", "/api/admin/ivrs"),
+    ("POST", "/api/admin/ivrs/validate"),
     ("GET", "/api/admin/ivrs/{ivrId}"),
     ("PUT", "/api/admin/ivrs/{ivrId}"),
     ("DELETE", "/api/admin/ivrs/{ivrId}"),
     ("GET", "/api/admin/settings/icis-link"),
     ("PUT", "/api/admin/settings/icis-link"),
+    ("GET", "/api/admin/routing/plan"),
+    ("PUT", "/api/admin/routing/plan"),
+    ("GET", "/api/admin/routing/devices"),
+    ("PUT", "/api/admin/routing/devices"),
     ("POST", "/api/broadcasts"),
     // Not an operation: routes every other method and path under /api to the function, which
     // answers 405 (with Allow) or 404 as problem details.
@@ -88,6 +95,15 @@ pub enum Route {
     DeleteMember(String, String),
     GetIcisLink,
     PutIcisLink,
+    /// The raw `{queueId}` segment.
+    GetQueueRouting(String),
+    PutQueueRouting(String),
+    GetRoutingPlan,
+    PutRoutingPlan,
+    GetRoutingDevices,
+    PutRoutingDevices,
+    /// `POST /api/admin/ivrs/validate`: checks a tree without storing it.
+    ValidateIvr,
 }
 
 /// The configuration collections served by the generic admin handlers (ADM-4, ADM-6).
@@ -174,6 +190,12 @@ impl Route {
                 "/api/admin/queues/{queueId}/members/{username}"
             }
             Route::GetIcisLink | Route::PutIcisLink => "/api/admin/settings/icis-link",
+            Route::GetQueueRouting(_) | Route::PutQueueRouting(_) => {
+                "/api/admin/queues/{queueId}/routing"
+            }
+            Route::GetRoutingPlan | Route::PutRoutingPlan => "/api/admin/routing/plan",
+            Route::GetRoutingDevices | Route::PutRoutingDevices => "/api/admin/routing/devices",
+            Route::ValidateIvr => "/api/admin/ivrs/validate",
         }
     }
 
@@ -190,11 +212,19 @@ impl Route {
             Route::ListAudit => Some(AuditAction::AuditRead),
             Route::CreateBroadcast => Some(AuditAction::BroadcastSend),
             Route::ListConfig(_) | Route::ListMembers(_) => Some(AuditAction::ConfigList),
-            Route::GetConfig(..) | Route::GetIcisLink => Some(AuditAction::ConfigRead),
+            Route::GetConfig(..)
+            | Route::GetIcisLink
+            | Route::GetQueueRouting(_)
+            | Route::GetRoutingPlan
+            | Route::GetRoutingDevices
+            | Route::ValidateIvr => Some(AuditAction::ConfigRead),
             Route::CreateConfig(_) => Some(AuditAction::ConfigCreate),
-            Route::ReplaceConfig(..) | Route::PutMember(..) | Route::PutIcisLink => {
-                Some(AuditAction::ConfigUpdate)
-            }
+            Route::ReplaceConfig(..)
+            | Route::PutMember(..)
+            | Route::PutIcisLink
+            | Route::PutQueueRouting(_)
+            | Route::PutRoutingPlan
+            | Route::PutRoutingDevices => Some(AuditAction::ConfigUpdate),
             Route::DeleteConfig(..) | Route::DeleteMember(..) => Some(AuditAction::ConfigDelete),
         }
     }
@@ -252,6 +282,28 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
             "PUT" => found(Route::PutIcisLink),
             _ => Resolution::MethodNotAllowed("GET, PUT"),
         },
+        (["api", "admin", "routing", "plan"], method) => match method {
+            "GET" => found(Route::GetRoutingPlan),
+            "PUT" => found(Route::PutRoutingPlan),
+            _ => Resolution::MethodNotAllowed("GET, PUT"),
+        },
+        (["api", "admin", "routing", "devices"], method) => match method {
+            "GET" => found(Route::GetRoutingDevices),
+            "PUT" => found(Route::PutRoutingDevices),
+            _ => Resolution::MethodNotAllowed("GET, PUT"),
+        },
+        (["api", "admin", "ivrs", "validate"], method) => match method {
+            "POST" => found(Route::ValidateIvr),
+            _ => Resolution::MethodNotAllowed("POST"),
+        },
+        (["api", "admin", "queues", queue, "routing"], method) if !queue.is_empty() => {
+            let queue = (*queue).to_owned();
+            match method {
+                "GET" => found(Route::GetQueueRouting(queue)),
+                "PUT" => found(Route::PutQueueRouting(queue)),
+                _ => Resolution::MethodNotAllowed("GET, PUT"),
+            }
+        }
         (["api", "admin", "queues", queue, "members"], method) if !queue.is_empty() => match method
         {
             "GET" => found(Route::ListMembers((*queue).to_owned())),
@@ -354,6 +406,37 @@ mod tests {
         assert_eq!(
             resolve(&Method::DELETE, "/api/admin/settings/icis-link", None),
             Resolution::MethodNotAllowed("GET, PUT")
+        );
+        for path in [
+            "/api/admin/routing/plan",
+            "/api/admin/routing/devices",
+            "/api/admin/queues/kkc/routing",
+        ] {
+            assert_eq!(
+                resolve(&Method::POST, path, None),
+                Resolution::MethodNotAllowed("GET, PUT"),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn when_ivr_validate_is_resolved_should_be_post_only_and_never_an_ivr_id() {
+        assert_eq!(
+            resolve(&Method::POST, "/api/admin/ivrs/validate", None),
+            Resolution::Found(Route::ValidateIvr)
+        );
+        // `validate` is a reserved IVR id, so this path is never the tree of that id.
+        for method in [Method::GET, Method::PUT, Method::DELETE, Method::OPTIONS] {
+            assert_eq!(
+                resolve(&method, "/api/admin/ivrs/validate", None),
+                Resolution::MethodNotAllowed("POST"),
+                "{method}"
+            );
+        }
+        assert_eq!(
+            resolve(&Method::PUT, "/api/admin/queues/kkc/routing", None),
+            Resolution::Found(Route::PutQueueRouting("kkc".to_owned()))
         );
     }
 

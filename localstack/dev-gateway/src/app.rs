@@ -365,6 +365,8 @@ async fn start_stack(
     let mut overrides: BTreeMap<String, String> = [
         ("AuthIssuer", format!("{base_url}/auth")),
         ("AuthJwksUrl", format!("{base_url}/auth/jwks.json")),
+        // The dev gateway does no IAM authorisation (docs/adr/0013-routing-function.md).
+        ("RoutingRequireIam", "false".to_owned()),
     ]
     .into_iter()
     .filter(|(name, _)| document.parameters.contains_key(*name))
@@ -636,6 +638,8 @@ mod tests {
             "broadcast",
             "ws-sweeper",
             "cti-ingest",
+            "routing-api",
+            "routing-worker",
         ] {
             write_fake_function(&functions.path, binary);
         }
@@ -684,7 +688,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         assert_eq!(health["status"], "ok");
-        assert_eq!(health["functions"].as_object().unwrap().len(), 5);
+        assert_eq!(health["functions"].as_object().unwrap().len(), 7);
 
         let fired: Value = client
             .post(format!("{base}/_local/schedules/WsSweeperFunction/fire"))

@@ -2383,6 +2383,8 @@ Resources:
                 ("BroadcastFunction", "broadcast"),
                 ("CtiIngestFunction", "cti-ingest"),
                 ("HttpApiFunction", "http-api"),
+                ("RoutingApiFunction", "routing-api"),
+                ("RoutingWorkerFunction", "routing-worker"),
                 ("WsApiFunction", "ws-api"),
                 ("WsSweeperFunction", "ws-sweeper"),
             ]
@@ -2474,10 +2476,12 @@ Resources:
             .iter()
             .all(|b| b.public_access_block.is_some() && b.encryption.is_some()));
 
-        resolver.set_reference(
-            "BroadcastQueue",
-            "http://127.0.0.1:4566/123456789012/linka-BroadcastQueue",
-        );
+        for queue in ["BroadcastQueue", "RoutingQueue", "CtiCommandQueue"] {
+            resolver.set_reference(
+                queue,
+                &format!("http://127.0.0.1:4566/123456789012/linka-{queue}"),
+            );
+        }
         for function in &template.functions {
             let environment = function.resolve_environment(&resolver).unwrap();
             assert_eq!(environment["AUTH_ISSUER"], "http://127.0.0.1:8080/auth");

@@ -8,6 +8,8 @@ mod cti_dynamodb;
 mod cti_memory;
 mod dynamodb;
 pub mod memory;
+mod routing_dynamodb;
+mod routing_memory;
 mod sqs;
 
 pub use apigw::ApiGatewayNotifier;
@@ -17,4 +19,8 @@ pub use config_memory::InMemoryConfigStore;
 pub use cti_dynamodb::DynamoCtiStateStore;
 pub use cti_memory::InMemoryCtiStateStore;
 pub use dynamodb::{DynamoConnectionStore, DynamoUserDirectory};
-pub use sqs::SqsNoticePublisher;
+pub use routing_dynamodb::{DynamoRoutingStateStore, RoutingTables};
+pub use routing_memory::InMemoryRoutingStateStore;
+pub use sqs::{
+    SqsNoticePublisher, SqsRoutingSignals, SqsRoutingTriggers, MAX_TRIGGER_DELAY_SECONDS,
+};

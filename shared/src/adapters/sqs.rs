@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 
 use crate::{
-    ports::{NoticePublisher, PublishError},
+    ports::{NoticePublisher, PublishError, RoutingSignals, RoutingTriggers, SignalError},
     realtime::BroadcastNotice,
 };
 
@@ -45,5 +45,114 @@ impl NoticePublisher for SqsNoticePublisher {
             .await
             .map_err(|error| PublishError(error.into()))?;
         Ok(())
+    }
+}
+
+/// [`RoutingTriggers`] on the standard `RoutingQueue`, with a per-message delay.
+#[derive(Debug, Clone)]
+pub struct SqsRoutingTriggers {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsRoutingTriggers {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    /// With a client built from the shared SDK configuration.
+    pub fn from_sdk_config(
+        sdk_config: &aws_config::SdkConfig,
+        queue_url: impl Into<String>,
+    ) -> Self {
+        Self::new(Client::new(sdk_config), queue_url)
+    }
+}
+
+/// SQS allows a message delay of at most 15 minutes.
+pub const MAX_TRIGGER_DELAY_SECONDS: u32 = 900;
+
+#[async_trait]
+impl RoutingTriggers for SqsRoutingTriggers {
+    async fn send(
+        &self,
+        trigger: &crate::routing_live::RoutingTrigger,
+        delay_seconds: u32,
+    ) -> Result<(), SignalError> {
+        let body = serde_json::to_string(trigger).map_err(|error| SignalError(error.into()))?;
+        let delay = delay_seconds.min(MAX_TRIGGER_DELAY_SECONDS);
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .delay_seconds(i32::try_from(delay).unwrap_or(0))
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|error| SignalError(error.into()))?;
+        Ok(())
+    }
+}
+
+/// [`RoutingSignals`] on SQS: commands on the relay's FIFO `CtiCommandQueue` (group per
+/// device, deduplicated by command id), triggers on the `RoutingQueue` ([`SqsRoutingTriggers`]).
+#[derive(Debug, Clone)]
+pub struct SqsRoutingSignals {
+    client: Client,
+    command_queue_url: String,
+    triggers: SqsRoutingTriggers,
+}
+
+impl SqsRoutingSignals {
+    pub fn new(
+        client: Client,
+        command_queue_url: impl Into<String>,
+        routing_queue_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            triggers: SqsRoutingTriggers::new(client.clone(), routing_queue_url),
+            client,
+            command_queue_url: command_queue_url.into(),
+        }
+    }
+
+    /// With a client built from the shared SDK configuration.
+    pub fn from_sdk_config(
+        sdk_config: &aws_config::SdkConfig,
+        command_queue_url: impl Into<String>,
+        routing_queue_url: impl Into<String>,
+    ) -> Self {
+        Self::new(
+            Client::new(sdk_config),
+            command_queue_url,
+            routing_queue_url,
+        )
+    }
+}
+
+#[async_trait]
+impl RoutingSignals for SqsRoutingSignals {
+    async fn command(&self, command: &cti_events::CtiCommand) -> Result<(), SignalError> {
+        let body = serde_json::to_string(command).map_err(|error| SignalError(error.into()))?;
+        self.client
+            .send_message()
+            .queue_url(&self.command_queue_url)
+            .message_group_id(command.group_id())
+            .message_deduplication_id(&command.command_id)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|error| SignalError(error.into()))?;
+        Ok(())
+    }
+
+    async fn trigger(
+        &self,
+        trigger: &crate::routing_live::RoutingTrigger,
+        delay_seconds: u32,
+    ) -> Result<(), SignalError> {
+        self.triggers.send(trigger, delay_seconds).await
     }
 }

@@ -39,6 +39,9 @@ pub use model::{
 };
 pub use validate::{queue_references, validate_tree};
 
+/// Ids a tree cannot have: they are paths of their own under `/api/admin/ivrs/`.
+pub const RESERVED_IVR_IDS: &[&str] = &["validate"];
+
 impl ConfigEntity for IvrTree {
     const COLLECTION: &'static str = crate::admin_config::IVR_COLLECTION;
     const ID_FIELD: &'static str = "ivrId";
@@ -50,7 +53,14 @@ impl ConfigEntity for IvrTree {
     }
 
     fn validate(&self) -> Vec<FieldError> {
-        validate_tree(self)
+        let mut errors = validate_tree(self);
+        if RESERVED_IVR_IDS.contains(&self.ivr_id.as_str()) {
+            errors.insert(
+                0,
+                FieldError::new("ivrId", "is reserved (the path /api/admin/ivrs/validate)"),
+            );
+        }
+        errors
     }
 
     fn references(&self) -> Vec<Reference> {

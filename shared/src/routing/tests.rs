@@ -133,6 +133,7 @@ fn waiting(call_id: &str, queue_id: &str, priority: u8, entered_secs_ago: i64) -
         queued_at: now() - secs(entered_secs_ago),
         offered_to: None,
         sticky: None,
+        caller: None,
     }
 }
 

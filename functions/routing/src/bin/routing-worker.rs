@@ -1,0 +1,44 @@
+//! Composition root of RoutingWorkerFunction: tracing, config, clients, run.
+
+use std::sync::Arc;
+
+use lambda_runtime::{run, service_fn, Error};
+use linka_shared::{
+    adapters::{
+        DynamoAuditLog, DynamoConfigStore, DynamoRoutingStateStore, DynamoUserDirectory,
+        SqsRoutingSignals,
+    },
+    aws::sdk_config,
+    telemetry,
+};
+use routing::{config::Config, router::Router, worker::function_handler};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init_lambda();
+    let config = Config::from_env()
+        .inspect_err(|error| tracing::error!(error.message = %error, "invalid configuration"))?;
+    let sdk = sdk_config().await;
+    let audit = DynamoAuditLog::from_sdk_config(
+        &sdk,
+        config.audit_table.clone(),
+        chrono::Duration::days(183),
+    );
+    let router = Router::new(
+        DynamoRoutingStateStore::from_sdk_config(&sdk, config.routing_tables()),
+        DynamoUserDirectory::from_sdk_config(&sdk, config.users_table),
+        SqsRoutingSignals::from_sdk_config(
+            &sdk,
+            config.command_queue_url,
+            config.routing_queue_url,
+        ),
+        Arc::new(DynamoConfigStore::from_sdk_config(
+            &sdk,
+            config.config_table,
+            audit,
+        )),
+        config.offer_seconds,
+        config.config_cache,
+    );
+    run(service_fn(|event| function_handler(&router, event))).await
+}

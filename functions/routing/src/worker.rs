@@ -1,0 +1,77 @@
+//! The routing worker: consumes `RoutingQueue` (standard queue, every trigger idempotent) and
+//! reports partial batch failures so that SQS retries only the failed triggers.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::Utc;
+use lambda_runtime::{Error, LambdaEvent};
+use linka_shared::{
+    ports::{RoutingSignals, RoutingStateStore, UserDirectory},
+    routing_live::RoutingTrigger,
+};
+use thiserror::Error;
+
+use crate::router::{Handled, Router, RouterError};
+
+/// One trigger failed.
+#[derive(Debug, Error)]
+pub enum TriggerError {
+    #[error("the message is not a routing trigger")]
+    Unreadable(#[source] serde_json::Error),
+    #[error(transparent)]
+    Router(#[from] RouterError),
+}
+
+/// Runs one trigger.
+pub async fn handle_trigger<S, U, G>(
+    router: &Router<S, U, G>,
+    trigger: &RoutingTrigger,
+) -> Result<Handled, RouterError>
+where
+    S: RoutingStateStore,
+    U: UserDirectory,
+    G: RoutingSignals,
+{
+    let now = Utc::now();
+    match trigger {
+        RoutingTrigger::AgentAvailable { device } => router.agent_available(device, now).await,
+        RoutingTrigger::CallSettled {
+            call_id,
+            answered_by,
+        } => {
+            router
+                .call_settled(call_id, answered_by.as_deref(), now)
+                .await
+        }
+        RoutingTrigger::ReviewCall { call_id } => router.review_call(call_id, now).await,
+    }
+}
+
+/// Handles a batch.
+pub async fn function_handler<S, U, G>(
+    router: &Router<S, U, G>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error>
+where
+    S: RoutingStateStore,
+    U: UserDirectory,
+    G: RoutingSignals,
+{
+    let mut response = SqsBatchResponse::default();
+    for record in &event.payload.records {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        let result = match serde_json::from_str::<RoutingTrigger>(
+            record.body.as_deref().unwrap_or_default(),
+        ) {
+            Err(error) => Err(TriggerError::Unreadable(error)),
+            Ok(trigger) => handle_trigger(router, &trigger)
+                .await
+                .map_err(TriggerError::from)
+                .inspect(|handled| tracing::debug!(?trigger, ?handled, "trigger done")),
+        };
+        if let Err(error) = result {
+            tracing::warn!(message_id, error.message = %error, error.source = ?std::error::Error::source(&error).map(ToString::to_string), "trigger failed; SQS will retry it");
+            response.add_failure(message_id);
+        }
+    }
+    Ok(response)
+}
