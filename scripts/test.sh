@@ -52,6 +52,10 @@ else
   cargo test --workspace --features system-tests/stack --no-fail-fast
 fi
 
+step "routing stress: 50 agents, ${LINKA_STRESS_CALLS:-200} route requests 16 at a time (alone: it saturates the emulator)"
+LINKA_STRESS_CALLS="${LINKA_STRESS_CALLS:-200}" cargo test -p system-tests --features system-tests/stack \
+  --test routing -- --ignored --nocapture when_sixteen_route_requests_race
+
 step "CSTA decoder fuzzing (cargo fuzz, bounded)"
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}" "$ROOT/scripts/fuzz-csta.sh"
 

@@ -255,7 +255,8 @@ pub struct QueueRouting {
     /// Longest wait in the queue before the call overflows (see [`review_waiting_call`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_wait_seconds: Option<u32>,
-    /// With this many calls waiting, a new call overflows.
+    /// With this many calls waiting (not counting calls ringing at an agent), a new call
+    /// overflows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_waiting_calls: Option<u32>,
     pub when_nobody_logged_in: NobodyLoggedIn,
@@ -1078,7 +1079,7 @@ impl RoutingSnapshot {
                 stats.available += u32::from(agent.is_available(self.now));
             }
         }
-        for call in self.waiting_in(qi) {
+        for call in self.waiting_in(qi).filter(|call| call.offered_to.is_none()) {
             stats.waiting += 1;
             stats.oldest_queued_at = Some(
                 stats
@@ -1408,10 +1409,10 @@ fn route_queue(
         }
     }
 
-    // Queue full.
+    // Queue full: calls ringing at an agent are no longer waiting.
     let waiting = snapshot
         .waiting_in(qi)
-        .filter(|w| w.call_id != call.call_id)
+        .filter(|w| w.call_id != call.call_id && w.offered_to.is_none())
         .count();
     let waiting = u32::try_from(waiting).unwrap_or(u32::MAX);
     if queue

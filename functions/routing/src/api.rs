@@ -227,3 +227,121 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::{http::Request as HttpRequest, Body};
+    use linka_shared::cti_state::AgentState;
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::router::tests::{config, fixture, presence, query};
+
+    fn request(method: &str, path: &str, body: &str) -> Request {
+        HttpRequest::builder()
+            .method(method)
+            .uri(format!("https://api.example.cz{path}"))
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    }
+
+    async fn call(
+        deps: &ApiDeps<impl RoutingStateStore, impl UserDirectory, impl RoutingSignals>,
+        req: Request,
+    ) -> (u16, Value) {
+        let response = function_handler(deps, req).await.unwrap();
+        let status = response.status().as_u16();
+        let body = match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        (status, body)
+    }
+
+    fn deps(
+        require_iam: bool,
+    ) -> ApiDeps<
+        linka_shared::adapters::InMemoryRoutingStateStore,
+        linka_shared::adapters::memory::InMemoryUserDirectory,
+        crate::router::tests::RecordingSignals,
+    > {
+        let f = fixture(config());
+        f.state.set_agent(presence("2001", AgentState::Ready, -100));
+        ApiDeps {
+            router: f.router,
+            require_iam,
+        }
+    }
+
+    fn body(call: &str) -> String {
+        let mut value = serde_json::to_value(query(call, 0)).unwrap();
+        value["deadline"] = json!("2099-01-01T00:00:00Z");
+        value.to_string()
+    }
+
+    #[tokio::test]
+    async fn when_the_relay_asks_should_answer_the_destination() {
+        let (status, answer) = call(&deps(false), request("POST", ROUTE_PATH, &body("c1"))).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer, json!({"destination": "2001"}));
+    }
+
+    #[tokio::test]
+    async fn when_the_body_is_not_a_route_query_should_answer_400() {
+        let deps = deps(false);
+        let (status, problem) = call(&deps, request("POST", ROUTE_PATH, "{\"version\": 1}")).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (400, Some("invalid-route-query"))
+        );
+        let mut bad = serde_json::to_value(query("c1", 0)).unwrap();
+        bad["routingDevice"] = json!("not a device");
+        bad["deadline"] = json!("2099-01-01T00:00:00Z");
+        let (status, problem) = call(&deps, request("POST", ROUTE_PATH, &bad.to_string())).await;
+        assert_eq!(status, 400);
+        assert_eq!(problem["errors"][0]["field"], "routingDevice");
+    }
+
+    #[tokio::test]
+    async fn when_the_deadline_has_passed_should_refuse_without_deciding() {
+        let deps = deps(false);
+        let mut late = serde_json::to_value(query("c1", 0)).unwrap();
+        late["deadline"] = json!("2020-01-01T00:00:00Z");
+        let (status, problem) = call(&deps, request("POST", ROUTE_PATH, &late.to_string())).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (422, Some("deadline-passed"))
+        );
+    }
+
+    #[tokio::test]
+    async fn when_the_route_point_has_no_rule_should_answer_no_route_so_the_relay_falls_back() {
+        let mut other = serde_json::to_value(query("c1", 0)).unwrap();
+        other["routingDevice"] = json!("4999");
+        other["deadline"] = json!("2099-01-01T00:00:00Z");
+        let (status, problem) = call(
+            &deps(false),
+            request("POST", ROUTE_PATH, &other.to_string()),
+        )
+        .await;
+        assert_eq!((status, problem["code"].as_str()), (422, Some("no-route")));
+    }
+
+    #[tokio::test]
+    async fn when_iam_is_required_and_missing_should_answer_403() {
+        let (status, problem) = call(&deps(true), request("POST", ROUTE_PATH, &body("c1"))).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (403, Some("iam-required"))
+        );
+    }
+
+    #[tokio::test]
+    async fn when_the_path_or_method_is_wrong_should_answer_404_or_405() {
+        let deps = deps(false);
+        assert_eq!(call(&deps, request("POST", "/api/other", "")).await.0, 404);
+        assert_eq!(call(&deps, request("GET", ROUTE_PATH, "")).await.0, 405);
+        let big = "x".repeat(MAX_BODY_BYTES + 1);
+        assert_eq!(call(&deps, request("POST", ROUTE_PATH, &big)).await.0, 413);
+    }
+}

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use cti_events::{CommandAction, CtiCommand, RequestedAgentState, RouteQuery, SCHEMA_VERSION};
+use futures_util::future::join_all;
 use linka_shared::{
     admin_config::{members_collection, ConfigEntity, Queue, QueueMember},
     identifiers::normalize_czech_phone,
@@ -210,6 +211,13 @@ where
         }
     }
 
+    async fn list_all_owned(
+        &self,
+        collection: String,
+    ) -> Result<Vec<serde_json::Value>, RouterError> {
+        self.list_all(&collection).await
+    }
+
     async fn document<T: serde::de::DeserializeOwned + Default>(
         &self,
         collection: &str,
@@ -224,36 +232,8 @@ where
         }))
     }
 
-    /// Reads the whole routing configuration (uncached).
-    pub async fn load_config(&self) -> Result<RoutingConfig, RouterError> {
-        let mut queues = Vec::new();
-        for document in self.list_all(Queue::COLLECTION).await? {
-            let queue: Queue = match serde_json::from_value(document) {
-                Ok(queue) => queue,
-                Err(error) => {
-                    tracing::error!(error.message = %error, "unreadable queue; not routed to");
-                    continue;
-                }
-            };
-            let members = self
-                .list_all(&members_collection(&queue.queue_id))
-                .await?
-                .into_iter()
-                .filter_map(|document| serde_json::from_value::<QueueMember>(document).ok())
-                .collect();
-            let routing: QueueRouting = self
-                .document(QUEUE_ROUTING_COLLECTION, &queue.queue_id)
-                .await?;
-            queues.push(QueueRuntime {
-                config: queue,
-                members,
-                routing,
-            });
-        }
-        let plan = self.document(ROUTING_SETTINGS_COLLECTION, PLAN_ID).await?;
-        let devices = self
-            .document(ROUTING_SETTINGS_COLLECTION, DEVICES_ID)
-            .await?;
+    /// The active users with a PBX agent number.
+    async fn identities(&self) -> Result<Vec<AgentIdentity>, RouterError> {
         let mut identities = Vec::new();
         let mut cursor: Option<PageCursor> = None;
         loop {
@@ -278,9 +258,70 @@ where
             );
             match page.next_cursor {
                 Some(next) => cursor = Some(next),
-                None => break,
+                None => return Ok(identities),
             }
         }
+    }
+
+    /// Reads the whole routing configuration (uncached): the queues, every queue's routing
+    /// settings in one listing, the members of all queues at once.
+    pub async fn load_config(&self) -> Result<RoutingConfig, RouterError> {
+        let (queue_documents, routing_documents) = tokio::try_join!(
+            self.list_all(Queue::COLLECTION),
+            self.list_all(QUEUE_ROUTING_COLLECTION)
+        )?;
+        let mut settings: BTreeMap<String, QueueRouting> = BTreeMap::new();
+        for document in routing_documents {
+            let Some(queue_id) = document
+                .get("queueId")
+                .and_then(|id| id.as_str())
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            match serde_json::from_value::<QueueRouting>(document) {
+                Ok(routing) => {
+                    settings.insert(queue_id, routing);
+                }
+                Err(error) => {
+                    tracing::error!(queue_id, error.message = %error, "unreadable queue routing settings; using the defaults");
+                }
+            }
+        }
+        let configs: Vec<Queue> = queue_documents
+            .into_iter()
+            .filter_map(|document| match serde_json::from_value::<Queue>(document) {
+                Ok(queue) => Some(queue),
+                Err(error) => {
+                    tracing::error!(error.message = %error, "unreadable queue; not routed to");
+                    None
+                }
+            })
+            .collect();
+        let member_lists = join_all(
+            configs
+                .iter()
+                .map(|queue| self.list_all_owned(members_collection(&queue.queue_id))),
+        )
+        .await;
+        let mut queues = Vec::with_capacity(configs.len());
+        for (queue, members) in configs.into_iter().zip(member_lists) {
+            let members = members?
+                .into_iter()
+                .filter_map(|document| serde_json::from_value::<QueueMember>(document).ok())
+                .collect();
+            let routing = settings.remove(&queue.queue_id).unwrap_or_default();
+            queues.push(QueueRuntime {
+                config: queue,
+                members,
+                routing,
+            });
+        }
+        let (plan, devices, identities) = tokio::try_join!(
+            self.document(ROUTING_SETTINGS_COLLECTION, PLAN_ID),
+            self.document(ROUTING_SETTINGS_COLLECTION, DEVICES_ID),
+            self.identities()
+        )?;
         Ok(RoutingConfig {
             queues,
             plan,
@@ -792,6 +833,12 @@ where
                 }
             }
         }
+        if let Some(delay) = self.quiet_review(&config, &call, now).await? {
+            self.schedule_review(call_id, delay).await?;
+            return Ok(Handled::Rescheduled {
+                call_id: call_id.to_owned(),
+            });
+        }
         let (snapshot, since) = self.snapshot(&config, now).await?;
         match review_waiting_call(call_id, &config.plan, &snapshot) {
             None => Ok(Handled::Nothing),
@@ -858,6 +905,47 @@ where
         }
     }
 
+    /// The cheap look at a waiting call: when no member of its queue is available and none of
+    /// its timers (maximum wait, last-agent hold) is due, it keeps waiting — known without
+    /// reading every waiting call. `Some(delay)` until the next look; `None`: decide in full.
+    async fn quiet_review(
+        &self,
+        config: &RoutingConfig,
+        call: &WaitingCall,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u32>, RouterError> {
+        let Some(queue) = config.queues.iter().find(|q| q.id() == call.queue_id) else {
+            return Ok(None);
+        };
+        let max_wait_at = queue
+            .routing
+            .max_wait_seconds
+            .map(|seconds| call.queued_at + TimeDelta::seconds(i64::from(seconds)));
+        let hold_until = call.sticky.as_ref().map(|hold| hold.until);
+        let timers: Vec<DateTime<Utc>> = [max_wait_at, hold_until].into_iter().flatten().collect();
+        if timers.iter().any(|at| *at <= now) {
+            return Ok(None);
+        }
+        let (presences, reservations) =
+            tokio::try_join!(self.state.agent_presences(), self.state.reservations())
+                .map_err(state_error)?;
+        let agents = agent_runtimes(&presences, &config.identities, &reservations, now);
+        let member_available = queue.members.iter().any(|member| {
+            agents
+                .iter()
+                .any(|agent| agent.username == member.username && agent.is_available(now))
+        });
+        if member_available {
+            return Ok(None);
+        }
+        Ok(Some(
+            timers
+                .iter()
+                .min()
+                .map_or(MAX_REVIEW_INTERVAL_SECONDS, |at| seconds_until(*at, now)),
+        ))
+    }
+
     /// An offer rang out: take the call back from the agent's extension to the queue's waiting
     /// device and set the agent not ready (IN-8: a desk that does not answer gets no more calls).
     async fn ring_out(
@@ -909,4 +997,4 @@ where
 
 #[cfg(test)]
 #[path = "router_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -26,7 +26,7 @@ use super::*;
 
 /// Configuration documents by (collection, id); read only.
 #[derive(Default)]
-struct StaticConfig(BTreeMap<(String, String), Value>);
+pub(crate) struct StaticConfig(BTreeMap<(String, String), Value>);
 
 impl StaticConfig {
     fn with(mut self, collection: &str, id: &str, document: Value) -> Self {
@@ -64,7 +64,7 @@ impl ConfigStore for StaticConfig {
 
 /// Records commands and triggers.
 #[derive(Default, Clone)]
-struct RecordingSignals {
+pub(crate) struct RecordingSignals {
     commands: Arc<Mutex<Vec<CtiCommand>>>,
     triggers: Arc<Mutex<Vec<(RoutingTrigger, u32)>>>,
 }
@@ -104,7 +104,7 @@ impl RoutingSignals for RecordingSignals {
     }
 }
 
-fn at(seconds: i64) -> DateTime<Utc> {
+pub(crate) fn at(seconds: i64) -> DateTime<Utc> {
     // Wednesday 2026-12-02 10:00 Prague: open for a 24/7 queue anyway.
     DateTime::parse_from_rfc3339("2026-12-02T09:00:00Z")
         .unwrap()
@@ -135,7 +135,7 @@ fn member(queue: &str, username: &str, skill: u8) -> Value {
     json!({"queueId": queue, "username": username, "skillLevel": skill, "priority": 5})
 }
 
-fn config() -> StaticConfig {
+pub(crate) fn config() -> StaticConfig {
     StaticConfig::default()
         .with(
             "queue",
@@ -170,13 +170,13 @@ fn config() -> StaticConfig {
         )
 }
 
-struct Fixture {
-    router: Router<InMemoryRoutingStateStore, InMemoryUserDirectory, RecordingSignals>,
-    state: InMemoryRoutingStateStore,
-    signals: RecordingSignals,
+pub(crate) struct Fixture {
+    pub(crate) router: Router<InMemoryRoutingStateStore, InMemoryUserDirectory, RecordingSignals>,
+    pub(crate) state: InMemoryRoutingStateStore,
+    pub(crate) signals: RecordingSignals,
 }
 
-fn fixture(config: StaticConfig) -> Fixture {
+pub(crate) fn fixture(config: StaticConfig) -> Fixture {
     let state = InMemoryRoutingStateStore::new();
     let signals = RecordingSignals::default();
     let router = Router::new(
@@ -194,7 +194,7 @@ fn fixture(config: StaticConfig) -> Fixture {
     }
 }
 
-fn presence(device: &str, state: AgentState, since: i64) -> AgentPresence {
+pub(crate) fn presence(device: &str, state: AgentState, since: i64) -> AgentPresence {
     AgentPresence {
         agent_id: Some(device.to_owned()),
         state,
@@ -203,7 +203,7 @@ fn presence(device: &str, state: AgentState, since: i64) -> AgentPresence {
     }
 }
 
-fn query(call: &str, attempt: u32) -> RouteQuery {
+pub(crate) fn query(call: &str, attempt: u32) -> RouteQuery {
     RouteQuery {
         version: SCHEMA_VERSION,
         relay_id: "r1".into(),
@@ -469,4 +469,52 @@ async fn when_sixteen_invocations_race_should_never_give_an_agent_two_calls() {
     assert_eq!(agents_used.len(), 50, "every agent is used");
     assert_eq!(queued, 400 - 50);
     assert_eq!(state.waiting_calls().await.unwrap().len(), 400);
+}
+
+#[tokio::test]
+async fn when_a_waiting_call_is_reviewed_should_wait_quietly_or_go_to_a_free_agent() {
+    let f = fixture(config());
+    f.state
+        .set_agent(presence("2001", AgentState::NotReady, -100));
+    assert_eq!(
+        f.router
+            .route(&query("c1", 0), at(0))
+            .await
+            .unwrap()
+            .destination,
+        "5100"
+    );
+    // Nobody free: it keeps waiting and is looked at again within 30 s.
+    assert_eq!(
+        f.router.review_call("r1/c1", at(30)).await.unwrap(),
+        Handled::Rescheduled {
+            call_id: "r1/c1".into()
+        }
+    );
+    assert_eq!(
+        f.signals.triggers().last(),
+        Some(&(
+            RoutingTrigger::ReviewCall {
+                call_id: "r1/c1".into()
+            },
+            MAX_REVIEW_INTERVAL_SECONDS
+        ))
+    );
+    // An agent became ready but the trigger was lost: the review offers the call.
+    f.state.set_agent(presence("2001", AgentState::Ready, 40));
+    assert_eq!(
+        f.router.review_call("r1/c1", at(60)).await.unwrap(),
+        Handled::Offered {
+            call_id: "r1/c1".into(),
+            username: "jana".into()
+        }
+    );
+    assert_eq!(
+        f.signals.commands(),
+        vec![CommandAction::Deflect {
+            device: "5100".into(),
+            call_id: "c1".into(),
+            to: "2001".into()
+        }]
+    );
 }

@@ -3,6 +3,7 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::Utc;
+use futures_util::future::join_all;
 use lambda_runtime::{Error, LambdaEvent};
 use linka_shared::{
     ports::{RoutingSignals, RoutingStateStore, UserDirectory},
@@ -56,8 +57,9 @@ where
     U: UserDirectory,
     G: RoutingSignals,
 {
-    let mut response = SqsBatchResponse::default();
-    for record in &event.payload.records {
+    // Triggers are independent (a standard queue, each idempotent): run the batch at once, so
+    // that one slow trigger does not make the others wait into the function's timeout.
+    let outcomes = event.payload.records.iter().map(|record| async move {
         let message_id = record.message_id.clone().unwrap_or_default();
         let result = match serde_json::from_str::<RoutingTrigger>(
             record.body.as_deref().unwrap_or_default(),
@@ -68,6 +70,10 @@ where
                 .map_err(TriggerError::from)
                 .inspect(|handled| tracing::debug!(?trigger, ?handled, "trigger done")),
         };
+        (message_id, result)
+    });
+    let mut response = SqsBatchResponse::default();
+    for (message_id, result) in join_all(outcomes).await {
         if let Err(error) = result {
             tracing::warn!(message_id, error.message = %error, error.source = ?std::error::Error::source(&error).map(ToString::to_string), "trigger failed; SQS will retry it");
             response.add_failure(message_id);

@@ -2479,7 +2479,7 @@ Resources:
         for queue in ["BroadcastQueue", "RoutingQueue", "CtiCommandQueue"] {
             resolver.set_reference(
                 queue,
-                &format!("http://127.0.0.1:4566/123456789012/linka-{queue}"),
+                format!("http://127.0.0.1:4566/123456789012/linka-{queue}"),
             );
         }
         for function in &template.functions {

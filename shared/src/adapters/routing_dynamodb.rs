@@ -101,25 +101,33 @@ impl DynamoRoutingStateStore {
         Self::new(Client::new(sdk_config), tables)
     }
 
+    /// Every item of `table`; with `projection`, only those attributes (names, not
+    /// expressions).
     async fn scan<T: DeserializeOwned>(
         &self,
         table: &str,
         entity: &'static str,
+        projection: &[&str],
     ) -> Result<Vec<T>, StoreError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let output = self
+            let mut request = self
                 .client
                 .scan()
                 .table_name(table)
                 .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|error| {
-                    backend("scan routing state", aws_sdk_dynamodb::Error::from(error))
-                })?;
+                .set_exclusive_start_key(start.take());
+            if !projection.is_empty() {
+                let names: Vec<String> = (0..projection.len()).map(|i| format!("#p{i}")).collect();
+                request = request.projection_expression(names.join(", "));
+                for (name, attribute) in names.iter().zip(projection) {
+                    request = request.expression_attribute_names(name, *attribute);
+                }
+            }
+            let output = request.send().await.map_err(|error| {
+                backend("scan routing state", aws_sdk_dynamodb::Error::from(error))
+            })?;
             for item in output.items.unwrap_or_default() {
                 items.push(from_item::<T>(item).map_err(corrupt(entity))?);
             }
@@ -208,7 +216,20 @@ impl DynamoRoutingStateStore {
 #[async_trait]
 impl RoutingStateStore for DynamoRoutingStateStore {
     async fn agent_presences(&self) -> Result<Vec<AgentPresence>, StoreError> {
-        self.scan(&self.agents_table, "agent").await
+        // Only what routing reads: the agent items also carry the ids of their last 256 events.
+        self.scan(
+            &self.agents_table,
+            "agent",
+            &[
+                "device",
+                "agentId",
+                "state",
+                "reasonCode",
+                "since",
+                "loggedOnAt",
+            ],
+        )
+        .await
     }
 
     async fn agent_presence(&self, device: &str) -> Result<Option<AgentPresence>, StoreError> {
@@ -217,7 +238,8 @@ impl RoutingStateStore for DynamoRoutingStateStore {
     }
 
     async fn reservations(&self) -> Result<Vec<Reservation>, StoreError> {
-        self.scan(&self.reservations_table, "reservation").await
+        self.scan(&self.reservations_table, "reservation", &[])
+            .await
     }
 
     async fn reservation(&self, username: &str) -> Result<Option<Reservation>, StoreError> {
@@ -230,7 +252,7 @@ impl RoutingStateStore for DynamoRoutingStateStore {
     }
 
     async fn waiting_calls(&self) -> Result<Vec<WaitingCall>, StoreError> {
-        self.scan(&self.waiting_table, "waiting call").await
+        self.scan(&self.waiting_table, "waiting call", &[]).await
     }
 
     async fn waiting_call(&self, call_id: &str) -> Result<Option<WaitingCall>, StoreError> {

@@ -754,6 +754,32 @@ fn when_queue_is_full_should_overflow() {
     );
 }
 
+#[test]
+fn when_calls_ring_at_agents_should_not_count_them_as_waiting_for_queue_full() {
+    let mut kkc = queue(
+        "kkc",
+        5,
+        vec![member("kkc", "eva", 5, 5), member("kkc", "jan", 5, 5)],
+    );
+    kkc.routing.max_waiting_calls = Some(1);
+    let mut ringing = waiting("w1", "kkc", 5, 30);
+    ringing.offered_to = Some("eva".into());
+    let mut eva = agent("eva", Presence::Ready, 100);
+    eva.reserved_for = Some("w1".into());
+    let snap = snapshot(
+        vec![kkc],
+        vec![eva, agent("jan", Presence::Ready, 50)],
+        vec![ringing],
+    );
+    let outcome = decide(&call("c1", "5000", "+420601123456"), &plan(), &snap);
+    assert!(
+        matches!(&outcome.decision, Decision::Agent { username, .. } if username == "jan"),
+        "{:?}",
+        outcome.decision
+    );
+    assert_eq!(snap.queue_stats("kkc").unwrap().waiting, 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Opening hours and overflow (IN-4, ADM-4)
 // ---------------------------------------------------------------------------------------------
