@@ -279,6 +279,19 @@ mod tests {
         value.to_string()
     }
 
+    const SAMPLE: &str = include_str!("../../../events/apigw-http/post-cti-route.json");
+
+    #[tokio::test]
+    async fn when_the_signed_sample_event_arrives_with_iam_required_should_route_it() {
+        // GIVEN the relay's IAM-signed request as API Gateway passes it, for route point 5000
+        let event: lambda_http::request::LambdaRequest = serde_json::from_str(SAMPLE).unwrap();
+        let request = Request::from(event);
+        // WHEN the function requires IAM THEN it decides: the ready agent
+        let (status, answer) = call(&deps(true), request).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer, json!({"destination": "2001"}));
+    }
+
     #[tokio::test]
     async fn when_the_relay_asks_should_answer_the_destination() {
         let (status, answer) = call(&deps(false), request("POST", ROUTE_PATH, &body("c1"))).await;

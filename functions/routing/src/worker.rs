@@ -81,3 +81,46 @@ where
     }
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use linka_shared::cti_state::AgentState;
+
+    use super::*;
+    use crate::router::tests::{at, config, fixture, presence, query};
+
+    const SAMPLE: &str = include_str!("../../../events/sqs/routing-triggers.json");
+
+    #[tokio::test]
+    async fn when_a_batch_arrives_should_run_every_trigger_and_report_only_the_unreadable_one() {
+        // GIVEN a call of prg-1 waiting for an agent who is not ready yet
+        let f = fixture(config());
+        f.state
+            .set_agent(presence("2001", AgentState::NotReady, -100));
+        let mut waiting = query("4f1c2a9e0b7d4c3a8e6f5d4c3b2a1908", 0);
+        waiting.relay_id = "prg-1".into();
+        f.router.route(&waiting, at(0)).await.unwrap();
+        f.state.set_agent(presence("2001", AgentState::Ready, 5));
+        // WHEN the sample batch arrives: agent 2001 available, the call answered at 2001, a
+        // review of it, and a trigger of an unknown type
+        let event = LambdaEvent::new(
+            serde_json::from_str(SAMPLE).unwrap(),
+            lambda_runtime::Context::default(),
+        );
+        let response = function_handler(&f.router, event).await.unwrap();
+        // THEN only the unknown trigger is reported failed (it goes to the DLQ after retries)
+        let failed: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        assert_eq!(failed, ["4f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"]);
+        // AND the call no longer waits
+        assert!(f
+            .state
+            .waiting_call("prg-1/4f1c2a9e0b7d4c3a8e6f5d4c3b2a1908")
+            .await
+            .unwrap()
+            .is_none());
+    }
+}
