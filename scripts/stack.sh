@@ -83,15 +83,6 @@ start_cti() {
     die "the relay did not report a healthy PBX link within 60 s (see $STATE/relay.log)"
   }
   log "CTI relay linked to the PBX simulator; events flow to the CtiEventQueue"
-  if [[ "${LINKA_DEMO_TRAFFIC:-1}" != 0 ]]; then
-    # The PBX reports agent states only when they change: the demo agents log on and go ready
-    # so that Linka's routing knows them (the tests do this themselves).
-    for agent in 2001 2002 2003 2004 2005 2006 2007 2008 2009 2010; do
-      curl -fsS -o /dev/null -X POST -d '{"state":"ready"}' "http://127.0.0.1:$http/devices/$agent/agent-state" ||
-        log "could not set agent $agent ready"
-    done
-    log "demo agents 2001–2010 are ready"
-  fi
 }
 
 stop_pidfile() {

@@ -1179,6 +1179,7 @@ mod tests {
             agent_id: Some("agent01".into()),
             acd_group: Some("5000".into()),
             reason_code: reason.map(str::to_owned),
+            snapshot: false,
         })
     }
 

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod aws;
+pub mod callbacks;
 pub mod config;
 pub mod contacts;
 pub mod cti_state;

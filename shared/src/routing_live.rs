@@ -555,6 +555,7 @@ mod tests {
                 agent_id: None,
                 acd_group: None,
                 reason_code: None,
+                snapshot: false,
             }))
         };
         let call = |kind| {

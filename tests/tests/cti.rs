@@ -192,6 +192,7 @@ fn agent(state: AgentStateKind) -> CtiEvent {
         agent_id: Some("agent01".into()),
         acd_group: Some(PILOT.into()),
         reason_code: None,
+        snapshot: false,
     })
 }
 

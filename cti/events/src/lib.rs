@@ -185,6 +185,10 @@ pub struct AgentEvent {
     /// Not-ready reason code (break code), when the PBX sends one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<String>,
+    /// The state as the PBX reported it when asked (GetAgentState when the link came up), not
+    /// a change it announced: the state may be the one already known.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub snapshot: bool,
 }
 
 /// A CSTA RouteRequest, as seen by the relay.
@@ -515,6 +519,7 @@ mod tests {
             agent_id: Some("2001".into()),
             acd_group: None,
             reason_code: None,
+            snapshot: false,
         }));
         assert_eq!(agent.group_id(), "device:2001");
         let link = envelope(CtiEvent::Link(LinkEvent {

@@ -467,6 +467,42 @@ async fn publish_link(ctx: &LinkContext, state: LinkState, monitored: u32, reaso
     }
 }
 
+/// Asks the PBX for the state of every agent device and publishes it as an agent event, so that
+/// the cloud knows agents whose state has not changed since the link came up (routing offers
+/// calls only to agents it knows are ready). A refused or failed request is logged and skipped.
+async fn publish_agent_states(handle: &LinkHandle, ctx: &LinkContext) {
+    let agents: Vec<String> = devices(&ctx.config)
+        .filter(|device| device.kind == DeviceKind::Agent)
+        .map(|device| device.id.clone())
+        .collect();
+    for device in agents {
+        let request = GetAgentState {
+            device: Some(DeviceId::plain(&device)),
+            ..Default::default()
+        };
+        let event = match handle.request(request.into()).await {
+            Ok(Message::GetAgentStateResponse(GetAgentStateResponse {
+                agent_state_list: Some(list),
+                ..
+            })) => crate::mapping::agent_state_snapshot(&device, &list),
+            Ok(other) => {
+                tracing::warn!(device = %device, answer = other.name(), "GetAgentState not answered with a state");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(device = %device, error = %error, "GetAgentState failed");
+                None
+            }
+        };
+        if let Some(event) = event {
+            if ctx.bus.publish(event).await.is_err() {
+                tracing::warn!("event bus closed; agent state not spooled");
+                return;
+            }
+        }
+    }
+}
+
 /// Runs the PBX link until `shutdown`.
 pub async fn run_link(ctx: Arc<LinkContext>, shutdown: CancellationToken) {
     let config = ctx.config.clone();
@@ -548,6 +584,7 @@ pub async fn run_link(ctx: Arc<LinkContext>, shutdown: CancellationToken) {
         ctx.current.send_replace(Some(handle.clone()));
         tracing::info!(session_id = %session.id, monitored = session.monitored, configured = config.pbx.devices.len(), "PBX link up");
         publish_link(&ctx, LinkState::Up, session.monitored, None).await;
+        publish_agent_states(&handle, &ctx).await;
 
         let (reason, stopping) = tokio::select! {
             r = &mut actor => (r.unwrap_or_else(|e| format!("link task failed: {e}")), false),

@@ -123,6 +123,7 @@ fn agent(
         agent_id: agent_id.clone(),
         acd_group: dev(acd_group),
         reason_code: None,
+        snapshot: false,
     }))
 }
 
@@ -447,6 +448,46 @@ pub fn route_requested(r: &RouteRequest, attempt: u32) -> Option<RouteRequested>
     })
 }
 
+/// The agent event a `GetAgentStateResponse` describes for `device` (the relay asks every agent
+/// device when the link comes up, so that the cloud knows agents whose state has not changed
+/// since). `None` when the list has no entry or an unknown state.
+pub fn agent_state_snapshot(device: &str, list: &Element) -> Option<CtiEvent> {
+    let entry = list.child("agentStateEntry")?;
+    let agent_id = entry
+        .child("agentID")
+        .map(|e| e.text.clone())
+        .filter(|id| !id.is_empty());
+    let logged_on = entry.child("loggedOnState").map(|e| e.text.as_str()) != Some("false");
+    let item = entry
+        .child("agentInfo")
+        .and_then(|info| info.child("agentInfoItem"));
+    let acd_group = item
+        .and_then(|item| item.child("acdGroup"))
+        .map(|e| e.text.clone())
+        .filter(|group| !group.is_empty());
+    let state = match item
+        .and_then(|item| item.child("agentState"))
+        .map(|e| e.text.as_str())
+    {
+        _ if !logged_on => AgentStateKind::LoggedOff,
+        Some("agentReady") => AgentStateKind::Ready,
+        Some("agentNotReady") => AgentStateKind::NotReady,
+        Some("agentWorkingAfterCall") => AgentStateKind::WorkingAfterCall,
+        Some("agentBusy") => AgentStateKind::Busy,
+        Some("agentNull") => AgentStateKind::LoggedOff,
+        None => AgentStateKind::LoggedOn,
+        Some(_) => return None,
+    };
+    Some(CtiEvent::Agent(AgentEvent {
+        state,
+        device: device.to_owned(),
+        agent_id,
+        acd_group,
+        reason_code: None,
+        snapshot: true,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -707,6 +748,7 @@ mod tests {
                 agent_id: Some("42".into()),
                 acd_group: Some("5100".into()),
                 reason_code: None,
+                snapshot: false,
             })
         );
         let ev = map(Message::AgentNotReadyEvent(AgentNotReadyEvent {
@@ -791,6 +833,65 @@ mod tests {
                 &monitors
             ),
             None
+        );
+    }
+    fn state_list(logged_on: &str, state: Option<&str>) -> Element {
+        let mut item = vec![Element::text("acdGroup", "5900")];
+        if let Some(state) = state {
+            item.push(Element::text("agentState", state));
+        }
+        Element::with_children(
+            "agentStateList",
+            vec![Element::with_children(
+                "agentStateEntry",
+                vec![
+                    Element::text("agentID", "2001"),
+                    Element::text("loggedOnState", logged_on),
+                    Element::with_children(
+                        "agentInfo",
+                        vec![Element::with_children("agentInfoItem", item)],
+                    ),
+                ],
+            )],
+        )
+    }
+
+    #[test]
+    fn when_the_pbx_lists_an_agent_state_should_map_it_to_an_agent_event() {
+        for (logged_on, state, expected) in [
+            ("true", Some("agentReady"), Some(AgentStateKind::Ready)),
+            (
+                "true",
+                Some("agentNotReady"),
+                Some(AgentStateKind::NotReady),
+            ),
+            (
+                "true",
+                Some("agentWorkingAfterCall"),
+                Some(AgentStateKind::WorkingAfterCall),
+            ),
+            ("true", Some("agentBusy"), Some(AgentStateKind::Busy)),
+            ("true", None, Some(AgentStateKind::LoggedOn)),
+            ("false", Some("agentReady"), Some(AgentStateKind::LoggedOff)),
+            ("true", Some("agentNull"), Some(AgentStateKind::LoggedOff)),
+            ("true", Some("somethingElse"), None),
+        ] {
+            let event = agent_state_snapshot("2001", &state_list(logged_on, state));
+            match (event, expected) {
+                (Some(CtiEvent::Agent(agent)), Some(kind)) => {
+                    assert_eq!(agent.state, kind, "{logged_on} {state:?}");
+                    assert_eq!(agent.device, "2001");
+                    assert_eq!(agent.agent_id.as_deref(), Some("2001"));
+                    assert_eq!(agent.acd_group.as_deref(), Some("5900"));
+                    assert!(agent.snapshot, "marked as the PBX's answer, not a change");
+                }
+                (None, None) => {}
+                (other, expected) => panic!("{state:?}: {other:?} vs {expected:?}"),
+            }
+        }
+        assert!(
+            agent_state_snapshot("2001", &Element::with_children("agentStateList", vec![]))
+                .is_none()
         );
     }
 }

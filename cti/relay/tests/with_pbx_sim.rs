@@ -487,6 +487,8 @@ fn as_sim_event(env: &CtiEnvelope) -> Option<(String, String, String)> {
             env.group_id(),
             c.monitored_device.clone().unwrap_or_default(),
         )),
+        // The relay's own question at link-up (GetAgentState), not an event the sim sent.
+        CtiEvent::Agent(a) if a.snapshot => None,
         CtiEvent::Agent(a) => Some((
             format!("Agent{}Event", pascal(a.state)),
             env.group_id(),
