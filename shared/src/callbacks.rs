@@ -666,6 +666,15 @@ impl Callback {
         Ok(())
     }
 
+    /// Whether the lost call `contact_id` created this callback or was merged into it.
+    pub fn has_contact(&self, contact_id: &str) -> bool {
+        matches!(&self.source, CallbackSource::MissedCall { contact_id: id } if id == contact_id)
+            || self
+                .merged_calls
+                .iter()
+                .any(|merged| merged.contact_id == contact_id)
+    }
+
     /// When the last lost call was merged into this callback, else when it was created: the
     /// start of the dedup window.
     pub fn last_contact_at(&self) -> DateTime<Utc> {
@@ -728,6 +737,9 @@ pub enum LostCallAction {
     Create(Box<Callback>),
     /// Merged into the open callback at this index of the given list (changed in place).
     Merged { index: usize },
+    /// This contact is already the source of, or merged into, the callback at this index (a
+    /// redelivered event): nothing changed.
+    AlreadyRecorded { index: usize },
     /// No callback, and why.
     Ignored(IgnoredReason),
 }
@@ -752,7 +764,8 @@ pub fn lost_phase(outcome: &ContactOutcome) -> Option<LostPhase> {
     }
 }
 
-/// A lost call → a callback: ignored when the policy is off, the call was not abandoned in a
+/// A lost call → a callback: nothing when the contact is already recorded in `existing`
+/// (events may be delivered twice); ignored when the policy is off, the call was not abandoned in a
 /// phase the policy lists, or the number cannot be called; merged into an open callback of the
 /// same number in the same queue whose [`Callback::last_contact_at`] lies within the dedup
 /// window before the loss (the earlier entry and higher priority are kept, so the callback keeps
@@ -778,6 +791,12 @@ pub fn on_lost_call(
     else {
         return Ok(LostCallAction::Ignored(IgnoredReason::NoNumber));
     };
+    if let Some(index) = existing
+        .iter()
+        .position(|callback| callback.has_contact(&lost.contact_id))
+    {
+        return Ok(LostCallAction::AlreadyRecorded { index });
+    }
     let window = minutes(policy.dedup_window_minutes);
     let target = existing
         .iter()

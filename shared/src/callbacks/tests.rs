@@ -87,6 +87,32 @@ fn kkc_obecne() -> QueueSchedule {
     }
 }
 
+#[test]
+fn when_demo_config_is_present_should_match_the_kkc_obecne_fixture() {
+    // GIVEN the demo configuration of the local stack (absent when the crate is built alone)
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../localstack/demo-config.json"
+    );
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let config: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // WHEN reading the schedule of kkc-obecne
+    let schedule = config["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|doc| doc["collection"] == "queue" && doc["id"] == "kkc-obecne")
+        .map(|doc| doc["document"]["schedule"].clone())
+        .unwrap();
+    // THEN the slot tests use the same hours and exceptions (24 Dec closed, 31 Dec short)
+    assert_eq!(
+        serde_json::from_value::<QueueSchedule>(schedule).unwrap(),
+        kkc_obecne()
+    );
+}
+
 /// The demo queue `as-asistence`: open all day every day, also on holidays.
 fn nonstop() -> QueueSchedule {
     let all = vec![iv(0, 0, 0, 0)];
@@ -658,6 +684,15 @@ fn when_same_number_is_lost_again_within_the_window_should_merge_into_the_open_c
     );
     // AND the window runs from the last merged call
     assert_eq!(merged.last_contact_at(), now() + mins(120));
+    // AND a redelivered event changes nothing
+    let before = existing.clone();
+    for (call, index) in [(lost("c-1", now() - mins(10)), 0), (second, 0)] {
+        assert_eq!(
+            on_lost_call(&call, &mut existing, "cb-3", &policy(), now() + mins(130)),
+            Ok(LostCallAction::AlreadyRecorded { index })
+        );
+    }
+    assert_eq!(existing, before);
 }
 
 #[test]
@@ -899,12 +934,12 @@ fn when_close_to_closing_time_should_offer_the_last_whole_slot_then_the_next_mor
         slot("2026-11-25T16:30:00Z", "2026-11-25T17:00:00Z")
     );
     assert_eq!(slots[1].start, utc("2026-11-26T06:30:00Z"));
-    // AND none runs past closing time (07:30–15:50 local Thursday within 24 h)
+    // AND Thursday's slots start 07:30–16:30 local (before 16:50, the end of the 24 hours)
     assert_eq!(
         slots.last().map(|s| s.start),
         Some(utc("2026-11-26T15:30:00Z"))
     );
-    assert_eq!(slots.len(), 1 + 17);
+    assert_eq!(slots.len(), 1 + 19);
     assert_inside_opening_hours(&kkc_obecne(), &slots, 30);
 }
 
