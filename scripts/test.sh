@@ -53,7 +53,8 @@ else
 fi
 
 step "routing stress: 50 agents, ${LINKA_STRESS_CALLS:-200} route requests 16 at a time (alone: it saturates the emulator)"
-LINKA_STRESS_CALLS="${LINKA_STRESS_CALLS:-200}" cargo test -p system-tests --features system-tests/stack \
+# (--workspace with the same features as the build above, so nothing is compiled again.)
+LINKA_STRESS_CALLS="${LINKA_STRESS_CALLS:-200}" cargo test --workspace --features system-tests/stack \
   --test routing -- --ignored --nocapture when_sixteen_route_requests_race
 
 step "CSTA decoder fuzzing (cargo fuzz, bounded)"
