@@ -693,6 +693,19 @@ where
         answered_by: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Handled, RouterError> {
+        if let Some(device) = answered_by {
+            // A waiting queue that answers the call to play music or announcements (as a real
+            // PBX may) does not end the wait.
+            let config = self.routing_config().await?;
+            if config
+                .devices
+                .queues
+                .values()
+                .any(|waiting| waiting == device)
+            {
+                return Ok(Handled::Nothing);
+            }
+        }
         let waiting = self
             .state
             .waiting_call(call_id)

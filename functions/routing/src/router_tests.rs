@@ -518,3 +518,30 @@ async fn when_a_waiting_call_is_reviewed_should_wait_quietly_or_go_to_a_free_age
         }]
     );
 }
+
+#[tokio::test]
+async fn when_the_waiting_queue_answers_the_call_should_keep_it_waiting() {
+    let f = fixture(config());
+    f.state
+        .set_agent(presence("2001", AgentState::NotReady, -100));
+    assert_eq!(
+        f.router
+            .route(&query("c1", 0), at(0))
+            .await
+            .unwrap()
+            .destination,
+        "5100"
+    );
+    // The PBX's waiting queue answers to play music: still waiting.
+    assert_eq!(
+        f.router
+            .call_settled("r1/c1", Some("5100"), at(1))
+            .await
+            .unwrap(),
+        Handled::Nothing
+    );
+    assert!(f.state.waiting_call("r1/c1").await.unwrap().is_some());
+    // The caller hangs up: no longer waiting.
+    f.router.call_settled("r1/c1", None, at(9)).await.unwrap();
+    assert!(f.state.waiting_call("r1/c1").await.unwrap().is_none());
+}
