@@ -58,6 +58,32 @@ fn iam_authorised(request: &Request) -> bool {
     }
 }
 
+/// JSON numbers such as `1.0` are integers by JSON Schema; serde reads them only as floats.
+fn integral_numbers(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(number) => match number.as_f64() {
+            Some(float)
+                if number.is_f64()
+                    && float.fract() == 0.0
+                    && float >= 0.0
+                    && float <= u32::MAX as f64 =>
+            {
+                Value::from(float as u64)
+            }
+            _ => Value::Number(number),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(integral_numbers).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(key, value)| (key, integral_numbers(value)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// The limits of the OpenAPI schema `RouteQuery`.
 fn check_query(query: &RouteQuery) -> Vec<FieldError> {
     let mut problems = Vec::new();
@@ -143,7 +169,10 @@ where
             "A route request is at most {MAX_BODY_BYTES} bytes."
         ))));
     }
-    let query: RouteQuery = match serde_json::from_slice(body) {
+    let query: RouteQuery = match serde_json::from_slice::<serde_json::Value>(body)
+        .map(integral_numbers)
+        .and_then(serde_json::from_value)
+    {
         Ok(query) => query,
         Err(error) => {
             return Ok(problem_response(Problem::bad_request(
@@ -313,6 +342,27 @@ mod tests {
         let (status, problem) = call(&deps, request("POST", ROUTE_PATH, &bad.to_string())).await;
         assert_eq!(status, 400);
         assert_eq!(problem["errors"][0]["field"], "routingDevice");
+    }
+
+    #[tokio::test]
+    async fn when_whole_numbers_are_written_as_floats_should_read_them() {
+        let mut value = serde_json::to_value(query("c1", 0)).unwrap();
+        value["deadline"] = json!("2099-01-01T00:00:00Z");
+        value["attempt"] = json!(0.0);
+        value["version"] = json!(1.0);
+        let (status, answer) = call(
+            &deps(false),
+            request("POST", ROUTE_PATH, &value.to_string()),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        value["attempt"] = json!(0.5);
+        let (status, _) = call(
+            &deps(false),
+            request("POST", ROUTE_PATH, &value.to_string()),
+        )
+        .await;
+        assert_eq!(status, 400);
     }
 
     #[tokio::test]
