@@ -262,6 +262,9 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
     let segments: Vec<&str> = rest.split('/').collect();
     let found = |route: Route| Resolution::Found(route);
     match (segments.as_slice(), method.as_str()) {
+        // POST is RoutingApiFunction's (the relay's route request); any other method reaches
+        // this function through the catch-all route.
+        (["api", "cti", "route"], _) => Resolution::MethodNotAllowed("POST"),
         (["api", "health"], "GET") => found(Route::Health),
         (["api", "openapi.json"], "GET") => found(Route::OpenApi),
         (["api", "me"], "GET") => found(Route::Me),
@@ -381,6 +384,10 @@ mod tests {
         );
         assert_eq!(
             resolve(&Method::GET, "/api/broadcasts", None),
+            Resolution::MethodNotAllowed("POST")
+        );
+        assert_eq!(
+            resolve(&Method::TRACE, "/api/cti/route", None),
             Resolution::MethodNotAllowed("POST")
         );
         assert_eq!(

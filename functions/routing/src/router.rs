@@ -418,9 +418,12 @@ where
         let request = &query.request;
         let call_id = linka_shared::cti_state::call_key(&query.relay_id, &request.call_id);
         let config = self.routing_config().await?;
+        // An empty calling device is a withheld number.
         let caller = request
             .calling_device
             .as_deref()
+            .map(str::trim)
+            .filter(|number| !number.is_empty())
             .map(|number| normalize_czech_phone(number).unwrap_or_else(|_| number.to_owned()));
         let (existing, last_agent) = tokio::try_join!(self.state.waiting_call(&call_id), async {
             match &caller {

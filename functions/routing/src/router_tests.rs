@@ -545,3 +545,17 @@ async fn when_the_waiting_queue_answers_the_call_should_keep_it_waiting() {
     f.router.call_settled("r1/c1", None, at(9)).await.unwrap();
     assert!(f.state.waiting_call("r1/c1").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn when_the_calling_device_is_empty_should_route_it_as_withheld() {
+    let f = fixture(config());
+    f.state.set_agent(presence("2001", AgentState::Ready, -100));
+    let mut withheld = query("c1", 0);
+    withheld.request.calling_device = Some(String::new());
+    assert_eq!(
+        f.router.route(&withheld, at(0)).await.unwrap().destination,
+        "2001"
+    );
+    let waiting = f.state.waiting_call("r1/c1").await.unwrap().unwrap();
+    assert_eq!(waiting.caller, None);
+}
