@@ -157,6 +157,16 @@ fn command(action: CommandAction, now: DateTime<Utc>) -> CtiCommand {
     }
 }
 
+/// The PBX device where `call` waits (its queue's waiting device).
+fn waiting_device(config: &RoutingConfig, call: &WaitingCall) -> Result<String, RouterError> {
+    config
+        .devices
+        .queues
+        .get(&call.queue_id)
+        .cloned()
+        .ok_or_else(|| UnmappedDecision::Queue(call.queue_id.clone()).into())
+}
+
 fn seconds_until(at: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
     u32::try_from((at - now).num_seconds().max(0) + 1).unwrap_or(u32::MAX)
 }
@@ -613,15 +623,7 @@ where
         now: DateTime<Utc>,
     ) -> Result<Option<Handled>, RouterError> {
         let (_, pbx_call) = split_call_key(&call.call_id)?;
-        let from = config.devices.destination(
-            &Decision::Queue {
-                queue_id: call.queue_id.clone(),
-                priority: call.priority,
-                position: 0,
-                sticky: None,
-            },
-            &|_| None,
-        )?;
+        let from = waiting_device(config, call)?;
         let mut offered = call.clone();
         offered.offered_to = Some(username.to_owned());
         let reservation = self.reservation(username, device, &call.call_id, &call.queue_id, now);
@@ -890,15 +892,7 @@ where
                 let destination = config
                     .devices
                     .destination(&outcome.decision, &agent_device)?;
-                let from = config.devices.destination(
-                    &Decision::Queue {
-                        queue_id: call.queue_id.clone(),
-                        priority: call.priority,
-                        position: 0,
-                        sticky: None,
-                    },
-                    &|_| None,
-                )?;
+                let from = waiting_device(&config, &call)?;
                 self.signals
                     .command(&command(
                         CommandAction::Deflect {
@@ -974,15 +968,7 @@ where
         now: DateTime<Utc>,
     ) -> Result<(), RouterError> {
         let (_, pbx_call) = split_call_key(&call.call_id)?;
-        let back_to = config.devices.destination(
-            &Decision::Queue {
-                queue_id: call.queue_id.clone(),
-                priority: call.priority,
-                position: 0,
-                sticky: None,
-            },
-            &|_| None,
-        )?;
+        let back_to = waiting_device(config, call)?;
         self.signals
             .command(&command(
                 CommandAction::Deflect {
