@@ -808,10 +808,17 @@ async fn when_relay_is_sigkilled_with_a_full_spool_should_lose_nothing_after_res
         call_batch(stack.sim(), batch);
     }
     let burst1 = sim_events(stack.sim());
+    // Besides the simulator's events: the link-up event and one agent-state snapshot per agent.
+    let own = 1.0
+        + shape
+            .devices
+            .iter()
+            .filter(|(_, kind, _)| *kind == "agent")
+            .count() as f64;
     wait_until_async("burst 1 published", Duration::from_secs(60), || {
         let http = http.clone();
         async move {
-            metric(&http, health, "linka_relay_events_published_total").await == Some(burst1 + 1.0)
+            metric(&http, health, "linka_relay_events_published_total").await == Some(burst1 + own)
         }
     })
     .await;
@@ -825,7 +832,7 @@ async fn when_relay_is_sigkilled_with_a_full_spool_should_lose_nothing_after_res
         let http = http.clone();
         async move {
             metric(&http, health, "linka_relay_events_spooled_total").await
-                == Some(burst1 + burst2 + 1.0)
+                == Some(burst1 + burst2 + own)
                 && metric(&http, health, "linka_relay_spool_depth").await == Some(burst2)
         }
     })
