@@ -469,7 +469,9 @@ async fn when_calls_reach_route_points_should_routing_place_queue_and_deliver_th
 /// The 50 stress agents: usernames and the devices their presence is stored under.
 fn stress_agents() -> Vec<(String, String)> {
     (0..50)
-        .map(|n| (format!("rt-stress{n:02}"), format!("{}", 3000 + n)))
+        // `zz-`: listed after every demo user, so the demo users stay on the first page of the
+        // user list the browser tests read.
+        .map(|n| (format!("zz-stress{n:02}"), format!("{}", 3000 + n)))
         .collect()
 }
 
