@@ -62,9 +62,7 @@
 
 use std::cmp::{Ordering, Reverse};
 
-use chrono::{
-    DateTime, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Timelike, Utc,
-};
+use chrono::{DateTime, NaiveDate, TimeDelta, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -1051,28 +1049,7 @@ fn candidate_slots(
 
 const SECONDS_PER_DAY: u32 = 86_400;
 
-/// The instant of a wall-clock time in Prague, `secs` after local midnight of `date` (86 400 =
-/// midnight ending the day), resolved as [`crate::queues`] does: a time in the spring gap moves
-/// to the first minute after it, a repeated autumn time takes the earlier instant.
+/// The instant of a wall-clock time in Prague, resolved as the queues' schedules do.
 fn prague_instant(date: NaiveDate, secs: u32) -> Option<DateTime<Utc>> {
-    let (date, secs) = if secs >= SECONDS_PER_DAY {
-        (date.succ_opt()?, secs - SECONDS_PER_DAY)
-    } else {
-        (date, secs)
-    };
-    let naive = date.and_time(NaiveTime::from_num_seconds_from_midnight_opt(secs, 0)?);
-    resolve_prague(naive).or_else(|| {
-        let minute_start = naive.with_second(0)?;
-        (1..=24 * 60)
-            .filter_map(|offset| minute_start.checked_add_signed(TimeDelta::minutes(offset)))
-            .find_map(resolve_prague)
-    })
-}
-
-fn resolve_prague(naive: NaiveDateTime) -> Option<DateTime<Utc>> {
-    match PRAGUE.from_local_datetime(&naive) {
-        LocalResult::Single(instant) => Some(instant.with_timezone(&Utc)),
-        LocalResult::Ambiguous(earlier, _) => Some(earlier.with_timezone(&Utc)),
-        LocalResult::None => None,
-    }
+    crate::queues::local_instant(date, secs)
 }

@@ -538,7 +538,7 @@ fn change_in(
 /// The instant of a wall-clock time in Prague, `secs` seconds after local midnight of `date`
 /// (86 400 = midnight ending the day). Non-existent times move to the end of the gap; ambiguous
 /// times take the earlier instant.
-fn local_instant(date: NaiveDate, secs: u32) -> Option<DateTime<Utc>> {
+pub(crate) fn local_instant(date: NaiveDate, secs: u32) -> Option<DateTime<Utc>> {
     let (date, secs) = if secs >= SECONDS_PER_DAY {
         (date.succ_opt()?, secs - SECONDS_PER_DAY)
     } else {
