@@ -701,6 +701,7 @@ messages! {
     Csta DigitsGeneratedEvent {
         monitor_cross_ref_id: String = "monitorCrossRefID",
         connection: ConnectionId = "connection",
+        digit_generated_list: String = "digitGeneratedList",
     }
 
     // ---- Agent events (logical device feature) ----
@@ -750,5 +751,63 @@ messages! {
         agent_id: String = "agentID",
         acd_group: DeviceId = "acdGroup",
         pending_agent_state: String = "pendingAgentState",
+    }
+
+    // ---- Voice unit services and events (ECMA-269 §26; cloud-driven IVR ports) ----
+    /// Plays a message (a prompt file the PBX knows by id) on a connection.
+    Csta PlayMessage {
+        message_to_be_played: String = "messageToBePlayed",
+        over_connection: ConnectionId = "overConnection",
+        duration: u32 = "duration",
+        termination: Element = "termination",
+    }
+    /// Playing started.
+    Csta PlayMessageResponse {}
+    /// Records the party of a connection; `maxDuration` in milliseconds.
+    Csta RecordMessage {
+        call_to_be_recorded: ConnectionId = "callToBeRecorded",
+        sampling_rate: u32 = "samplingRate",
+        encoding_algorithm: String = "encodingAlgorithm",
+        max_duration: u32 = "maxDuration",
+        termination: Element = "termination",
+    }
+    /// Recording started: the id of the message being recorded.
+    Csta RecordMessageResponse {
+        resulting_message: String = "resultingMessage",
+    }
+    /// Stops what is played or recorded on a connection.
+    Csta Stop {
+        connection: ConnectionId = "connection",
+        message_to_be_stopped: String = "messageToBeStopped",
+    }
+    /// Stopped.
+    Csta StopResponse {}
+    /// A message started playing.
+    Csta PlayEvent {
+        monitor_cross_ref_id: String = "monitorCrossRefID",
+        connection: ConnectionId = "connection",
+        message: String = "message",
+        length: u32 = "length",
+        current_position: u32 = "currentPosition",
+        cause: String = "cause",
+    }
+    /// A recording started.
+    Csta RecordEvent {
+        monitor_cross_ref_id: String = "monitorCrossRefID",
+        connection: ConnectionId = "connection",
+        message: String = "message",
+        length: u32 = "length",
+        current_position: u32 = "currentPosition",
+        cause: String = "cause",
+    }
+    /// Playing or recording stopped (end of message, maximum duration, Stop request, clearing);
+    /// `length` in milliseconds.
+    Csta StopEvent {
+        monitor_cross_ref_id: String = "monitorCrossRefID",
+        connection: ConnectionId = "connection",
+        message: String = "message",
+        length: u32 = "length",
+        current_position: u32 = "currentPosition",
+        cause: String = "cause",
     }
 }

@@ -599,7 +599,8 @@ pub fn all() -> Vec<Message> {
         DigitsGeneratedEvent {
             monitor_cross_ref_id: s(XREF),
             connection: conn(CALL_A, "2001"),
-            extra: vec![Element::text("digitGeneratedList", "1234#")],
+            digit_generated_list: s("1234#"),
+            extra: vec![],
         }
         .into(),
         AgentLoggedOnEvent {
@@ -655,6 +656,69 @@ pub fn all() -> Vec<Message> {
             agent_id: s("42"),
             acd_group: ident("ACD1"),
             pending_agent_state: None,
+            extra: vec![],
+        }
+        .into(),
+        PlayMessage {
+            message_to_be_played: s("9f86d081884c7d65"),
+            over_connection: conn(CALL_A, "6003"),
+            duration: Some(30_000),
+            termination: Some(Element::with_children(
+                "termination",
+                vec![Element::text("DTMFDigitDetected", "true")],
+            )),
+            extra: vec![],
+        }
+        .into(),
+        PlayMessageResponse::default().into(),
+        RecordMessage {
+            call_to_be_recorded: conn(CALL_A, "6003"),
+            sampling_rate: Some(8000),
+            encoding_algorithm: s("mulaw"),
+            max_duration: Some(120_000),
+            termination: None,
+            extra: vec![],
+        }
+        .into(),
+        RecordMessageResponse {
+            resulting_message: s("rec-17"),
+            extra: vec![],
+        }
+        .into(),
+        Stop {
+            connection: conn(CALL_A, "6003"),
+            message_to_be_stopped: s("9f86d081884c7d65"),
+            extra: vec![],
+        }
+        .into(),
+        StopResponse::default().into(),
+        PlayEvent {
+            monitor_cross_ref_id: s(XREF),
+            connection: conn(CALL_A, "6003"),
+            message: s("9f86d081884c7d65"),
+            length: Some(2_400),
+            current_position: Some(0),
+            cause: s("newCall"),
+            extra: vec![],
+        }
+        .into(),
+        RecordEvent {
+            monitor_cross_ref_id: s(XREF),
+            connection: conn(CALL_A, "6003"),
+            message: s("rec-17"),
+            length: None,
+            current_position: Some(0),
+            cause: None,
+            extra: vec![],
+        }
+        .into(),
+        StopEvent {
+            monitor_cross_ref_id: s(XREF),
+            connection: conn(CALL_A, "6003"),
+            message: s("rec-17"),
+            length: Some(1_000),
+            current_position: Some(1_000),
+            cause: s("messageDurationExceeded"),
             extra: vec![],
         }
         .into(),

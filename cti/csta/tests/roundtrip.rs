@@ -304,3 +304,85 @@ fn when_decoding_lean_should_give_the_typed_fields_without_extras() {
         assert_eq!(lean.message.name(), m.name());
     }
 }
+
+#[test]
+fn when_play_message_is_encoded_should_write_the_ecma_323_voice_unit_elements() {
+    let m: Message = PlayMessage {
+        message_to_be_played: Some("9f86d081".into()),
+        over_connection: Some(ConnectionId::new("C1", "6003")),
+        ..Default::default()
+    }
+    .into();
+    let xml = Codec::default().encode(&m);
+    assert_eq!(
+        xml,
+        "<PlayMessage xmlns=\"http://www.ecma-international.org/standards/ecma-323/csta/ed4\"><messageToBePlayed>9f86d081</messageToBePlayed><overConnection><callID>C1</callID><deviceID>6003</deviceID></overConnection></PlayMessage>"
+    );
+    assert_eq!(decode(xml.as_bytes()).unwrap().message, m);
+    let stop: Message = Stop {
+        connection: Some(ConnectionId::new("C1", "6003")),
+        ..Default::default()
+    }
+    .into();
+    let xml = Codec::default().encode(&stop);
+    assert!(xml.starts_with("<Stop xmlns="), "{xml}");
+    assert!(xml
+        .ends_with("<connection><callID>C1</callID><deviceID>6003</deviceID></connection></Stop>"));
+    assert_eq!(decode(xml.as_bytes()).unwrap().message, stop);
+}
+
+#[test]
+fn when_record_message_and_its_response_are_decoded_should_give_the_typed_fields() {
+    let xml =
+        br#"<RecordMessage xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed5">
+        <callToBeRecorded><callID>C1</callID><deviceID>6003</deviceID></callToBeRecorded>
+        <maxDuration>120000</maxDuration></RecordMessage>"#;
+    for d in [decode(xml).unwrap(), csta::decode_lean(xml).unwrap()] {
+        let Message::RecordMessage(r) = d.message else {
+            panic!("not a RecordMessage")
+        };
+        assert_eq!(r.call_to_be_recorded, Some(ConnectionId::new("C1", "6003")));
+        assert_eq!(r.max_duration, Some(120_000));
+    }
+    let xml = br#"<RecordMessageResponse xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed4"><resultingMessage>rec-17</resultingMessage></RecordMessageResponse>"#;
+    let Message::RecordMessageResponse(r) = csta::decode_lean(xml).unwrap().message else {
+        panic!("not a RecordMessageResponse")
+    };
+    assert_eq!(r.resulting_message.as_deref(), Some("rec-17"));
+}
+
+#[test]
+fn when_voice_unit_events_are_decoded_lean_should_give_message_length_and_cause() {
+    let xml = br#"<StopEvent xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed4">
+        <monitorCrossRefID>77</monitorCrossRefID>
+        <connection><callID>C1</callID><deviceID>6003</deviceID></connection>
+        <message>rec-17</message><length>1000</length>
+        <servicesPermitted><x/></servicesPermitted>
+        <cause>messageDurationExceeded</cause></StopEvent>"#;
+    let Message::StopEvent(e) = csta::decode_lean(xml).unwrap().message else {
+        panic!("not a StopEvent")
+    };
+    assert_eq!(e.monitor_cross_ref_id.as_deref(), Some("77"));
+    assert_eq!(e.connection, Some(ConnectionId::new("C1", "6003")));
+    assert_eq!(e.message.as_deref(), Some("rec-17"));
+    assert_eq!(e.length, Some(1000));
+    assert_eq!(e.cause.as_deref(), Some("messageDurationExceeded"));
+    assert!(e.extra.is_empty());
+    for name in ["PlayEvent", "RecordEvent"] {
+        let xml = format!(
+            "<{name} xmlns=\"http://www.ecma-international.org/standards/ecma-323/csta/ed4\"><connection><callID>C1</callID><deviceID>6003</deviceID></connection><message>m1</message></{name}>"
+        );
+        let d = csta::decode_lean(xml.as_bytes()).unwrap();
+        assert_eq!(d.message.name(), name);
+        assert_eq!(Codec::default().encode(&d.message), xml);
+    }
+}
+
+#[test]
+fn when_digits_generated_event_carries_digits_should_type_them_in_lean_decoding() {
+    let xml = br#"<DigitsGeneratedEvent xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed4"><monitorCrossRefID>5</monitorCrossRefID><connection><callID>C1</callID><deviceID>0612345678</deviceID></connection><digitGeneratedList>12#</digitGeneratedList></DigitsGeneratedEvent>"#;
+    let Message::DigitsGeneratedEvent(e) = csta::decode_lean(xml).unwrap().message else {
+        panic!("not a DigitsGeneratedEvent")
+    };
+    assert_eq!(e.digit_generated_list.as_deref(), Some("12#"));
+}

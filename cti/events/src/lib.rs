@@ -54,6 +54,7 @@ impl CtiEnvelope {
             CtiEvent::Route(route) => format!("call:{}", route.call_id),
             CtiEvent::RouteDecided(decided) => format!("call:{}", decided.call_id),
             CtiEvent::Agent(agent) => format!("device:{}", agent.device),
+            CtiEvent::Ivr(ivr) => format!("call:{}", ivr.call_id),
             CtiEvent::Link(_) | CtiEvent::CommandResult(_) | CtiEvent::Other(_) => {
                 format!("relay:{}", self.relay_id)
             }
@@ -79,6 +80,47 @@ pub enum CtiEvent {
     CommandResult(CommandResult),
     /// A PBX message with no mapping here, kept by name for diagnostics.
     Other(OtherEvent),
+    /// What a cloud-driven IVR port did with a [`CommandAction::PlayPrompt`] or
+    /// [`CommandAction::RecordMessage`].
+    Ivr(IvrPortEvent),
+}
+
+/// The end of a prompt, digit collection or recording on an IVR port (answers a
+/// [`CommandAction::PlayPrompt`] or [`CommandAction::RecordMessage`]). When the caller hangs up
+/// while a prompt, a collection or a recording runs, no event is sent for the prompt or the
+/// collection (the cloud sees `ConnectionCleared`); a recording is still stored and reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IvrPortEvent {
+    pub call_id: String,
+    /// The IVR port.
+    pub device: String,
+    /// The `promptId` of the command this answers.
+    pub prompt_id: String,
+    #[serde(flatten)]
+    pub outcome: IvrPortOutcome,
+}
+
+/// How a prompt, collection or recording ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "outcome",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum IvrPortOutcome {
+    /// Every media file was played (PlayPrompt without `collect`).
+    PromptFinished,
+    /// Digits were collected: up to `maxDigits`, up to and including the terminator, or what was
+    /// keyed before the inter-digit timeout (possibly fewer than `minDigits`: the cloud
+    /// validates).
+    DigitsCollected { digits: String },
+    /// Nothing was keyed within `timeoutSeconds` after the prompt.
+    CollectTimeout,
+    /// The recording was uploaded (HTTP PUT to `uploadUrl`) as the S3 object `key`.
+    RecordingStored { key: String, duration_ms: u64 },
+    /// The recording could not be made or uploaded.
+    RecordingFailed { error: String },
 }
 
 /// The kind of a call event.
@@ -314,7 +356,38 @@ pub enum RequestedAgentState {
     WorkingAfterCall,
 }
 
-/// What to do. `device` is always the device acted on (the agent's extension).
+/// One audio file of a prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromptMedia {
+    /// GET-able URL (presigned S3, https in AWS, http locally) of a WAV file.
+    pub url: String,
+    /// Stable id of the audio content (cache key, e.g. sha256 hex): the relay caches downloads
+    /// by it.
+    pub cache_key: String,
+}
+
+/// Digit collection after (or, with barge-in, during) a prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DigitCollect {
+    pub min_digits: u32,
+    pub max_digits: u32,
+    /// Wait for the first digit after the prompt, and between digits.
+    pub timeout_seconds: u32,
+    /// Ends the collection (included in the collected digits, not counted towards max).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminator: Option<char>,
+    /// Whether a key pressed during the prompt stops it and counts (default true).
+    #[serde(default = "default_true")]
+    pub barge_in: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// What to do. `device` is always the device acted on (the agent's extension, or the IVR port).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     tag = "type",
@@ -396,6 +469,34 @@ pub enum CommandAction {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason_code: Option<String>,
     },
+    /// Play prompts on an IVR port; with `collect`, then collect digits (the relay answers with
+    /// an [`IvrPortEvent`]: `PromptFinished` when there is no collect, else `DigitsCollected` or
+    /// `CollectTimeout`). A new PlayPrompt on the same call cancels what runs, without an event.
+    PlayPrompt {
+        device: String,
+        call_id: String,
+        prompt_id: String,
+        media: Vec<PromptMedia>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        collect: Option<DigitCollect>,
+    },
+    /// Stop what the port plays/records on the call (no event besides the CommandResult; a
+    /// recording stopped this way is still stored and reported).
+    StopPrompt {
+        device: String,
+        call_id: String,
+    },
+    /// Record the caller (voicemail) for at most `max_seconds`, then upload the audio (WAV) with
+    /// an HTTP PUT to `upload_url` (a presigned S3 URL) and report `RecordingStored {key,
+    /// durationMs}` (or `RecordingFailed`).
+    RecordMessage {
+        device: String,
+        call_id: String,
+        prompt_id: String,
+        key: String,
+        upload_url: String,
+        max_seconds: u32,
+    },
 }
 
 impl CommandAction {
@@ -414,7 +515,10 @@ impl CommandAction {
             | Self::Deflect { device, .. }
             | Self::SendDigits { device, .. }
             | Self::Monitor { device, .. }
-            | Self::AgentState { device, .. } => device,
+            | Self::AgentState { device, .. }
+            | Self::PlayPrompt { device, .. }
+            | Self::StopPrompt { device, .. }
+            | Self::RecordMessage { device, .. } => device,
         }
     }
 }
@@ -585,5 +689,172 @@ mod tests {
         assert_eq!(json["crossRefId"], "r1");
         let back: RouteQuery = serde_json::from_value(json).unwrap();
         assert_eq!(back, query);
+    }
+
+    fn command(action: CommandAction) -> CtiCommand {
+        CtiCommand {
+            version: SCHEMA_VERSION,
+            command_id: "k1".into(),
+            requested_by: "ivr".into(),
+            issued_at: DateTime::parse_from_rfc3339("2026-11-27T08:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            expires_at: DateTime::parse_from_rfc3339("2026-11-27T08:00:10Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            action,
+        }
+    }
+
+    #[test]
+    fn when_play_prompt_is_serialised_should_match_the_contract_json_exactly() {
+        let cmd = command(CommandAction::PlayPrompt {
+            device: "6003".into(),
+            call_id: "c1".into(),
+            prompt_id: "menu-main".into(),
+            media: vec![
+                PromptMedia {
+                    url: "https://s3.example/p/welcome.wav?X-Amz-Signature=abc".into(),
+                    cache_key: "9f86d081884c7d65".into(),
+                },
+                PromptMedia {
+                    url: "https://s3.example/p/menu.wav".into(),
+                    cache_key: "60303ae22b998861".into(),
+                },
+            ],
+            collect: Some(DigitCollect {
+                min_digits: 1,
+                max_digits: 4,
+                timeout_seconds: 5,
+                terminator: Some('#'),
+                barge_in: true,
+            }),
+        });
+        let json = serde_json::to_value(&cmd).unwrap();
+        assert_eq!(
+            json["action"],
+            serde_json::json!({
+                "type": "playPrompt", "device": "6003", "callId": "c1", "promptId": "menu-main",
+                "media": [
+                    {"url": "https://s3.example/p/welcome.wav?X-Amz-Signature=abc", "cacheKey": "9f86d081884c7d65"},
+                    {"url": "https://s3.example/p/menu.wav", "cacheKey": "60303ae22b998861"}
+                ],
+                "collect": {"minDigits": 1, "maxDigits": 4, "timeoutSeconds": 5, "terminator": "#", "bargeIn": true}
+            })
+        );
+        assert_eq!(cmd.group_id(), "device:6003");
+        let back: CtiCommand = serde_json::from_value(json).unwrap();
+        assert_eq!(back, cmd);
+    }
+
+    #[test]
+    fn when_play_prompt_has_no_collect_and_no_barge_in_field_should_use_the_defaults() {
+        let action: CommandAction = serde_json::from_str(
+            r#"{"type":"playPrompt","device":"6003","callId":"c1","promptId":"p",
+                "media":[{"url":"http://x/a.wav","cacheKey":"a"}]}"#,
+        )
+        .unwrap();
+        let CommandAction::PlayPrompt { collect, .. } = &action else {
+            panic!("not a playPrompt")
+        };
+        assert!(collect.is_none());
+        assert!(!serde_json::to_string(&action).unwrap().contains("collect"));
+        let collect: DigitCollect =
+            serde_json::from_str(r#"{"minDigits":1,"maxDigits":1,"timeoutSeconds":3}"#).unwrap();
+        assert!(collect.barge_in);
+        assert_eq!(collect.terminator, None);
+        assert!(!serde_json::to_string(&collect)
+            .unwrap()
+            .contains("terminator"));
+    }
+
+    #[test]
+    fn when_stop_and_record_commands_are_serialised_should_match_the_contract_json_exactly() {
+        let stop = CommandAction::StopPrompt {
+            device: "6003".into(),
+            call_id: "c1".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&stop).unwrap(),
+            serde_json::json!({"type": "stopPrompt", "device": "6003", "callId": "c1"})
+        );
+        let record = CommandAction::RecordMessage {
+            device: "6003".into(),
+            call_id: "c1".into(),
+            prompt_id: "vm-1".into(),
+            key: "voicemail/2026/11/27/c1.wav".into(),
+            upload_url: "https://s3.example/voicemail/c1.wav?X-Amz-Signature=def".into(),
+            max_seconds: 120,
+        };
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "type": "recordMessage", "device": "6003", "callId": "c1", "promptId": "vm-1",
+                "key": "voicemail/2026/11/27/c1.wav",
+                "uploadUrl": "https://s3.example/voicemail/c1.wav?X-Amz-Signature=def",
+                "maxSeconds": 120
+            })
+        );
+        for action in [stop, record] {
+            assert_eq!(action.device(), "6003");
+            let text = serde_json::to_string(&action).unwrap();
+            assert_eq!(
+                serde_json::from_str::<CommandAction>(&text).unwrap(),
+                action
+            );
+        }
+    }
+
+    #[test]
+    fn when_ivr_events_are_serialised_should_flatten_the_outcome_and_group_by_call() {
+        let cases = [
+            (
+                IvrPortOutcome::PromptFinished,
+                serde_json::json!({"outcome": "promptFinished"}),
+            ),
+            (
+                IvrPortOutcome::DigitsCollected {
+                    digits: "12#".into(),
+                },
+                serde_json::json!({"outcome": "digitsCollected", "digits": "12#"}),
+            ),
+            (
+                IvrPortOutcome::CollectTimeout,
+                serde_json::json!({"outcome": "collectTimeout"}),
+            ),
+            (
+                IvrPortOutcome::RecordingStored {
+                    key: "voicemail/c1.wav".into(),
+                    duration_ms: 1000,
+                },
+                serde_json::json!({"outcome": "recordingStored", "key": "voicemail/c1.wav", "durationMs": 1000}),
+            ),
+            (
+                IvrPortOutcome::RecordingFailed {
+                    error: "upload: http 403".into(),
+                },
+                serde_json::json!({"outcome": "recordingFailed", "error": "upload: http 403"}),
+            ),
+        ];
+        for (outcome, fields) in cases {
+            let env = envelope(CtiEvent::Ivr(IvrPortEvent {
+                call_id: "c1".into(),
+                device: "6003".into(),
+                prompt_id: "p1".into(),
+                outcome,
+            }));
+            let json = serde_json::to_value(&env).unwrap();
+            let mut expected = serde_json::json!({
+                "type": "ivr", "callId": "c1", "device": "6003", "promptId": "p1"
+            });
+            for (k, v) in fields.as_object().unwrap() {
+                expected[k] = v.clone();
+            }
+            assert_eq!(json["event"], expected);
+            assert_eq!(env.group_id(), "call:c1");
+            let back: CtiEnvelope = serde_json::from_value(json).unwrap();
+            assert_eq!(back, env);
+        }
     }
 }

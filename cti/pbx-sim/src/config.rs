@@ -20,7 +20,9 @@ pub enum DeviceKind {
     Pilot,
     /// Trunk (network interface).
     Trunk,
-    /// IVR port: answers at once, collects DTMF, may transfer per its menu.
+    /// IVR port: answers at once, collects DTMF, may transfer per its menu. Without a menu it is
+    /// cloud-driven: it does nothing until a CTI application asks it to play (PlayMessage) or
+    /// record (RecordMessage).
     Ivr,
     /// Announcement port: answers at once.
     Announcement,
@@ -165,6 +167,12 @@ pub struct SimConfig {
     /// After a call, a ready agent goes to wrap-up (workingAfterCall) for this long, then back
     /// to ready; `None` = no wrap-up.
     pub wrap_up_ms: Option<u64>,
+    /// Simulated playing time of one PlayMessage on a cloud-driven IVR port, in milliseconds
+    /// (default 300).
+    pub prompt_ms: u64,
+    /// Simulated length of a RecordMessage (capped by its maxDuration), in milliseconds
+    /// (default 1000).
+    pub record_ms: u64,
     /// Devices.
     pub devices: Vec<DeviceConfig>,
     /// Traffic profile used by `--traffic` and by `POST /traffic/start` without a body.
@@ -248,6 +256,8 @@ impl SimConfig {
             auto_answer_ms: None,
             external_answer_ms: None,
             wrap_up_ms: None,
+            prompt_ms: 300,
+            record_ms: 1000,
             devices,
             traffic: TrafficProfile::default(),
         }

@@ -83,6 +83,7 @@ pub fn router(sim: Sim) -> Router {
         .route("/calls/{id}/answer", post(answer_call))
         .route("/calls/{id}/hangup", post(hangup))
         .route("/calls/{id}/dtmf", post(dtmf))
+        .route("/recordings/{id}", get(recording))
         .route("/calls/{id}/hold", post(hold))
         .route("/calls/{id}/retrieve", post(retrieve))
         .route("/calls/{id}/consult", post(consult))
@@ -127,6 +128,18 @@ async fn call(State(sim): State<Sim>, Path(id): Path<String>) -> ApiResult {
     sim.read(|p| p.call(&id).map(|c| json!(c)))
         .map(Json)
         .ok_or(ApiError::Op(OpError::UnknownCall(id)))
+}
+
+/// A recording made by RecordMessage on an IVR port, as `audio/wav`.
+async fn recording(State(sim): State<Sim>, Path(id): Path<String>) -> Response {
+    match sim.read(|p| p.recording(&id).map(|r| r.wav.clone())) {
+        Some(wav) => ([(axum::http::header::CONTENT_TYPE, "audio/wav")], wav).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": format!("unknown recording {id}") })),
+        )
+            .into_response(),
+    }
 }
 
 async fn monitors(State(sim): State<Sim>) -> Json<Value> {

@@ -88,6 +88,15 @@ pub enum Timer {
         /// Digits.
         digits: String,
     },
+    /// A message played (or recorded) on an IVR port reached its end.
+    VoiceEnd {
+        /// Call id.
+        call: String,
+        /// IVR port.
+        device: String,
+        /// Activity generation the timer was armed for.
+        generation: u64,
+    },
 }
 
 /// A timer request.
@@ -268,6 +277,72 @@ impl Call {
     }
 }
 
+/// What an IVR port does on a connection (voice unit services).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoiceKind {
+    /// PlayMessage.
+    Play,
+    /// RecordMessage.
+    Record,
+}
+
+/// A message being played or recorded on an IVR port's connection.
+#[derive(Debug, Clone, Serialize)]
+pub struct VoiceActivity {
+    /// Call id.
+    pub call: String,
+    /// IVR port.
+    pub device: String,
+    /// Playing or recording.
+    pub kind: VoiceKind,
+    /// The message id (played prompt, or the recording's id).
+    pub message: String,
+    /// Planned length, ms.
+    pub length_ms: u64,
+    #[serde(skip)]
+    started: Instant,
+    #[serde(skip)]
+    generation: u64,
+}
+
+/// A finished recording (a WAV file served by `GET /recordings/{id}`).
+#[derive(Debug, Clone)]
+pub struct Recording {
+    /// Call id.
+    pub call: String,
+    /// Length, ms.
+    pub duration_ms: u64,
+    /// The WAV file.
+    pub wav: Vec<u8>,
+}
+
+/// A small valid WAV file: 8 kHz, mono, 16-bit PCM, a quiet 440 Hz tone of `ms` milliseconds.
+pub fn wav_tone(ms: u64) -> Vec<u8> {
+    const RATE: u32 = 8000;
+    let samples = usize::try_from(ms.saturating_mul(u64::from(RATE)) / 1000).unwrap_or(0);
+    let data_len = u32::try_from(samples * 2).unwrap_or(u32::MAX - 64);
+    let mut out = Vec::with_capacity(44 + samples * 2);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&RATE.to_le_bytes());
+    out.extend_from_slice(&(RATE * 2).to_le_bytes()); // byte rate
+    out.extend_from_slice(&2u16.to_le_bytes()); // block align
+    out.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..samples {
+        let t = i as f64 / f64::from(RATE);
+        let v = (std::f64::consts::TAU * 440.0 * t).sin() * 6000.0;
+        out.extend_from_slice(&(v as i16).to_le_bytes());
+    }
+    out
+}
+
 /// A device monitor.
 #[derive(Debug, Clone, Serialize)]
 pub struct Monitor {
@@ -417,6 +492,9 @@ pub struct Pbx {
     seq: u64,
     outbox: Vec<(ClientId, InvokeId, Message)>,
     effects: Vec<Effect>,
+    /// Voice unit activity per `"{call}/{device}"`.
+    voice: BTreeMap<String, VoiceActivity>,
+    recordings: BTreeMap<String, Recording>,
 }
 
 /// Normalises a device id from the wire: `N<2001>;noa=nk` → `2001`.
@@ -444,6 +522,10 @@ fn s(v: &str) -> Option<String> {
     Some(v.to_owned())
 }
 
+fn voice_key(call: &str, device: &str) -> String {
+    format!("{call}/{device}")
+}
+
 /// Sets monitorCrossRefID and localConnectionInfo on an event.
 fn stamp(msg: &mut Message, xref: &str, lcs: Option<Lcs>) {
     macro_rules! set {
@@ -454,6 +536,9 @@ fn stamp(msg: &mut Message, xref: &str, lcs: Option<Lcs>) {
                     e.local_connection_info = lcs;
                 } )*
                 Message::DigitsGeneratedEvent(e) => e.monitor_cross_ref_id = Some(xref.to_owned()),
+                Message::PlayEvent(e) => e.monitor_cross_ref_id = Some(xref.to_owned()),
+                Message::RecordEvent(e) => e.monitor_cross_ref_id = Some(xref.to_owned()),
+                Message::StopEvent(e) => e.monitor_cross_ref_id = Some(xref.to_owned()),
                 Message::AgentLoggedOnEvent(e) => e.monitor_cross_ref_id = Some(xref.to_owned()),
                 Message::AgentLoggedOffEvent(e) => e.monitor_cross_ref_id = Some(xref.to_owned()),
                 Message::AgentReadyEvent(e) => e.monitor_cross_ref_id = Some(xref.to_owned()),
@@ -546,6 +631,8 @@ impl Pbx {
             seq: 0,
             outbox: Vec::new(),
             effects: Vec::new(),
+            voice: BTreeMap::new(),
+            recordings: BTreeMap::new(),
         }
     }
 
@@ -987,6 +1074,25 @@ impl Pbx {
                 }
                 None => Ok(()),
             },
+            Timer::VoiceEnd {
+                call,
+                device,
+                generation,
+            } => {
+                let current = self
+                    .voice
+                    .get(&voice_key(&call, &device))
+                    .filter(|v| v.generation == generation)
+                    .map(|v| (v.kind, v.length_ms));
+                if let Some((kind, length)) = current {
+                    let cause = match kind {
+                        VoiceKind::Play => "endOfMessageDetected",
+                        VoiceKind::Record => "messageDurationExceeded",
+                    };
+                    self.stop_voice(&call, &device, cause, Some(length));
+                }
+                Ok(())
+            }
         };
         if let Err(e) = result {
             tracing::debug!(error = %e, "timer action skipped");
@@ -1068,6 +1174,9 @@ impl Pbx {
     }
 
     fn remove_conn(&mut self, call: &str, device: &str) {
+        if self.voice.contains_key(&voice_key(call, device)) {
+            self.stop_voice(call, device, "normalClearing", None);
+        }
         if let Some(c) = self.calls.get_mut(call) {
             c.connections.retain(|x| x.device != device);
         }
@@ -1517,6 +1626,8 @@ impl Pbx {
     /// the call is cleared.
     pub fn clear_connection(&mut self, call: &str, device: &str) -> Result<(), OpError> {
         self.require_conn(call, device)?;
+        // A recording keeps what was said until the caller hung up.
+        self.stop_voice_in_call(call, "normalClearing");
         let talking = self.talking_agents(call);
         let everyone = self.parties(call);
         self.set_state(call, device, Lcs::Null);
@@ -1583,6 +1694,7 @@ impl Pbx {
     }
 
     fn clear_call(&mut self, call: &str, recipients: &[String]) {
+        self.stop_voice_in_call(call, "normalClearing");
         for c in self.parties(call) {
             self.set_state(call, &c, Lcs::Null);
         }
@@ -1950,6 +2062,7 @@ impl Pbx {
             &recipients,
             m::DigitsGeneratedEvent {
                 connection: Some(ConnectionId::new(call, device)),
+                digit_generated_list: s(digits),
                 ..Default::default()
             },
         );
@@ -2338,6 +2451,131 @@ impl Pbx {
         self.auto_answer_ms = ms;
     }
 
+    // ------------------------------------------------------------------ voice unit (IVR ports)
+
+    /// Checks that `device` is an IVR (or announcement) port connected in `call`.
+    fn voice_port(&self, call: &str, device: &str) -> Result<(), OpError> {
+        if !matches!(
+            self.kind(device),
+            Some(DeviceKind::Ivr | DeviceKind::Announcement)
+        ) {
+            return Err(OpError::InvalidState(format!(
+                "{device} is not an IVR port"
+            )));
+        }
+        let conn = self.require_conn(call, device)?;
+        if conn.state != Lcs::Connected {
+            return Err(OpError::InvalidState(format!(
+                "{device} is not connected in call {call}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Starts playing or recording `message` on the port's connection (whatever ran there is
+    /// stopped first), emits PlayEvent / RecordEvent and arms the end after `ms`.
+    fn start_voice(&mut self, call: &str, device: &str, kind: VoiceKind, message: String, ms: u64) {
+        self.stop_voice(call, device, "normal", None);
+        let generation = self.next_seq();
+        self.voice.insert(
+            voice_key(call, device),
+            VoiceActivity {
+                call: call.to_owned(),
+                device: device.to_owned(),
+                kind,
+                message: message.clone(),
+                length_ms: ms,
+                started: Instant::now(),
+                generation,
+            },
+        );
+        let connection = Some(ConnectionId::new(call, device));
+        let length = u32::try_from(ms).ok();
+        let event: Message = match kind {
+            VoiceKind::Play => m::PlayEvent {
+                connection,
+                message: Some(message),
+                length,
+                current_position: Some(0),
+                ..Default::default()
+            }
+            .into(),
+            VoiceKind::Record => m::RecordEvent {
+                connection,
+                message: Some(message),
+                current_position: Some(0),
+                ..Default::default()
+            }
+            .into(),
+        };
+        self.emit(Some(call), &[device.to_owned()], event);
+        self.after(
+            ms,
+            Timer::VoiceEnd {
+                call: call.to_owned(),
+                device: device.to_owned(),
+                generation,
+            },
+        );
+    }
+
+    /// Stops what plays or records on the port's connection: a recording is kept (served by
+    /// the HTTP API); StopEvent goes to the port's monitors. False when nothing ran.
+    fn stop_voice(&mut self, call: &str, device: &str, cause: &str, length: Option<u64>) -> bool {
+        let Some(v) = self.voice.remove(&voice_key(call, device)) else {
+            return false;
+        };
+        let elapsed = u64::try_from(v.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let length = length.unwrap_or_else(|| elapsed.min(v.length_ms));
+        if v.kind == VoiceKind::Record {
+            tracing::info!(call, device, id = %v.message, length_ms = length, "recording stored");
+            self.recordings.insert(
+                v.message.clone(),
+                Recording {
+                    call: call.to_owned(),
+                    duration_ms: length,
+                    wav: wav_tone(length),
+                },
+            );
+        }
+        let length = u32::try_from(length).ok();
+        self.emit(
+            Some(call),
+            &[device.to_owned()],
+            m::StopEvent {
+                connection: Some(ConnectionId::new(call, device)),
+                message: Some(v.message),
+                length,
+                current_position: length,
+                cause: s(cause),
+                ..Default::default()
+            },
+        );
+        true
+    }
+
+    fn stop_voice_in_call(&mut self, call: &str, cause: &str) {
+        let running: Vec<String> = self
+            .voice
+            .values()
+            .filter(|v| v.call == call)
+            .map(|v| v.device.clone())
+            .collect();
+        for device in running {
+            self.stop_voice(call, &device, cause, None);
+        }
+    }
+
+    /// A finished recording (`GET /recordings/{id}`).
+    pub fn recording(&self, id: &str) -> Option<&Recording> {
+        self.recordings.get(id)
+    }
+
+    /// What the IVR ports play or record now.
+    pub fn voice_activities(&self) -> Vec<&VoiceActivity> {
+        self.voice.values().collect()
+    }
+
     // ------------------------------------------------------------------ CSTA requests
 
     /// Handles one message from a client: answers under its invoke id, emits events.
@@ -2625,6 +2863,37 @@ impl Pbx {
                 self.default_route(&d.call, &d.pilot);
                 return Ok(None);
             }
+            Message::PlayMessage(r) => {
+                let (call, device) = conn_parts(&r.over_connection, "overConnection")?;
+                let message = r
+                    .message_to_be_played
+                    .filter(|m| !m.is_empty())
+                    .ok_or(OpError::Missing("messageToBePlayed"))?;
+                self.voice_port(&call, &device)?;
+                let ms = self.config.prompt_ms;
+                self.start_voice(&call, &device, VoiceKind::Play, message, ms);
+                m::PlayMessageResponse::default().into()
+            }
+            Message::RecordMessage(r) => {
+                let (call, device) = conn_parts(&r.call_to_be_recorded, "callToBeRecorded")?;
+                self.voice_port(&call, &device)?;
+                let ms = r.max_duration.map_or(self.config.record_ms, |max| {
+                    u64::from(max).min(self.config.record_ms)
+                });
+                let id = format!("rec-{}", self.next_seq());
+                self.start_voice(&call, &device, VoiceKind::Record, id.clone(), ms);
+                m::RecordMessageResponse {
+                    resulting_message: Some(id),
+                    ..Default::default()
+                }
+                .into()
+            }
+            Message::Stop(r) => {
+                let (call, device) = conn_parts(&r.connection, "connection")?;
+                self.require_conn(&call, &device)?;
+                self.stop_voice(&call, &device, "normal", None);
+                m::StopResponse::default().into()
+            }
             other => return Err(OpError::Unsupported(other.name().to_owned())),
         };
         Ok(Some(resp))
@@ -2645,6 +2914,10 @@ impl Pbx {
             "faults": self.faults,
             "monitor_limit": self.monitor_limit,
             "auto_answer_ms": self.auto_answer_ms,
+            "voice": self.voice.values().collect::<Vec<_>>(),
+            "recordings": self.recordings.iter().map(|(id, r)| serde_json::json!({
+                "id": id, "call": r.call, "duration_ms": r.duration_ms,
+            })).collect::<Vec<_>>(),
             "counters": self.counters,
         })
     }

@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backoff::Backoff;
 use crate::error_chain;
 use crate::health::{CommandMetric, Status};
+use crate::ivr::{is_ivr_action, IvrHandle};
 use crate::link::{LinkError, LinkHandle};
 use crate::pipeline::EventBus;
 
@@ -393,6 +394,40 @@ pub fn to_csta(action: &CommandAction) -> Result<Message, String> {
             ..Default::default()
         }
         .into(),
+        // The IVR actions run through crate::ivr (media download, sequencing, digit
+        // collection); this is their first CSTA request.
+        CommandAction::PlayPrompt {
+            device,
+            call_id,
+            media,
+            ..
+        } => PlayMessage {
+            message_to_be_played: Some(
+                media
+                    .first()
+                    .and_then(|m| crate::ivr::message_id(&m.cache_key))
+                    .ok_or("playPrompt needs media with a valid cacheKey")?,
+            ),
+            over_connection: conn(call_id, device),
+            ..Default::default()
+        }
+        .into(),
+        CommandAction::StopPrompt { device, call_id } => Stop {
+            connection: conn(call_id, device),
+            ..Default::default()
+        }
+        .into(),
+        CommandAction::RecordMessage {
+            device,
+            call_id,
+            max_seconds,
+            ..
+        } => RecordMessage {
+            call_to_be_recorded: conn(call_id, device),
+            max_duration: Some(max_seconds.saturating_mul(1000)),
+            ..Default::default()
+        }
+        .into(),
     })
 }
 
@@ -428,6 +463,7 @@ pub fn outcome_of(response: Message) -> CommandOutcome {
 pub struct CommandExecutor {
     source: Arc<dyn CommandSource>,
     link: watch::Receiver<Option<LinkHandle>>,
+    ivr: IvrHandle,
     bus: EventBus,
     status: Arc<Status>,
     wait_secs: i32,
@@ -448,6 +484,7 @@ impl CommandExecutor {
     pub fn new(
         source: Arc<dyn CommandSource>,
         link: watch::Receiver<Option<LinkHandle>>,
+        ivr: IvrHandle,
         bus: EventBus,
         status: Arc<Status>,
         wait_secs: i32,
@@ -456,6 +493,7 @@ impl CommandExecutor {
         Self {
             source,
             link,
+            ivr,
             bus,
             status,
             wait_secs,
@@ -608,6 +646,12 @@ impl CommandExecutor {
             tracing::debug!(command_id = %id, "PBX link down: command left in the queue");
             return Disposition::Leave;
         };
+        if is_ivr_action(&command.action) {
+            let outcome = self.ivr.execute(command.action).await;
+            self.remember(&id);
+            self.publish(id, device, outcome).await;
+            return Disposition::Delete;
+        }
         let outcome = match link.request_within(request, self.timeout).await {
             Ok(response) => outcome_of(response),
             Err(LinkError::Down) => CommandOutcome::LinkDown,
@@ -738,6 +782,47 @@ mod tests {
         ];
         for (action, name) in cases {
             assert_eq!(to_csta(&action).unwrap().name(), name);
+        }
+        let ivr = [
+            (
+                CommandAction::PlayPrompt {
+                    device: "6003".into(),
+                    call_id: c.clone(),
+                    prompt_id: "p".into(),
+                    media: vec![cti_events::PromptMedia {
+                        url: "http://x/a.wav".into(),
+                        cache_key: "abc".into(),
+                    }],
+                    collect: None,
+                },
+                "PlayMessage",
+            ),
+            (
+                CommandAction::StopPrompt {
+                    device: "6003".into(),
+                    call_id: c.clone(),
+                },
+                "Stop",
+            ),
+            (
+                CommandAction::RecordMessage {
+                    device: "6003".into(),
+                    call_id: c.clone(),
+                    prompt_id: "vm".into(),
+                    key: "k".into(),
+                    upload_url: "http://x/u".into(),
+                    max_seconds: 90,
+                },
+                "RecordMessage",
+            ),
+        ];
+        for (action, name) in ivr {
+            assert!(crate::ivr::is_ivr_action(&action));
+            let message = to_csta(&action).unwrap();
+            assert_eq!(message.name(), name);
+            if let Message::RecordMessage(r) = message {
+                assert_eq!(r.max_duration, Some(90_000));
+            }
         }
         let Message::SingleStepConferenceCall(m) = to_csta(&CommandAction::Monitor {
             device: "3001".into(),

@@ -22,6 +22,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("LINKA_RELAY_ROUTING_URL", "routing.url"),
     ("LINKA_RELAY_ROUTING_TOKEN", "routing.bearer_token"),
     ("LINKA_RELAY_HEALTH_LISTEN", "health.listen"),
+    ("LINKA_RELAY_IVR_RECORDINGS_URL", "ivr.recordings_url"),
 ];
 
 /// Configuration errors.
@@ -80,6 +81,43 @@ pub struct Config {
     /// Health / metrics endpoint.
     #[serde(default)]
     pub health: HealthConfig,
+    /// Cloud-driven IVR ports (prompt media cache, recordings).
+    #[serde(default)]
+    pub ivr: IvrConfig,
+}
+
+/// Cloud-driven IVR ports: where prompts are cached and where recordings are fetched from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IvrConfig {
+    /// Directory of the downloaded prompt files (`{cacheKey}.wav`), which the PBX plays by
+    /// name (`messageToBePlayed` = the cache key). Default: `media/` next to the spool file.
+    #[serde(default)]
+    pub media_dir: Option<PathBuf>,
+    /// URL template of a finished recording on the PBX (`{id}` = the CSTA `resultingMessage`,
+    /// `{pbx_host}` = `pbx.host`). Default: the simulator's `http://{pbx_host}:7080/recordings/{id}`.
+    #[serde(default = "default_recordings_url")]
+    pub recordings_url: String,
+    /// Timeout of one media download, recording fetch or upload, ms.
+    #[serde(default = "default_ivr_http_timeout_ms")]
+    pub http_timeout_ms: u64,
+}
+
+impl Default for IvrConfig {
+    fn default() -> Self {
+        Self {
+            media_dir: None,
+            recordings_url: default_recordings_url(),
+            http_timeout_ms: default_ivr_http_timeout_ms(),
+        }
+    }
+}
+
+fn default_recordings_url() -> String {
+    "http://{pbx_host}:7080/recordings/{id}".into()
+}
+fn default_ivr_http_timeout_ms() -> u64 {
+    30_000
 }
 
 /// The PBX link.
@@ -123,6 +161,8 @@ pub enum DeviceKind {
     Pilot,
     /// A CSTA routing point: also RouteRegister'ed; the relay answers its RouteRequests.
     RoutePoint,
+    /// A cloud-driven IVR port: plays prompts, collects digits and records on command.
+    IvrPort,
 }
 
 /// One device.
@@ -374,6 +414,7 @@ impl Config {
                 "LINKA_RELAY_HEALTH_LISTEN" => {
                     self.health.listen = value.parse().map_err(|_| bad())?
                 }
+                "LINKA_RELAY_IVR_RECORDINGS_URL" => self.ivr.recordings_url = value.clone(),
                 _ => {}
             }
         }
@@ -433,6 +474,25 @@ impl Config {
         Duration::from_millis(self.routing.budget_ms)
     }
 
+    /// The prompt cache directory (`ivr.media_dir`, or `media/` next to the spool).
+    pub fn ivr_media_dir(&self) -> PathBuf {
+        self.ivr.media_dir.clone().unwrap_or_else(|| {
+            self.spool
+                .path
+                .parent()
+                .unwrap_or_else(|| Path::new("."))
+                .join("media")
+        })
+    }
+
+    /// The URL of recording `id` on the PBX.
+    pub fn recording_url(&self, id: &str) -> String {
+        self.ivr
+            .recordings_url
+            .replace("{pbx_host}", &self.pbx.host)
+            .replace("{id}", id)
+    }
+
     /// Request timeout on the PBX link.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.pbx.request_timeout_ms)
@@ -469,6 +529,27 @@ mod tests {
             .any(|d| d.kind == DeviceKind::RoutePoint));
         assert_eq!(config.fallback_for("5000"), Some("5100"));
         assert_eq!(config.fallback_for("9999"), Some("5199"));
+    }
+
+    #[test]
+    fn when_ivr_settings_are_absent_should_default_next_to_the_spool_and_to_the_simulator() {
+        let text = SAMPLE
+            .split("\n[ivr]")
+            .next()
+            .unwrap()
+            .replace("/var/lib/linka-relay/spool.redb", "/srv/relay/spool.redb");
+        let config = Config::from_toml(&text).unwrap();
+        assert_eq!(config.ivr_media_dir(), PathBuf::from("/srv/relay/media"));
+        assert_eq!(
+            config.recording_url("rec-7"),
+            "http://10.0.0.10:7080/recordings/rec-7"
+        );
+        assert_eq!(config.ivr.http_timeout_ms, 30_000);
+        let sample = Config::from_toml(SAMPLE).unwrap();
+        assert_eq!(
+            sample.recording_url("rec-7"),
+            "http://10.0.0.10:7080/recordings/rec-7"
+        );
     }
 
     #[test]

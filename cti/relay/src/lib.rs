@@ -19,6 +19,7 @@ pub mod backoff;
 pub mod commands;
 pub mod config;
 pub mod health;
+pub mod ivr;
 pub mod link;
 pub mod mapping;
 pub mod pipeline;
@@ -180,6 +181,9 @@ pub async fn start(config: Config, deps: Deps) -> Result<RunningRelay, RelayErro
     let router = tokio::spawn(router.run(route_rx, shutdown.clone()));
 
     let (current, current_rx) = watch::channel(None);
+    let (ivr, ivr_handle, ivr_tap) =
+        ivr::controller(config.clone(), bus.clone(), current_rx.clone());
+    let ivr = tokio::spawn(ivr.run(shutdown.clone()));
     let ctx = Arc::new(LinkContext {
         config: config.clone(),
         bus: bus.clone(),
@@ -188,6 +192,7 @@ pub async fn start(config: Config, deps: Deps) -> Result<RunningRelay, RelayErro
         registrations,
         routes: route_tx,
         current,
+        ivr: Some(ivr_tap),
     });
     let link = tokio::spawn(run_link(ctx, shutdown.clone()));
 
@@ -195,6 +200,7 @@ pub async fn start(config: Config, deps: Deps) -> Result<RunningRelay, RelayErro
         let executor = CommandExecutor::new(
             source,
             current_rx,
+            ivr_handle,
             bus.clone(),
             status.clone(),
             config.sqs.command_wait_secs,
@@ -216,6 +222,7 @@ pub async fn start(config: Config, deps: Deps) -> Result<RunningRelay, RelayErro
             let _ = c.await;
         }
         let _ = router.await;
+        let _ = ivr.await;
         // Everything received is now in the bus: commit it, then publish what we can.
         writer_stop.cancel();
         let _ = writer.await;

@@ -182,6 +182,8 @@ pub struct LinkContext {
     pub routes: mpsc::Sender<RouteMessage>,
     /// The current session's handle (None while down), for the command executor.
     pub current: watch::Sender<Option<LinkHandle>>,
+    /// The IVR controller's tap (voice unit events, digits, clearing).
+    pub ivr: Option<crate::ivr::IvrTap>,
 }
 
 /// Why establishing a session failed.
@@ -299,6 +301,10 @@ async fn connection_actor(
                         tracing::debug!(cross_ref = ?used.cross_ref_identifier, route = ?used.route_used, "route used");
                     }
                     other => {
+                        if let Some(tap) = ctx.ivr.as_ref().filter(|t| t.wants(&other)) {
+                            let monitored = monitored_device(&other, &ctx.monitors);
+                            tap.forward(monitored, other.clone());
+                        }
                         if let Some(event) = map_message(&other, &ctx.monitors) {
                             if ctx.bus.publish_observed(Observed::now(event)).await.is_err() {
                                 return "relay stopping".into();
@@ -309,6 +315,18 @@ async fn connection_actor(
             }
         }
     }
+}
+
+/// The monitored device of the events the IVR controller uses.
+fn monitored_device(message: &Message, monitors: &MonitorMap) -> Option<String> {
+    let cross_ref = match message {
+        Message::DigitsGeneratedEvent(e) => e.monitor_cross_ref_id.as_deref(),
+        Message::PlayEvent(e) => e.monitor_cross_ref_id.as_deref(),
+        Message::StopEvent(e) => e.monitor_cross_ref_id.as_deref(),
+        Message::RecordEvent(e) => e.monitor_cross_ref_id.as_deref(),
+        _ => None,
+    }?;
+    monitors.device_of(cross_ref)
 }
 
 fn devices(config: &Config) -> impl Iterator<Item = &crate::config::DeviceConfig> {

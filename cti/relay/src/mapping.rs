@@ -357,7 +357,7 @@ pub fn map_message(message: &Message, monitors: &dyn MonitorLookup) -> Option<Ct
                 cause: &None,
             },
             monitors,
-            |_| {},
+            |ev| ev.digits = e.digit_generated_list.clone(),
         ),
         Message::AgentLoggedOnEvent(e) => agent(
             AgentStateKind::LoggedOn,
@@ -687,6 +687,21 @@ mod tests {
             assert_eq!(c.call_id, "C", "{name}");
             assert_eq!(c.subject_device.as_deref(), subject, "{name}");
             assert_eq!(c.target_device.as_deref(), target, "{name}");
+        }
+        let digits = call(Message::DigitsGeneratedEvent(DigitsGeneratedEvent {
+            connection: Some(ConnectionId::new("C", "0612345678")),
+            digit_generated_list: Some("12#".into()),
+            ..Default::default()
+        }));
+        assert_eq!(digits.digits.as_deref(), Some("12#"));
+        let silent = [
+            Message::PlayEvent(Default::default()),
+            Message::RecordEvent(Default::default()),
+            Message::StopEvent(Default::default()),
+        ];
+        for m in silent {
+            // The IVR controller reports these as Ivr events; they are not published as such.
+            assert_eq!(map_message(&m, &|_: &str| None), None, "{}", m.name());
         }
     }
 

@@ -7,6 +7,7 @@
 mod calls;
 mod faults;
 mod helpers;
+mod ivr;
 mod routing;
 mod scenarios;
 mod session;
