@@ -43,5 +43,11 @@ if (( want_browser )) && ! command -v chromium >/dev/null; then
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
 
+# espeak-ng: text to speech of IVR prompts in the local stack and its tests (Amazon Polly in AWS).
+if ! command -v espeak-ng >/dev/null; then
+  log "installing espeak-ng"
+  apt-get update -qq && apt-get install -y -qq espeak-ng >/dev/null
+fi
+
 # cargo-nextest runs the Rust tests when present; plain cargo test is the fallback.
 log "bootstrap done"

@@ -47,7 +47,28 @@ start_gateway() {
     tail -n 40 "$STATE/gateway.log" >&2 || true
     die "the dev gateway was not healthy within 180 s (see $STATE/gateway.log)"
   fi
+  seed_prompts
   log "stack ready: http://127.0.0.1:$LINKA_PORT/"
+}
+
+# The demo IVR's recorded prompts (localstack/demo-config.json names prompts/ton.wav, the beep
+# before a voicemail): uploaded through the admin API like an administrator would.
+seed_prompts() {
+  local base="http://127.0.0.1:$LINKA_PORT" token
+  token=$(curl -sf -d grant_type=password -d username=admin -d password=admin "$base/auth/token" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])') \
+    || { log "warning: no admin token; demo prompts not uploaded"; return 0; }
+  python3 - "$STATE/ton.wav" <<'PY'
+import math, struct, sys, wave
+rate = 8000
+with wave.open(sys.argv[1], "wb") as out:
+    out.setnchannels(1); out.setsampwidth(2); out.setframerate(rate)
+    out.writeframes(b"".join(
+        struct.pack("<h", int(12000 * math.sin(2 * math.pi * 1000 * n / rate))) for n in range(rate // 2)))
+PY
+  curl -sf -X PUT -H "Authorization: Bearer $token" -H "content-type: audio/wav" \
+    --data-binary @"$STATE/ton.wav" "$base/api/admin/prompts/ton" >/dev/null \
+    || log "warning: the demo prompt prompts/ton.wav was not uploaded"
 }
 
 start_cti() {
@@ -74,6 +95,7 @@ start_cti() {
       LINKA_RELAY_EVENT_QUEUE_URL="$queues/linka-CtiEventQueue.fifo" \
       LINKA_RELAY_COMMAND_QUEUE_URL="$queues/linka-CtiCommandQueue.fifo" \
       LINKA_RELAY_HEALTH_LISTEN="127.0.0.1:$health" \
+      LINKA_RELAY_IVR_RECORDINGS_URL="http://127.0.0.1:$http/recordings/{id}" \
       LINKA_RELAY_ROUTING_URL="http://127.0.0.1:$LINKA_PORT/api/cti/route" \
       setsid "$relay" --config localstack/relay.toml --log-format json >"$STATE/relay.log" 2>&1 &
     echo $! >"$STATE/relay.pid"

@@ -51,6 +51,20 @@ pub enum AuditAction {
     ConfigUpdate,
     #[serde(rename = "config.delete")]
     ConfigDelete,
+    #[serde(rename = "callbacks.list")]
+    CallbacksList,
+    #[serde(rename = "callback.read")]
+    CallbackRead,
+    #[serde(rename = "callback.create")]
+    CallbackCreate,
+    #[serde(rename = "callback.update")]
+    CallbackUpdate,
+    #[serde(rename = "voicemails.list")]
+    VoicemailsList,
+    #[serde(rename = "voicemail.read")]
+    VoicemailRead,
+    #[serde(rename = "voicemail.update")]
+    VoicemailUpdate,
 }
 
 impl AuditAction {
@@ -69,6 +83,13 @@ impl AuditAction {
             AuditAction::ConfigCreate => "config.create",
             AuditAction::ConfigUpdate => "config.update",
             AuditAction::ConfigDelete => "config.delete",
+            AuditAction::CallbacksList => "callbacks.list",
+            AuditAction::CallbackRead => "callback.read",
+            AuditAction::CallbackCreate => "callback.create",
+            AuditAction::CallbackUpdate => "callback.update",
+            AuditAction::VoicemailsList => "voicemails.list",
+            AuditAction::VoicemailRead => "voicemail.read",
+            AuditAction::VoicemailUpdate => "voicemail.update",
         }
     }
 }

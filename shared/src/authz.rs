@@ -23,16 +23,23 @@ pub enum Permission {
     /// Read and change the contact-centre configuration: queues, members, break codes, call
     /// categories, the transfer panel, the ICIS link (`/api/admin/…`, ADM-4/6/7).
     AdministerConfiguration,
+    /// Work the callback queue (`/api/callbacks…`, IN-22, DESK-13): agents in their queues;
+    /// supervisors, admins and the `callbacks` role in every queue.
+    HandleCallbacks,
+    /// See and work callbacks of every queue, not only the caller's own.
+    HandleAllCallbacks,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 8] = [
         Permission::ReadOwnProfile,
         Permission::ConnectRealtime,
         Permission::AdministerUsers,
         Permission::SendBroadcast,
         Permission::ReadAuditLog,
         Permission::AdministerConfiguration,
+        Permission::HandleCallbacks,
+        Permission::HandleAllCallbacks,
     ];
 
     /// Stable name for logs and problem details, e.g. `send-broadcast`.
@@ -44,6 +51,8 @@ impl Permission {
             Permission::SendBroadcast => "send-broadcast",
             Permission::ReadAuditLog => "read-audit-log",
             Permission::AdministerConfiguration => "administer-configuration",
+            Permission::HandleCallbacks => "handle-callbacks",
+            Permission::HandleAllCallbacks => "handle-all-callbacks",
         }
     }
 }
@@ -66,6 +75,11 @@ impl Role {
             ConnectRealtime => !self.is_machine(),
             AdministerUsers | ReadAuditLog | AdministerConfiguration => self == Role::Admin,
             SendBroadcast => matches!(self, Role::Admin | Role::Supervisor),
+            HandleCallbacks => matches!(
+                self,
+                Role::Admin | Role::Supervisor | Role::Agent | Role::Callbacks
+            ),
+            HandleAllCallbacks => matches!(self, Role::Admin | Role::Supervisor | Role::Callbacks),
         }
     }
 }

@@ -68,6 +68,7 @@ use thiserror::Error;
 
 use crate::contacts::{ContactOutcome, ContactResult, LostPhase};
 use crate::identifiers::{normalize_czech_phone, PhoneError};
+use crate::problem::FieldError;
 use crate::queues::QueueSchedule;
 use crate::time::PRAGUE;
 
@@ -282,7 +283,7 @@ fn is_zero(value: &u32) -> bool {
 
 /// The retry policy of one queue's callbacks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct CallbackPolicy {
     /// Unanswered attempts (no answer, busy) before the callback fails.
     pub max_attempts: u32,
@@ -310,6 +311,89 @@ impl Default for CallbackPolicy {
             dedup_window_minutes: 24 * 60,
         }
     }
+}
+
+/// A queue's callback settings (part of its routing settings, `queueRouting/{queueId}`):
+/// the retry policy, the slots offered to callers in the IVR, and how many callbacks one slot
+/// takes per agent who is a member of the queue (the staffing the slot can serve).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct QueueCallbackSettings {
+    pub policy: CallbackPolicy,
+    pub slots: SlotOptions,
+    /// Callbacks one slot may take per member agent of the queue.
+    pub per_agent_per_slot: u32,
+}
+
+impl Default for QueueCallbackSettings {
+    fn default() -> Self {
+        Self {
+            policy: CallbackPolicy::default(),
+            slots: SlotOptions::default(),
+            per_agent_per_slot: 2,
+        }
+    }
+}
+
+/// Limits of [`QueueCallbackSettings`] (checked by [`validate_callback_settings`]).
+pub const MAX_ATTEMPTS_LIMIT: u32 = 10;
+pub const MAX_SPACING_MINUTES: u32 = 24 * 60;
+pub const MAX_CLAIM_MINUTES: u32 = 120;
+pub const MAX_DEDUP_WINDOW_MINUTES: u32 = 7 * 24 * 60;
+pub const MAX_SLOT_MINUTES: u32 = 240;
+pub const MAX_LOOK_AHEAD_HOURS: u32 = 14 * 24;
+
+/// The fields of `settings` out of range (empty: valid), named `callbacks.…`.
+pub fn validate_callback_settings(settings: &QueueCallbackSettings) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut check = |field: &str, value: u32, min: u32, max: u32| {
+        if value < min || value > max {
+            errors.push(FieldError::new(
+                format!("callbacks.{field}"),
+                format!("must be between {min} and {max}"),
+            ));
+        }
+    };
+    let policy = &settings.policy;
+    check(
+        "policy.maxAttempts",
+        policy.max_attempts,
+        1,
+        MAX_ATTEMPTS_LIMIT,
+    );
+    check(
+        "policy.retrySpacingMinutes",
+        policy.retry_spacing_minutes,
+        1,
+        MAX_SPACING_MINUTES,
+    );
+    check(
+        "policy.claimMinutes",
+        policy.claim_minutes,
+        1,
+        MAX_CLAIM_MINUTES,
+    );
+    check(
+        "policy.dedupWindowMinutes",
+        policy.dedup_window_minutes,
+        0,
+        MAX_DEDUP_WINDOW_MINUTES,
+    );
+    check(
+        "slots.slotMinutes",
+        settings.slots.slot_minutes,
+        5,
+        MAX_SLOT_MINUTES,
+    );
+    check("slots.leadMinutes", settings.slots.lead_minutes, 0, 24 * 60);
+    check(
+        "slots.lookAheadHours",
+        settings.slots.look_ahead_hours,
+        1,
+        MAX_LOOK_AHEAD_HOURS,
+    );
+    check("perAgentPerSlot", settings.per_agent_per_slot, 0, 100);
+    errors
 }
 
 /// Why a callback operation was refused.
@@ -897,7 +981,7 @@ pub fn sort_for_agent_list(callbacks: &mut [Callback], now: DateTime<Utc>) {
 
 /// How slots are cut and how far they are offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct SlotOptions {
     /// Length of one slot (e.g. 30).
     pub slot_minutes: u32,

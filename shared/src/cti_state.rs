@@ -115,7 +115,9 @@ pub fn call_id_of(event: &CtiEvent) -> Option<&str> {
         CtiEvent::Call(call) => Some(&call.call_id),
         CtiEvent::Route(route) => Some(&route.call_id),
         CtiEvent::RouteDecided(decided) => Some(&decided.call_id),
+        // IVR port reports drive the IVR session, not the call's contact state.
         CtiEvent::Agent(_)
+        | CtiEvent::Ivr(_)
         | CtiEvent::Link(_)
         | CtiEvent::CommandResult(_)
         | CtiEvent::Other(_) => None,
@@ -384,6 +386,7 @@ impl CallState {
                 }
             }
             CtiEvent::Agent(_)
+            | CtiEvent::Ivr(_)
             | CtiEvent::Link(_)
             | CtiEvent::CommandResult(_)
             | CtiEvent::Other(_) => {}

@@ -20,9 +20,11 @@ pub mod contacts;
 pub mod cti_state;
 pub mod identifiers;
 pub mod ivr;
+pub mod ivr_live;
 pub mod paging;
 pub mod ports;
 pub mod problem;
+pub mod prompts;
 pub mod queues;
 pub mod realtime;
 pub mod routing;
@@ -31,6 +33,7 @@ pub mod routing_settings;
 pub mod telemetry;
 pub mod time;
 pub mod users;
+pub mod voicemail;
 
 #[cfg(any(test, feature = "mocks"))]
 pub mod testing;

@@ -298,6 +298,15 @@ pub trait RoutingStateStore: Send + Sync {
         device_since: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<OfferOutcome, StoreError>;
+    /// Reserves the agent for work that has no waiting record (a callback being dialled), on
+    /// the same condition as [`RoutingStateStore::offer`]; `false` (nothing written) when
+    /// another reservation of the agent still holds.
+    async fn reserve(
+        &self,
+        reservation: &crate::routing_live::Reservation,
+        device_since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Replaces the agent's reservation if it is still for `expected_call_id`; `false` when not.
     async fn replace_reservation(
         &self,
@@ -355,4 +364,132 @@ pub trait RoutingSignals: Send + Sync {
         trigger: &crate::routing_live::RoutingTrigger,
         delay_seconds: u32,
     ) -> Result<(), SignalError>;
+}
+
+/// A callback was not stored.
+#[derive(Debug, Error)]
+pub enum CallbackWriteError {
+    /// Version 0 and the id exists, or another writer changed it since it was read: read again.
+    #[error("the callback changed since it was read (or already exists)")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The callback queue (IN-11, IN-22, DESK-13): callbacks by id, the active ones per queue, the
+/// closed ones per queue by closing time, and every callback of a number. Each write is
+/// conditional on the version read ([`Versioned`]; version 0 creates).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait CallbackStore: Send + Sync {
+    /// One callback, or `None`.
+    async fn get(
+        &self,
+        id: &str,
+    ) -> Result<Option<Versioned<crate::callbacks::Callback>>, StoreError>;
+    /// Every callback of the queue that is not closed (open or in progress).
+    async fn active_in_queue(
+        &self,
+        queue_id: &str,
+    ) -> Result<Vec<Versioned<crate::callbacks::Callback>>, StoreError>;
+    /// Callbacks of the queue closed at or after `since`, latest first, at most `limit`.
+    async fn closed_in_queue(
+        &self,
+        queue_id: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::callbacks::Callback>, StoreError>;
+    /// Callbacks for the number (E.164), newest first, at most `limit`.
+    async fn by_number(
+        &self,
+        number: &str,
+        limit: usize,
+    ) -> Result<Vec<Versioned<crate::callbacks::Callback>>, StoreError>;
+    /// Stores the callback if its stored version is still `version` (0: not stored yet).
+    async fn save(
+        &self,
+        callback: &Versioned<crate::callbacks::Callback>,
+    ) -> Result<(), CallbackWriteError>;
+}
+
+/// An IVR call was not stored.
+#[derive(Debug, Error)]
+pub enum IvrWriteError {
+    /// Version 0 and the call exists, or another writer changed it since it was read.
+    #[error("the IVR call changed since it was read (or already exists)")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The calls in cloud-driven IVR trees ([`crate::ivr_live::IvrCall`]), by call key; each write
+/// conditional on the version read (0 creates).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait IvrCallStore: Send + Sync {
+    async fn get(
+        &self,
+        call_key: &str,
+    ) -> Result<Option<Versioned<crate::ivr_live::IvrCall>>, StoreError>;
+    async fn save(&self, call: &Versioned<crate::ivr_live::IvrCall>) -> Result<(), IvrWriteError>;
+}
+
+/// A voicemail was not stored.
+#[derive(Debug, Error)]
+pub enum VoicemailWriteError {
+    /// Version 0 and the id exists, or another writer changed it since it was read: read again.
+    #[error("the voicemail changed since it was read (or already exists)")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Voicemail (issue 5 item 5): messages by id, the active ones (new or assigned) per queue, and
+/// the done ones per queue by the time they were done. Each write is conditional on the version
+/// read ([`Versioned`]; version 0 creates).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait VoicemailStore: Send + Sync {
+    /// One voicemail, or `None`.
+    async fn get(
+        &self,
+        id: &str,
+    ) -> Result<Option<Versioned<crate::voicemail::Voicemail>>, StoreError>;
+    /// Every voicemail of the queue that is not done (new or assigned).
+    async fn active_in_queue(
+        &self,
+        queue_id: &str,
+    ) -> Result<Vec<Versioned<crate::voicemail::Voicemail>>, StoreError>;
+    /// Voicemails of the queue done at or after `since`, latest first, at most `limit`.
+    async fn closed_in_queue(
+        &self,
+        queue_id: &str,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::voicemail::Voicemail>, StoreError>;
+    /// Stores the voicemail if its stored version is still `version` (0: not stored yet).
+    async fn save(
+        &self,
+        voicemail: &Versioned<crate::voicemail::Voicemail>,
+    ) -> Result<(), VoicemailWriteError>;
+}
+
+/// The recordings of voicemails (WAV objects): presigned URLs, so that neither the PBX's upload
+/// nor an agent's playback passes through a function.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait VoicemailAudio: Send + Sync {
+    /// A presigned PUT of `key`, valid for `expires`; the upload must send
+    /// `Content-Type: audio/wav`.
+    async fn upload_url(
+        &self,
+        key: &str,
+        expires: std::time::Duration,
+    ) -> Result<String, StoreError>;
+    /// A presigned GET of `key`, valid for `expires`.
+    async fn playback_url(
+        &self,
+        key: &str,
+        expires: std::time::Duration,
+    ) -> Result<String, StoreError>;
 }

@@ -267,6 +267,16 @@ pub struct QueueRouting {
     /// `None`: last-agent routing off for this queue.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_agent: Option<LastAgentRouting>,
+    /// Callback policy and slots (IN-11, IN-22); `None`: the defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callbacks: Option<crate::callbacks::QueueCallbackSettings>,
+}
+
+impl QueueRouting {
+    /// The queue's callback settings, or the defaults.
+    pub fn callback_settings(&self) -> crate::callbacks::QueueCallbackSettings {
+        self.callbacks.clone().unwrap_or_default()
+    }
 }
 
 /// One queue with its members and routing settings.
@@ -1579,6 +1589,88 @@ pub fn pick_call_for_agent(username: &str, snapshot: &RoutingSnapshot) -> Option
         call_id: call.call_id.clone(),
         queue_id: call.queue_id.clone(),
     })
+}
+
+/// What an agent who became free does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextWork {
+    /// Take this waiting call.
+    Call(Pick),
+    /// Call this client back (the callback's id).
+    Callback(String),
+}
+
+/// The work an agent who became free takes: a call held for them (last-agent routing) first,
+/// then whichever ranks first of the best waiting call over the agent's queues and the best due
+/// callback of those queues ([`crate::callbacks::next_due`]) — a callback keeps the original
+/// call's place (IN-11, IN-22). `callbacks` may hold callbacks of any queue.
+pub fn pick_work_for_agent(
+    username: &str,
+    snapshot: &RoutingSnapshot,
+    callbacks: &[crate::callbacks::Callback],
+) -> Option<NextWork> {
+    let call = pick_call_for_agent(username, snapshot);
+    let held = call.as_ref().is_some_and(|pick| {
+        snapshot.waiting_call(&pick.call_id).is_some_and(|w| {
+            w.sticky
+                .as_ref()
+                .is_some_and(|h| h.until > snapshot.now && h.username == username)
+        })
+    });
+    if held {
+        return call.map(NextWork::Call);
+    }
+    let ai = snapshot.agent_index(username)?;
+    if !snapshot.agents.get(ai)?.is_available(snapshot.now) {
+        return None;
+    }
+    let queue_ids: Vec<&str> = snapshot
+        .agent_queues
+        .get(ai)
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .filter_map(|m| snapshot.queues.get(m.queue).map(QueueRuntime::id))
+        .collect();
+    let callback = crate::callbacks::next_due(callbacks, &queue_ids, snapshot.now);
+    match (call, callback) {
+        (Some(pick), Some(callback)) => {
+            let call_first = snapshot
+                .waiting_call(&pick.call_id)
+                .is_some_and(|w| w.rank() <= callback.rank());
+            Some(if call_first {
+                NextWork::Call(pick)
+            } else {
+                NextWork::Callback(callback.id.clone())
+            })
+        }
+        (Some(pick), None) => Some(NextWork::Call(pick)),
+        (None, Some(callback)) => Some(NextWork::Callback(callback.id.clone())),
+        (None, None) => None,
+    }
+}
+
+/// The agent a due callback goes to now: the best available member of its queue (skill, member
+/// priority, longest idle), unless a waiting call of that queue which the agent may take ranks
+/// before the callback (that call goes first). `None` when the callback is not due, its queue
+/// is unknown or closed, or nobody is free.
+pub fn agent_for_callback(
+    callback: &crate::callbacks::Callback,
+    snapshot: &RoutingSnapshot,
+) -> Option<(String, String)> {
+    if !callback.is_due(snapshot.now) {
+        return None;
+    }
+    let qi = snapshot.queue_index(&callback.queue_id)?;
+    let queue = snapshot.queues.get(qi)?;
+    if !queue.config.schedule.is_open(snapshot.now) {
+        return None;
+    }
+    let slot = snapshot.best_agent(qi)?;
+    let agent = snapshot.agents.get(slot.agent)?;
+    let call_first = snapshot
+        .waiting_in(qi)
+        .any(|call| snapshot.may_take(call, Some(slot.agent)) && call.rank() < callback.rank());
+    (!call_first).then(|| (agent.username.clone(), agent.device.clone()))
 }
 
 /// Looks at a waiting call again (on its timer: end of a last-agent hold, maximum wait, or after

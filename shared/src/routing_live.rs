@@ -230,6 +230,18 @@ pub enum RoutingTrigger {
     },
     /// Look at a waiting call again: its offer may have rung out, or its maximum wait passed.
     ReviewCall { call_id: String },
+    /// A callback is (or may be) due: give it to a free agent of its queue, or look again when
+    /// it becomes due.
+    CallbackDue { callback_id: String },
+    /// A cloud-driven IVR port reported the end of a prompt, a digit collection or a recording:
+    /// the call's IVR session takes its next step.
+    IvrReport {
+        /// The call key (`<relayId>/<callId>`).
+        call_id: String,
+        device: String,
+        prompt_id: String,
+        outcome: cti_events::IvrPortOutcome,
+    },
 }
 
 impl RoutingTrigger {
@@ -239,6 +251,8 @@ impl RoutingTrigger {
         match self {
             Self::AgentAvailable { device } => device,
             Self::CallSettled { call_id, .. } | Self::ReviewCall { call_id } => call_id,
+            Self::CallbackDue { callback_id } => callback_id,
+            Self::IvrReport { call_id, .. } => call_id,
         }
     }
 }
@@ -249,6 +263,12 @@ impl RoutingTrigger {
 pub fn triggers_for(envelope: &cti_events::CtiEnvelope) -> Vec<RoutingTrigger> {
     use cti_events::{AgentStateKind, CallEventKind, CtiEvent};
     match &envelope.event {
+        CtiEvent::Ivr(report) => vec![RoutingTrigger::IvrReport {
+            call_id: crate::cti_state::call_key(&envelope.relay_id, &report.call_id),
+            device: report.device.clone(),
+            prompt_id: report.prompt_id.clone(),
+            outcome: report.outcome.clone(),
+        }],
         CtiEvent::Agent(event) if event.state == AgentStateKind::Ready => {
             vec![RoutingTrigger::AgentAvailable {
                 device: event.device.clone(),
@@ -314,6 +334,37 @@ pub fn review_offer(
         _ => OfferReview::RangOut {
             agent_username: agent.to_owned(),
         },
+    }
+}
+
+/// The lost call a waiting call became when it ended before anyone answered it (IN-22): lost in
+/// the queue, or while ringing an agent when it was being offered. The contact reference is the
+/// call key (`<relayId>/<callId>`), so a repeated trigger finds the callback it already made.
+pub fn lost_from_waiting(call: &WaitingCall, lost_at: DateTime<Utc>) -> crate::callbacks::LostCall {
+    use crate::contacts::{elapsed_ms, ContactOutcome, ContactResult, LostPhase};
+    let phase = if call.offered_to.is_some() {
+        LostPhase::RingingAgent
+    } else {
+        LostPhase::InQueue
+    };
+    crate::callbacks::LostCall {
+        contact_id: call.call_id.clone(),
+        queue_id: call.queue_id.clone(),
+        caller: call.caller.clone(),
+        entered_at: call.entered_at,
+        priority: call.priority,
+        outcome: ContactOutcome {
+            result: ContactResult::Abandoned,
+            lost_phase: Some(phase),
+            total_ms: elapsed_ms(call.entered_at, lost_at),
+            from_ivr_ms: None,
+            from_queue_ms: Some(elapsed_ms(call.queued_at, lost_at)),
+            from_ring_ms: None,
+            answered_by: None,
+            missed_by: Vec::new(),
+        },
+        client_id: None,
+        client_name: None,
     }
 }
 

@@ -331,6 +331,9 @@ pub fn validate_queue_routing(routing: &QueueRouting) -> Vec<FieldError> {
             MAX_LAST_AGENT_AGE_HOURS,
         );
     }
+    if let Some(callbacks) = &routing.callbacks {
+        errors.extend(crate::callbacks::validate_callback_settings(callbacks));
+    }
     errors
 }
 

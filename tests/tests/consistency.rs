@@ -18,6 +18,8 @@ fn crates() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("cti-ingest", cti_ingest::ENVIRONMENT),
         ("routing-api", routing::ENVIRONMENT),
         ("routing-worker", routing::ENVIRONMENT),
+        ("callbacks-api", routing::CALLBACKS_API_ENVIRONMENT),
+        ("voicemail-api", routing::VOICEMAIL_API_ENVIRONMENT),
     ])
 }
 
@@ -25,7 +27,7 @@ fn crates() -> BTreeMap<&'static str, &'static [&'static str]> {
 /// trigger type, ADR 0004).
 fn crate_of(binary: &str) -> &str {
     match binary {
-        "routing-api" | "routing-worker" => "routing",
+        "routing-api" | "routing-worker" | "callbacks-api" | "voicemail-api" => "routing",
         other => other,
     }
 }
@@ -35,6 +37,8 @@ fn code_routes() -> BTreeSet<(String, String)> {
     http_api::ROUTES
         .iter()
         .chain(routing::ROUTES)
+        .chain(routing::CALLBACK_ROUTES)
+        .chain(routing::VOICEMAIL_ROUTES)
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect()
 }

@@ -4,7 +4,7 @@
 //! RoutingWorkerFunction; the worker offers waiting calls to agents who become free by
 //! commanding the relay (Deflect). Everything runs as `make test` starts it.
 //!
-//! The devices of these scenarios (agents 2101–2104, route points 4901–4903, the waiting queue
+//! The devices of these scenarios (agents 2101–2105, route points 4901–4904, the waiting queues
 //! 5190, the announcement 6903) exist only for them in `localstack/pbx-sim.yaml` and
 //! `localstack/relay.toml`; the test configures its own users, queues, plan rules and device
 //! map through the admin API. The scenarios share agents, so they run in order in one test.
@@ -89,7 +89,13 @@ fn every_day(intervals: Value) -> Value {
 
 /// The scenarios' users, queues, members, routing settings, plan rules and devices.
 async fn configure(stack: &Stack, admin: &str) {
-    for (n, number) in [(1, "2101"), (2, "2102"), (3, "2103"), (4, "2104")] {
+    for (n, number) in [
+        (1, "2101"),
+        (2, "2102"),
+        (3, "2103"),
+        (4, "2104"),
+        (5, "2105"),
+    ] {
         let user = json!({
             "username": format!("rt-agent{n}"), "displayName": format!("Routing test agent {n}"),
             "roles": ["agent"], "groups": ["KKC"], "agentNumber": number
@@ -111,6 +117,7 @@ async fn configure(stack: &Stack, admin: &str) {
             json!({"kind": "extension", "extension": "6903"}),
         ),
         ("rt-empty", open.clone(), Value::Null),
+        ("rt-ivr", open.clone(), Value::Null),
         (
             "rt-stress",
             open,
@@ -129,6 +136,7 @@ async fn configure(stack: &Stack, admin: &str) {
         ("rt-open", "rt-agent2", 5),
         ("rt-open", "rt-agent3", 5),
         ("rt-empty", "rt-agent4", 5),
+        ("rt-ivr", "rt-agent5", 5),
     ] {
         let (status, problem) = api(
             stack,
@@ -148,25 +156,60 @@ async fn configure(stack: &Stack, admin: &str) {
             "rt-open",
             json!({"queueId": "rt-open", "wrapUpSeconds": 2,
                    "whenNobodyLoggedIn": {"action": "wait"},
-                   "lastAgent": {"holdSeconds": 0, "maxAgeHours": 1}}),
+                   "lastAgent": {"holdSeconds": 0, "maxAgeHours": 1},
+                   "callbacks": {"policy": {"autoFromMissedCalls": false}}}),
         ),
         (
             "rt-stress",
             json!({"queueId": "rt-stress", "wrapUpSeconds": 0, "maxWaitingCalls": 20,
-                   "whenNobodyLoggedIn": {"action": "overflow"}}),
+                   "whenNobodyLoggedIn": {"action": "overflow"},
+                   "callbacks": {"policy": {"autoFromMissedCalls": false}}}),
         ),
         (
             "rt-empty",
             json!({"queueId": "rt-empty", "wrapUpSeconds": 0,
                    "whenNobodyLoggedIn": {"action": "announce", "announcementId": "rt-nobody",
-                                          "then": "hangUp"}}),
+                                          "then": "hangUp"},
+                   "callbacks": {"policy": {"autoFromMissedCalls": false}}}),
+        ),
+        (
+            "rt-ivr",
+            json!({"queueId": "rt-ivr", "wrapUpSeconds": 0,
+                   "whenNobodyLoggedIn": {"action": "wait"},
+                   "callbacks": {"policy": {"autoFromMissedCalls": false},
+                                 "slots": {"slotMinutes": 30, "leadMinutes": 0}}}),
         ),
     ] {
         let path = format!("/api/admin/queues/{queue}/routing");
         let (status, problem) = api(stack, Method::PUT, &path, admin, Some(&settings)).await;
         assert_eq!(status, 200, "{path}: {problem}");
     }
+    upsert(stack, admin, "/api/admin/ivrs", "rt-ivr", &ivr_tree()).await;
     plan_and_devices(stack, admin).await;
+}
+
+/// The cloud IVR tree of the IVR scenarios (IN-10, IN-11): a menu, 1 → the queue rt-ivr,
+/// 2 → a callback offer (1 accepts: booked, goodbye, hang-up), 3 → voicemail.
+fn ivr_tree() -> Value {
+    json!({
+        "ivrId": "rt-ivr", "name": "Routing test IVR", "active": true, "entryNode": "menu",
+        "nodes": {
+            "menu": {"kind": "menu",
+                     "prompt": {"kind": "tts", "text": "Pro operátora stiskněte jedničku, pro zpětné volání dvojku."},
+                     "options": {"1": "operator", "2": "zpetne", "3": "vzkaz"},
+                     "timeoutSeconds": 20, "maxAttempts": 2,
+                     "onTimeout": "menu", "onInvalid": "menu", "onExhausted": "konec"},
+            "operator": {"kind": "transferToQueue", "queueId": "rt-ivr"},
+            "zpetne": {"kind": "callbackOffer", "queueId": "rt-ivr",
+                       "prompt": {"kind": "tts", "text": "Pro zpětné volání stiskněte jedničku."},
+                       "acceptDigit": "1", "allowChosenTime": false,
+                       "accepted": "konec", "declined": "operator"},
+            "vzkaz": {"kind": "voicemail", "queueId": "rt-ivr",
+                      "greeting": {"kind": "tts", "text": "Zanechte nám prosím vzkaz."},
+                      "maxSeconds": 30},
+            "konec": {"kind": "hangup", "prompt": {"kind": "tts", "text": "Děkujeme, na shledanou."}}
+        }
+    })
 }
 
 /// The plan rules and devices of both tests (the same for both, so that their writes agree).
@@ -197,6 +240,8 @@ async fn plan_and_devices(stack: &Stack, admin: &str) {
                "entry": {"kind": "queue", "queueId": "rt-empty"}}),
         json!({"ruleId": "rt-stress", "when": {"dialled": ["4950"]},
                "entry": {"kind": "queue", "queueId": "rt-stress"}}),
+        json!({"ruleId": "rt-ivr", "when": {"dialled": ["4904"]},
+               "entry": {"kind": "ivr", "ivrId": "rt-ivr"}}),
     ];
     rules.splice(0..0, ours);
     plan["rules"] = Value::Array(rules);
@@ -220,6 +265,8 @@ async fn plan_and_devices(stack: &Stack, admin: &str) {
     assert_eq!(status, 200, "{devices}");
     devices["queues"]["rt-open"] = json!("5190");
     devices["queues"]["rt-stress"] = json!("5191");
+    devices["queues"]["rt-ivr"] = json!("5192");
+    devices["ivrs"]["rt-ivr"] = json!("6101");
     devices["announcements"]["rt-nobody"] = json!("6902");
     let (status, problem) = api(
         stack,
@@ -464,6 +511,302 @@ async fn when_calls_reach_route_points_should_routing_place_queue_and_deliver_th
     for device in ["2101", "2102"] {
         agent_state(&http, &dynamodb, device, "notReady").await;
     }
+}
+
+/// The IVR call's record in IvrCallsTable: what it waits for and the prompt it waits on.
+async fn ivr_waiting(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    call_id: &str,
+) -> Option<(String, String)> {
+    let item: Item = dynamodb
+        .get_item()
+        .table_name(Stack::physical_name("IvrCallsTable"))
+        .key(
+            "callKey",
+            AttributeValue::S(format!("{RELAY_ID}/{call_id}")),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .ok()?
+        .item?;
+    let Some(AttributeValue::M(awaiting)) = item.get("awaiting") else {
+        return None;
+    };
+    let kind = match awaiting.get("kind") {
+        Some(AttributeValue::S(kind)) => kind.clone(),
+        _ => return None,
+    };
+    let prompt = match item.get("promptId") {
+        Some(AttributeValue::S(prompt)) => prompt.clone(),
+        _ => String::new(),
+    };
+    Some((kind, prompt))
+}
+
+/// Waits until the call's IVR collects keys on a prompt other than `after` and the IVR port
+/// plays that prompt (keys pressed while it plays count: barge-in); its prompt id.
+async fn wait_for_menu(
+    http: &reqwest::Client,
+    dynamodb: &aws_sdk_dynamodb::Client,
+    call_id: &str,
+    after: &str,
+) -> String {
+    let prompt = eventually(
+        &format!("the IVR of {call_id} collects keys"),
+        WAIT,
+        || async {
+            let (kind, prompt) = ivr_waiting(dynamodb, call_id).await?;
+            (kind == "input" && prompt != after).then_some(prompt)
+        },
+    )
+    .await;
+    eventually(
+        &format!("the IVR port plays to {call_id}"),
+        WAIT,
+        || async {
+            let state = sim_get(http, "/state").await?;
+            state["voice"]
+                .as_array()?
+                .iter()
+                .any(|v| v["call"] == call_id && v["kind"] == "play")
+                .then_some(())
+        },
+    )
+    .await;
+    prompt
+}
+
+#[tokio::test]
+async fn when_callers_use_the_cloud_ivr_and_callbacks_should_route_book_and_dial_them() {
+    let stack = Stack::from_env();
+    let http = reqwest::Client::new();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
+    let admin = stack.token("admin").await;
+    configure(&stack, &admin).await;
+    // The local issuer knows the demo identities only: the supervisor works every queue.
+    let agent = stack.token("supervisor").await;
+    eventually(
+        "the routing function sees the IVR test line",
+        WAIT,
+        || async {
+            let query = json!({"version": 1, "relayId": RELAY_ID, "crossRefId": "probe",
+                           "callId": "probe-ivr", "routingDevice": "4904",
+                           "deadline": "2099-01-01T00:00:00Z"});
+            let answer: Value = stack
+                .http
+                .post(stack.url("/api/cti/route"))
+                .json(&query)
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            (answer["destination"] == "6101").then_some(())
+        },
+    )
+    .await;
+    agent_state(&http, &dynamodb, "2105", "ready").await;
+
+    // 1. The cloud IVR (IN-10): the port answers, the menu prompt is synthesized (espeak-ng
+    // locally) and played through the relay; the caller keys 1 and is transferred to the queue,
+    // whose free agent rings.
+    let first = call(&http, "+420601555111", "4904").await;
+    wait_for_connection(&http, &first, "6101", "connected").await;
+    wait_for_menu(&http, &dynamodb, &first, "").await;
+    sim_post(
+        &http,
+        &format!("/calls/{first}/dtmf"),
+        json!({"digits": "1"}),
+    )
+    .await;
+    wait_for_connection(&http, &first, "2105", "alerting").await;
+    sim_post(&http, "/devices/2105/answer", json!({})).await;
+    wait_for_connection(&http, &first, "2105", "connected").await;
+    sim_post(&http, &format!("/calls/{first}/hangup"), json!({})).await;
+    agent_state(&http, &dynamodb, "2105", "notReady").await;
+
+    // 2. A callback offered in the IVR (IN-11): 2, then 1 accepts; the call is said goodbye to
+    // and cleared, and the callback is in the agent's list with the caller's number.
+    let second = call(&http, "+420601555222", "4904").await;
+    let menu = wait_for_menu(&http, &dynamodb, &second, "").await;
+    sim_post(
+        &http,
+        &format!("/calls/{second}/dtmf"),
+        json!({"digits": "2"}),
+    )
+    .await;
+    wait_for_menu(&http, &dynamodb, &second, &menu).await;
+    sim_post(
+        &http,
+        &format!("/calls/{second}/dtmf"),
+        json!({"digits": "1"}),
+    )
+    .await;
+    eventually("the IVR clears the booked call", WAIT, || async {
+        match sim_get(&http, &format!("/calls/{second}")).await {
+            None => Some(()),
+            Some(call) => call["connections"]
+                .as_array()
+                .is_none_or(|c| c.is_empty())
+                .then_some(()),
+        }
+    })
+    .await;
+    let booked = eventually("the IVR callback in the list", WAIT, || async {
+        let (status, list) = api(
+            &stack,
+            Method::GET,
+            "/api/callbacks?queueId=rt-ivr",
+            &agent,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{list}");
+        list["items"]
+            .as_array()?
+            .iter()
+            .find(|c| c["number"] == "+420601555222" && c["source"]["kind"] == "ivr")
+            .cloned()
+    })
+    .await;
+    // Settled otherwise (the agent reached the client another way): out of the way of step 3.
+    let id = booked["id"].as_str().unwrap();
+    let (status, done) = api(
+        &stack,
+        Method::POST,
+        &format!("/api/callbacks/{id}/done"),
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "done");
+
+    // 3. A callback with an agreed time (DESK-13, IN-11): not dialled before its slot; when the
+    // slot starts, routing gives it to the free agent and dials the client from their phone.
+    let start = chrono::Utc::now() + chrono::TimeDelta::seconds(10);
+    let slot = json!({"start": start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                      "end": (start + chrono::TimeDelta::minutes(30))
+                          .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)});
+    let (status, created) = api(
+        &stack,
+        Method::POST,
+        "/api/callbacks",
+        &agent,
+        Some(
+            &json!({"requestId": uuid::Uuid::new_v4(), "queueId": "rt-ivr",
+                     "number": "601 555 333", "clientName": "Test Klient", "slot": slot}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["status"], "scheduled");
+    let id = created["id"].as_str().unwrap().to_owned();
+    agent_state(&http, &dynamodb, "2105", "ready").await;
+    let claimed = eventually("the callback is dialled in its slot", WAIT, || async {
+        let (_, callback) = api(
+            &stack,
+            Method::GET,
+            &format!("/api/callbacks/{id}"),
+            &agent,
+            None,
+        )
+        .await;
+        (callback["status"] == "inProgress").then_some(callback)
+    })
+    .await;
+    assert_eq!(claimed["agent"], "rt-agent5");
+    let claimed_at =
+        chrono::DateTime::parse_from_rfc3339(claimed["claimedAt"].as_str().unwrap()).unwrap();
+    assert!(
+        claimed_at >= start,
+        "dialled at {claimed_at}, before the slot {start}"
+    );
+    let dialled = eventually("agent 2105 dials the client", WAIT, || async {
+        let state = sim_get(&http, "/state").await?;
+        state["calls"].as_array()?.iter().find_map(|c| {
+            let devices: Vec<&str> = c["connections"]
+                .as_array()
+                .map(|cs| cs.iter().filter_map(|x| x["device"].as_str()).collect())
+                .unwrap_or_default();
+            (devices.contains(&"2105") && devices.iter().any(|d| d.ends_with("601555333")))
+                .then(|| c["id"].as_str().unwrap_or_default().to_owned())
+        })
+    })
+    .await;
+    sim_post(&http, &format!("/calls/{dialled}/hangup"), json!({})).await;
+    // The supervisor settles it while the agent still holds it.
+    let (status, done) = api(
+        &stack,
+        Method::POST,
+        &format!("/api/callbacks/{id}/done"),
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "done");
+    agent_state(&http, &dynamodb, "2105", "notReady").await;
+
+    // 4. Voicemail (issue 5): 3 plays the greeting, the IVR port records, the relay uploads the
+    // recording to S3 (presigned PUT) and the message is in the queue's mailbox, playable.
+    let fourth = call(&http, "+420601555444", "4904").await;
+    wait_for_menu(&http, &dynamodb, &fourth, "").await;
+    sim_post(
+        &http,
+        &format!("/calls/{fourth}/dtmf"),
+        json!({"digits": "3"}),
+    )
+    .await;
+    let message = eventually("the voicemail in the mailbox", WAIT, || async {
+        let (status, list) = api(
+            &stack,
+            Method::GET,
+            "/api/voicemails?queueId=rt-ivr",
+            &agent,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{list}");
+        list["items"]
+            .as_array()?
+            .iter()
+            .find(|m| m["caller"] == "+420601555444")
+            .cloned()
+    })
+    .await;
+    assert_eq!(message["status"], "new");
+    assert!(message["durationMs"].as_u64().unwrap() > 0, "{message}");
+    let id = message["id"].as_str().unwrap();
+    let (status, detail) = api(
+        &stack,
+        Method::GET,
+        &format!("/api/voicemails/{id}"),
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{detail}");
+    let audio = http
+        .get(detail["playbackUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(audio.status().is_success(), "{}", audio.status());
+    let bytes = audio.bytes().await.unwrap();
+    assert_eq!(&bytes[..4], b"RIFF", "a WAV recording");
+    let (status, done) = api(
+        &stack,
+        Method::POST,
+        &format!("/api/voicemails/{id}/done"),
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "done");
 }
 
 /// The 50 stress agents: usernames and the devices their presence is stored under.

@@ -182,7 +182,10 @@ async fn apply<S: CtiStateStore>(
                 tracing::info!(relay_id = %envelope.relay_id, state = ?link.state, "relay link changed");
                 return Ok(Ingested::Ignored);
             }
-            CtiEvent::CommandResult(_) | CtiEvent::Other(_) => return Ok(Ingested::Ignored),
+            // An IVR port's report drives the IVR session (a routing trigger), not call state.
+            CtiEvent::Ivr(_) | CtiEvent::CommandResult(_) | CtiEvent::Other(_) => {
+                return Ok(Ingested::Ignored)
+            }
         };
         let Some(write) = write else {
             return Ok(Ingested::Duplicate);

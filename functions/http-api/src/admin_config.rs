@@ -31,12 +31,14 @@ use linka_shared::{
     paging::Page,
     ports::{AdminError, ConfigStore, ConfigWrite, UserDirectory},
     problem::{FieldError, Problem},
+    prompts::PromptResolver,
     queues::OverflowTarget,
     time::now_utc,
     users::PageLimit,
 };
 use serde_json::Value;
 
+mod prompts;
 mod routing;
 
 use crate::{
@@ -50,6 +52,7 @@ use crate::{
 /// Everything the configuration routes need.
 pub(crate) struct ConfigDeps<'a, U> {
     pub store: &'a dyn ConfigStore,
+    pub prompts: &'a PromptResolver,
     pub users: &'a U,
     pub principal: &'a Principal,
     pub context: &'a AuditContext,
@@ -107,6 +110,11 @@ pub(crate) async fn serve<U: UserDirectory>(
         Route::GetRoutingDevices => routing::get_devices(&deps, note).await,
         Route::PutRoutingDevices => routing::put_devices(&deps, note).await,
         Route::ValidateIvr => routing::validate_ivr(&deps, note).await,
+        Route::ListPrompts => prompts::list(&deps, note).await,
+        Route::GetPrompt(name) => prompts::get(&deps, name, note).await,
+        Route::PutPrompt(name) => prompts::put(&deps, name, note).await,
+        Route::DeletePrompt(name) => prompts::delete(&deps, name, note).await,
+        Route::PreviewTts => prompts::preview_tts(&deps, note).await,
         _ => Err(Problem::not_found(
             "route-not-found",
             "There is no such route.",

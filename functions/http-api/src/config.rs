@@ -3,6 +3,7 @@
 use linka_shared::{
     auth::AuthConfig,
     config::{self, ConfigError, Env, ProcessEnv},
+    prompts::PromptSettings,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +19,8 @@ pub struct Config {
     pub audit_retention_days: u16,
     /// `CONFIG_TABLE`: name of ConfigTable (queues, members, break codes…).
     pub config_table: String,
+    /// `PROMPTS_BUCKET` and `LINKA_TTS`: IVR prompt audio and the TTS engine.
+    pub prompts: PromptSettings,
 }
 
 /// The shortest audit retention accepted (SEC-3: at least six months).
@@ -36,6 +39,7 @@ impl Config {
             audit_table: config::required(env, "AUDIT_TABLE")?,
             audit_retention_days: retention_days(env)?,
             config_table: config::required(env, "CONFIG_TABLE")?,
+            prompts: PromptSettings::from_source(env)?,
         })
     }
 }
@@ -66,6 +70,7 @@ mod tests {
             ENVIRONMENT.contains(&name).then(|| match name {
                 "AUTH_JWKS_URL" => "http://127.0.0.1:8080/auth/jwks.json".to_owned(),
                 "AUDIT_RETENTION_DAYS" => "400".to_owned(),
+                "LINKA_TTS" => "polly".to_owned(),
                 "BROADCAST_QUEUE_URL" => {
                     "http://127.0.0.1:4566/123456789012/linka-BroadcastQueue".to_owned()
                 }

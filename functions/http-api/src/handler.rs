@@ -33,6 +33,7 @@ use linka_shared::{
         UserDirectory,
     },
     problem::{self, FieldError, Problem},
+    prompts::PromptResolver,
     realtime::{BroadcastDraft, BroadcastNotice},
     telemetry::ErrorChain,
     time::{format_rfc3339, now_utc},
@@ -70,6 +71,8 @@ pub struct HandlerDeps<J, U, P, A, M> {
     /// Queues, members, break codes, categories, transfer panel, ICIS link; each write in one
     /// transaction with its audit record.
     pub config: Arc<dyn ConfigStore>,
+    /// IVR prompt recordings and TTS (IN-6, IN-10).
+    pub prompts: PromptResolver,
     pub openapi: OpenApiDocument,
 }
 
@@ -178,9 +181,15 @@ where
         | Route::PutRoutingPlan
         | Route::GetRoutingDevices
         | Route::PutRoutingDevices
-        | Route::ValidateIvr => {
+        | Route::ValidateIvr
+        | Route::ListPrompts
+        | Route::GetPrompt(_)
+        | Route::PutPrompt(_)
+        | Route::DeletePrompt(_)
+        | Route::PreviewTts => {
             let config = admin_config::ConfigDeps {
                 store: deps.config.as_ref(),
+                prompts: &deps.prompts,
                 users: &deps.users,
                 principal: &principal,
                 context: &context,
@@ -911,7 +920,7 @@ mod tests {
                 InMemoryAuditLog, InMemoryUserAdministration, InMemoryUserDirectory,
                 RecordingPublisher,
             },
-            InMemoryConfigStore,
+            InMemoryConfigStore, InMemoryPromptStore, ToneSynthesizer,
         },
         audit::AuditOutcome,
         ports::MockUserDirectory,
@@ -926,6 +935,11 @@ mod tests {
     /// Behaviour of the configuration routes (in their own file for size).
     mod admin_config_tests {
         include!("admin_config_tests.rs");
+    }
+
+    /// Behaviour of the IVR prompt routes.
+    mod admin_prompts_tests {
+        include!("admin_prompts_tests.rs");
     }
 
     const GET_ME: &str = include_str!("../../../events/apigw-http/get-me.json");
@@ -968,6 +982,10 @@ mod tests {
             },
             config: Arc::new(InMemoryConfigStore::new(audit.clone())),
             audit,
+            prompts: PromptResolver::new(
+                Arc::new(InMemoryPromptStore::new()),
+                Arc::new(ToneSynthesizer::new()),
+            ),
             openapi: OpenApiDocument::embedded().unwrap(),
         }
     }
@@ -1657,6 +1675,7 @@ mod tests {
             audit: base.audit,
             admin: admin_port,
             config: base.config,
+            prompts: base.prompts,
             openapi: base.openapi,
         };
         // WHEN the admin creates the user

@@ -22,4 +22,6 @@ pub const ENVIRONMENT: &[&str] = &[
     "AUDIT_TABLE",
     "AUDIT_RETENTION_DAYS",
     "CONFIG_TABLE",
+    "PROMPTS_BUCKET",
+    "LINKA_TTS",
 ];

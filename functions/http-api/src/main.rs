@@ -8,11 +8,12 @@ use http_api::{
 use lambda_http::{run, service_fn, Error};
 use linka_shared::{
     adapters::{
-        DynamoAuditLog, DynamoConfigStore, DynamoUserAdministration, DynamoUserDirectory,
-        SqsNoticePublisher,
+        speech_synthesizer, DynamoAuditLog, DynamoConfigStore, DynamoUserAdministration,
+        DynamoUserDirectory, S3PromptStore, SqsNoticePublisher,
     },
     auth::{HttpJwksSource, TokenValidator},
     aws::sdk_config,
+    prompts::PromptResolver,
     telemetry,
 };
 
@@ -38,6 +39,10 @@ async fn main() -> Result<(), Error> {
         users: DynamoUserDirectory::from_sdk_config(&sdk, config.users_table),
         audit,
         publisher: SqsNoticePublisher::from_sdk_config(&sdk, config.broadcast_queue_url),
+        prompts: PromptResolver::new(
+            std::sync::Arc::new(S3PromptStore::from_sdk_config(&sdk, config.prompts.bucket)),
+            speech_synthesizer(config.prompts.tts, &sdk),
+        ),
         openapi: OpenApiDocument::embedded()?,
     };
     run(service_fn(|request| function_handler(&deps, request))).await

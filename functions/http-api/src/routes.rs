@@ -60,6 +60,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/admin/routing/plan"),
     ("GET", "/api/admin/routing/devices"),
     ("PUT", "/api/admin/routing/devices"),
+    ("GET", "/api/admin/prompts"),
+    ("POST", "/api/admin/prompts/preview-tts"),
+    ("GET", "/api/admin/prompts/{name}"),
+    ("PUT", "/api/admin/prompts/{name}"),
+    ("DELETE", "/api/admin/prompts/{name}"),
     ("POST", "/api/broadcasts"),
     // Not an operation: routes every other method and path under /api to the function, which
     // answers 405 (with Allow) or 404 as problem details.
@@ -104,6 +109,14 @@ pub enum Route {
     PutRoutingDevices,
     /// `POST /api/admin/ivrs/validate`: checks a tree without storing it.
     ValidateIvr,
+    /// IVR prompt recordings (IN-6, IN-10).
+    ListPrompts,
+    /// The raw `{name}` segment.
+    GetPrompt(String),
+    PutPrompt(String),
+    DeletePrompt(String),
+    /// `POST /api/admin/prompts/preview-tts`: synthesizes a TTS prompt for listening.
+    PreviewTts,
 }
 
 /// The configuration collections served by the generic admin handlers (ADM-4, ADM-6).
@@ -196,6 +209,11 @@ impl Route {
             Route::GetRoutingPlan | Route::PutRoutingPlan => "/api/admin/routing/plan",
             Route::GetRoutingDevices | Route::PutRoutingDevices => "/api/admin/routing/devices",
             Route::ValidateIvr => "/api/admin/ivrs/validate",
+            Route::ListPrompts => "/api/admin/prompts",
+            Route::GetPrompt(_) | Route::PutPrompt(_) | Route::DeletePrompt(_) => {
+                "/api/admin/prompts/{name}"
+            }
+            Route::PreviewTts => "/api/admin/prompts/preview-tts",
         }
     }
 
@@ -211,21 +229,28 @@ impl Route {
             Route::DeleteUser(_) => Some(AuditAction::UserDelete),
             Route::ListAudit => Some(AuditAction::AuditRead),
             Route::CreateBroadcast => Some(AuditAction::BroadcastSend),
-            Route::ListConfig(_) | Route::ListMembers(_) => Some(AuditAction::ConfigList),
+            Route::ListConfig(_) | Route::ListMembers(_) | Route::ListPrompts => {
+                Some(AuditAction::ConfigList)
+            }
             Route::GetConfig(..)
             | Route::GetIcisLink
             | Route::GetQueueRouting(_)
             | Route::GetRoutingPlan
             | Route::GetRoutingDevices
-            | Route::ValidateIvr => Some(AuditAction::ConfigRead),
+            | Route::ValidateIvr
+            | Route::GetPrompt(_)
+            | Route::PreviewTts => Some(AuditAction::ConfigRead),
             Route::CreateConfig(_) => Some(AuditAction::ConfigCreate),
             Route::ReplaceConfig(..)
             | Route::PutMember(..)
             | Route::PutIcisLink
             | Route::PutQueueRouting(_)
             | Route::PutRoutingPlan
-            | Route::PutRoutingDevices => Some(AuditAction::ConfigUpdate),
-            Route::DeleteConfig(..) | Route::DeleteMember(..) => Some(AuditAction::ConfigDelete),
+            | Route::PutRoutingDevices
+            | Route::PutPrompt(_) => Some(AuditAction::ConfigUpdate),
+            Route::DeleteConfig(..) | Route::DeleteMember(..) | Route::DeletePrompt(_) => {
+                Some(AuditAction::ConfigDelete)
+            }
         }
     }
 }
@@ -265,6 +290,20 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
         // POST is RoutingApiFunction's (the relay's route request); any other method reaches
         // this function through the catch-all route.
         (["api", "cti", "route"], _) => Resolution::MethodNotAllowed("POST"),
+        // Served by callbacks-api; only other methods reach this function.
+        (["api", "callbacks"], _) => Resolution::MethodNotAllowed("GET, POST"),
+        (["api", "callbacks", _], _) => Resolution::MethodNotAllowed("GET"),
+        (
+            ["api", "callbacks", _, "claim" | "release" | "attempts" | "reschedule" | "notes" | "done" | "cancel"],
+            _,
+        ) => Resolution::MethodNotAllowed("POST"),
+        // Served by voicemail-api.
+        (["api", "voicemails"], _) | (["api", "voicemails", _], _) => {
+            Resolution::MethodNotAllowed("GET")
+        }
+        (["api", "voicemails", _, "assign" | "release" | "done" | "notes"], _) => {
+            Resolution::MethodNotAllowed("POST")
+        }
         (["api", "health"], "GET") => found(Route::Health),
         (["api", "openapi.json"], "GET") => found(Route::OpenApi),
         (["api", "me"], "GET") => found(Route::Me),
@@ -299,6 +338,24 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
             "POST" => found(Route::ValidateIvr),
             _ => Resolution::MethodNotAllowed("POST"),
         },
+        (["api", "admin", "prompts"], method) => match method {
+            "GET" => found(Route::ListPrompts),
+            _ => Resolution::MethodNotAllowed("GET"),
+        },
+        // `preview-tts` is a reserved prompt name, so this path is never a prompt's.
+        (["api", "admin", "prompts", "preview-tts"], method) => match method {
+            "POST" => found(Route::PreviewTts),
+            _ => Resolution::MethodNotAllowed("POST"),
+        },
+        (["api", "admin", "prompts", name], method) if !name.is_empty() => {
+            let name = (*name).to_owned();
+            match method {
+                "GET" => found(Route::GetPrompt(name)),
+                "PUT" => found(Route::PutPrompt(name)),
+                "DELETE" => found(Route::DeletePrompt(name)),
+                _ => Resolution::MethodNotAllowed("GET, PUT, DELETE"),
+            }
+        }
         (["api", "admin", "queues", queue, "routing"], method) if !queue.is_empty() => {
             let queue = (*queue).to_owned();
             match method {
@@ -367,7 +424,8 @@ mod tests {
                 .replace("{categoryId}", "c1")
                 .replace("{groupId}", "g1")
                 .replace("{lineId}", "l1")
-                .replace("{ivrId}", "hlavni");
+                .replace("{ivrId}", "hlavni")
+                .replace("{name}", "uvitani");
             // WHEN resolved THEN it is found
             assert!(
                 matches!(resolve(&method, &path, None), Resolution::Found(_)),
@@ -444,6 +502,33 @@ mod tests {
         assert_eq!(
             resolve(&Method::PUT, "/api/admin/queues/kkc/routing", None),
             Resolution::Found(Route::PutQueueRouting("kkc".to_owned()))
+        );
+    }
+
+    #[test]
+    fn when_prompt_paths_are_resolved_should_keep_preview_tts_for_post() {
+        assert_eq!(
+            resolve(&Method::POST, "/api/admin/prompts/preview-tts", None),
+            Resolution::Found(Route::PreviewTts)
+        );
+        for method in [Method::GET, Method::PUT, Method::DELETE, Method::OPTIONS] {
+            assert_eq!(
+                resolve(&method, "/api/admin/prompts/preview-tts", None),
+                Resolution::MethodNotAllowed("POST"),
+                "{method}"
+            );
+        }
+        assert_eq!(
+            resolve(&Method::PUT, "/api/admin/prompts/uvitani", None),
+            Resolution::Found(Route::PutPrompt("uvitani".to_owned()))
+        );
+        assert_eq!(
+            resolve(&Method::POST, "/api/admin/prompts/uvitani", None),
+            Resolution::MethodNotAllowed("GET, PUT, DELETE")
+        );
+        assert_eq!(
+            resolve(&Method::DELETE, "/api/admin/prompts", None),
+            Resolution::MethodNotAllowed("GET")
         );
     }
 

@@ -3,11 +3,29 @@
 use std::time::Duration;
 
 use linka_shared::config::{self, ConfigError, Env, ProcessEnv};
+use linka_shared::prompts::PromptSettings;
 use linka_shared::routing_live::DEFAULT_OFFER_SECONDS;
 
 /// How long the configuration (queues, members, plan, devices, agents' numbers) is reused
 /// before it is read again, by default.
 pub const DEFAULT_CONFIG_CACHE_SECONDS: u64 = 5;
+
+/// The cloud-driven IVR's tables and prompt services.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IvrSettings {
+    /// `IVR_CALLS_TABLE`.
+    pub calls_table: String,
+    pub prompts: PromptSettings,
+}
+
+/// Where voicemail records and recordings go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoicemailSettings {
+    /// `VOICEMAILS_TABLE`.
+    pub table: String,
+    /// `VOICEMAIL_BUCKET`.
+    pub bucket: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -33,6 +51,14 @@ pub struct Config {
     pub offer_seconds: u32,
     /// `ROUTING_CONFIG_CACHE_SECONDS`.
     pub config_cache: Duration,
+    /// `CALLBACKS_TABLE` (optional): serve the callback queue (the worker); unset, callbacks
+    /// are neither offered nor created from lost calls.
+    pub callbacks_table: Option<String>,
+    /// `IVR_CALLS_TABLE` (optional): run IVR trees on the PBX's IVR ports (with
+    /// `PROMPTS_BUCKET` and `LINKA_TTS` for the prompts); unset, an IVR is the PBX's business.
+    pub ivr: Option<IvrSettings>,
+    /// `VOICEMAILS_TABLE` and `VOICEMAIL_BUCKET` (optional): voicemail left in IVR trees.
+    pub voicemail: Option<VoicemailSettings>,
     /// `ROUTING_REQUIRE_IAM`: refuse route requests that API Gateway did not authorise with
     /// IAM (`true` in AWS; the local dev gateway does no IAM).
     pub require_iam: bool,
@@ -102,6 +128,21 @@ impl Config {
                 DEFAULT_CONFIG_CACHE_SECONDS,
             )?),
             require_iam,
+            callbacks_table: config::optional(env, "CALLBACKS_TABLE"),
+            ivr: match config::optional(env, "IVR_CALLS_TABLE") {
+                Some(calls_table) => Some(IvrSettings {
+                    calls_table,
+                    prompts: PromptSettings::from_source(env)?,
+                }),
+                None => None,
+            },
+            voicemail: match (
+                config::optional(env, "VOICEMAILS_TABLE"),
+                config::optional(env, "VOICEMAIL_BUCKET"),
+            ) {
+                (Some(table), Some(bucket)) => Some(VoicemailSettings { table, bucket }),
+                _ => None,
+            },
         })
     }
 }

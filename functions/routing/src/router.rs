@@ -15,26 +15,37 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use cti_events::{CommandAction, CtiCommand, RequestedAgentState, RouteQuery, SCHEMA_VERSION};
+use cti_events::{
+    CommandAction, CtiCommand, DigitCollect, IvrPortOutcome, PromptMedia, RequestedAgentState,
+    RouteQuery, SCHEMA_VERSION,
+};
 use futures_util::future::join_all;
 use linka_shared::{
     admin_config::{members_collection, ConfigEntity, Queue, QueueMember},
+    admin_config::{parse_document, IVR_COLLECTION},
+    callbacks::{on_lost_call, Callback, CallbackSource, LostCallAction, NewCallback, Slot},
     identifiers::normalize_czech_phone,
+    ivr::{start_at, step, IvrAction, IvrInput, IvrTree, PromptRef, TransferTarget},
+    ivr_live::{input_for, position_text, Awaiting, IvrCall},
     paging::PageCursor,
     ports::{
-        ConfigStore, OfferOutcome, RoutingSignals, RoutingStateStore, SignalError, StoreError,
-        UserDirectory, WaitingGuard,
+        CallbackStore, CallbackWriteError, ConfigStore, IvrCallStore, IvrWriteError, OfferOutcome,
+        RoutingSignals, RoutingStateStore, SignalError, StoreError, UserDirectory, Versioned,
+        VoicemailAudio, VoicemailStore, VoicemailWriteError, WaitingGuard,
     },
+    prompts::PromptResolver,
     routing::{
-        decide, on_missed_offer, pick_call_for_agent, review_waiting_call, waiting_call_for,
-        CallFacts, Decision, InboundPlan, LastAgent, QueueRouting, QueueRuntime, Review,
-        RoutingOutcome, RoutingSnapshot, SnapshotError, WaitingCall,
+        agent_for_callback, decide, decide_queue, on_missed_offer, pick_work_for_agent,
+        review_waiting_call, waiting_call_for, CallFacts, Decision, InboundPlan, LastAgent,
+        NextWork, QueueRouting, QueueRuntime, Review, RoutingOutcome, RoutingSnapshot,
+        SnapshotError, WaitingCall,
     },
     routing_live::{
-        agent_runtimes, review_offer, AgentIdentity, DeviceMap, OfferReview, Reservation,
-        RoutingTrigger, UnmappedDecision,
+        agent_runtimes, lost_from_waiting, review_offer, AgentIdentity, DeviceMap, OfferReview,
+        Reservation, RoutingTrigger, UnmappedDecision,
     },
     users::PageLimit,
+    voicemail::{voicemail_audio_key, Voicemail},
 };
 use thiserror::Error;
 use tokio::sync::Mutex;
@@ -74,6 +85,16 @@ pub enum RouterError {
     Contention,
     #[error("the call id {0:?} is not <relayId>/<callId>")]
     CallKey(String),
+    #[error("failed to read or write a callback")]
+    Callback(#[source] StoreError),
+    #[error("the callback {0} changed under a concurrent writer")]
+    CallbackConflict(String),
+    #[error("failed to read or write an IVR call")]
+    IvrCall(#[source] StoreError),
+    #[error("the IVR call {0} changed under a concurrent writer")]
+    IvrConflict(String),
+    #[error("failed to store a voicemail or presign its upload")]
+    Voicemail(#[source] StoreError),
 }
 
 /// What routing reads of the configuration.
@@ -118,6 +139,71 @@ pub enum Handled {
     Forgotten {
         call_id: String,
     },
+    /// A due callback was given to an agent: claimed for them and dialled from their device.
+    CallbackDialled {
+        callback_id: String,
+        username: String,
+    },
+    /// The callback is not due yet (or still claimed); looked at again when it may be.
+    CallbackLater {
+        callback_id: String,
+    },
+    /// An IVR call took a step: what it waits for now.
+    IvrStep {
+        call_id: String,
+        awaiting: Awaiting,
+    },
+}
+
+/// What the IVR runtime needs (cloud-driven IVR trees, IN-10…IN-13).
+#[derive(Clone)]
+pub struct IvrRuntime {
+    pub calls: Arc<dyn IvrCallStore>,
+    pub prompts: Arc<PromptResolver>,
+    /// Where voicemail goes; `None`: a voicemail node says goodbye and hangs up.
+    pub voicemail: Option<VoicemailRuntime>,
+}
+
+/// Voicemail left in IVR trees: the records and the recordings' presigned uploads.
+#[derive(Clone)]
+pub struct VoicemailRuntime {
+    pub store: Arc<dyn VoicemailStore>,
+    pub audio: Arc<dyn VoicemailAudio>,
+}
+
+/// How long a command's prompt URL must stay valid: the relay fetches it at once (or has it
+/// cached), so the resolver's default is plenty.
+const IVR_COMMAND_SECONDS: i64 = 60;
+
+/// Spoken instead of a prompt whose recording is missing.
+const FALLBACK_PROMPT_TEXT: &str = "Omlouváme se, toto hlášení teď není k dispozici.";
+
+/// The reservation call id of an agent dialling a callback.
+pub fn callback_reservation_id(callback_id: &str) -> String {
+    format!("callback:{callback_id}")
+}
+
+/// The id of the callback a lost call creates: the same for every retry of the trigger.
+pub fn lost_call_callback_id(call_key: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("linka:lost-call:{call_key}").as_bytes(),
+    )
+    .to_string()
+}
+
+/// At most this many callbacks of one number are read to merge a lost call into.
+const CALLBACKS_PER_NUMBER: usize = 50;
+
+/// Seconds until a callback may be due (its due time, or its claim's end), for SQS (≤ 900).
+pub(crate) fn callback_delay(callback: &Callback, now: DateTime<Utc>) -> u32 {
+    let at = match &callback.status {
+        linka_shared::callbacks::CallbackStatus::InProgress {
+            claim_expires_at, ..
+        } => *claim_expires_at,
+        _ => callback.due_at,
+    };
+    seconds_until(at, now).min(linka_shared::adapters::MAX_TRIGGER_DELAY_SECONDS)
 }
 
 /// The routing use cases and their dependencies.
@@ -129,6 +215,10 @@ pub struct Router<S, U, G> {
     pub offer_seconds: u32,
     pub cache_ttl: Duration,
     cache: Mutex<Option<(Instant, Arc<RoutingConfig>)>>,
+    /// The callback queue; `None`: callbacks are not served (and lost calls make none).
+    pub callbacks: Option<Arc<dyn CallbackStore>>,
+    /// Cloud-driven IVR trees; `None`: a call routed to an IVR port is the PBX's business.
+    pub ivr: Option<IvrRuntime>,
 }
 
 fn read_store(error: StoreError) -> RouterError {
@@ -144,6 +234,11 @@ fn split_call_key(call_id: &str) -> Result<(&str, &str), RouterError> {
     call_id
         .split_once('/')
         .ok_or_else(|| RouterError::CallKey(call_id.to_owned()))
+}
+
+/// A command for the relay from routing, valid for [`COMMAND_LIFETIME_SECONDS`].
+pub fn command_for(action: CommandAction, now: DateTime<Utc>) -> CtiCommand {
+    command(action, now)
 }
 
 fn command(action: CommandAction, now: DateTime<Utc>) -> CtiCommand {
@@ -193,7 +288,23 @@ where
             offer_seconds,
             cache_ttl,
             cache: Mutex::new(None),
+            callbacks: None,
+            ivr: None,
         }
+    }
+
+    /// Runs IVR trees on the PBX's IVR ports: a call routed into a tree is driven by the
+    /// port's reports (prompts, digits, recordings) through the interpreter.
+    pub fn with_ivr(mut self, ivr: IvrRuntime) -> Self {
+        self.ivr = Some(ivr);
+        self
+    }
+
+    /// Serves the callback queue too: due callbacks compete with waiting calls for free agents,
+    /// lost calls become callbacks (IN-11, IN-22).
+    pub fn with_callbacks(mut self, callbacks: Arc<dyn CallbackStore>) -> Self {
+        self.callbacks = Some(callbacks);
+        self
     }
 
     // -----------------------------------------------------------------------------------------
@@ -453,11 +564,6 @@ where
             }
             failed_agent = existing.offered_to.clone();
         }
-        let guard = if existing.is_some() {
-            WaitingGuard::Any
-        } else {
-            WaitingGuard::New
-        };
         let facts = CallFacts {
             call_id: call_id.clone(),
             dialled: request.routing_device.clone(),
@@ -469,12 +575,46 @@ where
             last_agent,
             recording_allowed: true,
         };
-        let (mut snapshot, since) = self.snapshot(&config, now).await?;
+        let plan = config.plan.clone();
+        self.place(
+            &config,
+            &facts,
+            existing.as_ref(),
+            failed_agent,
+            |snapshot: &RoutingSnapshot| decide(&facts, &plan, snapshot),
+            now,
+        )
+        .await
+    }
+
+    /// Places a call where `choose` decides on a fresh snapshot: reserves and offers an agent
+    /// (retrying when a concurrent decision took the agent), puts it in its queue's waiting
+    /// device, or sends it to an IVR tree, announcement or overflow destination. `existing`:
+    /// the call's waiting record, if it has one; `failed_agent`: an agent who must not get it.
+    async fn place<F>(
+        &self,
+        config: &RoutingConfig,
+        facts: &CallFacts,
+        existing: Option<&WaitingCall>,
+        failed_agent: Option<String>,
+        choose: F,
+        now: DateTime<Utc>,
+    ) -> Result<Routed, RouterError>
+    where
+        F: Fn(&RoutingSnapshot) -> RoutingOutcome,
+    {
+        let call_id = facts.call_id.clone();
+        let guard = if existing.is_some() {
+            WaitingGuard::Any
+        } else {
+            WaitingGuard::New
+        };
+        let (mut snapshot, since) = self.snapshot(config, now).await?;
         if let Some(agent) = &failed_agent {
             snapshot.reserve(agent, &call_id);
         }
         for _ in 0..MAX_OFFER_ATTEMPTS {
-            let outcome = decide(&facts, &config.plan, &snapshot);
+            let outcome = choose(&snapshot);
             match &outcome.decision {
                 Decision::Agent {
                     username,
@@ -482,7 +622,7 @@ where
                     queue_id,
                     ..
                 } => {
-                    let Some(waiting) = waiting_call_for(&facts, &outcome.decision, now) else {
+                    let Some(waiting) = waiting_call_for(facts, &outcome.decision, now) else {
                         continue;
                     };
                     let reservation = self.reservation(username, device, &call_id, queue_id, now);
@@ -511,7 +651,7 @@ where
                                 .await
                                 .map_err(state_error)?
                             {
-                                if let Some(answer) = self.repeat_answer(&stored, &config).await? {
+                                if let Some(answer) = self.repeat_answer(&stored, config).await? {
                                     return Ok(answer);
                                 }
                             }
@@ -521,7 +661,7 @@ where
                 }
                 Decision::Queue { queue_id, .. } => {
                     let destination = config.devices.destination(&outcome.decision, &|_| None)?;
-                    if let Some(waiting) = waiting_call_for(&facts, &outcome.decision, now) {
+                    if let Some(waiting) = waiting_call_for(facts, &outcome.decision, now) {
                         self.state
                             .put_waiting(&waiting, &WaitingGuard::Any)
                             .await
@@ -548,6 +688,10 @@ where
                             .remove_waiting(&call_id)
                             .await
                             .map_err(state_error)?;
+                    }
+                    if let Decision::Ivr { ivr_id, node } = &outcome.decision {
+                        self.enter_ivr(facts, ivr_id, node.as_deref(), &destination, now)
+                            .await?;
                     }
                     return Ok(Routed {
                         destination,
@@ -671,17 +815,34 @@ where
             let Some(agent) = snapshot.agents().iter().find(|a| a.device == device) else {
                 return Ok(Handled::Nothing);
             };
-            let Some(pick) = pick_call_for_agent(&agent.username, &snapshot) else {
-                return Ok(Handled::Nothing);
-            };
-            let Some(call) = snapshot.waiting_call(&pick.call_id) else {
-                return Ok(Handled::Nothing);
-            };
+            let callbacks = self.agent_callbacks(&config, &agent.username).await?;
+            let values: Vec<Callback> = callbacks.iter().map(|v| v.value.clone()).collect();
             let device_since = since.get(&agent.username).copied().flatten();
-            if let Some(handled) = self
-                .offer_waiting(&config, call, &agent.username, device, device_since, now)
-                .await?
-            {
+            let handled = match pick_work_for_agent(&agent.username, &snapshot, &values) {
+                None => return Ok(Handled::Nothing),
+                Some(NextWork::Call(pick)) => {
+                    let Some(call) = snapshot.waiting_call(&pick.call_id) else {
+                        return Ok(Handled::Nothing);
+                    };
+                    self.offer_waiting(&config, call, &agent.username, device, device_since, now)
+                        .await?
+                }
+                Some(NextWork::Callback(id)) => {
+                    let Some(callback) = callbacks.into_iter().find(|v| v.value.id == id) else {
+                        return Ok(Handled::Nothing);
+                    };
+                    self.offer_callback(
+                        &config,
+                        callback,
+                        &agent.username,
+                        device,
+                        device_since,
+                        now,
+                    )
+                    .await?
+                }
+            };
+            if let Some(handled) = handled {
                 return Ok(handled);
             }
             // Lost a race: read the state again (the agent may have been given a call).
@@ -699,6 +860,10 @@ where
         now: DateTime<Utc>,
     ) -> Result<Handled, RouterError> {
         if let Some(device) = answered_by {
+            // An IVR port answered a call routed into a cloud-driven tree: the tree starts.
+            if let Some(handled) = self.ivr_answered(call_id, device, now).await? {
+                return Ok(handled);
+            }
             // A waiting queue that answers the call to play music or announcements (as a real
             // PBX may) does not end the wait.
             let config = self.routing_config().await?;
@@ -716,6 +881,11 @@ where
             .waiting_call(call_id)
             .await
             .map_err(state_error)?;
+        if let (Some(call), None) = (&waiting, answered_by) {
+            // The caller hung up while waiting or ringing (IN-22). Before the waiting record
+            // goes, so that a failure here retries the whole trigger.
+            self.lost_call(call, now).await?;
+        }
         self.state
             .remove_waiting(call_id)
             .await
@@ -780,6 +950,823 @@ where
         Ok(Handled::Forgotten {
             call_id: call_id.to_owned(),
         })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Callbacks
+    // -----------------------------------------------------------------------------------------
+
+    /// The active callbacks of the queues the agent is a member of.
+    async fn agent_callbacks(
+        &self,
+        config: &RoutingConfig,
+        username: &str,
+    ) -> Result<Vec<Versioned<Callback>>, RouterError> {
+        let Some(store) = &self.callbacks else {
+            return Ok(Vec::new());
+        };
+        let queues = config
+            .queues
+            .iter()
+            .filter(|q| q.members.iter().any(|m| m.username == username))
+            .map(|q| store.active_in_queue(q.id()));
+        let mut found = Vec::new();
+        for result in join_all(queues).await {
+            found.extend(result.map_err(RouterError::Callback)?);
+        }
+        Ok(found)
+    }
+
+    /// Gives a due callback to an agent: reserves the agent (as for an offered call), claims the
+    /// callback for them and dials the client from their device. `None` when a concurrent
+    /// decision took the agent or the callback (the caller decides again).
+    async fn offer_callback(
+        &self,
+        config: &RoutingConfig,
+        mut callback: Versioned<Callback>,
+        username: &str,
+        device: &str,
+        device_since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Handled>, RouterError> {
+        let Some(store) = &self.callbacks else {
+            return Ok(None);
+        };
+        let policy = config
+            .queues
+            .iter()
+            .find(|q| q.id() == callback.value.queue_id)
+            .map(|q| q.routing.callback_settings().policy)
+            .unwrap_or_default();
+        let reservation_id = callback_reservation_id(&callback.value.id);
+        let reservation = self.reservation(
+            username,
+            device,
+            &reservation_id,
+            &callback.value.queue_id,
+            now,
+        );
+        if !self
+            .state
+            .reserve(&reservation, device_since, now)
+            .await
+            .map_err(state_error)?
+        {
+            return Ok(None);
+        }
+        let claimed = callback.value.claim(username, now, &policy).is_ok();
+        let saved = if claimed {
+            match store.save(&callback).await {
+                Ok(()) => Ok(true),
+                Err(CallbackWriteError::Conflict) => Ok(false),
+                Err(CallbackWriteError::Store(error)) => Err(RouterError::Callback(error)),
+            }
+        } else {
+            Ok(false)
+        };
+        if !matches!(saved, Ok(true)) {
+            // Give the agent back at once.
+            let mut released = reservation.clone();
+            released.expires_at = now;
+            self.state
+                .replace_reservation(&released, &reservation_id)
+                .await
+                .map_err(state_error)?;
+            return saved.map(|_| None);
+        }
+        self.signals
+            .command(&command(
+                CommandAction::Dial {
+                    device: device.to_owned(),
+                    to: callback.value.number.clone(),
+                },
+                now,
+            ))
+            .await?;
+        // When the claim ends, the callback is looked at again (retried if nobody settled it).
+        self.signals
+            .trigger(
+                &RoutingTrigger::CallbackDue {
+                    callback_id: callback.value.id.clone(),
+                },
+                callback_delay(&callback.value, now),
+            )
+            .await?;
+        Ok(Some(Handled::CallbackDialled {
+            callback_id: callback.value.id.clone(),
+            username: username.to_owned(),
+        }))
+    }
+
+    /// A callback may be due: give it to the best free agent of its queue (unless a waiting call
+    /// ranks before it), or look again when it becomes due. Nothing when nobody is free: the
+    /// next agent who becomes free takes it ([`Router::agent_available`]).
+    pub async fn callback_due(
+        &self,
+        callback_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, RouterError> {
+        let Some(store) = &self.callbacks else {
+            return Ok(Handled::Nothing);
+        };
+        let config = self.routing_config().await?;
+        for _ in 0..MAX_OFFER_ATTEMPTS {
+            let Some(callback) = store
+                .get(callback_id)
+                .await
+                .map_err(RouterError::Callback)?
+            else {
+                return Ok(Handled::Nothing);
+            };
+            if !callback.value.is_active() {
+                return Ok(Handled::Nothing);
+            }
+            if !callback.value.is_due(now) {
+                self.signals
+                    .trigger(
+                        &RoutingTrigger::CallbackDue {
+                            callback_id: callback_id.to_owned(),
+                        },
+                        callback_delay(&callback.value, now),
+                    )
+                    .await?;
+                return Ok(Handled::CallbackLater {
+                    callback_id: callback_id.to_owned(),
+                });
+            }
+            let (snapshot, since) = self.snapshot(&config, now).await?;
+            let Some((username, device)) = agent_for_callback(&callback.value, &snapshot) else {
+                return Ok(Handled::Nothing);
+            };
+            let device_since = since.get(&username).copied().flatten();
+            if let Some(handled) = self
+                .offer_callback(&config, callback, &username, &device, device_since, now)
+                .await?
+            {
+                return Ok(handled);
+            }
+        }
+        Err(RouterError::Contention)
+    }
+
+    /// A waiting call ended unanswered: a callback for its caller, or the lost call merged into
+    /// the caller's open callback (IN-22; the queue's policy decides).
+    async fn lost_call(&self, call: &WaitingCall, now: DateTime<Utc>) -> Result<(), RouterError> {
+        let Some(store) = &self.callbacks else {
+            return Ok(());
+        };
+        let Some(number) = call
+            .caller
+            .as_deref()
+            .and_then(|caller| normalize_czech_phone(caller).ok())
+        else {
+            return Ok(());
+        };
+        let config = self.routing_config().await?;
+        let policy = config
+            .queues
+            .iter()
+            .find(|q| q.id() == call.queue_id)
+            .map(|q| q.routing.callback_settings().policy)
+            .unwrap_or_default();
+        let lost = lost_from_waiting(call, now);
+        let id = lost_call_callback_id(&call.call_id);
+        let stored = store
+            .by_number(&number, CALLBACKS_PER_NUMBER)
+            .await
+            .map_err(RouterError::Callback)?;
+        let mut values: Vec<Callback> = stored.iter().map(|v| v.value.clone()).collect();
+        let action = match on_lost_call(&lost, &mut values, &id, &policy, now) {
+            Ok(action) => action,
+            Err(error) => {
+                tracing::warn!(call_id = call.call_id, error.message = %error, "lost call makes no callback");
+                return Ok(());
+            }
+        };
+        let write = match action {
+            LostCallAction::Create(callback) => Versioned {
+                value: *callback,
+                version: 0,
+            },
+            LostCallAction::Merged { index } => {
+                let (Some(value), Some(before)) = (values.get(index), stored.get(index)) else {
+                    return Ok(());
+                };
+                Versioned {
+                    value: value.clone(),
+                    version: before.version,
+                }
+            }
+            LostCallAction::AlreadyRecorded { .. } | LostCallAction::Ignored(_) => return Ok(()),
+        };
+        match store.save(&write).await {
+            Ok(()) => {}
+            // Created by an earlier try of this trigger.
+            Err(CallbackWriteError::Conflict) if write.version == 0 => return Ok(()),
+            Err(CallbackWriteError::Conflict) => {
+                return Err(RouterError::CallbackConflict(write.value.id.clone()))
+            }
+            Err(CallbackWriteError::Store(error)) => return Err(RouterError::Callback(error)),
+        }
+        self.signals
+            .trigger(
+                &RoutingTrigger::CallbackDue {
+                    callback_id: write.value.id.clone(),
+                },
+                callback_delay(&write.value, now),
+            )
+            .await?;
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Cloud-driven IVR (IN-10…IN-13)
+    // -----------------------------------------------------------------------------------------
+
+    /// Records that the call goes into an IVR tree at `port` (the tree starts when the port
+    /// answers). A call already in an IVR (a transfer from one tree to another) starts afresh.
+    async fn enter_ivr(
+        &self,
+        facts: &CallFacts,
+        ivr_id: &str,
+        node: Option<&str>,
+        port: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), RouterError> {
+        let Some(ivr) = &self.ivr else {
+            return Ok(());
+        };
+        let (relay_id, pbx_call_id) = split_call_key(&facts.call_id)?;
+        let existing = ivr
+            .calls
+            .get(&facts.call_id)
+            .await
+            .map_err(RouterError::IvrCall)?;
+        let call = IvrCall {
+            call_key: facts.call_id.clone(),
+            relay_id: relay_id.to_owned(),
+            pbx_call_id: pbx_call_id.to_owned(),
+            ivr_id: ivr_id.to_owned(),
+            port: port.to_owned(),
+            start_node: node.map(str::to_owned),
+            caller: facts.caller.clone(),
+            dialled: facts.dialled.clone(),
+            entered_at: existing
+                .as_ref()
+                .map_or(facts.entered_at, |e| e.value.entered_at),
+            session: Default::default(),
+            prompt_id: None,
+            awaiting: Awaiting::Answer,
+            updated_at: now,
+        };
+        if existing
+            .as_ref()
+            .is_some_and(|e| e.value.ivr_id == ivr_id && e.value.awaiting == Awaiting::Answer)
+        {
+            // A repeated route request: recorded already.
+            return Ok(());
+        }
+        let version = existing.map_or(0, |e| e.version);
+        match ivr
+            .calls
+            .save(&Versioned {
+                value: call,
+                version,
+            })
+            .await
+        {
+            Ok(()) | Err(IvrWriteError::Conflict) => Ok(()),
+            Err(IvrWriteError::Store(error)) => Err(RouterError::IvrCall(error)),
+        }
+    }
+
+    /// The call was answered at `device`: if it is the IVR port of a call routed into a tree,
+    /// the tree starts. `None` when the answer is not an IVR start.
+    async fn ivr_answered(
+        &self,
+        call_id: &str,
+        device: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Handled>, RouterError> {
+        let Some(ivr) = &self.ivr else {
+            return Ok(None);
+        };
+        let Some(call) = ivr.calls.get(call_id).await.map_err(RouterError::IvrCall)? else {
+            return Ok(None);
+        };
+        if call.value.port != device {
+            return Ok(None);
+        }
+        if call.value.awaiting != Awaiting::Answer {
+            // A repeated trigger: the tree runs already.
+            return Ok(Some(Handled::Nothing));
+        }
+        self.ivr_advance(call, IvrInput::Start, now).await.map(Some)
+    }
+
+    /// A report of an IVR port (the end of a prompt, a collection or a recording).
+    pub async fn ivr_report(
+        &self,
+        call_id: &str,
+        device: &str,
+        prompt_id: &str,
+        outcome: &IvrPortOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, RouterError> {
+        let Some(ivr) = &self.ivr else {
+            return Ok(Handled::Nothing);
+        };
+        let Some(mut call) = ivr.calls.get(call_id).await.map_err(RouterError::IvrCall)? else {
+            return Ok(Handled::Nothing);
+        };
+        if call.value.port != device || !call.value.expects(prompt_id) {
+            tracing::debug!(call_id, prompt_id, "stale IVR report ignored");
+            return Ok(Handled::Nothing);
+        }
+        match call.value.awaiting.clone() {
+            Awaiting::Input => match input_for(outcome) {
+                Some(input) => self.ivr_advance(call, input, now).await,
+                None => Ok(Handled::Nothing),
+            },
+            Awaiting::HangupAfterPrompt => {
+                call.value.awaiting = Awaiting::Done;
+                self.ivr_commit(
+                    call,
+                    vec![CommandAction::Hangup {
+                        device: device.to_owned(),
+                        call_id: String::new(),
+                    }],
+                    now,
+                )
+                .await
+            }
+            Awaiting::Greeting {
+                queue_id,
+                max_seconds,
+                attributes,
+            } => {
+                // The greeting ended: record the caller into the queue's mailbox.
+                let Some(voicemail) = ivr.voicemail.as_ref() else {
+                    call.value.awaiting = Awaiting::Done;
+                    let hangup = CommandAction::Hangup {
+                        device: device.to_owned(),
+                        call_id: String::new(),
+                    };
+                    return self.ivr_commit(call, vec![hangup], now).await;
+                };
+                let key = voicemail_audio_key(&queue_id, &call.value.call_key);
+                let upload_url = voicemail
+                    .audio
+                    .upload_url(
+                        &key,
+                        std::time::Duration::from_secs(u64::from(max_seconds) + 300),
+                    )
+                    .await
+                    .map_err(RouterError::Voicemail)?;
+                let prompt_id = uuid::Uuid::new_v4().to_string();
+                call.value.prompt_id = Some(prompt_id.clone());
+                call.value.awaiting = Awaiting::Recording {
+                    queue_id,
+                    key: key.clone(),
+                    attributes,
+                };
+                let record = CommandAction::RecordMessage {
+                    device: device.to_owned(),
+                    call_id: call.value.pbx_call_id.clone(),
+                    prompt_id,
+                    key,
+                    upload_url,
+                    max_seconds,
+                };
+                self.ivr_commit(call, vec![record], now).await
+            }
+            Awaiting::Recording {
+                queue_id,
+                key,
+                attributes,
+            } => {
+                if let (
+                    IvrPortOutcome::RecordingStored {
+                        key: stored,
+                        duration_ms,
+                    },
+                    Some(voicemail),
+                ) = (outcome, ivr.voicemail.as_ref())
+                {
+                    let key = if stored.is_empty() {
+                        key
+                    } else {
+                        stored.clone()
+                    };
+                    match Voicemail::from_recording(
+                        &call.value.call_key,
+                        &queue_id,
+                        call.value.caller.as_deref(),
+                        attributes,
+                        &key,
+                        *duration_ms,
+                        now,
+                    ) {
+                        Ok(message) => match voicemail
+                            .store
+                            .save(&Versioned {
+                                value: message,
+                                version: 0,
+                            })
+                            .await
+                        {
+                            // Conflict: stored by an earlier delivery of this report.
+                            Ok(()) | Err(VoicemailWriteError::Conflict) => {}
+                            Err(VoicemailWriteError::Store(error)) => {
+                                return Err(RouterError::Voicemail(error))
+                            }
+                        },
+                        Err(error) => {
+                            tracing::error!(call_id, error.message = %error, "voicemail not stored");
+                        }
+                    }
+                } else if let IvrPortOutcome::RecordingFailed { error } = outcome {
+                    tracing::warn!(call_id, error, "the voicemail recording failed");
+                }
+                call.value.awaiting = Awaiting::Done;
+                let hangup = CommandAction::Hangup {
+                    device: device.to_owned(),
+                    call_id: String::new(),
+                };
+                self.ivr_commit(call, vec![hangup], now).await
+            }
+            Awaiting::Answer | Awaiting::Done => Ok(Handled::Nothing),
+        }
+    }
+
+    /// The tree of an IVR call; `None` when it is missing or unreadable (logged).
+    async fn ivr_tree(&self, ivr_id: &str) -> Result<Option<IvrTree>, RouterError> {
+        let Some(document) = self
+            .config
+            .get(IVR_COLLECTION, ivr_id)
+            .await
+            .map_err(read_store)?
+        else {
+            tracing::error!(ivr_id, "a call entered an IVR tree that does not exist");
+            return Ok(None);
+        };
+        let serde_json::Value::Object(body) = document else {
+            return Ok(None);
+        };
+        match parse_document::<IvrTree>(body) {
+            Ok(tree) => Ok(Some(tree)),
+            Err(error) => {
+                tracing::error!(
+                    ivr_id,
+                    field = error.field,
+                    error.message = error.message,
+                    "unreadable IVR tree"
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// A PlayPrompt command for the port, and its prompt id.
+    async fn play(
+        &self,
+        call: &IvrCall,
+        prompt: &PromptRef,
+        collect: Option<DigitCollect>,
+    ) -> Result<(String, CommandAction), RouterError> {
+        let prompt_id = uuid::Uuid::new_v4().to_string();
+        let media = match &self.ivr {
+            Some(ivr) => {
+                let resolved = match ivr.prompts.resolve(prompt).await {
+                    Ok(resolved) => Ok(resolved),
+                    Err(error) => {
+                        // A recording deleted under a live tree: the caller hears a spoken
+                        // apology instead, and the menu or collection still works.
+                        tracing::error!(call_id = call.call_key, error.message = %error, "IVR prompt unavailable; playing the fallback");
+                        ivr.prompts
+                            .resolve(&PromptRef::tts(FALLBACK_PROMPT_TEXT))
+                            .await
+                    }
+                };
+                match resolved {
+                    Ok(resolved) => vec![PromptMedia {
+                        url: resolved.url,
+                        cache_key: resolved.cache_key,
+                    }],
+                    Err(error) => {
+                        tracing::error!(call_id = call.call_key, error.message = %error, "no IVR prompt at all");
+                        Vec::new()
+                    }
+                }
+            }
+            None => Vec::new(),
+        };
+        Ok((
+            prompt_id.clone(),
+            CommandAction::PlayPrompt {
+                device: call.port.clone(),
+                call_id: call.pbx_call_id.clone(),
+                prompt_id,
+                media,
+                collect,
+            },
+        ))
+    }
+
+    /// Runs the interpreter from `input` until it waits for the port again (or the call left
+    /// the tree), then stores the call and commands the port.
+    async fn ivr_advance(
+        &self,
+        mut call: Versioned<IvrCall>,
+        mut input: IvrInput,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, RouterError> {
+        let hangup = |call: &IvrCall| CommandAction::Hangup {
+            device: call.port.clone(),
+            call_id: call.pbx_call_id.clone(),
+        };
+        let Some(tree) = self.ivr_tree(&call.value.ivr_id).await? else {
+            call.value.awaiting = Awaiting::Done;
+            let command = hangup(&call.value);
+            return self.ivr_commit(call, vec![command], now).await;
+        };
+        let config = self.routing_config().await?;
+        let (snapshot, _) = self.snapshot(&config, now).await?;
+        let env = snapshot.ivr_env(None);
+        let mut commands = Vec::new();
+        let mut first = true;
+        loop {
+            let (session, action) = match (&input, &call.value.start_node, first) {
+                (IvrInput::Start, Some(node), true) => start_at(&tree, node, &env),
+                _ => step(&tree, &call.value.session, input.clone(), &env),
+            };
+            first = false;
+            call.value.session = session;
+            match action {
+                IvrAction::Play { prompt, collect } => {
+                    let collect = collect.map(|c| DigitCollect {
+                        min_digits: c.min_digits,
+                        max_digits: c.max_digits,
+                        timeout_seconds: c.timeout_seconds,
+                        terminator: c.terminator,
+                        barge_in: true,
+                    });
+                    let (id, command) = self.play(&call.value, &prompt, collect).await?;
+                    call.value.prompt_id = Some(id);
+                    call.value.awaiting = Awaiting::Input;
+                    commands.push(command);
+                    break;
+                }
+                IvrAction::OfferCallback {
+                    prompt, collect, ..
+                } => {
+                    let collect = DigitCollect {
+                        min_digits: collect.min_digits,
+                        max_digits: collect.max_digits,
+                        timeout_seconds: collect.timeout_seconds,
+                        terminator: collect.terminator,
+                        barge_in: true,
+                    };
+                    let (id, command) = self.play(&call.value, &prompt, Some(collect)).await?;
+                    call.value.prompt_id = Some(id);
+                    call.value.awaiting = Awaiting::Input;
+                    commands.push(command);
+                    break;
+                }
+                IvrAction::AnnouncePosition { position, .. } => {
+                    let prompt = PromptRef::tts(position_text(position));
+                    let (id, command) = self.play(&call.value, &prompt, None).await?;
+                    call.value.prompt_id = Some(id);
+                    call.value.awaiting = Awaiting::Input;
+                    commands.push(command);
+                    break;
+                }
+                IvrAction::BookCallback {
+                    queue_id,
+                    preferred_at,
+                    attributes,
+                } => {
+                    self.ivr_book_callback(
+                        &call.value,
+                        &config,
+                        &queue_id,
+                        preferred_at,
+                        &attributes,
+                        now,
+                    )
+                    .await?;
+                    input = IvrInput::PromptFinished;
+                }
+                IvrAction::Transfer { target, attributes } => {
+                    call.value.awaiting = Awaiting::Done;
+                    call.value.prompt_id = None;
+                    let to = match target {
+                        TransferTarget::Number { number } => Some(number),
+                        TransferTarget::Queue { queue_id, priority } => {
+                            let facts = CallFacts {
+                                call_id: call.value.call_key.clone(),
+                                dialled: call.value.dialled.clone(),
+                                caller: call.value.caller.clone(),
+                                ivr_choices: call.value.session.choices.clone(),
+                                attributes: attributes.clone(),
+                                entered_at: call.value.entered_at,
+                                client: None,
+                                last_agent: None,
+                                recording_allowed: true,
+                            };
+                            let plan = config.plan.clone();
+                            match self
+                                .place(
+                                    &config,
+                                    &facts,
+                                    None,
+                                    None,
+                                    |snapshot: &RoutingSnapshot| {
+                                        decide_queue(&facts, &queue_id, priority, &plan, snapshot)
+                                    },
+                                    now,
+                                )
+                                .await
+                            {
+                                Ok(routed) => Some(routed.destination),
+                                Err(error) => {
+                                    tracing::error!(call_id = call.value.call_key, error.message = %error, "IVR transfer to a queue failed; the call goes to the default announcement");
+                                    config.devices.default_announcement.clone()
+                                }
+                            }
+                        }
+                    };
+                    match to {
+                        Some(to) => commands.push(CommandAction::BlindTransfer {
+                            device: call.value.port.clone(),
+                            call_id: call.value.pbx_call_id.clone(),
+                            to,
+                        }),
+                        None => commands.push(hangup(&call.value)),
+                    }
+                    break;
+                }
+                IvrAction::Voicemail {
+                    queue_id,
+                    greeting,
+                    max_seconds,
+                    attributes,
+                } => {
+                    let (id, command) = self.play(&call.value, &greeting, None).await?;
+                    call.value.prompt_id = Some(id);
+                    call.value.awaiting = Awaiting::Greeting {
+                        queue_id,
+                        max_seconds,
+                        attributes,
+                    };
+                    commands.push(command);
+                    break;
+                }
+                IvrAction::Hangup { prompt, .. } => {
+                    match prompt {
+                        Some(prompt) => {
+                            let (id, command) = self.play(&call.value, &prompt, None).await?;
+                            call.value.prompt_id = Some(id);
+                            call.value.awaiting = Awaiting::HangupAfterPrompt;
+                            commands.push(command);
+                        }
+                        None => {
+                            call.value.prompt_id = None;
+                            call.value.awaiting = Awaiting::Done;
+                            commands.push(hangup(&call.value));
+                        }
+                    }
+                    break;
+                }
+                IvrAction::Wait => break,
+            }
+        }
+        self.ivr_commit(call, commands, now).await
+    }
+
+    /// Stores the IVR call (conditional on the version read), then sends the commands.
+    async fn ivr_commit(
+        &self,
+        mut call: Versioned<IvrCall>,
+        commands: Vec<CommandAction>,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, RouterError> {
+        let Some(ivr) = &self.ivr else {
+            return Ok(Handled::Nothing);
+        };
+        call.value.updated_at = now;
+        match ivr.calls.save(&call).await {
+            Ok(()) => {}
+            Err(IvrWriteError::Conflict) => {
+                return Err(RouterError::IvrConflict(call.value.call_key.clone()))
+            }
+            Err(IvrWriteError::Store(error)) => return Err(RouterError::IvrCall(error)),
+        }
+        for mut action in commands {
+            // A hang-up built before the PBX call id was at hand.
+            if let CommandAction::Hangup { call_id, .. } = &mut action {
+                if call_id.is_empty() {
+                    call_id.clone_from(&call.value.pbx_call_id);
+                }
+            }
+            let mut command = command(action, now);
+            command.expires_at = now + TimeDelta::seconds(IVR_COMMAND_SECONDS);
+            self.signals.command(&command).await?;
+        }
+        Ok(Handled::IvrStep {
+            call_id: call.value.call_key.clone(),
+            awaiting: call.value.awaiting.clone(),
+        })
+    }
+
+    /// A callback the caller asked for in the IVR (IN-11): in the slot around the preferred
+    /// time, else as soon as possible; it keeps the call's place (its entry time).
+    async fn ivr_book_callback(
+        &self,
+        call: &IvrCall,
+        config: &RoutingConfig,
+        queue_id: &str,
+        preferred_at: Option<DateTime<Utc>>,
+        attributes: &BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), RouterError> {
+        let Some(store) = &self.callbacks else {
+            return Ok(());
+        };
+        let Some(number) = call.caller.clone() else {
+            tracing::warn!(
+                call_id = call.call_key,
+                "callback asked for from a withheld number"
+            );
+            return Ok(());
+        };
+        let queue = config.queues.iter().find(|q| q.id() == queue_id);
+        let settings = queue
+            .map(|q| q.routing.callback_settings())
+            .unwrap_or_default();
+        let slot = preferred_at.and_then(|start| {
+            Slot::new(
+                start,
+                start + TimeDelta::minutes(i64::from(settings.slots.slot_minutes.max(5))),
+            )
+        });
+        let note = (!attributes.is_empty()).then(|| {
+            attributes
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        let id = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_URL,
+            format!("linka:ivr-callback:{}", call.call_key).as_bytes(),
+        )
+        .to_string();
+        let callback = match Callback::create(
+            NewCallback {
+                id,
+                queue_id: queue_id.to_owned(),
+                number,
+                client_id: None,
+                client_name: None,
+                source: CallbackSource::Ivr,
+                entered_at: Some(call.entered_at),
+                priority: queue.map_or(5, |q| q.config.priority),
+                requested_slot: slot,
+                created_by: linka_shared::callbacks::CREATED_BY_IVR.to_owned(),
+                note: note.map(|n| {
+                    n.chars()
+                        .take(linka_shared::callbacks::MAX_NOTE_CHARS)
+                        .collect()
+                }),
+            },
+            now,
+        ) {
+            Ok(callback) => callback,
+            Err(error) => {
+                tracing::warn!(call_id = call.call_key, error.message = %error, "IVR callback not booked");
+                return Ok(());
+            }
+        };
+        match store
+            .save(&Versioned {
+                value: callback.clone(),
+                version: 0,
+            })
+            .await
+        {
+            Ok(()) | Err(CallbackWriteError::Conflict) => {}
+            Err(CallbackWriteError::Store(error)) => return Err(RouterError::Callback(error)),
+        }
+        self.signals
+            .trigger(
+                &RoutingTrigger::CallbackDue {
+                    callback_id: callback.id.clone(),
+                },
+                callback_delay(&callback, now),
+            )
+            .await?;
+        Ok(())
     }
 
     /// A waiting call's timer.
@@ -1000,3 +1987,11 @@ where
 #[cfg(test)]
 #[path = "router_tests.rs"]
 pub(crate) mod tests;
+
+#[cfg(test)]
+#[path = "callback_tests.rs"]
+mod callback_tests;
+
+#[cfg(test)]
+#[path = "ivr_tests.rs"]
+mod ivr_tests;

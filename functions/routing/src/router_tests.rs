@@ -29,7 +29,7 @@ use super::*;
 pub(crate) struct StaticConfig(BTreeMap<(String, String), Value>);
 
 impl StaticConfig {
-    fn with(mut self, collection: &str, id: &str, document: Value) -> Self {
+    pub(crate) fn with(mut self, collection: &str, id: &str, document: Value) -> Self {
         self.0
             .insert((collection.to_owned(), id.to_owned()), document);
         self
@@ -70,7 +70,7 @@ pub(crate) struct RecordingSignals {
 }
 
 impl RecordingSignals {
-    fn commands(&self) -> Vec<CommandAction> {
+    pub(crate) fn commands(&self) -> Vec<CommandAction> {
         self.commands
             .lock()
             .unwrap()
@@ -79,7 +79,7 @@ impl RecordingSignals {
             .collect()
     }
 
-    fn triggers(&self) -> Vec<(RoutingTrigger, u32)> {
+    pub(crate) fn triggers(&self) -> Vec<(RoutingTrigger, u32)> {
         self.triggers.lock().unwrap().clone()
     }
 }

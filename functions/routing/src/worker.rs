@@ -44,6 +44,17 @@ where
                 .await
         }
         RoutingTrigger::ReviewCall { call_id } => router.review_call(call_id, now).await,
+        RoutingTrigger::CallbackDue { callback_id } => router.callback_due(callback_id, now).await,
+        RoutingTrigger::IvrReport {
+            call_id,
+            device,
+            prompt_id,
+            outcome,
+        } => {
+            router
+                .ivr_report(call_id, device, prompt_id, outcome, now)
+                .await
+        }
     }
 }
 

@@ -367,6 +367,11 @@ async fn start_stack(
         ("AuthJwksUrl", format!("{base_url}/auth/jwks.json")),
         // The dev gateway does no IAM authorisation (docs/adr/0013-routing-function.md).
         ("RoutingRequireIam", "false".to_owned()),
+        // IVR prompts are read by espeak-ng locally (Amazon Polly in AWS; scripts/bootstrap.sh).
+        ("TtsEngine", "espeak".to_owned()),
+        // The IVR ports of localstack/pbx-sim.yaml (6001/6002 run their own menus, 6101 is
+        // driven by the cloud's IVR trees): a call there is in the IVR (REP-11).
+        ("CtiIvrDevices", "6001,6002,6101".to_owned()),
     ]
     .into_iter()
     .filter(|(name, _)| document.parameters.contains_key(*name))
@@ -640,6 +645,8 @@ mod tests {
             "cti-ingest",
             "routing-api",
             "routing-worker",
+            "callbacks-api",
+            "voicemail-api",
         ] {
             write_fake_function(&functions.path, binary);
         }
@@ -688,7 +695,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         assert_eq!(health["status"], "ok");
-        assert_eq!(health["functions"].as_object().unwrap().len(), 7);
+        assert_eq!(health["functions"].as_object().unwrap().len(), 9);
 
         let fired: Value = client
             .post(format!("{base}/_local/schedules/WsSweeperFunction/fire"))

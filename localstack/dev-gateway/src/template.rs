@@ -2381,10 +2381,12 @@ Resources:
             functions,
             vec![
                 ("BroadcastFunction", "broadcast"),
+                ("CallbacksApiFunction", "callbacks-api"),
                 ("CtiIngestFunction", "cti-ingest"),
                 ("HttpApiFunction", "http-api"),
                 ("RoutingApiFunction", "routing-api"),
                 ("RoutingWorkerFunction", "routing-worker"),
+                ("VoicemailApiFunction", "voicemail-api"),
                 ("WsApiFunction", "ws-api"),
                 ("WsSweeperFunction", "ws-sweeper"),
             ]

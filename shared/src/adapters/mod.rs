@@ -2,25 +2,43 @@
 
 mod apigw;
 mod audit_dynamodb;
+mod callbacks_dynamodb;
+mod callbacks_memory;
 mod config_dynamodb;
 mod config_memory;
 mod cti_dynamodb;
 mod cti_memory;
 mod dynamodb;
+mod ivr_calls;
 pub mod memory;
+mod prompts_memory;
+mod prompts_s3;
 mod routing_dynamodb;
 mod routing_memory;
 mod sqs;
+mod tts;
+mod voicemail_dynamodb;
+mod voicemail_memory;
+mod voicemail_s3;
 
 pub use apigw::ApiGatewayNotifier;
 pub use audit_dynamodb::{DynamoAuditLog, DynamoUserAdministration};
+pub use callbacks_dynamodb::DynamoCallbackStore;
+pub use callbacks_memory::InMemoryCallbackStore;
 pub use config_dynamodb::DynamoConfigStore;
 pub use config_memory::InMemoryConfigStore;
 pub use cti_dynamodb::DynamoCtiStateStore;
 pub use cti_memory::InMemoryCtiStateStore;
 pub use dynamodb::{DynamoConnectionStore, DynamoUserDirectory};
+pub use ivr_calls::{DynamoIvrCallStore, InMemoryIvrCallStore};
+pub use prompts_memory::{InMemoryPromptStore, ToneSynthesizer};
+pub use prompts_s3::S3PromptStore;
 pub use routing_dynamodb::{DynamoRoutingStateStore, RoutingTables};
 pub use routing_memory::InMemoryRoutingStateStore;
 pub use sqs::{
     SqsNoticePublisher, SqsRoutingSignals, SqsRoutingTriggers, MAX_TRIGGER_DELAY_SECONDS,
 };
+pub use tts::{speech_synthesizer, EspeakSynthesizer, PollySynthesizer};
+pub use voicemail_dynamodb::DynamoVoicemailStore;
+pub use voicemail_memory::{FakeVoicemailAudio, InMemoryVoicemailStore};
+pub use voicemail_s3::S3VoicemailAudio;

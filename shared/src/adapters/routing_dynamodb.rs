@@ -328,6 +328,40 @@ impl RoutingStateStore for DynamoRoutingStateStore {
         }
     }
 
+    async fn reserve(
+        &self,
+        reservation: &Reservation,
+        device_since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.reservations_table)
+            .set_item(Some(Self::reservation_item(reservation)?))
+            .condition_expression(
+                "attribute_not_exists(#user) OR (#expires <= :now AND attribute_not_exists(#answered)) OR #offered < :since",
+            )
+            .expression_attribute_names("#answered", "answeredAt")
+            .expression_attribute_names("#user", "username")
+            .expression_attribute_names("#expires", "expiresAtMs")
+            .expression_attribute_names("#offered", "offeredAtMs")
+            .expression_attribute_values(":now", number(now.timestamp_millis()))
+            .expression_attribute_values(
+                ":since",
+                number(device_since.map_or(i64::MIN, |since| since.timestamp_millis())),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) => match error.into_service_error() {
+                aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_) => Ok(false),
+                other => Err(backend("reserve an agent", aws_sdk_dynamodb::Error::from(other))),
+            },
+        }
+    }
+
     async fn replace_reservation(
         &self,
         reservation: &Reservation,

@@ -111,6 +111,28 @@ impl RoutingStateStore for InMemoryRoutingStateStore {
         Ok(OfferOutcome::Offered)
     }
 
+    async fn reserve(
+        &self,
+        reservation: &Reservation,
+        device_since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.lock();
+        let agent_free = tables
+            .reservations
+            .get(&reservation.username)
+            .is_none_or(|held| {
+                (held.expires_at <= now && held.answered_at.is_none())
+                    || device_since.is_some_and(|since| held.offered_at < since)
+            });
+        if agent_free {
+            tables
+                .reservations
+                .insert(reservation.username.clone(), reservation.clone());
+        }
+        Ok(agent_free)
+    }
+
     async fn replace_reservation(
         &self,
         reservation: &Reservation,

@@ -76,6 +76,17 @@ fn when_queue_routing_is_out_of_range_should_name_each_field() {
             hold_seconds: 601,
             max_age_hours: 0,
         }),
+        callbacks: Some(crate::callbacks::QueueCallbackSettings {
+            policy: crate::callbacks::CallbackPolicy {
+                max_attempts: 0,
+                ..Default::default()
+            },
+            slots: crate::callbacks::SlotOptions {
+                slot_minutes: 1,
+                ..Default::default()
+            },
+            per_agent_per_slot: 2,
+        }),
     };
     assert_eq!(
         fields(&validate_queue_routing(&routing)),
@@ -86,7 +97,9 @@ fn when_queue_routing_is_out_of_range_should_name_each_field() {
             "whenNobodyLoggedIn.announcementId",
             "closedAnnouncement",
             "lastAgent.holdSeconds",
-            "lastAgent.maxAgeHours"
+            "lastAgent.maxAgeHours",
+            "callbacks.policy.maxAttempts",
+            "callbacks.slots.slotMinutes"
         ]
     );
 }

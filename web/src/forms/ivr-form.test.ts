@@ -32,7 +32,7 @@ describe("IVR tree form ↔ JSON", () => {
     expect(digits).toMatchObject({ validation: "insuranceNumber", attribute: "insuranceNumber", minDigits: "9", maxDigits: "10", terminator: "#" });
     const vip = form.nodes.find((node) => node.id === "status-klienta");
     expect(vip?.statuses).toEqual([{ key: "VIP", target: "prepojit-obecne-prednostne" }]);
-    expect(form.nodes.find((node) => node.id === "vzkaz")?.greeting).toEqual({ kind: "audio", key: "prompts/hlavni-linka/ton.wav", text: "", voice: "" });
+    expect(form.nodes.find((node) => node.id === "vzkaz")?.greeting).toEqual({ kind: "audio", key: "prompts/ton.wav", text: "", voice: "" });
     expect(form.nodes.find((node) => node.id === "tema-platby")).toMatchObject({ attrName: "problem", attrValue: "platby" });
   });
 

@@ -28,23 +28,28 @@ async fn main() -> Result<(), Error> {
         config.audit_table.clone(),
         chrono::Duration::days(183),
     );
-    let deps = ApiDeps {
-        router: Router::new(
-            DynamoRoutingStateStore::from_sdk_config(&sdk, config.routing_tables()),
-            DynamoUserDirectory::from_sdk_config(&sdk, config.users_table),
-            SqsRoutingSignals::from_sdk_config(
-                &sdk,
-                config.command_queue_url,
-                config.routing_queue_url,
-            ),
-            Arc::new(DynamoConfigStore::from_sdk_config(
-                &sdk,
-                config.config_table,
-                audit,
-            )),
-            config.offer_seconds,
-            config.config_cache,
+    let ivr = routing::ivr_runtime(&config, &sdk);
+    let mut router = Router::new(
+        DynamoRoutingStateStore::from_sdk_config(&sdk, config.routing_tables()),
+        DynamoUserDirectory::from_sdk_config(&sdk, config.users_table),
+        SqsRoutingSignals::from_sdk_config(
+            &sdk,
+            config.command_queue_url,
+            config.routing_queue_url,
         ),
+        Arc::new(DynamoConfigStore::from_sdk_config(
+            &sdk,
+            config.config_table,
+            audit,
+        )),
+        config.offer_seconds,
+        config.config_cache,
+    );
+    if let Some(ivr) = ivr {
+        router = router.with_ivr(ivr);
+    }
+    let deps = ApiDeps {
+        router,
         require_iam: config.require_iam,
     };
     run(service_fn(|request| function_handler(&deps, request))).await

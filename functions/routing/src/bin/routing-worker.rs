@@ -5,8 +5,8 @@ use std::sync::Arc;
 use lambda_runtime::{run, service_fn, Error};
 use linka_shared::{
     adapters::{
-        DynamoAuditLog, DynamoConfigStore, DynamoRoutingStateStore, DynamoUserDirectory,
-        SqsRoutingSignals,
+        DynamoAuditLog, DynamoCallbackStore, DynamoConfigStore, DynamoRoutingStateStore,
+        DynamoUserDirectory, SqsRoutingSignals,
     },
     aws::sdk_config,
     telemetry,
@@ -24,7 +24,9 @@ async fn main() -> Result<(), Error> {
         config.audit_table.clone(),
         chrono::Duration::days(183),
     );
-    let router = Router::new(
+    let callbacks_table = config.callbacks_table.clone();
+    let config_for_ivr = config.clone();
+    let mut router = Router::new(
         DynamoRoutingStateStore::from_sdk_config(&sdk, config.routing_tables()),
         DynamoUserDirectory::from_sdk_config(&sdk, config.users_table),
         SqsRoutingSignals::from_sdk_config(
@@ -40,5 +42,11 @@ async fn main() -> Result<(), Error> {
         config.offer_seconds,
         config.config_cache,
     );
+    if let Some(ivr) = routing::ivr_runtime(&config_for_ivr, &sdk) {
+        router = router.with_ivr(ivr);
+    }
+    if let Some(table) = callbacks_table {
+        router = router.with_callbacks(Arc::new(DynamoCallbackStore::from_sdk_config(&sdk, table)));
+    }
     run(service_fn(|event| function_handler(&router, event))).await
 }

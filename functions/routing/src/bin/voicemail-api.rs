@@ -1,0 +1,64 @@
+//! Composition root of VoicemailApiFunction: tracing, config, clients, run.
+
+use std::sync::Arc;
+
+use lambda_http::{run, service_fn, Error};
+use linka_shared::{
+    adapters::{
+        DynamoAuditLog, DynamoConfigStore, DynamoRoutingStateStore, DynamoUserDirectory,
+        DynamoVoicemailStore, S3VoicemailAudio, SqsRoutingSignals,
+    },
+    auth::{AuthConfig, HttpJwksSource, TokenValidator},
+    aws::sdk_config,
+    config::{self, ProcessEnv},
+    telemetry,
+};
+use routing::{config::Config, router::Router};
+
+use routing::voicemail_api::{function_handler, VoicemailDeps};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init_lambda();
+    let config = Config::from_env()
+        .inspect_err(|error| tracing::error!(error.message = %error, "invalid configuration"))?;
+    let auth = AuthConfig::from_source(&ProcessEnv)
+        .inspect_err(|error| tracing::error!(error.message = %error, "invalid configuration"))?;
+    let voicemails_table = config::required(&ProcessEnv, "VOICEMAILS_TABLE")
+        .inspect_err(|error| tracing::error!(error.message = %error, "invalid configuration"))?;
+    let voicemail_bucket = config::required(&ProcessEnv, "VOICEMAIL_BUCKET")
+        .inspect_err(|error| tracing::error!(error.message = %error, "invalid configuration"))?;
+    let sdk = sdk_config().await;
+    let audit = DynamoAuditLog::from_sdk_config(
+        &sdk,
+        config.audit_table.clone(),
+        chrono::Duration::days(183),
+    );
+    let router = Router::new(
+        DynamoRoutingStateStore::from_sdk_config(&sdk, config.routing_tables()),
+        DynamoUserDirectory::from_sdk_config(&sdk, config.users_table),
+        SqsRoutingSignals::from_sdk_config(
+            &sdk,
+            config.command_queue_url,
+            config.routing_queue_url,
+        ),
+        Arc::new(DynamoConfigStore::from_sdk_config(
+            &sdk,
+            config.config_table,
+            audit.clone(),
+        )),
+        config.offer_seconds,
+        config.config_cache,
+    );
+    let deps = VoicemailDeps {
+        validator: TokenValidator::new(&auth, HttpJwksSource::new(&auth.jwks_url)?),
+        router,
+        store: Arc::new(DynamoVoicemailStore::from_sdk_config(
+            &sdk,
+            voicemails_table,
+        )),
+        audio: Arc::new(S3VoicemailAudio::from_sdk_config(&sdk, voicemail_bucket)),
+        audit,
+    };
+    run(service_fn(|request| function_handler(&deps, request))).await
+}
