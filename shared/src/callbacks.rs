@@ -393,6 +393,17 @@ pub fn validate_callback_settings(settings: &QueueCallbackSettings) -> Vec<Field
         MAX_LOOK_AHEAD_HOURS,
     );
     check("perAgentPerSlot", settings.per_agent_per_slot, 0, 100);
+    let phases = &settings.policy.missed_call_phases;
+    if phases
+        .iter()
+        .enumerate()
+        .any(|(i, phase)| phases[..i].contains(phase))
+    {
+        errors.push(FieldError::new(
+            "callbacks.policy.missedCallPhases",
+            "must not name a phase twice",
+        ));
+    }
     errors
 }
 

@@ -43,8 +43,9 @@ use uuid::Uuid;
 
 use crate::router::{callback_delay, command_for, Router, RouterError};
 
-/// The largest request body (a note of 2000 characters and the rest).
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The largest request body: a note of 2000 characters, each escaped in JSON as a surrogate
+/// pair (12 bytes), still fits, so an over-long note is a 422 naming the field.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Closed callbacks listed with `view=closed`: those closed in the last day, at most this many.
 pub const MAX_CLOSED_LISTED: usize = 200;
 
@@ -846,7 +847,12 @@ where
         },
         now,
     )
-    .map_err(refused)?;
+    .map_err(|error| match error {
+        CallbackError::Note => {
+            Problem::unprocessable(vec![FieldError::new("note", error.to_string())])
+        }
+        other => refused(other),
+    })?;
     match deps
         .store
         .save(&Versioned {

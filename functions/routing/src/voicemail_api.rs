@@ -42,8 +42,9 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::router::{Router, RouterError, RoutingConfig};
 
-/// The largest request body (a note of 2000 characters and the rest).
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The largest request body: a note of 2000 characters, each escaped in JSON as a surrogate
+/// pair (12 bytes), still fits, so an over-long note is a 422 naming the field.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Done voicemails listed with `view=closed`: those done in the last week, at most this many.
 pub const MAX_CLOSED_LISTED: usize = 200;
 /// How long the presigned playback URL of `GET /api/voicemails/{id}` stays valid.

@@ -79,6 +79,10 @@ fn when_queue_routing_is_out_of_range_should_name_each_field() {
         callbacks: Some(crate::callbacks::QueueCallbackSettings {
             policy: crate::callbacks::CallbackPolicy {
                 max_attempts: 0,
+                missed_call_phases: vec![
+                    crate::contacts::LostPhase::InIvr,
+                    crate::contacts::LostPhase::InIvr,
+                ],
                 ..Default::default()
             },
             slots: crate::callbacks::SlotOptions {
@@ -99,7 +103,8 @@ fn when_queue_routing_is_out_of_range_should_name_each_field() {
             "lastAgent.holdSeconds",
             "lastAgent.maxAgeHours",
             "callbacks.policy.maxAttempts",
-            "callbacks.slots.slotMinutes"
+            "callbacks.slots.slotMinutes",
+            "callbacks.policy.missedCallPhases"
         ]
     );
 }
