@@ -3,8 +3,8 @@
 // between runs, so every id made here carries a per-run suffix. No fixed sleeps.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { BASE_URL, launchBrowser, login, navLabels, newPage, waitForStack } from "./helpers.mjs";
+import { describe, test } from "node:test";
+import { BASE_URL, login, navLabels, useBrowser } from "./helpers.mjs";
 
 const TEST_TIMEOUT_MS = 120_000;
 const RUN = Date.now().toString(36);
@@ -44,24 +44,7 @@ const czechDate = (iso) => {
 };
 
 describe(`Linka administration at ${BASE_URL}`, () => {
-  let browser;
-  const contexts = [];
-
-  before(async () => {
-    await waitForStack();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await Promise.allSettled(contexts.map((context) => context.close()));
-    await browser?.close();
-  });
-
-  async function open() {
-    const opened = await newPage(browser);
-    contexts.push(opened.context);
-    return opened;
-  }
+  const open = useBrowser();
 
   async function openAdminPage(page, label, testId) {
     await page.getByTestId("main-nav").getByRole("link", { name: "Administrace" }).click();
@@ -391,7 +374,7 @@ describe(`Linka administration at ${BASE_URL}`, () => {
   test("an agent has no admin pages: none in the menu, and typed addresses are refused", { timeout: TEST_TIMEOUT_MS }, async () => {
     const { page, errors } = await open();
     await login(page, "agent01");
-    assert.deepEqual(await navLabels(page), ["Přehled"]);
+    assert.deepEqual(await navLabels(page), ["Přehled", "Zpětná volání", "Hlasová schránka"]);
     assert.equal(await page.getByTestId("admin-nav").count(), 0);
     for (const path of ["/admin/queues", "/admin/audit", `/admin/queues/edit/${QUEUE_ID}`, "/admin/users/new"]) {
       await page.goto(`${BASE_URL}/#${path}`);

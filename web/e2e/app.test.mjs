@@ -3,30 +3,13 @@
 // Run: npm run test:e2e
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { BASE_URL, launchBrowser, login, navLabels, newPage, waitForLive, waitForStack } from "./helpers.mjs";
+import { describe, test } from "node:test";
+import { BASE_URL, login, navLabels, useBrowser, waitForLive } from "./helpers.mjs";
 
 const TEST_TIMEOUT_MS = 90_000;
 
 describe(`Linka web app at ${BASE_URL}`, () => {
-  let browser;
-  const contexts = [];
-
-  before(async () => {
-    await waitForStack();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await Promise.allSettled(contexts.map((context) => context.close()));
-    await browser?.close();
-  });
-
-  async function open() {
-    const opened = await newPage(browser);
-    contexts.push(opened.context);
-    return opened;
-  }
+  const open = useBrowser();
 
   test("agent logs in and sees own name and no admin menu", { timeout: TEST_TIMEOUT_MS }, async () => {
     const { page, errors } = await open();
@@ -36,7 +19,7 @@ describe(`Linka web app at ${BASE_URL}`, () => {
     assert.equal(await page.getByTestId("user-roles").textContent(), "operátor");
     assert.equal(await page.locator("html").getAttribute("lang"), "cs");
     const nav = await navLabels(page);
-    assert.deepEqual(nav, ["Přehled"]);
+    assert.deepEqual(nav, ["Přehled", "Zpětná volání", "Hlasová schránka"]);
     assert.ok(!nav.includes("Administrace"));
     assert.equal(await page.getByTestId("overview-username").textContent(), "agent01");
     // The session is in sessionStorage, never in localStorage.
@@ -58,7 +41,7 @@ describe(`Linka web app at ${BASE_URL}`, () => {
     await login(page, "admin");
 
     assert.equal(await page.getByTestId("user-name").textContent(), "Alena Správcová");
-    assert.deepEqual(await navLabels(page), ["Přehled", "Oznámení", "Administrace"]);
+    assert.deepEqual(await navLabels(page), ["Přehled", "Zpětná volání", "Hlasová schránka", "Oznámení", "Administrace"]);
     await page.getByTestId("main-nav").getByRole("link", { name: "Administrace" }).click();
     const table = page.getByTestId("users-table");
     await table.locator('tr[data-username="agent01"]').waitFor();
@@ -84,7 +67,7 @@ describe(`Linka web app at ${BASE_URL}`, () => {
     await page.getByTestId("lang-switch").click();
 
     assert.equal(await page.locator("html").getAttribute("lang"), "en");
-    assert.deepEqual(await navLabels(page), ["Overview", "Notices"]);
+    assert.deepEqual(await navLabels(page), ["Overview", "Callbacks", "Voicemail", "Notices"]);
     assert.equal(await page.getByTestId("logout").textContent(), "Sign out");
     assert.equal(await page.getByRole("heading", { level: 1 }).textContent(), "Overview");
     // The choice is kept (localStorage) across a reload, and the session too (sessionStorage).

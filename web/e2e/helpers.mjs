@@ -3,6 +3,7 @@
 
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
+import { after, before } from "node:test";
 
 export const BASE_URL = (process.env.BASE_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -82,4 +83,43 @@ export async function navLabels(page) {
 /** Waits until the live panel says the WebSocket is open. */
 export async function waitForLive(page) {
   await page.locator('[data-testid="live-state"][data-state="open"]').waitFor();
+}
+
+/**
+ * One browser for the tests of a `describe` block: started (after the stack answers) before
+ * them, closed with every page context after them. Returns `open()`, a new signed-out page.
+ */
+export function useBrowser() {
+  let browser;
+  const contexts = [];
+  before(async () => {
+    await waitForStack();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await Promise.allSettled(contexts.map((context) => context.close()));
+    await browser?.close();
+  });
+  return async function open() {
+    const opened = await newPage(browser);
+    contexts.push(opened.context);
+    return opened;
+  };
+}
+
+/** An API call from the page, with the page's own access token: `{status, body}`. */
+export function pageApi(page, method, path, body) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const session = JSON.parse(sessionStorage.getItem("linka.auth.session") ?? "{}");
+      const response = await fetch(path, {
+        method,
+        headers: { Authorization: `Bearer ${session.accessToken}`, "Content-Type": "application/json", Accept: "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : null };
+    },
+    { method, path, body },
+  );
 }

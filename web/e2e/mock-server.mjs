@@ -10,6 +10,8 @@
 //   /api/admin/*           users, queues (+ members), break codes, call categories, transfer
 //                          panel, ICIS link, audit log, IVR trees, routing settings, the
 //                          routing plan and PBX devices: see mock-admin.mjs
+//   /api/callbacks*, /api/voicemails*  callbacks and voicemail (in memory), recordings at
+//                          /mock-recordings/{id}.wav: see mock-callbacks.mjs
 //   /ws?token=…            WebSocket: {"action":"ping"} → {"type":"pong"}; broadcasts as
 //                          {"type":"broadcast",id,text,severity,sentBy,sentAt}
 // Broadcasts are delivered twice on purpose (the real path is at-least-once): the app must
@@ -27,6 +29,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { WebSocketServer } from "ws";
 import { createAdminApi } from "./mock-admin.mjs";
+import { createCallbacksApi } from "./mock-callbacks.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -376,12 +379,15 @@ function userView(user) {
 
 const sentByKey = new Map(); // idempotency key → broadcast
 const admin = createAdminApi({ users, send, problem, readBody });
+// /api/callbacks*, /api/voicemails* and the recordings behind their playback URLs: mock-callbacks.mjs
+const callbackApi = createCallbacksApi({ send, problem, readBody });
 
 async function handleApi(req, res, url) {
   const path = url.pathname;
   if (path === "/api/health") return send(res, 200, { status: "ok" });
   const isAdmin = path.startsWith("/api/admin/");
-  const known = (req.method === "GET" && path === "/api/me") || (req.method === "POST" && path === "/api/broadcasts") || isAdmin;
+  const isCallbacks = callbackApi.owns(path);
+  const known = (req.method === "GET" && path === "/api/me") || (req.method === "POST" && path === "/api/broadcasts") || isAdmin || isCallbacks;
   if (!known) return send(res, 404, { message: "Not Found" });
 
   const claims = verifyAccessToken(bearer(req));
@@ -406,6 +412,7 @@ async function handleApi(req, res, url) {
     if (!res.headersSent) return send(res, 404, { message: "Not Found" });
     return;
   }
+  if (isCallbacks) return callbackApi.handle(req, res, url, claims);
   if (path === "/api/broadcasts") {
     if (!roles.has("supervisor") && !roles.has("admin")) {
       return problem(res, 403, "forbidden", "The role supervisor or admin is required.");
@@ -508,6 +515,7 @@ const server = createServer(async (req, res) => {
   try {
     if (url.pathname.startsWith("/auth/")) return await handleAuth(req, res, url);
     if (url.pathname.startsWith("/api/")) return await handleApi(req, res, url);
+    if (url.pathname.startsWith("/mock-recordings/")) return callbackApi.serveRecording(req, res, url);
     return await serveStatic(req, res, url);
   } catch (error) {
     console.error("mock-server:", error);

@@ -4,8 +4,8 @@
 // as they were. No fixed sleeps.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { BASE_URL, launchBrowser, login, newPage, waitForStack } from "./helpers.mjs";
+import { describe, test } from "node:test";
+import { BASE_URL, login, pageApi, useBrowser } from "./helpers.mjs";
 
 const TEST_TIMEOUT_MS = 120_000;
 const RUN = Date.now().toString(36);
@@ -14,22 +14,7 @@ const IVR_ID = `e2e-ivr-${RUN}`;
 
 const closedWeek = Object.fromEntries(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"].map((day) => [day, []]));
 
-/** An admin API call from the page, with the page's own access token. */
-function api(page, method, path, body) {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const session = JSON.parse(sessionStorage.getItem("linka.auth.session") ?? "{}");
-      const response = await fetch(path, {
-        method,
-        headers: { Authorization: `Bearer ${session.accessToken}`, "Content-Type": "application/json", Accept: "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : null };
-    },
-    { method, path, body },
-  );
-}
+const api = pageApi;
 
 async function ensureQueue(page) {
   const { status } = await api(page, "POST", "/api/admin/queues", {
@@ -43,24 +28,7 @@ async function ensureQueue(page) {
 }
 
 describe(`Linka routing administration at ${BASE_URL}`, () => {
-  let browser;
-  const contexts = [];
-
-  before(async () => {
-    await waitForStack();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await Promise.allSettled(contexts.map((context) => context.close()));
-    await browser?.close();
-  });
-
-  async function open() {
-    const opened = await newPage(browser);
-    contexts.push(opened.context);
-    return opened;
-  }
+  const open = useBrowser();
 
   async function openAdminPage(page, label, testId) {
     await page.getByTestId("main-nav").getByRole("link", { name: "Administrace" }).click();

@@ -9,6 +9,7 @@ import { hashFor, matchRoute, pathFromHash, type RouteDef } from "./router";
 import { h, replaceChildren } from "./ui/dom";
 import { ADMIN_ROUTES, adminNav } from "./views/admin-routes";
 import { AdminUsersView } from "./views/admin-users";
+import { lazyView } from "./views/lazy";
 import { renderLivePanel } from "./views/live-panel";
 import { NoticesView } from "./views/notices";
 import { OverviewView } from "./views/overview";
@@ -18,6 +19,9 @@ import type { View, ViewContext } from "./views/view";
 /** The pages and who may see them; the admin pages (not in the main menu) have their own. */
 export const ROUTES: readonly RouteDef<View>[] = [
   { path: "/", labelKey: "nav.overview", roles: null, create: () => new OverviewView() },
+  // Zpětná volání and Hlasová schránka: each its own chunk, loaded on first use.
+  { path: "/callbacks", labelKey: "nav.callbacks", roles: ["agent", "supervisor", "admin", "callbacks"], create: () => lazyView(() => import("./views/callbacks").then((m) => () => new m.CallbacksView())) },
+  { path: "/voicemails", labelKey: "nav.voicemails", roles: ["agent", "supervisor", "admin", "callbacks"], create: () => lazyView(() => import("./views/voicemails").then((m) => () => new m.VoicemailsView())) },
   { path: "/notices", labelKey: "nav.notices", roles: ["supervisor", "admin"], create: () => new NoticesView() },
   { path: "/admin", labelKey: "nav.admin", roles: ["admin"], create: () => new AdminUsersView() },
   ...ADMIN_ROUTES,
