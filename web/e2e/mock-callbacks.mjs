@@ -8,6 +8,7 @@
 //   GET  /api/voicemails/{id}                          + playbackUrl (/mock-recordings/{id}.wav), playbackExpiresAt
 //   POST /api/voicemails/{id}/assign|release|done|notes
 //   POST /api/mock/voicemails                          (mock only) leaves a new message, for tests
+//   GET  /api/mock/voicemails                          (mock only) 200: tells the mock from the stack
 // Roles agent, supervisor, admin, callbacks; every queue is everyone's here (no membership).
 // Retries of unanswered attempts are due at once (no retry spacing), at most 3 attempts.
 // 409 codes as the real API: callback-claimed, callback-closed, callback-not-due,
@@ -395,6 +396,8 @@ export function createCallbacksApi({ send, problem, readBody }) {
       const [resource, id, action, ...rest] = parts;
       if (rest.length) return send(res, 404, { message: "Not Found" });
 
+      // Lets a test tell the mock from the real stack (which answers 404 here).
+      if (resource === "mock" && id === "voicemails" && req.method === "GET") return send(res, 200, { mock: true });
       if (resource === "mock" && id === "voicemails" && req.method === "POST") {
         const body = (await json(req, res, false)) ?? {};
         return send(res, 201, seedVoicemail({ recordedAt: iso(Date.now()), ...(isObject(body) ? body : {}) }));
