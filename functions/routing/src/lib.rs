@@ -6,6 +6,7 @@
 pub mod api;
 pub mod callbacks_api;
 pub mod config;
+mod http_common;
 pub mod router;
 pub mod voicemail_api;
 pub mod worker;

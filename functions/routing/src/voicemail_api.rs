@@ -19,32 +19,33 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use lambda_http::{
     http::{
-        header::{self, HeaderMap, HeaderValue},
+        header::{self, HeaderValue},
         Method, StatusCode,
     },
-    request::RequestContext,
     Body, Error, Request, RequestExt, Response,
 };
 use linka_shared::{
-    audit::{AuditAction, AuditContext, AuditRecord},
-    auth::{AuthError, JwksSource, Principal, TokenValidator},
+    audit::{AuditAction, AuditRecord},
+    auth::{JwksSource, Principal, TokenValidator},
     authz::Permission,
     ports::{
-        AuditLog, RoutingSignals, RoutingStateStore, StoreError, UserDirectory, Versioned,
-        VoicemailAudio, VoicemailStore, VoicemailWriteError,
+        AuditLog, RoutingSignals, RoutingStateStore, UserDirectory, Versioned, VoicemailAudio,
+        VoicemailStore, VoicemailWriteError,
     },
-    problem::{self, FieldError, Problem},
+    problem::{FieldError, Problem},
     telemetry::ErrorChain,
     time::format_rfc3339,
     voicemail::{sort_for_agent_list, Voicemail, VoicemailError},
 };
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 
-use crate::router::{Router, RouterError, RoutingConfig};
+use crate::http_common::{
+    audit_context, auth_failure, bearer_token, body, internal, json, problem_response,
+    query_parameter, required_body, router_failure, store_failure, valid_id, Operation,
+};
+use crate::router::{Router, RoutingConfig};
 
-/// The largest request body: a note of 2000 characters, each escaped in JSON as a surrogate
-/// pair (12 bytes), still fits, so an over-long note is a 422 naming the field.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use crate::http_common::MAX_BODY_BYTES;
 /// Done voicemails listed with `view=closed`: those done in the last week, at most this many.
 pub const MAX_CLOSED_LISTED: usize = 200;
 /// How long the presigned playback URL of `GET /api/voicemails/{id}` stays valid.
@@ -146,43 +147,6 @@ fn resolve(method: &Method, path: &str) -> Resolution {
 // Responses
 // ---------------------------------------------------------------------------------------------
 
-type Operation = Result<Response<Body>, Problem>;
-
-fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-fn problem_response(problem: Problem) -> Response<Body> {
-    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let text = serde_json::to_string(&problem).unwrap_or_else(|_| {
-        r#"{"type":"urn:linka:problem:internal-error","title":"Internal Server Error","status":500,"detail":"","code":"internal-error"}"#.to_owned()
-    });
-    respond(status, problem::CONTENT_TYPE, text)
-}
-
-fn json<T: Serialize>(status: StatusCode, value: &T) -> Operation {
-    let text = serde_json::to_string(value).map_err(|error| internal("serialise", &error))?;
-    Ok(respond(status, "application/json", text))
-}
-
-fn internal(operation: &str, error: &(dyn std::error::Error + 'static)) -> Problem {
-    tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(error), "failed to {operation}");
-    Problem::internal()
-}
-
-fn store_failure(operation: &str, error: StoreError) -> Problem {
-    internal(operation, &error)
-}
-
-fn router_failure(operation: &str, error: RouterError) -> Problem {
-    internal(operation, &error)
-}
-
 fn not_found(id: &str) -> Problem {
     Problem::not_found(
         "voicemail-not-found",
@@ -255,55 +219,6 @@ struct NoteBody {
     text: String,
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case("application/json"))
-}
-
-/// The JSON body as `T`; `None` for an empty body when `optional`.
-fn body<T: DeserializeOwned>(request: &Request, optional: bool) -> Result<Option<T>, Problem> {
-    let bytes: &[u8] = request.body().as_ref();
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(Problem::payload_too_large(format!(
-            "The body must be at most {MAX_BODY_BYTES} bytes."
-        )));
-    }
-    if bytes.iter().all(u8::is_ascii_whitespace) && optional {
-        return Ok(None);
-    }
-    if !is_json(request.headers()) {
-        return Err(Problem::unsupported_media_type(
-            "The body must be application/json.",
-        ));
-    }
-    serde_json::from_slice(bytes).map(Some).map_err(|error| {
-        Problem::bad_request("invalid-body", format!("The body is not valid: {error}"))
-    })
-}
-
-fn required_body<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
-    body(request, false)?
-        .ok_or_else(|| Problem::bad_request("invalid-body", "The body must not be empty."))
-}
-
-/// A voicemail id: what the domain makes (UUIDs) and nothing longer than 64 safe characters.
-fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-fn query_parameter(request: &Request, name: &str) -> Option<String> {
-    request
-        .query_string_parameters_ref()
-        .and_then(|params| params.first(name).map(str::to_owned))
-}
-
 // ---------------------------------------------------------------------------------------------
 // The handler
 // ---------------------------------------------------------------------------------------------
@@ -328,68 +243,6 @@ impl Caller {
     fn username(&self) -> &str {
         &self.principal.username
     }
-}
-
-fn audit_context(principal: &Principal, request: &Request) -> AuditContext {
-    let (source_ip, request_id) = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => {
-            (context.http.source_ip.clone(), context.request_id.clone())
-        }
-        _ => (None, None),
-    };
-    AuditContext {
-        actor: principal.username.clone(),
-        actor_roles: principal.roles.clone(),
-        client_id: principal.client_id.clone(),
-        source_ip,
-        user_agent: request
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned),
-        request_id,
-    }
-}
-
-fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or(AuthError::MissingToken)?;
-    let value = value
-        .to_str()
-        .map_err(|_| AuthError::Malformed("the Authorization header is not ASCII"))?;
-    match value.trim().split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
-        _ => Err(AuthError::MissingToken),
-    }
-}
-
-fn auth_failure(error: &AuthError) -> Response<Body> {
-    if error.is_server_error() {
-        tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(error), "cannot validate tokens");
-        let mut response = problem_response(Problem::service_unavailable(
-            error.code(),
-            "Sign-in cannot be checked right now; try again shortly.",
-        ));
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
-        return response;
-    }
-    let challenge = match error {
-        AuthError::MissingToken => r#"Bearer realm="linka""#,
-        _ => r#"Bearer realm="linka", error="invalid_token""#,
-    };
-    let mut response = problem_response(Problem::unauthorized(error.code(), error.to_string()));
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(challenge),
-    );
-    response
 }
 
 /// Entry point for every request. Never returns `Err`: failures are problem responses.

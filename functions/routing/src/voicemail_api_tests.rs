@@ -12,7 +12,7 @@ use linka_shared::{
     },
     audit::AuditAction,
     paging::{Page, PageCursor},
-    ports::{AdminError, ConfigStore, ConfigWrite, SignalError},
+    ports::{AdminError, ConfigStore, ConfigWrite, SignalError, StoreError},
     routing_live::RoutingTrigger,
     routing_settings::{
         DEVICES_ID, PLAN_ID, QUEUE_ROUTING_COLLECTION, ROUTING_SETTINGS_COLLECTION,
