@@ -11,14 +11,13 @@ use linka_shared::{
         FakeVoicemailAudio, InMemoryRoutingStateStore, InMemoryVoicemailStore,
     },
     audit::AuditAction,
-    paging::{Page, PageCursor},
-    ports::{AdminError, ConfigStore, ConfigWrite, SignalError, StoreError},
+    ports::SignalError,
     routing_live::RoutingTrigger,
     routing_settings::{
         DEVICES_ID, PLAN_ID, QUEUE_ROUTING_COLLECTION, ROUTING_SETTINGS_COLLECTION,
     },
     testing::{StaticJwks, TestIssuer},
-    users::{PageLimit, User},
+    users::User,
     voicemail::voicemail_audio_key,
 };
 use serde_json::{json, Value};
@@ -32,43 +31,7 @@ const ASSIGN: &str = include_str!("../../../events/apigw-http/post-voicemail-ass
 // Fixture: queue `kkc` with members jana and petr; `ext` with karel
 // ---------------------------------------------------------------------------------------------
 
-/// Configuration documents by (collection, id); read only.
-#[derive(Default)]
-struct StaticConfig(BTreeMap<(String, String), Value>);
-
-impl StaticConfig {
-    fn with(mut self, collection: &str, id: &str, document: Value) -> Self {
-        self.0
-            .insert((collection.to_owned(), id.to_owned()), document);
-        self
-    }
-}
-
-#[async_trait]
-impl ConfigStore for StaticConfig {
-    async fn get(&self, collection: &str, id: &str) -> Result<Option<Value>, StoreError> {
-        Ok(self.0.get(&(collection.to_owned(), id.to_owned())).cloned())
-    }
-
-    async fn list(
-        &self,
-        collection: &str,
-        _limit: PageLimit,
-        _cursor: Option<PageCursor>,
-    ) -> Result<Page<Value>, StoreError> {
-        Ok(Page::last(
-            self.0
-                .iter()
-                .filter(|((c, _), _)| c == collection)
-                .map(|(_, v)| v.clone())
-                .collect(),
-        ))
-    }
-
-    async fn write(&self, _write: &ConfigWrite, _audit: &AuditRecord) -> Result<(), AdminError> {
-        Ok(())
-    }
-}
+use crate::router::tests::StaticConfig;
 
 /// Voicemail sends no signals.
 struct NoSignals;
