@@ -374,7 +374,7 @@ describe(`Linka administration at ${BASE_URL}`, () => {
   test("an agent has no admin pages: none in the menu, and typed addresses are refused", { timeout: TEST_TIMEOUT_MS }, async () => {
     const { page, errors } = await open();
     await login(page, "agent01");
-    assert.deepEqual(await navLabels(page), ["Přehled", "Zpětná volání", "Hlasová schránka"]);
+    assert.deepEqual(await navLabels(page), ["Přehled", "Pracoviště", "Zpětná volání", "Hlasová schránka"]);
     assert.equal(await page.getByTestId("admin-nav").count(), 0);
     for (const path of ["/admin/queues", "/admin/audit", `/admin/queues/edit/${QUEUE_ID}`, "/admin/users/new"]) {
       await page.goto(`${BASE_URL}/#${path}`);

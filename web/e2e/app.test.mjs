@@ -19,7 +19,7 @@ describe(`Linka web app at ${BASE_URL}`, () => {
     assert.equal(await page.getByTestId("user-roles").textContent(), "operátor");
     assert.equal(await page.locator("html").getAttribute("lang"), "cs");
     const nav = await navLabels(page);
-    assert.deepEqual(nav, ["Přehled", "Zpětná volání", "Hlasová schránka"]);
+    assert.deepEqual(nav, ["Přehled", "Pracoviště", "Zpětná volání", "Hlasová schránka"]);
     assert.ok(!nav.includes("Administrace"));
     assert.equal(await page.getByTestId("overview-username").textContent(), "agent01");
     // The session is in sessionStorage, never in localStorage.
@@ -67,7 +67,7 @@ describe(`Linka web app at ${BASE_URL}`, () => {
     await page.getByTestId("lang-switch").click();
 
     assert.equal(await page.locator("html").getAttribute("lang"), "en");
-    assert.deepEqual(await navLabels(page), ["Overview", "Callbacks", "Voicemail", "Notices"]);
+    assert.deepEqual(await navLabels(page), ["Overview", "Desk", "Callbacks", "Voicemail", "Notices"]);
     assert.equal(await page.getByTestId("logout").textContent(), "Sign out");
     assert.equal(await page.getByRole("heading", { level: 1 }).textContent(), "Overview");
     // The choice is kept (localStorage) across a reload, and the session too (sessionStorage).

@@ -66,7 +66,7 @@ describe(`Linka callbacks and voicemail at ${BASE_URL}`, () => {
   test("an agent claims a due callback, records no answer, marks it done and creates one", { timeout: TEST_TIMEOUT_MS }, async (t) => {
     const { page, errors } = await open();
     await login(page, "agent01");
-    assert.deepEqual(await navLabels(page), ["Přehled", "Zpětná volání", "Hlasová schránka"]);
+    assert.deepEqual(await navLabels(page), ["Přehled", "Pracoviště", "Zpětná volání", "Hlasová schránka"]);
     if ((await api(page, "GET", "/api/mock/voicemails")).status === 404) {
       // On the real stack routing dials a due callback itself from a ready demo agent, so the
       // manual flow below races it; the stack's callback flow is tested in tests/tests/routing.rs.

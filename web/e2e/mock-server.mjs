@@ -12,6 +12,8 @@
 //                          routing plan and PBX devices: see mock-admin.mjs
 //   /api/callbacks*, /api/voicemails*  callbacks and voicemail (in memory), recordings at
 //                          /mock-recordings/{id}.wav: see mock-callbacks.mjs
+//   /api/desk*, /api/clients*, /api/client-fields, /api/contacts/*  the agent desk (in memory),
+//                          pushes desk/presence/contact over /ws: see mock-desk.mjs
 //   /ws?token=…            WebSocket: {"action":"ping"} → {"type":"pong"}; broadcasts as
 //                          {"type":"broadcast",id,text,severity,sentBy,sentAt}
 // Broadcasts are delivered twice on purpose (the real path is at-least-once): the app must
@@ -30,6 +32,7 @@ import { parseArgs } from "node:util";
 import { WebSocketServer } from "ws";
 import { createAdminApi } from "./mock-admin.mjs";
 import { createCallbacksApi } from "./mock-callbacks.mjs";
+import { createDeskApi } from "./mock-desk.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -381,13 +384,30 @@ const sentByKey = new Map(); // idempotency key → broadcast
 const admin = createAdminApi({ users, send, problem, readBody });
 // /api/callbacks*, /api/voicemails* and the recordings behind their playback URLs: mock-callbacks.mjs
 const callbackApi = createCallbacksApi({ send, problem, readBody });
+// The agent desk: mock-desk.mjs (pushes to one user's sockets, or to all with username null).
+const deskApi = createDeskApi({
+  send,
+  problem,
+  readBody,
+  users,
+  push: (username, message) => {
+    const text = JSON.stringify(message);
+    for (const client of wss.clients) {
+      if (client.readyState === 1 && (username === null || client.username === username)) client.send(text);
+    }
+  },
+  dropSockets: () => {
+    for (const client of wss.clients) client.terminate();
+  },
+});
 
 async function handleApi(req, res, url) {
   const path = url.pathname;
   if (path === "/api/health") return send(res, 200, { status: "ok" });
   const isAdmin = path.startsWith("/api/admin/");
   const isCallbacks = callbackApi.owns(path);
-  const known = (req.method === "GET" && path === "/api/me") || (req.method === "POST" && path === "/api/broadcasts") || isAdmin || isCallbacks;
+  const isDesk = deskApi.owns(path);
+  const known = (req.method === "GET" && path === "/api/me") || (req.method === "POST" && path === "/api/broadcasts") || isAdmin || isCallbacks || isDesk;
   if (!known) return send(res, 404, { message: "Not Found" });
 
   const claims = verifyAccessToken(bearer(req));
@@ -413,6 +433,7 @@ async function handleApi(req, res, url) {
     return;
   }
   if (isCallbacks) return callbackApi.handle(req, res, url, claims);
+  if (isDesk) return deskApi.handle(req, res, url, claims);
   if (path === "/api/broadcasts") {
     if (!roles.has("supervisor") && !roles.has("admin")) {
       return problem(res, 403, "forbidden", "The role supervisor or admin is required.");
@@ -530,11 +551,15 @@ server.on("upgrade", (req, socket, head) => {
     socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
     return;
   }
-  if (!verifyAccessToken(url.searchParams.get("token"))) {
+  const claims = verifyAccessToken(url.searchParams.get("token"));
+  if (!claims) {
     socket.end("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     return;
   }
-  wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    ws.username = claims.preferred_username; // whose desk pushes this socket gets
+    wss.emit("connection", ws, req);
+  });
 });
 
 server.listen(Number(args.port), args.host, () => {

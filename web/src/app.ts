@@ -20,6 +20,8 @@ import type { View, ViewContext } from "./views/view";
 export const ROUTES: readonly RouteDef<View>[] = [
   { path: "/", labelKey: "nav.overview", roles: null, create: () => new OverviewView() },
   // Zpětná volání and Hlasová schránka: each its own chunk, loaded on first use.
+  // Pracoviště (the agent desk): its own chunk.
+  { path: "/desk", labelKey: "nav.desk", roles: ["agent", "supervisor"], create: () => lazyView(() => import("./views/desk").then((m) => () => new m.DeskView())) },
   { path: "/callbacks", labelKey: "nav.callbacks", roles: ["agent", "supervisor", "admin", "callbacks"], create: () => lazyView(() => import("./views/callbacks").then((m) => () => new m.CallbacksView())) },
   { path: "/voicemails", labelKey: "nav.voicemails", roles: ["agent", "supervisor", "admin", "callbacks"], create: () => lazyView(() => import("./views/voicemails").then((m) => () => new m.VoicemailsView())) },
   { path: "/notices", labelKey: "nav.notices", roles: ["supervisor", "admin"], create: () => new NoticesView() },
@@ -258,6 +260,7 @@ export class App {
       navigate: (path: string) => {
         this.#deps.window.location.hash = hashFor(path);
       },
+      live: this.#live,
     };
   }
 

@@ -18,6 +18,6 @@ describe("router", () => {
       expect(found?.route.roles).toEqual(["admin"]);
       expect(found?.route.nav).toBe(false);
     }
-    expect(ROUTES.filter((route) => route.nav !== false).map((route) => route.path)).toEqual(["/", "/callbacks", "/voicemails", "/notices", "/admin"]);
+    expect(ROUTES.filter((route) => route.nav !== false).map((route) => route.path)).toEqual(["/", "/desk", "/callbacks", "/voicemails", "/notices", "/admin"]);
   });
 });

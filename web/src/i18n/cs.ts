@@ -1,4 +1,5 @@
 // Czech is the primary language of the UI; the words follow /shared/glossary-cs.md.
+import type { DeskMessageKey } from "./desk-cs";
 import type { RoutingMessageKey } from "./routing-cs";
 
 export const cs = {
@@ -324,6 +325,10 @@ export const cs = {
   "audit.action.voicemails.list": "výpis hlasových zpráv",
   "audit.action.voicemail.read": "zobrazení hlasové zprávy",
   "audit.action.voicemail.update": "změna hlasové zprávy",
+  "audit.action.clients.search": "vyhledání klientů",
+  "audit.action.client.read": "zobrazení karty klienta",
+  "audit.action.client.create": "ruční zadání klienta",
+  "audit.action.client.update": "změna karty klienta",
   "audit.action.config.list": "seznam nastavení",
   "audit.action.config.read": "zobrazení nastavení",
   "error.unauthorized": "Nejste přihlášeni nebo platnost přihlášení vypršela.",
@@ -402,6 +407,7 @@ export const cs = {
   "prompts.ttsText": "Text",
   "prompts.ttsButton": "Přehrát text",
   "field.wholeNumber": "Zadejte celé číslo.",
+  "nav.desk": "Pracoviště",
   "nav.callbacks": "Zpětná volání",
   "nav.voicemails": "Hlasová schránka",
   "callbacks.title": "Zpětná volání",
@@ -531,5 +537,5 @@ export const cs = {
 } as const;
 
 /** The keys of the app's own texts and of the texts its lazily loaded pages bring along. */
-export type MessageKey = keyof typeof cs | RoutingMessageKey;
+export type MessageKey = keyof typeof cs | RoutingMessageKey | DeskMessageKey;
 export type Messages = Record<keyof typeof cs, string>;

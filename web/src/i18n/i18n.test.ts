@@ -4,6 +4,8 @@ import { en } from "./en";
 import { I18n, LOCALE_STORAGE_KEY, registerMessages, translate } from "./index";
 import { routingCs } from "./routing-cs";
 import { routingEn } from "./routing-en";
+import { deskCs } from "./desk-cs";
+import { deskEn } from "./desk-en";
 import { TARGET_KINDS, WEEKDAYS } from "../api/admin";
 import { KNOWN_GROUPS, USER_ROLES } from "../views/admin-user-form";
 
@@ -44,6 +46,15 @@ describe("texts of lazily loaded pages", () => {
     expect(Object.keys(routingEn).sort()).toEqual(Object.keys(routingCs).sort());
     for (const key of Object.keys(routingCs)) expect(key in cs, key).toBe(false);
     for (const [key, value] of Object.entries(routingEn)) expect(value, key).not.toBe("");
+  });
+
+  it("has the same desk keys in both languages, none shared with the app's own, none empty", () => {
+    expect(Object.keys(deskEn).sort()).toEqual(Object.keys(deskCs).sort());
+    for (const key of Object.keys(deskCs)) expect(key in cs || key in routingCs, key).toBe(false);
+    for (const [key, value] of Object.entries(deskEn)) expect(value, key).not.toBe("");
+    registerMessages({ cs: deskCs, en: deskEn });
+    expect(translate("cs", "desk.presence.wrapUp")).toBe("Dohra");
+    expect(translate("en", "desk.call.blind")).toBe("Blind transfer");
   });
 
   it("shows a key until its page's texts are registered, then the text", () => {

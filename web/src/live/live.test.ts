@@ -85,6 +85,25 @@ describe("LiveConnection", () => {
     expect(live.snapshot.broadcasts).toEqual([]);
   });
 
+  it("hands other typed pushes (desk, presence, contact) to message listeners, not pongs or broadcasts", () => {
+    const live = connect();
+    const socket = FakeSocket.all[0]!;
+    const got: unknown[] = [];
+    const off = live.onMessage((message) => got.push(message));
+    socket.open();
+    socket.receive({ type: "desk", username: "agent01", reason: "calls" });
+    socket.receive({ type: "presence", username: "agent02", presence: "busy" });
+    socket.receive({ type: "pong" });
+    socket.receive(broadcast("b-1"));
+    socket.receive({ no: "type" });
+    off();
+    socket.receive({ type: "contact", contactId: "c1" });
+    expect(got).toEqual([
+      { type: "desk", username: "agent01", reason: "calls" },
+      { type: "presence", username: "agent02", presence: "busy" },
+    ]);
+  });
+
   it("sends {action: ping} and records the pong", () => {
     const live = connect();
     const socket = FakeSocket.all[0]!;

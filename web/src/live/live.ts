@@ -87,6 +87,7 @@ export class LiveConnection {
   readonly #options: Required<Omit<LiveOptions, "createSocket" | "onRepeatedFailure">> &
     Pick<LiveOptions, "createSocket" | "onRepeatedFailure">;
   readonly #listeners = new Set<(snapshot: LiveSnapshot) => void>();
+  readonly #messageListeners = new Set<(message: Record<string, unknown>) => void>();
   readonly #seen = new Set<string>();
   #socket: SocketLike | null = null;
   #running = false;
@@ -124,6 +125,12 @@ export class LiveConnection {
     this.#listeners.add(listener);
     listener(this.#snapshot);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Pushes other than pong and broadcast (e.g. `desk`, `presence`, `contact`), as parsed JSON objects. */
+  onMessage(listener: (message: Record<string, unknown>) => void): () => void {
+    this.#messageListeners.add(listener);
+    return () => this.#messageListeners.delete(listener);
   }
 
   start(): void {
@@ -270,6 +277,8 @@ export class LiveConnection {
       this.#remember(broadcast.id);
       const broadcasts = [broadcast, ...this.#snapshot.broadcasts].slice(0, this.#options.maxBroadcasts);
       this.#update({ broadcasts });
+    } else if (typeof record["type"] === "string") {
+      for (const listener of this.#messageListeners) listener(record);
     }
   }
 

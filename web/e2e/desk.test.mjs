@@ -1,0 +1,265 @@
+// Browser tests of Pracoviště (the agent desk) against the mock server (npm run
+// test:e2e:mock; handlers and test hooks in mock-desk.mjs). On the real stack (no
+// /api/mock/desk) they are skipped: calls there come from the PBX. No fixed sleeps.
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { describe, test } from "node:test";
+import { BASE_URL, login, navLabels, pageApi, useBrowser } from "./helpers.mjs";
+
+const TEST_TIMEOUT_MS = 180_000;
+const SHARED_NUMBER = "+420601555777"; // Jan Dvořák and Marie Dvořáková (mock seed)
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core on the page: the serious and critical violations, as readable lines. */
+async function axeViolations(page) {
+  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) await page.addScriptTag({ content: AXE_SOURCE });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact,
+      nodes: violation.nodes.slice(0, 3).map((node) => node.target.join(" ")),
+    }));
+  });
+  return violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical").map((violation) => `${violation.id} (${violation.impact}): ${violation.nodes.join(", ")}`);
+}
+
+describe(`Linka agent desk at ${BASE_URL}`, () => {
+  const open = useBrowser();
+
+  async function openDesk(page, username, t) {
+    await login(page, username);
+    if ((await pageApi(page, "GET", "/api/mock/desk")).status !== 200) {
+      t.skip("the desk flows run on the mock; on the stack calls come from the PBX");
+      return false;
+    }
+    await page.getByTestId("main-nav").getByRole("link", { name: "Pracoviště" }).click();
+    await page.getByTestId("desk-state").waitFor();
+    await page.locator('[data-testid="live-state"][data-state="open"]').waitFor();
+    return true;
+  }
+
+  const deskState = (page, state) => page.locator(`[data-testid="desk-state"][data-state="${state}"]`).waitFor();
+
+  test("an agent works a call end to end: ready, queues, identification, note, category, consultation, transfer", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const { page, errors } = await open();
+    if (!(await openDesk(page, "agent01", t))) return;
+    assert.ok((await navLabels(page)).includes("Pracoviště"));
+    assert.match(await page.title(), /^Pracoviště/);
+    assert.equal(await page.getByRole("heading", { level: 1 }).textContent(), "Pracoviště");
+
+    // Připraven: the PBX confirms over the WebSocket (a push without a desk → re-read).
+    await page.getByTestId("desk-ready").click();
+    await deskState(page, "ready");
+    assert.equal(await page.getByTestId("desk-state").textContent(), "Připraven");
+    // The break codes are offered.
+    const breaks = await page.getByTestId("desk-break").locator("option").allTextContents();
+    assert.ok(breaks.some((text) => text.startsWith("Přestávka")), breaks.join(", "));
+
+    // Queues: log out of one; the locked one cannot be left (disabled, explained, 403 from the API).
+    assert.equal(await page.getByTestId("desk-queue-waiting-kkc-obecne").textContent(), "3");
+    const generalQueue = page.getByTestId("desk-queue-kkc-obecne");
+    if ((await generalQueue.getAttribute("data-logged-in")) === "false") {
+      // (a mock server reused from an earlier run)
+      await page.getByTestId("desk-queue-toggle-kkc-obecne").click();
+      await page.locator('[data-testid="desk-queue-kkc-obecne"][data-logged-in="true"]').waitFor();
+    }
+    await page.getByTestId("desk-queue-toggle-kkc-obecne").click();
+    await page.locator('[data-testid="desk-queue-kkc-obecne"][data-logged-in="false"]').waitFor();
+    assert.equal(await page.getByTestId("desk-queue-state-kkc-obecne").textContent(), "odhlášen");
+    await page.getByTestId("desk-message").filter({ hasText: "Jste odhlášen z fronty Klientská linka." }).waitFor();
+    const locked = page.getByTestId("desk-queue-toggle-kkc-vip");
+    assert.equal(await locked.isDisabled(), true);
+    const describedBy = await locked.getAttribute("aria-describedby");
+    assert.match(await page.locator(`#${describedBy}`).textContent(), /zamkl administrátor/);
+    const refused = await pageApi(page, "PUT", "/api/desk/queues/kkc-vip", { loggedIn: false });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.code, "queue-locked");
+
+    // A call from a number two clients share is offered.
+    const offer = await pageApi(page, "POST", "/api/mock/desk/offer", { username: "agent01", number: SHARED_NUMBER, attributes: { "ivr.volba": "1" } });
+    assert.equal(offer.status, 201);
+    const call = page.locator('[data-testid="desk-call"][data-state="ringing"]');
+    await call.waitFor();
+    assert.equal(await call.getByTestId("desk-call-number").textContent(), "+420 601 555 777");
+    await page.getByTestId("desk-message").filter({ hasText: "Příchozí hovor z čísla +420 601 555 777." }).waitFor();
+    assert.equal(await call.getByTestId("desk-call-queue").textContent(), "Klientská linka");
+    assert.match(await call.getByTestId("desk-call-attributes").textContent(), /ivr\.volba: 1/);
+    const candidates = page.getByTestId("desk-candidates").locator("li");
+    await candidates.nth(1).waitFor();
+    assert.equal(await candidates.count(), 2);
+    const names = (await candidates.allTextContents()).join(" | ");
+    assert.match(names, /Jan Dvořák/);
+    assert.match(names, /Marie Dvořáková/);
+    assert.deepEqual(await axeViolations(page), []);
+
+    // The agent picks Marie: her card with the ICIS link; every editable field editable.
+    await page.getByRole("button", { name: "Vybrat klienta Marie Dvořáková" }).click();
+    await page.getByTestId("desk-card-name").filter({ hasText: "Marie Dvořáková" }).waitFor();
+    assert.equal(await page.getByTestId("desk-icis-link").getAttribute("href"), "https://icis.example.cz/klient/10000002");
+    assert.equal(await page.getByTestId("desk-card-insuranceNumber").getAttribute("readonly"), "");
+    assert.equal(await page.getByLabel("Obec").inputValue(), "Brno");
+
+    // Přijmout, from the keyboard.
+    await page.getByTestId("desk-call-answer").focus();
+    await page.keyboard.press("Enter");
+    await page.locator('[data-testid="desk-call"][data-state="connected"]').waitFor();
+    await deskState(page, "busy");
+    // The focus moved from the vanished Přijmout to Zavěsit.
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "desk-call-hangup");
+
+    // The card is edited: a changed city is saved with the version.
+    await page.getByLabel("Obec").fill("Brno-Líšeň");
+    await page.getByTestId("desk-card-save").click();
+    await page.getByTestId("desk-message").filter({ hasText: "Karta klienta byla uložena." }).waitFor();
+    assert.match(await page.getByTestId("desk-card").locator("p.muted").first().textContent(), /verze 2/);
+
+    // Poznámka and Kategorie hovoru.
+    await page.getByLabel("Poznámka", { exact: true }).fill("Klientka se ptá na platbu pojistného.");
+    await page.getByTestId("desk-note-save").click();
+    await page.getByTestId("desk-note-version-1").filter({ hasText: "Klientka se ptá na platbu pojistného." }).waitFor();
+    await page.getByTestId("desk-category").selectOption("dotaz-platby");
+    await page.getByTestId("desk-category-save").click();
+    await page.getByTestId("desk-category-current").filter({ hasText: "Dotaz › Platby pojistného" }).waitFor();
+
+    // Konzultace with agent02, chosen in the transfer panel.
+    await page.getByTestId("desk-call-consult").click();
+    await page.getByTestId("desk-choosing").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "desk-panel-search");
+    await page.getByTestId("desk-consult-agent02").click();
+    await page.locator('[data-testid="desk-call"][data-state="held"]').waitFor();
+    const consultation = page.locator('[data-testid="desk-call"][data-state="connected"]');
+    await consultation.waitFor();
+    assert.equal(await consultation.getByTestId("desk-call-number").textContent(), "2002");
+    await page.locator('[data-testid="desk-presence-agent02"]').filter({ hasText: "Obsazený" }).waitFor();
+    // The customer's contact keeps the focus during the consultation.
+    await page.getByTestId("desk-card-name").filter({ hasText: "Marie Dvořáková" }).waitFor();
+    assert.deepEqual(await axeViolations(page), []);
+
+    // Přepojit (attended): both legs leave this desk, Dohra counts down.
+    await page.getByTestId("desk-call-transfer").click();
+    await page.getByTestId("desk-no-call").waitFor();
+    await deskState(page, "workingAfterCall");
+    assert.match(await page.getByTestId("desk-wrapup-left").textContent(), /^0:[0-3]\d$/);
+    assert.equal(await page.getByTestId("desk-state").textContent(), "Dohra");
+
+    // Later: the contact opened from Poslední kontakty, the note amended; both versions listed.
+    const recent = page.getByTestId("desk-recent-table").locator("tr", { hasText: "+420 601 555 777" }).first();
+    await recent.waitFor();
+    await recent.getByRole("button", { name: "Otevřít" }).click();
+    await page.getByTestId("desk-note-version-1").waitFor();
+    assert.equal(await page.getByTestId("desk-note").inputValue(), "Klientka se ptá na platbu pojistného.");
+    await page.getByTestId("desk-note").fill("Klientka se ptá na platbu pojistného. Doplněno: zaslat složenku.");
+    await page.getByTestId("desk-note-save").click();
+    await page.getByTestId("desk-note-version-2").filter({ hasText: "zaslat složenku" }).waitFor();
+    assert.equal(await page.getByTestId("desk-note-versions").locator("li").count(), 2);
+    await page.getByTestId("desk-note-version-1").filter({ hasText: "Klientka se ptá na platbu pojistného." }).waitFor();
+    // The category can still be changed after the call.
+    await page.getByTestId("desk-category").selectOption("stiznost");
+    await page.getByTestId("desk-category-save").click();
+    await page.getByTestId("desk-category-current").filter({ hasText: "Stížnost" }).waitFor();
+
+    // Moje historie: full-text search ignores case and diacritics.
+    await page.getByTestId("desk-history-q").fill("SLOZENKU");
+    await page.getByTestId("desk-history-search").click();
+    const rows = page.getByTestId("desk-history-table").locator("tbody tr");
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 1);
+    assert.match(await rows.first().textContent(), /Marie Dvořáková/);
+
+    // English.
+    await page.getByTestId("lang-switch").click();
+    await page.getByRole("heading", { level: 1, name: "Desk" }).waitFor();
+    assert.ok((await navLabels(page)).includes("Desk"));
+    assert.equal(await page.getByTestId("desk-ready").textContent(), "Ready");
+    assert.equal(await page.getByTestId("desk-state").textContent(), "Wrap-up");
+    assert.equal(await page.locator("#desk-transfer-title").textContent(), "Transfer panel");
+    assert.deepEqual(await axeViolations(page), []);
+    assert.deepEqual(errors, []);
+  });
+
+  test("the transfer panel follows presence pushes and favourites; a reconnect reads the desk again", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const { page, errors } = await open();
+    if (!(await openDesk(page, "agent03", t))) return;
+
+    // Presence colours and texts, live.
+    const row = page.getByTestId("desk-presence-agent04");
+    await pageApi(page, "PUT", "/api/mock/desk/presence", { username: "agent04", presence: "break" });
+    await row.filter({ hasText: "Přestávka" }).waitFor();
+    assert.equal(await page.getByTestId("desk-dir-agent04").getAttribute("data-presence"), "break");
+    assert.equal(await (await pageApi(page, "PUT", "/api/mock/desk/presence", { username: "agent04", presence: "free" })).status, 200);
+    await row.filter({ hasText: "Volný" }).waitFor();
+
+    // A favourite goes to the top.
+    const first = () => page.getByTestId("desk-directory").locator("li").first().getAttribute("data-testid");
+    const star = page.getByTestId("desk-fav-agent10");
+    if ((await star.getAttribute("aria-pressed")) === "true") {
+      await star.click();
+      await page.locator('[data-testid="desk-fav-agent10"][aria-pressed="false"]').waitFor();
+    }
+    await star.click();
+    await page.locator('[data-testid="desk-fav-agent10"][aria-pressed="true"]').waitFor();
+    assert.equal(await first(), "desk-dir-agent10");
+    const stored = await pageApi(page, "GET", "/api/desk/directory");
+    assert.deepEqual(stored.body.favourites, ["agent10"]);
+
+    // The WebSocket drops; a call offered meanwhile (its push lost) shows after the reconnect.
+    await pageApi(page, "POST", "/api/mock/desk/drop-sockets", {});
+    const offer = await pageApi(page, "POST", "/api/mock/desk/offer", { username: "agent03", number: "+420602111222" });
+    assert.equal(offer.status, 201);
+    await page.locator('[data-testid="desk-call"][data-state="ringing"]').waitFor();
+    // One client has this number.
+    await page.getByTestId("desk-candidates").locator("li").first().filter({ hasText: "Karel Malý" }).waitFor();
+    await page.getByRole("button", { name: "Vybrat klienta Karel Malý" }).click();
+    await page.getByTestId("desk-card-name").filter({ hasText: "Karel Malý" }).waitFor();
+    // No ICIS id → no link.
+    assert.equal(await page.getByTestId("desk-icis-link").count(), 0);
+    await page.getByTestId("desk-icis-none").waitFor();
+    // Someone else changes the card meanwhile: the save is refused (409), the card reloads.
+    const clientId = await page.getByTestId("desk-card").getAttribute("data-client-id");
+    await pageApi(page, "POST", `/api/mock/desk/clients/${clientId}/touch`, { fields: { city: "Plzeň" } });
+    await page.getByLabel("Obec").fill("Kladno");
+    await page.getByTestId("desk-card-save").click();
+    await page.getByTestId("desk-invalid").filter({ hasText: "Kartu mezitím změnil někdo jiný" }).waitFor();
+    assert.equal(await page.getByLabel("Obec").inputValue(), "Plzeň");
+
+    // Přijmout, tónová volba from the keypad, Podržet / Obnovit, Zavěsit.
+    await page.getByTestId("desk-call-answer").click();
+    await page.locator('[data-testid="desk-call"][data-state="connected"]').waitFor();
+    await page.getByTestId("desk-call-dtmf").click();
+    await page.getByTestId("desk-dtmf-key-1").click();
+    await page.getByTestId("desk-dtmf-key-2").click();
+    await page.getByTestId("desk-dtmf-key-hash").click();
+    assert.equal(await page.getByTestId("desk-dtmf-input").inputValue(), "12#");
+    await page.getByTestId("desk-dtmf-send").click();
+    await page.getByTestId("desk-message").filter({ hasText: "Tóny odeslány do hovoru +420 602 111 222." }).waitFor();
+    await page.getByTestId("desk-call-hold").click();
+    await page.locator('[data-testid="desk-call"][data-state="held"]').waitFor();
+    await page.getByTestId("desk-call-retrieve").click();
+    await page.locator('[data-testid="desk-call"][data-state="connected"]').waitFor();
+    await page.getByTestId("desk-call-hangup").click();
+    await page.getByTestId("desk-no-call").waitFor();
+
+    // Vytočit: a Czech number typed with spaces, dialled as E.164.
+    await page.getByTestId("desk-dial-number").fill("603 999 888");
+    await page.getByTestId("desk-dial-go").click();
+    await page.getByTestId("desk-message").filter({ hasText: "Vytáčí se +420 603 999 888." }).waitFor();
+    const outbound = page.locator('[data-testid="desk-call"][data-state="connected"]');
+    await outbound.waitFor();
+    assert.equal(await outbound.getByTestId("desk-call-number").textContent(), "+420 603 999 888");
+    await outbound.getByTestId("desk-call-hangup").click();
+    await page.getByTestId("desk-no-call").waitFor();
+    assert.deepEqual(errors, []);
+  });
+
+  test("a wallboard has no desk", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { page } = await open();
+    await login(page, "wallboard");
+    assert.ok(!(await navLabels(page)).includes("Pracoviště"));
+    await page.goto(`${BASE_URL}/#/desk`);
+    await page.getByTestId("page-forbidden").waitFor();
+  });
+});

@@ -1,0 +1,236 @@
+import { describe, expect, it, vi } from "vitest";
+import type { Desk, DeskCall, Directory } from "../api/desk";
+import { splitCallKey } from "../api/desk";
+import { pragueLocalToIso } from "../format/date";
+import {
+  applyDeskPush,
+  applyPresencePush,
+  callButtons,
+  categoryOptions,
+  changedFields,
+  clientName,
+  consultationOf,
+  dayBound,
+  debounce,
+  dialNumber,
+  dtmfDigits,
+  formatCount,
+  formatCountdown,
+  formatDuration,
+  mainCall,
+  missingRequired,
+  ownPresenceKey,
+  panelEntries,
+  panelPresence,
+  secondsLeft,
+  splitFields,
+  toggleFavourite,
+} from "./desk-model";
+
+const call = (fields: Partial<DeskCall>): DeskCall => ({
+  callKey: "relay-1/1",
+  contactId: "c1",
+  state: "connected",
+  direction: "inbound",
+  remote: "+420601555777",
+  remoteName: null,
+  queueId: "kkc-obecne",
+  since: "2026-11-28T10:00:00Z",
+  attributes: {},
+  ...fields,
+});
+
+const directory = (): Directory => ({
+  groups: [{ groupId: "KKC", name: "Klientské centrum" }],
+  favourites: ["line:ext", "agent03"],
+  agents: [
+    { username: "agent01", displayName: "Jana Nováková", device: "2001", roles: ["agent"], groups: ["KKC"], presence: "free" },
+    { username: "agent02", displayName: "Petr Svoboda", device: "2002", roles: ["agent"], groups: ["KKC"], presence: "free" },
+    { username: "agent03", displayName: "Lucie Dvořáková", device: "2003", roles: ["agent"], groups: ["KKC"], presence: "busy" },
+    { username: "agent06", displayName: "Martin Kučera", device: "2006", roles: ["agent"], groups: ["AS"], presence: "break" },
+  ],
+  lines: [{ lineId: "ext", label: "Pojišťovna", groupId: "linky", target: {} }],
+});
+
+describe("presence words", () => {
+  it("maps every panel presence to its text and colour, an unknown one to logged out", () => {
+    expect(panelPresence("free")).toEqual({ key: "desk.presence.free", tone: "ok" });
+    expect(panelPresence("busy")).toEqual({ key: "desk.presence.busy", tone: "busy" });
+    expect(panelPresence("ringing").tone).toBe("ringing");
+    expect(panelPresence("break").key).toBe("desk.presence.break");
+    expect(panelPresence("wrapUp").key).toBe("desk.presence.wrapUp");
+    expect(panelPresence("chatting")).toEqual({ key: "desk.presence.loggedOut", tone: "off" });
+  });
+
+  it("maps the agent's own states, an unknown one to logged off", () => {
+    expect(ownPresenceKey("workingAfterCall")).toBe("desk.state.workingAfterCall");
+    expect(ownPresenceKey("notReady")).toBe("desk.state.notReady");
+    expect(ownPresenceKey("weird")).toBe("desk.state.loggedOff");
+  });
+});
+
+describe("wrap-up countdown", () => {
+  it("counts whole seconds up, never below zero", () => {
+    const now = Date.parse("2026-11-28T10:00:00Z");
+    expect(secondsLeft("2026-11-28T10:00:42Z", now)).toBe(42);
+    expect(secondsLeft("2026-11-28T10:00:41.200Z", now)).toBe(42);
+    expect(secondsLeft("2026-11-28T09:59:00Z", now)).toBe(0);
+    expect(secondsLeft("soon", now)).toBeNull();
+  });
+
+  it("formats as m:ss and h:mm:ss", () => {
+    expect(formatCountdown(0)).toBe("0:00");
+    expect(formatCountdown(42)).toBe("0:42");
+    expect(formatCountdown(125)).toBe("2:05");
+    expect(formatCountdown(3725)).toBe("1:02:05");
+    expect(formatDuration(null)).toBe("");
+    expect(formatDuration(61)).toBe("1:01");
+  });
+
+  it("groups thousands the Czech way", () => {
+    expect(formatCount(1234, "cs").replace(/\s/g, " ")).toBe("1 234");
+    expect(formatCount(1234, "en")).toBe("1,234");
+  });
+});
+
+describe("call buttons", () => {
+  it("offers Přijmout on a ringing inbound call only", () => {
+    expect(callButtons(call({ state: "ringing" }), [])).toEqual(["answer", "hangup"]);
+    expect(callButtons(call({ state: "ringing", direction: "outbound" }), [])).toEqual(["hangup"]);
+  });
+
+  it("offers hold, consult, blind transfer and tones on a connected call", () => {
+    expect(callButtons(call({}), [])).toEqual(["hangup", "hold", "consult", "blind-transfer", "dtmf"]);
+  });
+
+  it("offers transfer and conference on a held call with a consultation beside it", () => {
+    const held = call({ state: "held" });
+    const consultation = call({ callKey: "relay-1/2", direction: "internal", remote: "2002" });
+    expect(callButtons(held, [held])).toEqual(["hangup", "retrieve", "blind-transfer"]);
+    expect(callButtons(held, [held, consultation])).toEqual(["hangup", "retrieve", "transfer", "conference"]);
+    expect(consultationOf(held, [held, consultation])).toBe(consultation);
+    expect(consultationOf(consultation, [held, consultation])).toBeNull();
+  });
+
+  it("picks the chosen call, else ringing before connected before held", () => {
+    const held = call({ callKey: "r/1", state: "held" });
+    const ringing = call({ callKey: "r/2", state: "ringing" });
+    const connected = call({ callKey: "r/3" });
+    expect(mainCall([held, connected, ringing], null)).toBe(ringing);
+    expect(mainCall([held, connected], null)).toBe(connected);
+    expect(mainCall([held, connected], "r/1")).toBe(held);
+    expect(mainCall([held], "gone")).toBe(held);
+    expect(mainCall([], null)).toBeNull();
+    expect(splitCallKey("relay-1/42")).toEqual({ relayId: "relay-1", callId: "42" });
+  });
+
+  it("reads numbers to dial and DTMF digits", () => {
+    expect(dialNumber("601 123 456")).toBe("+420601123456");
+    expect(dialNumber("00420601123456")).toBe("+420601123456");
+    expect(dialNumber("+420 601 123 456")).toBe("+420601123456");
+    expect(dialNumber("2002")).toBe("2002");
+    expect(dialNumber("abc")).toBeNull();
+    expect(dtmfDigits("12 3#*")).toBe("123#*");
+    expect(dtmfDigits("12x")).toBeNull();
+  });
+});
+
+describe("pushes", () => {
+  const desk = { username: "agent01", calls: [] } as unknown as Desk;
+
+  it("takes the desk a desk push carries, else asks for a re-read; ignores others' pushes", () => {
+    const fresh = { ...desk, calls: [call({})] };
+    expect(applyDeskPush(desk, { type: "desk", username: "agent01", desk: fresh }, "agent01")).toEqual({ desk: fresh, refetch: false });
+    expect(applyDeskPush(desk, { type: "desk", username: "agent01", reason: "presence" }, "agent01")).toEqual({ desk, refetch: true });
+    expect(applyDeskPush(desk, { type: "desk", username: "agent02" }, "agent01")).toEqual({ desk, refetch: false });
+  });
+
+  it("updates one panel row on a presence push and keeps the object when nothing changes", () => {
+    const before = directory();
+    const after = applyPresencePush(before, { type: "presence", username: "agent02", presence: "busy" });
+    expect(after).not.toBe(before);
+    expect(after?.agents.find((agent) => agent.username === "agent02")?.presence).toBe("busy");
+    expect(before.agents.find((agent) => agent.username === "agent02")?.presence).toBe("free");
+    expect(applyPresencePush(before, { type: "presence", username: "agent02", presence: "free" })).toBe(before);
+    expect(applyPresencePush(before, { type: "presence", username: "nobody", presence: "busy" })).toBe(before);
+  });
+
+  it("debounces re-reads into one", () => {
+    vi.useFakeTimers();
+    const run = vi.fn();
+    const refetch = debounce(run, 250);
+    refetch.request();
+    refetch.request();
+    vi.advanceTimersByTime(200);
+    refetch.request();
+    vi.advanceTimersByTime(249);
+    expect(run).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(run).toHaveBeenCalledTimes(1);
+    refetch.request();
+    refetch.cancel();
+    vi.advanceTimersByTime(1000);
+    expect(run).toHaveBeenCalledTimes(1);
+    vi.useRealTimers();
+  });
+});
+
+describe("transfer panel", () => {
+  it("puts favourites first in their order, leaves me out, then agents before lines by name", () => {
+    const ids = panelEntries(directory(), { me: "agent01", group: "", search: "" }).map((entry) => entry.id);
+    expect(ids).toEqual(["line:ext", "agent03", "agent06", "agent02"]);
+  });
+
+  it("filters by group and by a search without diacritics", () => {
+    expect(panelEntries(directory(), { me: "agent01", group: "AS", search: "" }).map((entry) => entry.id)).toEqual(["agent06"]);
+    expect(panelEntries(directory(), { me: "agent01", group: "", search: "dvorak" }).map((entry) => entry.id)).toEqual(["agent03"]);
+    expect(panelEntries(directory(), { me: "agent01", group: "", search: "2002" }).map((entry) => entry.id)).toEqual(["agent02"]);
+  });
+
+  it("toggles a favourite", () => {
+    expect(toggleFavourite(["a"], "b")).toEqual(["a", "b"]);
+    expect(toggleFavourite(["a", "b"], "a")).toEqual(["b"]);
+  });
+});
+
+describe("clients and categories", () => {
+  const fields = [
+    { key: "lastName", label: { cs: "Příjmení", en: "Last name" }, type: "text" as const, required: true, editable: true, inCard: true, order: 2 },
+    { key: "firstName", label: { cs: "Jméno", en: "First name" }, type: "text" as const, required: false, editable: true, inCard: true, order: 1 },
+    { key: "insuranceNumber", label: { cs: "ČP", en: "Ins." }, type: "text" as const, required: false, editable: false, inCard: true, order: 3 },
+    { key: "ico", label: { cs: "IČO", en: "ID" }, type: "text" as const, required: false, editable: true, inCard: false, order: 4 },
+  ];
+
+  it("names a client by first and last name, else company, else id", () => {
+    expect(clientName({ clientId: "1", fields: { firstName: "Jan", lastName: "Dvořák" } })).toBe("Jan Dvořák");
+    expect(clientName({ clientId: "1", fields: { company: "ACME s.r.o." } })).toBe("ACME s.r.o.");
+    expect(clientName({ clientId: "1", fields: {} })).toBe("1");
+  });
+
+  it("splits card fields from the rest in order and finds changed editable ones", () => {
+    const { card, more } = splitFields(fields);
+    expect(card.map((field) => field.key)).toEqual(["firstName", "lastName", "insuranceNumber"]);
+    expect(more.map((field) => field.key)).toEqual(["ico"]);
+    expect(changedFields(fields, { lastName: "A", insuranceNumber: "1" }, { lastName: "B", insuranceNumber: "2", firstName: "" })).toEqual({ lastName: "B" });
+    expect(missingRequired(fields, { lastName: "  " })).toEqual(["lastName"]);
+  });
+
+  it("lists active categories with their parent", () => {
+    expect(
+      categoryOptions([
+        { categoryId: "dotaz", name: "Dotaz", parentId: null, active: true },
+        { categoryId: "platby", name: "Platby", parentId: "dotaz", active: true },
+        { categoryId: "stare", name: "Staré", parentId: null, active: false },
+      ]),
+    ).toEqual([
+      { value: "dotaz", label: "Dotaz" },
+      { value: "platby", label: "Dotaz › Platby" },
+    ]);
+  });
+
+  it("turns history days into Prague day bounds", () => {
+    expect(dayBound("2026-11-27", false, pragueLocalToIso)).toBe("2026-11-26T23:00:00.000Z");
+    expect(dayBound("2026-11-27", true, pragueLocalToIso)).toBe("2026-11-27T23:00:00.000Z");
+    expect(dayBound("27. 11.", false, pragueLocalToIso)).toBeUndefined();
+  });
+});
