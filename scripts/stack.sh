@@ -48,6 +48,7 @@ start_gateway() {
     die "the dev gateway was not healthy within 180 s (see $STATE/gateway.log)"
   fi
   seed_prompts
+  seed_clients
   log "stack ready: http://127.0.0.1:$LINKA_PORT/"
 }
 
@@ -69,6 +70,14 @@ PY
   curl -sf -X PUT -H "Authorization: Bearer $token" -H "content-type: audio/wav" \
     --data-binary @"$STATE/ton.wav" "$base/api/admin/prompts/ton" >/dev/null \
     || log "warning: the demo prompt prompts/ton.wav was not uploaded"
+}
+
+# Demo client records (synthetic, scripts/gen_clients.py): 2000 clients plus the fixed demo
+# ones (two sharing +420777000111, a VIP on +420777000222) that tests and the demo call from.
+seed_clients() {
+  "$VENV/bin/python" "$ROOT/scripts/seed-clients.py" -n "${LINKA_DEMO_CLIENTS:-2000}" \
+    --endpoint "http://127.0.0.1:$MOTO_PORT" >"$STATE/seed-clients.log" 2>&1 \
+    || log "warning: demo clients not loaded (see $STATE/seed-clients.log)"
 }
 
 start_cti() {

@@ -87,6 +87,7 @@ fn agents(rng: &mut Rng) -> Vec<AgentRuntime> {
                 ready_since: Some(now() - TimeDelta::seconds(idle)),
                 wrap_up_until: (rng.below(10) == 0).then(|| now() + TimeDelta::seconds(5)),
                 reserved_for: (rng.below(20) == 0).then(|| "busy-call".to_owned()),
+                logged_out_queues: Default::default(),
             }
         })
         .collect()
@@ -109,6 +110,7 @@ fn queues(rng: &mut Rng, all_in_one: bool) -> Vec<QueueRuntime> {
                     username: username(a),
                     skill_level: u8::try_from(1 + rng.below(10)).unwrap_or(1),
                     priority: u8::try_from(1 + rng.below(10)).unwrap_or(1),
+                    locked: false,
                 });
             }
         }

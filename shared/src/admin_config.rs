@@ -307,6 +307,9 @@ pub struct QueueMember {
     pub skill_level: u8,
     /// 1 (lowest) to 10 (highest): the agent's priority for this queue.
     pub priority: u8,
+    /// The agent may not log in or out of this queue at the desk (DESK-3).
+    #[serde(default)]
+    pub locked: bool,
 }
 
 /// The body of `PUT /api/admin/queues/{queueId}/members/{username}`.
@@ -316,6 +319,8 @@ pub struct MemberSettings {
     pub skill_level: u8,
     #[serde(default = "default_priority")]
     pub priority: u8,
+    #[serde(default)]
+    pub locked: bool,
 }
 
 impl MemberSettings {
@@ -332,6 +337,7 @@ impl MemberSettings {
             username,
             skill_level: self.skill_level,
             priority: self.priority,
+            locked: self.locked,
         }
     }
 }

@@ -65,6 +65,23 @@ pub enum AuditAction {
     VoicemailRead,
     #[serde(rename = "voicemail.update")]
     VoicemailUpdate,
+    #[serde(rename = "clients.search")]
+    ClientsSearch,
+    #[serde(rename = "client.read")]
+    ClientRead,
+    #[serde(rename = "client.create")]
+    ClientCreate,
+    #[serde(rename = "client.update")]
+    ClientUpdate,
+    #[serde(rename = "contacts.list")]
+    ContactsList,
+    #[serde(rename = "contact.read")]
+    ContactRead,
+    #[serde(rename = "contact.update")]
+    ContactUpdate,
+    /// An agent's own desk: presence, queue log-in/out, call control, dial, favourites.
+    #[serde(rename = "desk.update")]
+    DeskUpdate,
 }
 
 impl AuditAction {
@@ -90,6 +107,14 @@ impl AuditAction {
             AuditAction::VoicemailsList => "voicemails.list",
             AuditAction::VoicemailRead => "voicemail.read",
             AuditAction::VoicemailUpdate => "voicemail.update",
+            AuditAction::ClientsSearch => "clients.search",
+            AuditAction::ClientRead => "client.read",
+            AuditAction::ClientCreate => "client.create",
+            AuditAction::ClientUpdate => "client.update",
+            AuditAction::ContactsList => "contacts.list",
+            AuditAction::ContactRead => "contact.read",
+            AuditAction::ContactUpdate => "contact.update",
+            AuditAction::DeskUpdate => "desk.update",
         }
     }
 }

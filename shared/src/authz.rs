@@ -28,10 +28,14 @@ pub enum Permission {
     HandleCallbacks,
     /// See and work callbacks of every queue, not only the caller's own.
     HandleAllCallbacks,
+    /// Look up, read, create and edit client records (`/api/clients…`, CDB-5, IN-15).
+    HandleClients,
+    /// Work at the agent desk (`/api/desk…`): own presence, queues, call control (DESK-1..9).
+    WorkAtDesk,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 10] = [
         Permission::ReadOwnProfile,
         Permission::ConnectRealtime,
         Permission::AdministerUsers,
@@ -40,6 +44,8 @@ impl Permission {
         Permission::AdministerConfiguration,
         Permission::HandleCallbacks,
         Permission::HandleAllCallbacks,
+        Permission::HandleClients,
+        Permission::WorkAtDesk,
     ];
 
     /// Stable name for logs and problem details, e.g. `send-broadcast`.
@@ -53,6 +59,8 @@ impl Permission {
             Permission::AdministerConfiguration => "administer-configuration",
             Permission::HandleCallbacks => "handle-callbacks",
             Permission::HandleAllCallbacks => "handle-all-callbacks",
+            Permission::HandleClients => "handle-clients",
+            Permission::WorkAtDesk => "work-at-desk",
         }
     }
 }
@@ -80,6 +88,8 @@ impl Role {
                 Role::Admin | Role::Supervisor | Role::Agent | Role::Callbacks
             ),
             HandleAllCallbacks => matches!(self, Role::Admin | Role::Supervisor | Role::Callbacks),
+            HandleClients => matches!(self, Role::Admin | Role::Supervisor | Role::Agent),
+            WorkAtDesk => matches!(self, Role::Admin | Role::Supervisor | Role::Agent),
         }
     }
 }
@@ -154,6 +164,14 @@ mod tests {
                     permission.as_str()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn when_clients_are_handled_should_only_agents_supervisors_and_admins_be_allowed() {
+        for role in Role::ALL {
+            let expected = matches!(role, Role::Admin | Role::Supervisor | Role::Agent);
+            assert_eq!(role.grants(Permission::HandleClients), expected, "{role}");
         }
     }
 

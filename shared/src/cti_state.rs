@@ -97,6 +97,46 @@ impl Position {
     }
 }
 
+/// Who started a call, as one device sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CallDirection {
+    /// A customer called in.
+    Inbound,
+    /// The device called out to an external number.
+    Outbound,
+    /// Between two internal devices (a consultation, a colleague's call).
+    Internal,
+}
+
+/// One call as one device sees it: what that agent's desk shows (kept on the agent item).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceCall {
+    pub relay_id: String,
+    pub call_id: String,
+    pub contact_id: String,
+    /// The device's own connection state.
+    pub state: LocalState,
+    /// Since when the device is in `state`.
+    pub since: DateTime<Utc>,
+    /// The other party: the customer, the number dialled, or the colleague's extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
+    pub direction: CallDirection,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+}
+
+/// At most this many calls are kept per device (a phone has a handful of lines at most); the
+/// oldest go first, so a call whose end was never reported cannot pile up.
+pub const MAX_DEVICE_CALLS: usize = 8;
+
+/// An internal extension rather than an external number: digits only and short.
+pub fn is_extension(number: &str) -> bool {
+    !number.is_empty() && number.len() <= 6 && number.chars().all(|c| c.is_ascii_digit())
+}
+
 /// ECMA-269 local connection state of one device on a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -431,6 +471,87 @@ impl CallState {
         self.customer.as_deref() != Some(device)
             && !self.is_queue(device, topology)
             && !topology.ivr_devices.contains(device)
+    }
+
+    /// Devices on the call now or before `previous` that could be an agent's phone (neither a
+    /// queue nor a voice application): the desks this call may show on.
+    pub fn desk_devices(
+        &self,
+        previous: Option<&CallState>,
+        topology: &Topology,
+    ) -> BTreeSet<String> {
+        self.connections
+            .keys()
+            .chain(
+                previous
+                    .into_iter()
+                    .flat_map(|call| call.connections.keys()),
+            )
+            .filter(|device| {
+                !self.is_queue(device, topology) && !topology.ivr_devices.contains(*device)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The call as `device` sees it now; `None` when the device is not on it (any more).
+    /// `earlier` is the view stored before: its `since` stays while the state is the same.
+    pub fn device_view(
+        &self,
+        device: &str,
+        topology: &Topology,
+        earlier: Option<&DeviceCall>,
+        at: DateTime<Utc>,
+    ) -> Option<DeviceCall> {
+        if self.state.is_terminal() || self.state == ContactState::WrapUp || self.ended_at.is_some()
+        {
+            return None;
+        }
+        let mut state = *self.connections.get(device)?;
+        if matches!(state, LocalState::Queued | LocalState::Fail) {
+            return None;
+        }
+        // The events name the answering device; the caller's side is connected from then on.
+        if state == LocalState::Initiated
+            && self
+                .connections
+                .iter()
+                .any(|(other, local)| other != device && *local == LocalState::Connected)
+        {
+            state = LocalState::Connected;
+        }
+        let originated = self.customer.as_deref() == Some(device);
+        let remote = if originated {
+            self.connections
+                .keys()
+                .find(|other| {
+                    other.as_str() != device
+                        && !self.is_queue(other, topology)
+                        && !topology.ivr_devices.contains(*other)
+                })
+                .cloned()
+                .or_else(|| self.dialled.clone())
+        } else {
+            self.customer.clone()
+        };
+        let direction = match (&remote, originated) {
+            (Some(remote), _) if is_extension(remote) => CallDirection::Internal,
+            (_, true) => CallDirection::Outbound,
+            (_, false) => CallDirection::Inbound,
+        };
+        let since = earlier
+            .filter(|view| view.state == state)
+            .map_or(at, |view| view.since);
+        Some(DeviceCall {
+            relay_id: self.relay_id.clone(),
+            call_id: self.call_id.clone(),
+            contact_id: self.contact_id.clone(),
+            state,
+            since,
+            remote,
+            direction,
+            queue: self.queue.clone(),
+        })
     }
 
     fn on_call_event(
@@ -964,6 +1085,9 @@ pub struct AgentPresence {
     pub logged_on_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_wrap_up: Option<PendingWrapUp>,
+    /// The calls at this device now, by call key (what the agent's desk shows).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub calls: BTreeMap<String, DeviceCall>,
     /// The newest event applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<Position>,
@@ -978,6 +1102,34 @@ impl AgentPresence {
         Self {
             device: device.into(),
             ..Self::default()
+        }
+    }
+
+    /// Records how this device sees a call now (`None`: not on it any more). True when the
+    /// stored view changed and the agent item must be written.
+    pub fn track_call(&mut self, call_key: &str, view: Option<DeviceCall>) -> bool {
+        match view {
+            None => self.calls.remove(call_key).is_some(),
+            Some(view) => {
+                if self.calls.get(call_key) == Some(&view) {
+                    return false;
+                }
+                self.calls.insert(call_key.to_owned(), view);
+                while self.calls.len() > MAX_DEVICE_CALLS {
+                    let oldest = self
+                        .calls
+                        .iter()
+                        .min_by_key(|(_, call)| call.since)
+                        .map(|(key, _)| key.clone());
+                    match oldest {
+                        Some(key) => {
+                            self.calls.remove(&key);
+                        }
+                        None => break,
+                    }
+                }
+                true
+            }
         }
     }
 

@@ -43,6 +43,17 @@ pub enum PhoneError {
     NotCzech,
 }
 
+/// Why an IČO (company identification number) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum IcoError {
+    /// Not 1 to 8 digits (after removing spaces).
+    #[error("must be 8 digits")]
+    Format,
+    /// The check digit does not match.
+    #[error("has a wrong check digit")]
+    CheckDigit,
+}
+
 /// A valid birth number or insurance number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonalNumber {
@@ -172,6 +183,29 @@ pub fn normalize_czech_phone(input: &str) -> Result<String, PhoneError> {
     }
 }
 
+/// Validates an IČO: 8 digits (shorter ones are left-padded with zeros, as ARES does) whose
+/// last digit is `(11 - Σ dᵢ·(8 - i) mod 11) mod 10` over the first seven. Returns the 8 digits.
+pub fn parse_ico(input: &str) -> Result<String, IcoError> {
+    let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.is_empty() || compact.len() > 8 || !compact.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(IcoError::Format);
+    }
+    let digits = format!("{compact:0>8}");
+    let values: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
+    let sum: u32 = values
+        .iter()
+        .take(7)
+        .zip((2..=8).rev())
+        .map(|(digit, weight)| digit * weight)
+        .sum();
+    let expected = (11 - sum % 11) % 10;
+    if values.get(7) == Some(&expected) {
+        Ok(digits)
+    } else {
+        Err(IcoError::CheckDigit)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -263,6 +297,22 @@ mod tests {
                 Err(PhoneError::NotCzech),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn when_ico_is_checked_should_verify_the_check_digit() {
+        // Real IČOs (ARES): 25596641, 00006947 (Ministerstvo financí), 45274649 (ČEZ).
+        for (input, digits) in [
+            ("25596641", "25596641"),
+            ("6947", "00006947"),
+            ("452 74 649", "45274649"),
+        ] {
+            assert_eq!(parse_ico(input).as_deref(), Ok(digits), "{input}");
+        }
+        assert_eq!(parse_ico("25596642"), Err(IcoError::CheckDigit));
+        for bad in ["", "123456789", "2559664a"] {
+            assert_eq!(parse_ico(bad), Err(IcoError::Format), "{bad}");
         }
     }
 

@@ -87,6 +87,42 @@ pub trait ConnectionStore: Send + Sync {
         cutoff: DateTime<Utc>,
         cursor: Option<PageCursor>,
     ) -> Result<Page<Connection>, StoreError>;
+    /// Every open connection of `username` (GSI `byUsername`).
+    async fn list_for_user(&self, username: &str) -> Result<Vec<Connection>, StoreError>;
+    /// Records a heartbeat of a stored connection at `at`, unless one was recorded within
+    /// [`crate::realtime::HEARTBEAT_WRITE_INTERVAL_SECONDS`]; never creates a connection.
+    /// `true` when written.
+    async fn record_heartbeat(
+        &self,
+        connection_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Forgets a connection closed at `at` and remembers that its user left then (one
+    /// [`crate::realtime::Departure`] per user, the newest). The connection, if it was stored.
+    async fn depart(
+        &self,
+        connection_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Connection>, StoreError>;
+    /// The departures at or after `since`.
+    async fn departures_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<crate::realtime::Departure>, StoreError>;
+}
+
+/// Reads every agent device's presence (`AgentStateTable`), for the presence heartbeat.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AgentPresences: Send + Sync {
+    async fn agent_presences(&self) -> Result<Vec<crate::cti_state::AgentPresence>, StoreError>;
+}
+
+/// Queues commands for the CTI relay (`CtiCommandQueue`, FIFO per device).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait CtiCommands: Send + Sync {
+    async fn send(&self, command: &cti_events::CtiCommand) -> Result<(), SignalError>;
 }
 
 /// Pushes messages to WebSocket connections.
@@ -492,4 +528,28 @@ pub trait VoicemailAudio: Send + Sync {
         key: &str,
         expires: std::time::Duration,
     ) -> Result<String, StoreError>;
+}
+
+/// An [`AgentDeskStore`] write did not happen.
+#[derive(Debug, Error)]
+pub enum DeskWriteError {
+    /// Version 0 and the item exists, or another writer changed it since it was read.
+    #[error("the agent's desk settings changed since they were read")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The agents' own desk settings (`AgentDeskTable`, pk `username`): queues logged out of and
+/// transfer-panel favourites (issue 6). Writes are conditional on the version read.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AgentDeskStore: Send + Sync {
+    async fn get(
+        &self,
+        username: &str,
+    ) -> Result<Option<Versioned<crate::desk::AgentDesk>>, StoreError>;
+    /// Every agent's settings (routing reads which queues each agent works).
+    async fn all(&self) -> Result<Vec<crate::desk::AgentDesk>, StoreError>;
+    async fn save(&self, desk: &Versioned<crate::desk::AgentDesk>) -> Result<(), DeskWriteError>;
 }

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 use uuid::Uuid;
 
+pub use crate::presence::PanelPresence;
 use crate::{
     auth::{lenient_roles, Principal, Role},
     problem::FieldError,
@@ -24,6 +25,13 @@ pub const CONNECTION_KIND: &str = "connection";
 /// How long a connection record lives: API Gateway closes WebSockets after 2 h, plus 10 min of
 /// margin. After that the record is garbage (TTL `expiresAt`, and the sweeper, delete it).
 pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60 + 10 * 60;
+
+/// A heartbeat is written to the connection item at most this often (the browser pings every
+/// 30 s; a little less lets every regular ping through and throttles bursts).
+pub const HEARTBEAT_WRITE_INTERVAL_SECONDS: i64 = 25;
+
+/// The roles whose desks show the transfer panel, and so get [`PushMessage::Presence`].
+pub const PANEL_ROLES: [Role; 3] = [Role::Agent, Role::Supervisor, Role::Admin];
 
 /// Longest broadcast text, in characters (after trimming).
 pub const MAX_NOTICE_CHARS: usize = 500;
@@ -52,6 +60,10 @@ pub struct Connection {
     pub connected_at: DateTime<Utc>,
     /// DynamoDB TTL, epoch seconds.
     pub expires_at: i64,
+    /// The last heartbeat (`{"action":"ping"}`) recorded, epoch seconds; `None` until the first
+    /// one is recorded (at most one write per [`HEARTBEAT_WRITE_INTERVAL_SECONDS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_at: Option<i64>,
 }
 
 impl Connection {
@@ -70,7 +82,22 @@ impl Connection {
             client_id: principal.client_id.clone(),
             connected_at: now,
             expires_at: now.timestamp() + CONNECTION_LIFETIME_SECONDS,
+            heartbeat_at: None,
         }
+    }
+
+    /// When the browser behind this connection was last known alive: its last recorded
+    /// heartbeat, or the connect.
+    pub fn last_seen(&self) -> DateTime<Utc> {
+        self.heartbeat_at
+            .and_then(|seconds| DateTime::from_timestamp(seconds, 0))
+            .map_or(self.connected_at, |beat| beat.max(self.connected_at))
+    }
+
+    /// Whether this connection gets the transfer panel's presence pushes (agents, supervisors
+    /// and administrators).
+    pub fn sees_transfer_panel(&self) -> bool {
+        PANEL_ROLES.iter().any(|role| self.roles.contains(role))
     }
 
     /// Who opened the connection.
@@ -88,6 +115,14 @@ impl Connection {
     pub fn is_in_audience(&self, audience: Option<Role>) -> bool {
         audience.is_none_or(|role| self.roles.contains(&role))
     }
+}
+
+/// A browser closed its WebSocket (`$disconnect`) at `at`: remembered for the presence
+/// heartbeat, so that a page reload (disconnect, then connect) never looks like an absence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Departure {
+    pub username: String,
+    pub at: DateTime<Utc>,
 }
 
 /// The instant before which a connection record is stale, seen at `now`.
@@ -332,6 +367,29 @@ pub enum PushMessage {
     },
     /// The browser sent something we do not understand.
     Error { code: String },
+    /// Tells `username`'s desk to refresh `GET /api/desk`.
+    Desk {
+        username: String,
+        reason: DeskReason,
+    },
+    /// Transfer panel: `username`'s presence changed (to every agent, supervisor and admin).
+    Presence {
+        username: String,
+        presence: PanelPresence,
+        #[serde(with = "crate::time::rfc3339")]
+        since: DateTime<Utc>,
+    },
+    /// A contact record changed (note, category, client, data).
+    Contact { contact_id: String },
+}
+
+/// What changed on a desk ([`PushMessage::Desk`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DeskReason {
+    Presence,
+    Calls,
+    Queues,
 }
 
 impl PushMessage {
@@ -497,6 +555,80 @@ mod tests {
             json!({"type": "broadcast", "id": Uuid::nil(), "text": "Hi", "severity": "info",
                    "sentBy": "supervisor", "sentAt": "2026-11-27T09:30:00.000Z"})
         );
+    }
+
+    #[test]
+    fn when_desk_presence_and_contact_pushes_are_serialized_should_match_the_contract() {
+        let since = Utc.with_ymd_and_hms(2026, 11, 28, 9, 30, 0).unwrap();
+        let desk = PushMessage::Desk {
+            username: "agent01".into(),
+            reason: DeskReason::Presence,
+        };
+        assert_eq!(
+            serde_json::to_value(&desk).unwrap(),
+            json!({"type": "desk", "username": "agent01", "reason": "presence"})
+        );
+        for (reason, text) in [(DeskReason::Calls, "calls"), (DeskReason::Queues, "queues")] {
+            let message = PushMessage::Desk {
+                username: "a".into(),
+                reason,
+            };
+            assert_eq!(serde_json::to_value(&message).unwrap()["reason"], text);
+        }
+        let presence = PushMessage::Presence {
+            username: "agent02".into(),
+            presence: PanelPresence::WrapUp,
+            since,
+        };
+        assert_eq!(
+            serde_json::to_value(&presence).unwrap(),
+            json!({"type": "presence", "username": "agent02", "presence": "wrapUp",
+                   "since": "2026-11-28T09:30:00.000Z"})
+        );
+        for (presence, text) in [
+            (PanelPresence::Free, "free"),
+            (PanelPresence::Busy, "busy"),
+            (PanelPresence::Ringing, "ringing"),
+            (PanelPresence::Break, "break"),
+            (PanelPresence::LoggedOut, "loggedOut"),
+        ] {
+            assert_eq!(serde_json::to_value(presence).unwrap(), text);
+        }
+        let contact = PushMessage::Contact {
+            contact_id: "prg-1:1:7".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&contact).unwrap(),
+            json!({"type": "contact", "contactId": "prg-1:1:7"})
+        );
+        for message in [desk, presence, contact] {
+            let text = message.to_json().unwrap();
+            assert_eq!(serde_json::from_str::<PushMessage>(&text).unwrap(), message);
+        }
+    }
+
+    #[test]
+    fn when_connection_has_heartbeats_should_be_seen_at_the_newest() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 28, 8, 0, 0).unwrap();
+        let principal = Principal {
+            subject: "s".to_owned(),
+            username: "agent01".to_owned(),
+            display_name: None,
+            roles: BTreeSet::from([Role::Supervisor]),
+            client_id: None,
+        };
+        let mut connection = Connection::open("c1", &principal, now);
+        assert_eq!(connection.last_seen(), now);
+        assert!(connection.sees_transfer_panel());
+        connection.heartbeat_at = Some(now.timestamp() + 90);
+        assert_eq!(connection.last_seen(), now + chrono::Duration::seconds(90));
+        // AND the heartbeat is stored as a number, absent until the first one
+        let json = serde_json::to_value(&connection).unwrap();
+        assert_eq!(json["heartbeatAt"], json!(now.timestamp() + 90));
+        let fresh = serde_json::to_value(Connection::open("c2", &principal, now)).unwrap();
+        assert!(fresh.get("heartbeatAt").is_none());
+        connection.roles = BTreeSet::from([Role::Wallboard]);
+        assert!(!connection.sees_transfer_panel());
     }
 
     #[test]

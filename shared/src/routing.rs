@@ -96,7 +96,7 @@
 //! party: the external or mobile destination of an overflow, otherwise the caller.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -169,6 +169,9 @@ pub struct AgentRuntime {
     /// The call this agent is reserved for (being offered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserved_for: Option<String>,
+    /// Queues the agent logged out of at the desk (DESK-3): not a member of them for routing.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub logged_out_queues: BTreeSet<String>,
 }
 
 impl AgentRuntime {
@@ -611,7 +614,11 @@ impl RuleMatch {
                     .as_deref()
                     .is_some_and(|caller| self.callers.iter().any(|p| number_matches(p, caller))))
             && (self.client_statuses.is_empty()
-                || status.is_some_and(|s| self.client_statuses.iter().any(|x| x == s)))
+                || status.is_some_and(|s| {
+                    self.client_statuses
+                        .iter()
+                        .any(|x| x.eq_ignore_ascii_case(s))
+                }))
             && self
                 .ivr_choices
                 .as_ref()
@@ -640,7 +647,7 @@ impl InboundPlan {
         };
         self.client_priority
             .iter()
-            .filter(|p| p.status == status)
+            .filter(|p| p.status.eq_ignore_ascii_case(status))
             .map(|p| p.boost)
             .max()
             .unwrap_or(0)
@@ -955,6 +962,12 @@ impl RoutingSnapshot {
                 else {
                     continue;
                 };
+                if agents
+                    .get(agent)
+                    .is_some_and(|a| a.logged_out_queues.contains(queue.id()))
+                {
+                    continue;
+                }
                 if slots.iter().any(|s: &Slot| s.agent == agent) {
                     continue;
                 }

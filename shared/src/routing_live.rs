@@ -85,6 +85,7 @@ pub fn agent_runtimes(
     presences: &[AgentPresence],
     identities: &[AgentIdentity],
     reservations: &[Reservation],
+    desks: &[crate::desk::AgentDesk],
     now: DateTime<Utc>,
 ) -> Vec<AgentRuntime> {
     let by_number: BTreeMap<&str, &str> = identities
@@ -125,6 +126,11 @@ pub fn agent_runtimes(
                     .flatten(),
                 wrap_up_until: None,
                 reserved_for,
+                logged_out_queues: desks
+                    .iter()
+                    .find(|desk| desk.username == username)
+                    .map(|desk| desk.logged_out_queues.clone())
+                    .unwrap_or_default(),
             }
         })
         .collect()
@@ -156,7 +162,8 @@ impl crate::routing_settings::RoutingDevices {
             .ok_or_else(|| UnmappedDecision::Announcement(id.to_owned()))
     }
 
-    fn target(
+    /// The device (or number) an overflow target or transfer line reaches.
+    pub fn target(
         &self,
         target: &OverflowTarget,
         agent_device: &dyn Fn(&str) -> Option<String>,
@@ -443,7 +450,7 @@ mod tests {
         ];
         let ids = [identity("jana", "2001"), identity("petr", "2002")];
         let reservations = [reservation("jana", "2001", "c1", 10)];
-        let agents = agent_runtimes(&presences, &ids, &reservations, at(12));
+        let agents = agent_runtimes(&presences, &ids, &reservations, &[], at(12));
         assert_eq!(agents.len(), 2, "the unknown agent at 2999 is not routable");
         let jana = agents.iter().find(|a| a.username == "jana").unwrap();
         assert_eq!(jana.presence, Presence::Ready);
@@ -460,7 +467,7 @@ mod tests {
         let mut moved = presence("2005", AgentState::Ready, 50);
         moved.agent_id = Some("2001".into());
         let presences = [presence("2001", AgentState::LoggedOff, 10), moved];
-        let agents = agent_runtimes(&presences, &[identity("jana", "2001")], &[], at(60));
+        let agents = agent_runtimes(&presences, &[identity("jana", "2001")], &[], &[], at(60));
         assert_eq!(agents.len(), 1);
         assert_eq!(agents[0].device, "2005");
     }

@@ -20,6 +20,7 @@ fn crates() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("routing-worker", routing::ENVIRONMENT),
         ("callbacks-api", routing::CALLBACKS_API_ENVIRONMENT),
         ("voicemail-api", routing::VOICEMAIL_API_ENVIRONMENT),
+        ("desk-api", desk::ENVIRONMENT),
     ])
 }
 
@@ -28,6 +29,7 @@ fn crates() -> BTreeMap<&'static str, &'static [&'static str]> {
 fn crate_of(binary: &str) -> &str {
     match binary {
         "routing-api" | "routing-worker" | "callbacks-api" | "voicemail-api" => "routing",
+        "desk-api" => "desk",
         other => other,
     }
 }
@@ -39,6 +41,7 @@ fn code_routes() -> BTreeSet<(String, String)> {
         .chain(routing::ROUTES)
         .chain(routing::CALLBACK_ROUTES)
         .chain(routing::VOICEMAIL_ROUTES)
+        .chain(desk::routes())
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect()
 }

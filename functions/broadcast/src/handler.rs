@@ -10,18 +10,15 @@
 //! have already shown, so a retry costs bandwidth, never a duplicate on screen.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use futures_util::{stream, StreamExt};
 use lambda_runtime::{Error, LambdaEvent};
 use linka_shared::{
-    ports::{ConnectionNotifier, ConnectionStore, PostOutcome, StoreError},
-    realtime::{BroadcastNotice, Connection, PushMessage},
+    adapters::fanout::{push_to_connections, FanOut},
+    ports::{ConnectionNotifier, ConnectionStore, StoreError},
+    realtime::BroadcastNotice,
     telemetry::ErrorChain,
 };
 use thiserror::Error;
 use tracing::Instrument;
-
-/// Pushes in flight at once per page.
-const CONCURRENT_POSTS: usize = 16;
 
 /// What the handler needs, built once in `main`.
 pub struct HandlerDeps<S, N> {
@@ -97,7 +94,7 @@ where
     N: ConnectionNotifier,
 {
     let message = notice.push_message();
-    let (mut delivered, mut gone, mut failed) = (0_usize, 0_usize, 0_usize);
+    let mut tally = FanOut::default();
     let mut cursor = None;
     loop {
         let page = deps
@@ -105,65 +102,23 @@ where
             .list(cursor)
             .await
             .map_err(BroadcastError::Store)?;
-        let outcomes: Vec<_> = stream::iter(
-            page.items
-                .iter()
-                .filter(|c| c.is_in_audience(notice.audience)),
-        )
-        .map(|connection| push(deps, connection, &message))
-        .buffer_unordered(CONCURRENT_POSTS)
-        .collect()
-        .await;
-        for outcome in outcomes {
-            match outcome {
-                Push::Delivered => delivered += 1,
-                Push::Gone => gone += 1,
-                Push::Failed => failed += 1,
-            }
-        }
+        let audience = page
+            .items
+            .iter()
+            .filter(|c| c.is_in_audience(notice.audience))
+            .map(|c| c.connection_id.as_str());
+        tally.add(push_to_connections(&deps.connections, &deps.notifier, audience, &message).await);
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
+    let (delivered, gone, failed) = (tally.delivered, tally.gone.len(), tally.failed);
     tracing::info!(notice_id = %notice.id, delivered, gone, failed, "notice fanned out");
     if failed > 0 {
         Err(BroadcastError::Undelivered { failed })
     } else {
         Ok(())
-    }
-}
-
-enum Push {
-    Delivered,
-    Gone,
-    Failed,
-}
-
-async fn push<S, N>(
-    deps: &HandlerDeps<S, N>,
-    connection: &Connection,
-    message: &PushMessage,
-) -> Push
-where
-    S: ConnectionStore,
-    N: ConnectionNotifier,
-{
-    let id = connection.connection_id.as_str();
-    match deps.notifier.post(id, message).await {
-        Ok(PostOutcome::Delivered) => Push::Delivered,
-        Ok(PostOutcome::Gone) => {
-            // The browser left without a clean $disconnect: forget it. If the delete fails the
-            // sweeper (or TTL) removes it later; the notice itself is done for this connection.
-            if let Err(error) = deps.connections.delete(id).await {
-                tracing::warn!(connection_id = id, error.message = %error, error.cause_chain = %ErrorChain(&error), "failed to delete a gone connection");
-            }
-            Push::Gone
-        }
-        Err(error) => {
-            tracing::warn!(connection_id = id, error.message = %error, error.cause_chain = %ErrorChain(&error), "push failed");
-            Push::Failed
-        }
     }
 }
 
@@ -176,6 +131,7 @@ mod tests {
         adapters::memory::{InMemoryConnectionStore, RecordingNotifier},
         auth::{Principal, Role},
         ports::MockConnectionStore,
+        realtime::Connection,
     };
     use serde_json::{json, Value};
 

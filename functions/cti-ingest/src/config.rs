@@ -17,6 +17,33 @@ pub struct Config {
     pub topology: Topology,
     /// `ROUTING_QUEUE_URL`: the routing worker's queue; unset = no routing triggers.
     pub routing_queue_url: Option<String>,
+    /// Desk pushes; unset (no `CONNECTIONS_TABLE`) = none.
+    pub pushes: Option<PushConfig>,
+    /// The contact record projection (`crate::projection`); unset (no `CONTACTS_TABLE`) = none.
+    pub contacts: Option<ContactsConfig>,
+}
+
+/// Where the contact record projection reads and writes (`crate::projection`); it reads the
+/// users from `USERS_TABLE` ([`PushConfig::users_table`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactsConfig {
+    /// `CONTACTS_TABLE`: name of ContactsTable.
+    pub contacts_table: String,
+    /// `CONFIG_TABLE`: the routing device map (queue devices → queue ids).
+    pub config_table: String,
+    /// `IVR_CALLS_TABLE`: the calls' IVR sessions (collected attributes); unset = none.
+    pub ivr_calls_table: Option<String>,
+}
+
+/// Where the desk pushes go (`crate::push`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushConfig {
+    /// `USERS_TABLE`: device → username (`agentNumber`).
+    pub users_table: String,
+    /// `CONNECTIONS_TABLE`: the open WebSocket connections.
+    pub connections_table: String,
+    /// `WS_MANAGEMENT_ENDPOINT`: `https://{api}.execute-api.{region}.amazonaws.com/{stage}`.
+    pub ws_management_endpoint: String,
 }
 
 impl Config {
@@ -51,6 +78,23 @@ impl Config {
                 ..Topology::default()
             },
             routing_queue_url: config::optional(env, "ROUTING_QUEUE_URL"),
+            pushes: match config::optional(env, "CONNECTIONS_TABLE") {
+                // Pushes are optional as a whole; once asked for, every part is required.
+                Some(connections_table) => Some(PushConfig {
+                    users_table: config::required(env, "USERS_TABLE")?,
+                    connections_table,
+                    ws_management_endpoint: config::required_url(env, "WS_MANAGEMENT_ENDPOINT")?,
+                }),
+                None => None,
+            },
+            contacts: match config::optional(env, "CONTACTS_TABLE") {
+                Some(contacts_table) => Some(ContactsConfig {
+                    contacts_table,
+                    config_table: config::required(env, "CONFIG_TABLE")?,
+                    ivr_calls_table: config::optional(env, "IVR_CALLS_TABLE"),
+                }),
+                None => None,
+            },
         })
     }
 }
@@ -67,6 +111,7 @@ mod tests {
             read.lock().unwrap().push(name.to_owned());
             ENVIRONMENT.contains(&name).then(|| match name {
                 "CTI_IVR_DEVICES" => " 7000, 7001 ,".to_owned(),
+                "WS_MANAGEMENT_ENDPOINT" => "https://ws.example/dev".to_owned(),
                 other => format!("linka-{other}"),
             })
         };
@@ -76,18 +121,46 @@ mod tests {
             config.topology.ivr_devices,
             BTreeSet::from(["7000".to_owned(), "7001".to_owned()])
         );
+        assert_eq!(
+            config.pushes,
+            Some(PushConfig {
+                users_table: "linka-USERS_TABLE".into(),
+                connections_table: "linka-CONNECTIONS_TABLE".into(),
+                ws_management_endpoint: "https://ws.example/dev".into(),
+            })
+        );
         let read = read.into_inner().unwrap();
         assert!(read.iter().all(|name| ENVIRONMENT.contains(&name.as_str())));
         assert_eq!(read.len(), ENVIRONMENT.len());
     }
 
     #[test]
+    fn when_connections_table_is_unset_should_push_nothing_and_when_set_require_the_rest() {
+        let without = |name: &str| match name {
+            "CONNECTIONS_TABLE" | "USERS_TABLE" | "WS_MANAGEMENT_ENDPOINT" => None,
+            _ => Some("t".to_owned()),
+        };
+        assert_eq!(Config::from_source(&without).unwrap().pushes, None);
+        let partial = |name: &str| match name {
+            "USERS_TABLE" | "CONTACTS_TABLE" => None,
+            "CTI_IVR_DEVICES" => Some(String::new()),
+            _ => Some("https://t.example".to_owned()),
+        };
+        assert!(matches!(
+            Config::from_source(&partial),
+            Err(ConfigError::Missing {
+                name: "USERS_TABLE"
+            })
+        ));
+    }
+
+    #[test]
     fn when_ivr_devices_are_empty_or_invalid_should_default_or_refuse() {
         let empty = |name: &str| {
-            Some(if name == "CTI_IVR_DEVICES" {
-                String::new()
-            } else {
-                "t".into()
+            Some(match name {
+                "CTI_IVR_DEVICES" => String::new(),
+                "WS_MANAGEMENT_ENDPOINT" => "https://ws.example/dev".into(),
+                _ => "t".into(),
             })
         };
         assert!(Config::from_source(&empty)

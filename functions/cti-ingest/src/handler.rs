@@ -44,6 +44,8 @@ pub struct HandlerDeps<S> {
     /// Where routing triggers go (an agent became ready, a call was answered or ended); `None`
     /// when no routing function is deployed.
     pub triggers: Option<Arc<dyn RoutingTriggers>>,
+    /// Real-time pushes to the desks (`crate::push`); `None` when not configured.
+    pub pushes: Option<Arc<crate::push::Pushes>>,
 }
 
 /// Why a record was not processed.
@@ -156,6 +158,7 @@ pub async fn ingest<S: CtiStateStore>(
     envelope: &CtiEnvelope,
 ) -> Result<Ingested, IngestError> {
     let ingested = apply(deps, envelope).await?;
+    crate::projection::after_event(&deps.store, envelope).await?;
     if let Some(triggers) = &deps.triggers {
         for trigger in triggers_for(envelope) {
             if let Err(error) = triggers.send(&trigger, 0).await {
@@ -192,9 +195,10 @@ async fn apply<S: CtiStateStore>(
         };
         match deps.store.commit(&write).await {
             Ok(()) => {
+                crate::push::after_commit(deps, envelope, &write).await;
                 return Ok(Ingested::Applied {
                     contact_events: write.events.len(),
-                })
+                });
             }
             Err(CtiWriteError::Conflict) => {
                 tracing::debug!(attempt, "state changed since it was read; retrying");
@@ -219,6 +223,7 @@ async fn call_write<S: CtiStateStore>(
         .call(&call_key(&envelope.relay_id, call_id))
         .await?;
     let version = current.as_ref().map_or(0, |call| call.version);
+    let before = current.as_ref().map(|call| call.value.clone());
     let Some((mut call, outcome)) =
         CallState::fold(current.map(|call| call.value), envelope, &deps.topology)
     else {
@@ -264,6 +269,7 @@ async fn call_write<S: CtiStateStore>(
             events.extend(call.end_wrap_up(at));
         }
     }
+    track_device_calls(deps, &call, before.as_ref(), envelope, &mut agents).await?;
     calls.insert(
         0,
         Versioned {
@@ -276,6 +282,52 @@ async fn call_write<S: CtiStateStore>(
         agents,
         events,
     }))
+}
+
+/// Updates the calls kept on the agent items of the devices on the call (what their desks
+/// show), in the same transaction as the call. Devices without an agent item (customers,
+/// external numbers) are skipped; an agent item already in the write (wrap-up) is updated there.
+async fn track_device_calls<S: CtiStateStore>(
+    deps: &HandlerDeps<S>,
+    call: &CallState,
+    before: Option<&CallState>,
+    envelope: &CtiEnvelope,
+    agents: &mut Vec<Versioned<AgentPresence>>,
+) -> Result<(), IngestError> {
+    // Consultation calls a transfer or conference merged into this one are gone at the PBX
+    // (it reports no more of them): they leave the desks too.
+    let merged: Vec<String> = call
+        .secondary_calls
+        .iter()
+        .filter(|id| before.is_none_or(|before| !before.secondary_calls.contains(*id)))
+        .map(|id| call_key(&call.relay_id, id))
+        .collect();
+    for device in call.desk_devices(before, &deps.topology) {
+        let (index, fetched) = match agents.iter().position(|agent| agent.value.device == device) {
+            Some(index) => (index, false),
+            None => match deps.store.agent(&device).await? {
+                Some(stored) => {
+                    agents.push(stored);
+                    (agents.len() - 1, true)
+                }
+                None => continue,
+            },
+        };
+        let Some(agent) = agents.get_mut(index) else {
+            continue;
+        };
+        let earlier = agent.value.calls.get(&call.call_key);
+        let view = call.device_view(&device, &deps.topology, earlier, envelope.observed_at);
+        let mut changed = agent.value.track_call(&call.call_key, view);
+        for key in &merged {
+            changed |= agent.value.calls.remove(key).is_some();
+        }
+        if !changed && fetched {
+            // Read only to look: not part of the write (keeps the transaction small).
+            agents.pop();
+        }
+    }
+    Ok(())
 }
 
 /// The write for an agent event; `None` when it was applied before.
@@ -347,6 +399,7 @@ mod tests {
             store: InMemoryCtiStateStore::new(),
             topology: Topology::default(),
             triggers: None,
+            pushes: None,
         }
     }
 
@@ -421,6 +474,42 @@ mod tests {
         }));
         // AND a redelivery repeats them (the worker treats repeats as no-ops)
         assert_eq!(triggers.0.lock().unwrap().len(), 2 * first.len());
+    }
+
+    /// The answered-call batch cut after its first `records` messages.
+    fn first_records(json: &str, records: usize) -> LambdaEvent<SqsEvent> {
+        let mut batch: SqsEvent = serde_json::from_str(json).unwrap();
+        batch.records.truncate(records);
+        LambdaEvent::new(batch, lambda_runtime::Context::default())
+    }
+
+    #[tokio::test]
+    async fn when_a_call_rings_is_answered_and_ends_at_an_agent_should_keep_the_desk_view_on_the_agent(
+    ) {
+        use linka_shared::cti_state::{CallDirection, LocalState};
+        // GIVEN agent 2001 logged on and ready, and a customer's call delivered to 2001
+        let deps = deps();
+        function_handler(&deps, first_records(ANSWERED, 5))
+            .await
+            .unwrap();
+        // THEN the agent item shows the call ringing, from the customer, in its queue
+        let ringing = deps.store.agents()["2001"].value.calls["prg-1/c1"].clone();
+        assert_eq!(ringing.state, LocalState::Alerting);
+        assert_eq!(ringing.remote.as_deref(), Some("+420601123456"));
+        assert_eq!(ringing.direction, CallDirection::Inbound);
+        assert_eq!(ringing.queue.as_deref(), Some("5000"));
+        // WHEN the agent answers
+        function_handler(&deps, first_records(ANSWERED, 7))
+            .await
+            .unwrap();
+        let connected = deps.store.agents()["2001"].value.calls["prg-1/c1"].clone();
+        assert_eq!(connected.state, LocalState::Connected);
+        assert!(connected.since >= ringing.since);
+        // AND the customer hangs up: the call leaves the desk
+        function_handler(&deps, event(ANSWERED)).await.unwrap();
+        assert!(deps.store.agents()["2001"].value.calls.is_empty());
+        // AND the customer's number has no agent item created for it
+        assert!(!deps.store.agents().contains_key("+420601123456"));
     }
 
     #[tokio::test]
@@ -546,6 +635,7 @@ mod tests {
                 ..Topology::default()
             },
             triggers: None,
+            pushes: None,
         };
         // WHEN both are handled
         for batch in [LOST_IN_QUEUE, LOST_RINGING] {
@@ -652,6 +742,7 @@ mod tests {
             store,
             topology: Topology::default(),
             triggers: None,
+            pushes: None,
         };
         let mut value: Value = serde_json::from_str(ABANDONED).unwrap();
         value["Records"].as_array_mut().unwrap().truncate(1);

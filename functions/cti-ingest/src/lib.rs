@@ -7,6 +7,8 @@
 
 pub mod config;
 pub mod handler;
+pub mod projection;
+pub mod push;
 
 /// The environment variables [`config::Config`] reads (the template must set each of them).
 pub const ENVIRONMENT: &[&str] = &[
@@ -15,4 +17,10 @@ pub const ENVIRONMENT: &[&str] = &[
     "CONTACT_EVENTS_TABLE",
     "CTI_IVR_DEVICES",
     "ROUTING_QUEUE_URL",
+    "USERS_TABLE",
+    "CONNECTIONS_TABLE",
+    "WS_MANAGEMENT_ENDPOINT",
+    "CONTACTS_TABLE",
+    "CONFIG_TABLE",
+    "IVR_CALLS_TABLE",
 ];

@@ -3,10 +3,14 @@
 use cti_ingest::{
     config::Config,
     handler::{function_handler, HandlerDeps},
+    push::Pushes,
 };
 use lambda_runtime::{run, service_fn, Error};
 use linka_shared::{
-    adapters::{DynamoCtiStateStore, SqsRoutingTriggers},
+    adapters::{
+        ApiGatewayNotifier, DynamoConnectionStore, DynamoCtiStateStore, DynamoUserDirectory,
+        SqsRoutingTriggers,
+    },
     aws::sdk_config,
     telemetry,
 };
@@ -17,6 +21,39 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()
         .inspect_err(|error| tracing::error!(error.message = %error, "invalid configuration"))?;
     let sdk = sdk_config().await;
+    // The contact record projection: it needs the users (device → username) too.
+    if let Some(contacts) = &config.contacts {
+        let Some(users_table) = config.pushes.as_ref().map(|push| push.users_table.clone()) else {
+            return Err(
+                "CONTACTS_TABLE is set but USERS_TABLE (with CONNECTIONS_TABLE) is not".into(),
+            );
+        };
+        let projection = cti_ingest::projection::Projection::new(
+            std::sync::Arc::new(
+                linka_shared::adapters::DynamoContactRecordStore::from_sdk_config(
+                    &sdk,
+                    contacts.contacts_table.clone(),
+                ),
+            ),
+            std::sync::Arc::new(DynamoUserDirectory::from_sdk_config(&sdk, users_table)),
+            // Only read here (the device map): no audit table, as no write goes through it.
+            std::sync::Arc::new(linka_shared::adapters::DynamoConfigStore::from_sdk_config(
+                &sdk,
+                contacts.config_table.clone(),
+                linka_shared::adapters::DynamoAuditLog::from_sdk_config(
+                    &sdk,
+                    String::new(),
+                    chrono::TimeDelta::zero(),
+                ),
+            )),
+        );
+        cti_ingest::projection::install(match &contacts.ivr_calls_table {
+            Some(table) => projection.with_ivr_calls(std::sync::Arc::new(
+                linka_shared::adapters::DynamoIvrCallStore::from_sdk_config(&sdk, table.clone()),
+            )),
+            None => projection,
+        });
+    }
     let deps = HandlerDeps {
         store: DynamoCtiStateStore::from_sdk_config(
             &sdk,
@@ -28,6 +65,16 @@ async fn main() -> Result<(), Error> {
         triggers: config.routing_queue_url.map(|url| {
             std::sync::Arc::new(SqsRoutingTriggers::from_sdk_config(&sdk, url))
                 as std::sync::Arc<dyn linka_shared::ports::RoutingTriggers>
+        }),
+        pushes: config.pushes.map(|push| {
+            std::sync::Arc::new(Pushes::new(
+                std::sync::Arc::new(DynamoUserDirectory::from_sdk_config(&sdk, push.users_table)),
+                std::sync::Arc::new(DynamoConnectionStore::from_sdk_config(
+                    &sdk,
+                    push.connections_table,
+                )),
+                std::sync::Arc::new(ApiGatewayNotifier::new(&sdk, &push.ws_management_endpoint)),
+            ))
         }),
     };
     run(service_fn(|event| function_handler(&deps, event))).await

@@ -1,7 +1,8 @@
 //! The configuration routes under `/api/admin/` (ADM-4, ADM-6, ADM-7): queues, queue members
 //! (skill and priority per agent), break codes, call categories, transfer-panel groups and
-//! lines, IVR trees, the ICIS link template, and the routing settings ([`routing`]: a queue's
-//! routing settings, the inbound plan, the PBX device map). Admin only.
+//! lines, IVR trees, custom client-card fields, the ICIS link template, and the routing
+//! settings ([`routing`]: a queue's routing settings, the inbound plan, the PBX device map).
+//! Admin only.
 //!
 //! One generic set of operations serves every collection through
 //! [`ConfigEntity`](linka_shared::admin_config::ConfigEntity): list, get, create, replace,
@@ -27,6 +28,7 @@ use linka_shared::{
     audit::{AuditAction, AuditContext, AuditRecord},
     auth::Principal,
     authz::Permission,
+    clients::CustomClientField,
     ivr::IvrTree,
     paging::Page,
     ports::{AdminError, ConfigStore, ConfigWrite, UserDirectory},
@@ -83,6 +85,9 @@ pub(crate) async fn serve<U: UserDirectory>(
                     $operation::<TransferLine, U>(&deps, $($arg,)* note).await
                 }
                 Collection::Ivrs => $operation::<IvrTree, U>(&deps, $($arg,)* note).await,
+                Collection::ClientFields => {
+                    $operation::<CustomClientField, U>(&deps, $($arg,)* note).await
+                }
             }
         };
     }

@@ -233,7 +233,7 @@ async fn when_members_are_set_should_store_skill_and_priority_per_agent() {
     // The sample event: agent01, skill 7, priority 3.
     let (status, _, member) = call(&deps, event(PUT_MEMBER, Some(&admin_token()))).await;
     assert_eq!(status, StatusCode::OK, "{member}");
-    assert_eq!(member, json!({"queueId": "kkc-obecne", "username": "agent01", "skillLevel": 7, "priority": 3}));
+    assert_eq!(member, json!({"queueId": "kkc-obecne", "username": "agent01", "skillLevel": 7, "priority": 3, "locked": false}));
     send(&deps, "PUT", "/api/admin/queues/kkc-obecne/members/agent02", Some(json!({"skillLevel": 2}))).await;
     let (status, list) = send(&deps, "GET", "/api/admin/queues/kkc-obecne/members", None).await;
     assert_eq!(status, StatusCode::OK);
@@ -275,6 +275,26 @@ async fn when_break_codes_and_categories_are_managed_should_round_trip_and_guard
     let (status, problem) = send(&deps, "DELETE", "/api/admin/call-categories/pojisteni", None).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(problem["code"], "call-category-in-use");
+}
+
+#[tokio::test]
+async fn when_client_fields_are_managed_should_round_trip_and_refuse_built_in_keys() {
+    let deps = deps();
+    let field = json!({"key": "cislo-smlouvy", "label": {"cs": "Číslo smlouvy", "en": "Contract number"}, "type": "text", "inCard": true});
+    let (status, body) = send(&deps, "POST", "/api/admin/client-fields", Some(field)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = send(&deps, "GET", "/api/admin/client-fields/cislo-smlouvy", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"key": "cislo-smlouvy", "label": {"cs": "Číslo smlouvy", "en": "Contract number"}, "type": "text", "required": false, "editable": true, "inCard": true, "order": 500, "active": true}));
+    let built_in = json!({"key": "email", "label": {"cs": "E-mail", "en": "E-mail"}, "type": "email"});
+    let (status, problem) = send(&deps, "POST", "/api/admin/client-fields", Some(built_in)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_fields(&problem), ["key"]);
+    let select = json!({"key": "kanal", "label": {"cs": "Kanál", "en": "Channel"}, "type": "select"});
+    let (_, problem) = send(&deps, "POST", "/api/admin/client-fields", Some(select)).await;
+    assert_eq!(error_fields(&problem), ["options"]);
+    let (status, _) = send(&deps, "DELETE", "/api/admin/client-fields/cislo-smlouvy", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
@@ -327,6 +347,7 @@ async fn when_a_role_without_administration_calls_config_routes_should_get_403_a
         ("POST", "/api/admin/call-categories"),
         ("PUT", "/api/admin/transfer-groups/g"),
         ("DELETE", "/api/admin/transfer-lines/l"),
+        ("POST", "/api/admin/client-fields"),
         ("GET", "/api/admin/settings/icis-link"),
         ("PUT", "/api/admin/settings/icis-link"),
         ("GET", "/api/admin/queues/a/routing"),

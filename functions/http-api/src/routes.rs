@@ -38,6 +38,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/admin/call-categories/{categoryId}"),
     ("PUT", "/api/admin/call-categories/{categoryId}"),
     ("DELETE", "/api/admin/call-categories/{categoryId}"),
+    ("GET", "/api/admin/client-fields"),
+    ("POST", "/api/admin/client-fields"),
+    ("GET", "/api/admin/client-fields/{key}"),
+    ("PUT", "/api/admin/client-fields/{key}"),
+    ("DELETE", "/api/admin/client-fields/{key}"),
     ("GET", "/api/admin/transfer-groups"),
     ("POST", "/api/admin/transfer-groups"),
     ("GET", "/api/admin/transfer-groups/{groupId}"),
@@ -128,6 +133,8 @@ pub enum Collection {
     TransferGroups,
     TransferLines,
     Ivrs,
+    /// Custom fields of the client card (CDB-4).
+    ClientFields,
 }
 
 impl Collection {
@@ -140,6 +147,7 @@ impl Collection {
             "transfer-groups" => Self::TransferGroups,
             "transfer-lines" => Self::TransferLines,
             "ivrs" => Self::Ivrs,
+            "client-fields" => Self::ClientFields,
             _ => return None,
         })
     }
@@ -162,6 +170,7 @@ impl Collection {
                 "/api/admin/transfer-lines/{lineId}",
             ),
             Self::Ivrs => ("/api/admin/ivrs", "/api/admin/ivrs/{ivrId}"),
+            Self::ClientFields => ("/api/admin/client-fields", "/api/admin/client-fields/{key}"),
         }
     }
 
@@ -174,6 +183,7 @@ impl Collection {
             Self::TransferGroups => "groupId",
             Self::TransferLines => "lineId",
             Self::Ivrs => "ivrId",
+            Self::ClientFields => "key",
         }
     }
 }
@@ -425,7 +435,8 @@ mod tests {
                 .replace("{groupId}", "g1")
                 .replace("{lineId}", "l1")
                 .replace("{ivrId}", "hlavni")
-                .replace("{name}", "uvitani");
+                .replace("{name}", "uvitani")
+                .replace("{key}", "cislo-smlouvy");
             // WHEN resolved THEN it is found
             assert!(
                 matches!(resolve(&method, &path, None), Resolution::Found(_)),
@@ -544,6 +555,21 @@ mod tests {
         assert_eq!(
             resolve(&Method::PUT, "/api/admin/queues/kkc/members/agent01", None),
             Resolution::Found(Route::PutMember("kkc".to_owned(), "agent01".to_owned()))
+        );
+        assert_eq!(
+            resolve(
+                &Method::DELETE,
+                "/api/admin/client-fields/cislo-smlouvy",
+                None
+            ),
+            Resolution::Found(Route::DeleteConfig(
+                Collection::ClientFields,
+                "cislo-smlouvy".to_owned()
+            ))
+        );
+        assert_eq!(
+            resolve(&Method::PATCH, "/api/admin/client-fields", None),
+            Resolution::MethodNotAllowed("GET, POST")
         );
         assert_eq!(
             resolve(&Method::GET, "/api/admin/unknown-things", None),

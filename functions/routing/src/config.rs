@@ -54,6 +54,11 @@ pub struct Config {
     /// `CALLBACKS_TABLE` (optional): serve the callback queue (the worker); unset, callbacks
     /// are neither offered nor created from lost calls.
     pub callbacks_table: Option<String>,
+    /// `AGENT_DESK_TABLE` (optional): honour the queues agents logged out of at their desks;
+    /// unset, every member works every queue.
+    pub agent_desk_table: Option<String>,
+    /// `CLIENTS_TABLE` (optional): look callers up in the client database (IN-1).
+    pub clients_table: Option<String>,
     /// `IVR_CALLS_TABLE` (optional): run IVR trees on the PBX's IVR ports (with
     /// `PROMPTS_BUCKET` and `LINKA_TTS` for the prompts); unset, an IVR is the PBX's business.
     pub ivr: Option<IvrSettings>,
@@ -129,6 +134,8 @@ impl Config {
             )?),
             require_iam,
             callbacks_table: config::optional(env, "CALLBACKS_TABLE"),
+            agent_desk_table: config::optional(env, "AGENT_DESK_TABLE"),
+            clients_table: config::optional(env, "CLIENTS_TABLE"),
             ivr: match config::optional(env, "IVR_CALLS_TABLE") {
                 Some(calls_table) => Some(IvrSettings {
                     calls_table,

@@ -25,13 +25,9 @@ use crate::router::RouterError;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A response, or the problem to answer instead.
-pub(crate) type Operation = Result<Response<Body>, Problem>;
+pub type Operation = Result<Response<Body>, Problem>;
 
-pub(crate) fn respond(
-    status: StatusCode,
-    content_type: &'static str,
-    body: String,
-) -> Response<Body> {
+pub fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -40,7 +36,7 @@ pub(crate) fn respond(
     response
 }
 
-pub(crate) fn problem_response(problem: Problem) -> Response<Body> {
+pub fn problem_response(problem: Problem) -> Response<Body> {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let text = serde_json::to_string(&problem).unwrap_or_else(|_| {
         r#"{"type":"urn:linka:problem:internal-error","title":"Internal Server Error","status":500,"detail":"","code":"internal-error"}"#.to_owned()
@@ -48,25 +44,25 @@ pub(crate) fn problem_response(problem: Problem) -> Response<Body> {
     respond(status, problem::CONTENT_TYPE, text)
 }
 
-pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Operation {
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Operation {
     let text = serde_json::to_string(value).map_err(|error| internal("serialise", &error))?;
     Ok(respond(status, "application/json", text))
 }
 
-pub(crate) fn internal(operation: &str, error: &(dyn std::error::Error + 'static)) -> Problem {
+pub fn internal(operation: &str, error: &(dyn std::error::Error + 'static)) -> Problem {
     tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(error), "failed to {operation}");
     Problem::internal()
 }
 
-pub(crate) fn store_failure(operation: &str, error: StoreError) -> Problem {
+pub fn store_failure(operation: &str, error: StoreError) -> Problem {
     internal(operation, &error)
 }
 
-pub(crate) fn router_failure(operation: &str, error: RouterError) -> Problem {
+pub fn router_failure(operation: &str, error: RouterError) -> Problem {
     internal(operation, &error)
 }
 
-pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+pub fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -75,10 +71,7 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// The JSON body as `T`; `None` for an empty body when `optional`.
-pub(crate) fn body<T: DeserializeOwned>(
-    request: &Request,
-    optional: bool,
-) -> Result<Option<T>, Problem> {
+pub fn body<T: DeserializeOwned>(request: &Request, optional: bool) -> Result<Option<T>, Problem> {
     let bytes: &[u8] = request.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Problem::payload_too_large(format!(
@@ -98,13 +91,13 @@ pub(crate) fn body<T: DeserializeOwned>(
     })
 }
 
-pub(crate) fn required_body<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
+pub fn required_body<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
     body(request, false)?
         .ok_or_else(|| Problem::bad_request("invalid-body", "The body must not be empty."))
 }
 
 /// A callback id: what this API makes (UUIDs) and nothing longer than 64 safe characters.
-pub(crate) fn valid_id(id: &str) -> bool {
+pub fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id
@@ -112,13 +105,13 @@ pub(crate) fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-pub(crate) fn query_parameter(request: &Request, name: &str) -> Option<String> {
+pub fn query_parameter(request: &Request, name: &str) -> Option<String> {
     request
         .query_string_parameters_ref()
         .and_then(|params| params.first(name).map(str::to_owned))
 }
 
-pub(crate) fn audit_context(principal: &Principal, request: &Request) -> AuditContext {
+pub fn audit_context(principal: &Principal, request: &Request) -> AuditContext {
     let (source_ip, request_id) = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => {
             (context.http.source_ip.clone(), context.request_id.clone())
@@ -139,7 +132,7 @@ pub(crate) fn audit_context(principal: &Principal, request: &Request) -> AuditCo
     }
 }
 
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or(AuthError::MissingToken)?;
@@ -156,7 +149,7 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
     }
 }
 
-pub(crate) fn auth_failure(error: &AuthError) -> Response<Body> {
+pub fn auth_failure(error: &AuthError) -> Response<Body> {
     if error.is_server_error() {
         tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(error), "cannot validate tokens");
         let mut response = problem_response(Problem::service_unavailable(

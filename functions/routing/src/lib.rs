@@ -6,7 +6,7 @@
 pub mod api;
 pub mod callbacks_api;
 pub mod config;
-mod http_common;
+pub mod http_common;
 pub mod router;
 pub mod voicemail_api;
 pub mod worker;
@@ -32,6 +32,8 @@ pub const ENVIRONMENT: &[&str] = &[
     "LINKA_TTS",
     "VOICEMAILS_TABLE",
     "VOICEMAIL_BUCKET",
+    "AGENT_DESK_TABLE",
+    "CLIENTS_TABLE",
 ];
 
 /// Every environment variable `callbacks-api` reads: the routing ones and token validation.

@@ -24,20 +24,23 @@ use linka_shared::{
     admin_config::{members_collection, ConfigEntity, Queue, QueueMember},
     admin_config::{parse_document, IVR_COLLECTION},
     callbacks::{on_lost_call, Callback, CallbackSource, LostCallAction, NewCallback, Slot},
+    clients::{routing_facts, ClientStore},
+    desk::AgentDesk,
     identifiers::normalize_czech_phone,
     ivr::{start_at, step, IvrAction, IvrInput, IvrTree, PromptRef, TransferTarget},
     ivr_live::{input_for, position_text, Awaiting, IvrCall},
     paging::PageCursor,
     ports::{
-        CallbackStore, CallbackWriteError, ConfigStore, IvrCallStore, IvrWriteError, OfferOutcome,
-        RoutingSignals, RoutingStateStore, SignalError, StoreError, UserDirectory, Versioned,
-        VoicemailAudio, VoicemailStore, VoicemailWriteError, WaitingGuard,
+        AgentDeskStore, CallbackStore, CallbackWriteError, ConfigStore, IvrCallStore,
+        IvrWriteError, OfferOutcome, RoutingSignals, RoutingStateStore, SignalError, StoreError,
+        UserDirectory, Versioned, VoicemailAudio, VoicemailStore, VoicemailWriteError,
+        WaitingGuard,
     },
     prompts::PromptResolver,
     routing::{
         agent_for_callback, decide, decide_queue, on_missed_offer, pick_work_for_agent,
-        review_waiting_call, waiting_call_for, CallFacts, Decision, InboundPlan, LastAgent,
-        NextWork, QueueRouting, QueueRuntime, Review, RoutingOutcome, RoutingSnapshot,
+        review_waiting_call, waiting_call_for, CallFacts, ClientFacts, Decision, InboundPlan,
+        LastAgent, NextWork, QueueRouting, QueueRuntime, Review, RoutingOutcome, RoutingSnapshot,
         SnapshotError, WaitingCall,
     },
     routing_live::{
@@ -67,6 +70,9 @@ pub const MAX_REVIEW_INTERVAL_SECONDS: u32 = 30;
 pub const COMMAND_LIFETIME_SECONDS: i64 = 15;
 /// Offers tried for one request before giving up (each lost race marks the agent taken).
 const MAX_OFFER_ATTEMPTS: usize = 8;
+/// The longest a route request waits for the client database (the relay's whole budget is
+/// a few hundred milliseconds).
+pub const CLIENT_LOOKUP_BUDGET: Duration = Duration::from_millis(150);
 
 /// A routing use case failed; SQS retries the trigger, the relay uses its fallback.
 #[derive(Debug, Error)]
@@ -219,6 +225,12 @@ pub struct Router<S, U, G> {
     pub callbacks: Option<Arc<dyn CallbackStore>>,
     /// Cloud-driven IVR trees; `None`: a call routed to an IVR port is the PBX's business.
     pub ivr: Option<IvrRuntime>,
+    /// The agents' desk settings (queues they logged out of, DESK-3); `None`: every member
+    /// works every queue.
+    pub desks: Option<Arc<dyn AgentDeskStore>>,
+    /// The client database: the caller's status for rules and priority (IN-1); `None`: no
+    /// client facts.
+    pub clients: Option<Arc<dyn ClientStore>>,
 }
 
 fn read_store(error: StoreError) -> RouterError {
@@ -290,6 +302,8 @@ where
             cache: Mutex::new(None),
             callbacks: None,
             ivr: None,
+            desks: None,
+            clients: None,
         }
     }
 
@@ -307,11 +321,50 @@ where
         self
     }
 
+    /// Routing looks the caller up in the client database (IN-1).
+    pub fn with_clients(mut self, clients: Arc<dyn ClientStore>) -> Self {
+        self.clients = Some(clients);
+        self
+    }
+
+    /// What the client database says about a caller. A lookup that fails or takes longer than
+    /// [`CLIENT_LOOKUP_BUDGET`] gives no facts: the call is routed without them rather than late.
+    async fn client_facts(&self, caller: Option<&str>) -> Option<ClientFacts> {
+        let (Some(clients), Some(caller)) = (&self.clients, caller) else {
+            return None;
+        };
+        match tokio::time::timeout(CLIENT_LOOKUP_BUDGET, clients.find_by_phone(caller)).await {
+            Ok(Ok(matches)) => routing_facts(&matches),
+            Ok(Err(error)) => {
+                tracing::warn!(error.message = %error, error.cause_chain = %linka_shared::telemetry::ErrorChain(&error), "client lookup failed; routing without client facts");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("client lookup took too long; routing without client facts");
+                None
+            }
+        }
+    }
+
+    /// Routing honours the queues agents logged out of at their desks.
+    pub fn with_desks(mut self, desks: Arc<dyn AgentDeskStore>) -> Self {
+        self.desks = Some(desks);
+        self
+    }
+
+    /// Every agent's desk settings (none without a desk store).
+    pub async fn agent_desks(&self) -> Result<Vec<AgentDesk>, RouterError> {
+        match &self.desks {
+            Some(desks) => desks.all().await.map_err(state_error),
+            None => Ok(Vec::new()),
+        }
+    }
+
     // -----------------------------------------------------------------------------------------
     // Configuration
     // -----------------------------------------------------------------------------------------
 
-    async fn list_all(&self, collection: &str) -> Result<Vec<serde_json::Value>, RouterError> {
+    pub async fn list_all(&self, collection: &str) -> Result<Vec<serde_json::Value>, RouterError> {
         let mut documents = Vec::new();
         let mut cursor: Option<PageCursor> = None;
         loop {
@@ -474,13 +527,18 @@ where
         config: &RoutingConfig,
         now: DateTime<Utc>,
     ) -> Result<(RoutingSnapshot, BTreeMap<String, Option<DateTime<Utc>>>), RouterError> {
-        let (presences, reservations, waiting) = tokio::try_join!(
-            self.state.agent_presences(),
-            self.state.reservations(),
-            self.state.waiting_calls()
-        )
-        .map_err(state_error)?;
-        let agents = agent_runtimes(&presences, &config.identities, &reservations, now);
+        let ((presences, reservations, waiting), desks) = tokio::try_join!(
+            async {
+                tokio::try_join!(
+                    self.state.agent_presences(),
+                    self.state.reservations(),
+                    self.state.waiting_calls()
+                )
+                .map_err(state_error)
+            },
+            self.agent_desks()
+        )?;
+        let agents = agent_runtimes(&presences, &config.identities, &reservations, &desks, now);
         let since = agents
             .iter()
             .map(|agent| {
@@ -546,13 +604,18 @@ where
             .map(str::trim)
             .filter(|number| !number.is_empty())
             .map(|number| normalize_czech_phone(number).unwrap_or_else(|_| number.to_owned()));
-        let (existing, last_agent) = tokio::try_join!(self.state.waiting_call(&call_id), async {
-            match &caller {
-                Some(caller) => self.state.last_agent(caller).await,
-                None => Ok(None),
-            }
-        })
-        .map_err(state_error)?;
+        let (state, client) = tokio::join!(
+            async {
+                tokio::try_join!(self.state.waiting_call(&call_id), async {
+                    match &caller {
+                        Some(caller) => self.state.last_agent(caller).await,
+                        None => Ok(None),
+                    }
+                })
+            },
+            self.client_facts(caller.as_deref())
+        );
+        let (existing, last_agent) = state.map_err(state_error)?;
         // A repeated request (the relay retried) gets the same answer; a re-route request means
         // the previous destination failed: decide again without that agent.
         let mut failed_agent = None;
@@ -571,7 +634,7 @@ where
             ivr_choices: Vec::new(),
             attributes: BTreeMap::new(),
             entered_at: existing.as_ref().map_or(now, |call| call.entered_at),
-            client: None,
+            client,
             last_agent,
             recording_allowed: true,
         };
@@ -1923,14 +1986,20 @@ where
         if timers.iter().any(|at| *at <= now) {
             return Ok(None);
         }
-        let (presences, reservations) =
-            tokio::try_join!(self.state.agent_presences(), self.state.reservations())
-                .map_err(state_error)?;
-        let agents = agent_runtimes(&presences, &config.identities, &reservations, now);
+        let ((presences, reservations), desks) = tokio::try_join!(
+            async {
+                tokio::try_join!(self.state.agent_presences(), self.state.reservations())
+                    .map_err(state_error)
+            },
+            self.agent_desks()
+        )?;
+        let agents = agent_runtimes(&presences, &config.identities, &reservations, &desks, now);
         let member_available = queue.members.iter().any(|member| {
-            agents
-                .iter()
-                .any(|agent| agent.username == member.username && agent.is_available(now))
+            agents.iter().any(|agent| {
+                agent.username == member.username
+                    && agent.is_available(now)
+                    && !agent.logged_out_queues.contains(queue.id())
+            })
         });
         if member_available {
             return Ok(None);

@@ -4,9 +4,10 @@
 //!   on a WebSocket). Valid token with a role that may connect → the connection is stored and
 //!   200 accepts the upgrade; otherwise 401/403 refuse it (API Gateway answers the upgrade
 //!   request with that status).
-//! - `$disconnect`: forget the connection (best effort: API Gateway ignores the answer, and
-//!   TTL and the sweeper catch what is missed).
-//! - `$default`: `{"action":"ping"}` → `{"type":"pong","at":…}`, `{"action":"whoami"}` → the
+//! - `$disconnect`: forget the connection and remember when its user left (best effort: API
+//!   Gateway ignores the answer, and TTL and the sweeper catch what is missed).
+//! - `$default`: `{"action":"ping"}` → `{"type":"pong","at":…}` (and the connection's
+//!   `heartbeatAt` is recorded for the presence heartbeat), `{"action":"whoami"}` → the
 //!   principal stored at connect, anything else → `{"type":"error","code":"unknown-action"}`,
 //!   each pushed back to the sender through `@connections`.
 
@@ -102,7 +103,9 @@ async fn disconnect<J, S: ConnectionStore, N>(
     deps: &HandlerDeps<J, S, N>,
     connection_id: &str,
 ) -> ApiGatewayProxyResponse {
-    if let Err(error) = deps.connections.delete(connection_id).await {
+    // Forgets the connection and remembers when its user left: a page reload (disconnect, then
+    // connect) must not look like an absence to the presence heartbeat (ws-sweeper).
+    if let Err(error) = deps.connections.depart(connection_id, now_utc()).await {
         // Nobody waits for this answer; TTL and the sweeper remove the record later.
         tracing::warn!(error.message = %error, error.cause_chain = %ErrorChain(&error), "failed to delete a connection");
     }
@@ -118,7 +121,8 @@ async fn message<J, S: ConnectionStore, N: ConnectionNotifier>(
     let body = (!request.is_base64_encoded)
         .then_some(request.body.as_deref())
         .flatten();
-    let reply = match ClientAction::parse(body) {
+    let action = ClientAction::parse(body);
+    let reply = match action {
         ClientAction::Ping => PushMessage::Pong { at: now_utc() },
         ClientAction::Whoami => match deps.connections.get(connection_id).await {
             Ok(Some(connection)) => PushMessage::Whoami {
@@ -136,7 +140,13 @@ async fn message<J, S: ConnectionStore, N: ConnectionNotifier>(
             code: "unknown-action".to_owned(),
         },
     };
-    match deps.notifier.post(connection_id, &reply).await {
+    let heartbeat = async {
+        if action == ClientAction::Ping {
+            record_heartbeat(deps, connection_id).await;
+        }
+    };
+    let ((), posted) = tokio::join!(heartbeat, deps.notifier.post(connection_id, &reply));
+    match posted {
         Ok(PostOutcome::Delivered) => response(200, None),
         Ok(PostOutcome::Gone) => {
             // The sender left before the reply: forget it now rather than at the next broadcast.
@@ -148,6 +158,25 @@ async fn message<J, S: ConnectionStore, N: ConnectionNotifier>(
         Err(error) => {
             tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(&error), "failed to reply");
             response(500, Some("internal-error"))
+        }
+    }
+}
+
+/// The presence heartbeat: a ping proves the desk is open. Written at most every
+/// `HEARTBEAT_WRITE_INTERVAL_SECONDS` per connection (a conditional update); a failure is only
+/// logged — the pong matters more, and the next ping tries again.
+async fn record_heartbeat<J, S: ConnectionStore, N>(
+    deps: &HandlerDeps<J, S, N>,
+    connection_id: &str,
+) {
+    match deps
+        .connections
+        .record_heartbeat(connection_id, now_utc())
+        .await
+    {
+        Ok(written) => tracing::debug!(written, "heartbeat"),
+        Err(error) => {
+            tracing::warn!(error.message = %error, error.cause_chain = %ErrorChain(&error), "failed to record a heartbeat");
         }
     }
 }
@@ -323,6 +352,9 @@ mod tests {
             .unwrap();
         assert_eq!(response.status_code, 200);
         assert!(deps.connections.ids().is_empty());
+        // AND agent01's departure is remembered for the presence heartbeat
+        let left = deps.connections.departures()["agent01"];
+        assert!((Utc::now() - left).num_seconds().abs() < 5);
     }
 
     #[tokio::test]
@@ -344,6 +376,46 @@ mod tests {
         assert_eq!(json["type"], "pong");
         let at: DateTime<Utc> = json["at"].as_str().unwrap().parse().unwrap();
         assert!((Utc::now() - at).num_seconds().abs() < 5);
+    }
+
+    #[tokio::test]
+    async fn when_client_pings_should_record_a_heartbeat_at_most_every_25_seconds() {
+        // GIVEN a connected client without a heartbeat yet
+        let deps = deps_with(
+            InMemoryConnectionStore::default()
+                .with_connections([stored("agent01", &[Role::Agent])]),
+            RecordingNotifier::new(),
+        );
+        // WHEN it pings twice in a row
+        function_handler(&deps, event(PING, None)).await.unwrap();
+        let first = deps.connections.connection(CONNECTION_ID).unwrap();
+        function_handler(&deps, event(PING, None)).await.unwrap();
+        // THEN the first ping recorded the heartbeat, the second did not move it, both got pongs
+        let beat = first.heartbeat_at.expect("a heartbeat");
+        assert!((Utc::now().timestamp() - beat).abs() < 5);
+        assert_eq!(
+            deps.connections
+                .connection(CONNECTION_ID)
+                .unwrap()
+                .heartbeat_at,
+            Some(beat)
+        );
+        assert_eq!(deps.notifier.posts().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn when_the_heartbeat_cannot_be_written_should_still_answer_pong() {
+        let mut connections = MockConnectionStore::new();
+        connections.expect_record_heartbeat().returning(|_, _| {
+            Err(StoreError::Backend {
+                operation: "record a heartbeat",
+                source: "throttled".into(),
+            })
+        });
+        let deps = deps_with(connections, RecordingNotifier::new());
+        let response = function_handler(&deps, event(PING, None)).await.unwrap();
+        assert_eq!(response.status_code, 200);
+        assert_eq!(deps.notifier.posts().len(), 1);
     }
 
     #[tokio::test]

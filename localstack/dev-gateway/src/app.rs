@@ -647,6 +647,7 @@ mod tests {
             "routing-worker",
             "callbacks-api",
             "voicemail-api",
+            "desk-api",
         ] {
             write_fake_function(&functions.path, binary);
         }
@@ -695,7 +696,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         assert_eq!(health["status"], "ok");
-        assert_eq!(health["functions"].as_object().unwrap().len(), 9);
+        assert_eq!(health["functions"].as_object().unwrap().len(), 10);
 
         let fired: Value = client
             .post(format!("{base}/_local/schedules/WsSweeperFunction/fire"))

@@ -2383,6 +2383,7 @@ Resources:
                 ("BroadcastFunction", "broadcast"),
                 ("CallbacksApiFunction", "callbacks-api"),
                 ("CtiIngestFunction", "cti-ingest"),
+                ("DeskApiFunction", "desk-api"),
                 ("HttpApiFunction", "http-api"),
                 ("RoutingApiFunction", "routing-api"),
                 ("RoutingWorkerFunction", "routing-worker"),
@@ -2459,11 +2460,7 @@ Resources:
                 sweep.expression.as_str(),
                 sweep.timezone.as_deref()
             ),
-            (
-                "WsSweeperFunction",
-                "rate(15 minutes)",
-                Some("Europe/Prague")
-            )
+            ("WsSweeperFunction", "rate(1 minute)", Some("Europe/Prague"))
         );
         assert_eq!(
             template

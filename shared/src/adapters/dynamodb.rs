@@ -6,20 +6,29 @@
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::{types::AttributeValue, Client};
+use aws_sdk_dynamodb::{
+    types::{AttributeValue, ReturnValue},
+    Client,
+};
 use chrono::{DateTime, Utc};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use crate::{
     paging::{InvalidCursor, Page, PageCursor},
     ports::{ConnectionStore, StoreError, UserDirectory},
-    realtime::{Connection, CONNECTION_KIND},
+    realtime::{Connection, Departure, CONNECTION_KIND, HEARTBEAT_WRITE_INTERVAL_SECONDS},
     time::format_rfc3339,
     users::{PageLimit, User, USER_KIND},
 };
 
 /// Name of the GSI on both tables.
 const BY_KIND_INDEX: &str = "byKind";
+/// GSI of `ConnectionsTable` by `username` (a user's open connections).
+const BY_USERNAME_INDEX: &str = "byUsername";
+/// The `kind` of the per-user departure items of `ConnectionsTable` (presence heartbeat).
+const DEPARTURE_KIND: &str = "departure";
+/// How long a departure item is kept (TTL; queries also filter by time, as TTL is lazy).
+const DEPARTURE_RETENTION_SECONDS: i64 = 24 * 60 * 60;
 /// Connections read per page when fanning out or sweeping.
 const CONNECTION_PAGE_SIZE: i32 = 100;
 
@@ -282,6 +291,173 @@ impl ConnectionStore for DynamoConnectionStore {
     ) -> Result<Page<Connection>, StoreError> {
         self.query(Some(cutoff), cursor).await
     }
+
+    async fn list_for_user(&self, username: &str) -> Result<Vec<Connection>, StoreError> {
+        let mut connections = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_USERNAME_INDEX)
+                .key_condition_expression("#username = :username")
+                .expression_attribute_names("#username", "username")
+                .expression_attribute_values(":username", AttributeValue::S(username.to_owned()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|error| backend("list a user's connections")(error.into()))?;
+            for item in output.items.unwrap_or_default() {
+                connections.push(from_item::<Connection>(item).map_err(corrupt("connection"))?);
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(connections),
+            }
+        }
+    }
+
+    async fn record_heartbeat(
+        &self,
+        connection_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let now = at.timestamp();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("connectionId", AttributeValue::S(connection_id.to_owned()))
+            .update_expression("SET #heartbeatAt = :now")
+            .condition_expression(
+                "attribute_exists(#connectionId) AND (attribute_not_exists(#heartbeatAt) OR #heartbeatAt <= :due)",
+            )
+            .expression_attribute_names("#connectionId", "connectionId")
+            .expression_attribute_names("#heartbeatAt", "heartbeatAt")
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(
+                ":due",
+                AttributeValue::N((now - HEARTBEAT_WRITE_INTERVAL_SECONDS).to_string()),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(backend("record a heartbeat")(error.into())),
+        }
+    }
+
+    async fn depart(
+        &self,
+        connection_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Connection>, StoreError> {
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("connectionId", AttributeValue::S(connection_id.to_owned()))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|error| backend("delete a connection")(error.into()))?;
+        let Some(old) = output.attributes.filter(|item| !item.is_empty()) else {
+            return Ok(None);
+        };
+        let connection = from_item::<Connection>(old).map_err(corrupt("connection"))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(departure_item(&connection.username, at)))
+            .send()
+            .await
+            .map_err(|error| backend("record a departure")(error.into()))?;
+        Ok(Some(connection))
+    }
+
+    async fn departures_since(&self, since: DateTime<Utc>) -> Result<Vec<Departure>, StoreError> {
+        let mut departures = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_KIND_INDEX)
+                .key_condition_expression("#kind = :kind AND #connectedAt >= :since")
+                .expression_attribute_names("#kind", "kind")
+                .expression_attribute_names("#connectedAt", "connectedAt")
+                .expression_attribute_values(":kind", AttributeValue::S(DEPARTURE_KIND.to_owned()))
+                .expression_attribute_values(":since", AttributeValue::S(format_rfc3339(since)))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|error| backend("list departures")(error.into()))?;
+            for item in output.items.unwrap_or_default() {
+                departures.push(departure_from_item(&item)?);
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(departures),
+            }
+        }
+    }
+}
+
+/// The departure item of `username`: key `departure#<username>`, in the `byKind` partition
+/// `departure` sorted by the time (`connectedAt`), without a `username` attribute so that it
+/// never shows among the user's connections (`byUsername`).
+fn departure_item(username: &str, at: DateTime<Utc>) -> Item {
+    HashMap::from([
+        (
+            "connectionId".to_owned(),
+            AttributeValue::S(format!("{DEPARTURE_KIND}#{username}")),
+        ),
+        (
+            "kind".to_owned(),
+            AttributeValue::S(DEPARTURE_KIND.to_owned()),
+        ),
+        (
+            "connectedAt".to_owned(),
+            AttributeValue::S(format_rfc3339(at)),
+        ),
+        (
+            "departedUsername".to_owned(),
+            AttributeValue::S(username.to_owned()),
+        ),
+        (
+            "expiresAt".to_owned(),
+            AttributeValue::N((at.timestamp() + DEPARTURE_RETENTION_SECONDS).to_string()),
+        ),
+    ])
+}
+
+fn departure_from_item(item: &Item) -> Result<Departure, StoreError> {
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(text)) => Ok(text.clone()),
+        _ => Err(StoreError::Corrupt {
+            entity: "departure",
+            source: format!("{name} is not a string").into(),
+        }),
+    };
+    let at = DateTime::parse_from_rfc3339(&text("connectedAt")?)
+        .map_err(|error| StoreError::Corrupt {
+            entity: "departure",
+            source: Box::new(error),
+        })?
+        .with_timezone(&Utc);
+    Ok(Departure {
+        username: text("departedUsername")?,
+        at,
+    })
 }
 
 #[cfg(test)]
@@ -313,6 +489,34 @@ mod tests {
         assert_eq!(
             key.get("username"),
             Some(&AttributeValue::S("agent03".to_owned()))
+        );
+    }
+
+    #[test]
+    fn when_a_user_departs_should_store_an_item_outside_the_connection_indexes() {
+        use chrono::TimeZone;
+        // GIVEN agent01 leaving at 09:30
+        let at = Utc.with_ymd_and_hms(2026, 11, 28, 9, 30, 0).unwrap();
+        // WHEN the departure item is built
+        let item = departure_item("agent01", at);
+        // THEN it is keyed per user, in the departure partition, without `username`
+        assert_eq!(
+            item["connectionId"],
+            AttributeValue::S("departure#agent01".into())
+        );
+        assert_eq!(item["kind"], AttributeValue::S("departure".into()));
+        assert!(!item.contains_key("username"));
+        assert_eq!(
+            item["expiresAt"],
+            AttributeValue::N((at.timestamp() + 86_400).to_string())
+        );
+        // AND reads back as the departure
+        assert_eq!(
+            departure_from_item(&item).unwrap(),
+            Departure {
+                username: "agent01".into(),
+                at
+            }
         );
     }
 

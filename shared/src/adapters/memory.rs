@@ -16,7 +16,10 @@ use crate::{
         AdminError, AuditLog, ConnectionNotifier, ConnectionStore, NoticePublisher, NotifyError,
         PostOutcome, PublishError, StoreError, UserAdministration, UserDirectory,
     },
-    realtime::{BroadcastNotice, Connection, PushMessage, CONNECTION_KIND},
+    realtime::{
+        BroadcastNotice, Connection, Departure, PushMessage, CONNECTION_KIND,
+        HEARTBEAT_WRITE_INTERVAL_SECONDS,
+    },
     time::format_rfc3339,
     users::{PageLimit, User, USER_KIND},
 };
@@ -211,6 +214,7 @@ impl UserAdministration for InMemoryUserAdministration {
 #[derive(Debug)]
 pub struct InMemoryConnectionStore {
     connections: Mutex<BTreeMap<String, Connection>>,
+    departures: Mutex<BTreeMap<String, DateTime<Utc>>>,
     page_size: usize,
 }
 
@@ -225,8 +229,19 @@ impl InMemoryConnectionStore {
     pub fn with_page_size(page_size: usize) -> Self {
         Self {
             connections: Mutex::new(BTreeMap::new()),
+            departures: Mutex::new(BTreeMap::new()),
             page_size: page_size.max(1),
         }
+    }
+
+    /// The connection as stored now.
+    pub fn connection(&self, connection_id: &str) -> Option<Connection> {
+        lock(&self.connections).get(connection_id).cloned()
+    }
+
+    /// Every user's last departure.
+    pub fn departures(&self) -> BTreeMap<String, DateTime<Utc>> {
+        lock(&self.departures).clone()
     }
 
     pub fn with_connections(self, connections: impl IntoIterator<Item = Connection>) -> Self {
@@ -313,6 +328,56 @@ impl ConnectionStore for InMemoryConnectionStore {
         cursor: Option<PageCursor>,
     ) -> Result<Page<Connection>, StoreError> {
         self.page(Some(cutoff), cursor)
+    }
+
+    async fn list_for_user(&self, username: &str) -> Result<Vec<Connection>, StoreError> {
+        Ok(lock(&self.connections)
+            .values()
+            .filter(|connection| connection.username == username)
+            .cloned()
+            .collect())
+    }
+
+    async fn record_heartbeat(
+        &self,
+        connection_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut connections = lock(&self.connections);
+        let Some(connection) = connections.get_mut(connection_id) else {
+            return Ok(false);
+        };
+        let now = at.timestamp();
+        let due = connection
+            .heartbeat_at
+            .is_none_or(|last| last <= now - HEARTBEAT_WRITE_INTERVAL_SECONDS);
+        if due {
+            connection.heartbeat_at = Some(now);
+        }
+        Ok(due)
+    }
+
+    async fn depart(
+        &self,
+        connection_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Connection>, StoreError> {
+        let removed = lock(&self.connections).remove(connection_id);
+        if let Some(connection) = &removed {
+            lock(&self.departures).insert(connection.username.clone(), at);
+        }
+        Ok(removed)
+    }
+
+    async fn departures_since(&self, since: DateTime<Utc>) -> Result<Vec<Departure>, StoreError> {
+        Ok(lock(&self.departures)
+            .iter()
+            .filter(|(_, at)| **at >= since)
+            .map(|(username, at)| Departure {
+                username: username.clone(),
+                at: *at,
+            })
+            .collect())
     }
 }
 
@@ -462,5 +527,57 @@ mod tests {
         let page = store.list_older_than(cutoff, None).await.unwrap();
         assert_eq!(page.items.len(), 1);
         assert_eq!(page.items[0].connection_id, "a");
+    }
+
+    #[tokio::test]
+    async fn when_heartbeats_come_fast_should_record_at_most_one_per_interval() {
+        // GIVEN a stored connection and one that is not stored
+        let store = InMemoryConnectionStore::default().with_connections([connection("a", 1)]);
+        let now = Utc.with_ymd_and_hms(2026, 11, 28, 8, 0, 0).unwrap();
+        // WHEN heartbeats arrive at 0 s, 10 s and 25 s
+        let first = store.record_heartbeat("a", now).await.unwrap();
+        let early = store
+            .record_heartbeat("a", now + chrono::Duration::seconds(10))
+            .await
+            .unwrap();
+        let due = store
+            .record_heartbeat("a", now + chrono::Duration::seconds(25))
+            .await
+            .unwrap();
+        // THEN the first and the one 25 s later are written, and an unknown id is not created
+        assert_eq!((first, early, due), (true, false, true));
+        assert_eq!(
+            store.connection("a").unwrap().heartbeat_at,
+            Some(now.timestamp() + 25)
+        );
+        assert!(!store.record_heartbeat("ghost", now).await.unwrap());
+        assert!(store.connection("ghost").is_none());
+    }
+
+    #[tokio::test]
+    async fn when_a_connection_departs_should_forget_it_and_remember_its_user() {
+        let store = InMemoryConnectionStore::default()
+            .with_connections([connection("a", 1), connection("b", 2)]);
+        let now = Utc.with_ymd_and_hms(2026, 11, 28, 8, 0, 0).unwrap();
+        let gone = store.depart("a", now).await.unwrap().unwrap();
+        assert_eq!(gone.username, "user-a");
+        assert!(store.depart("a", now).await.unwrap().is_none());
+        assert_eq!(store.ids(), BTreeSet::from(["b".to_owned()]));
+        assert_eq!(
+            store.departures_since(now).await.unwrap(),
+            [Departure {
+                username: "user-a".into(),
+                at: now
+            }]
+        );
+        assert!(store
+            .departures_since(now + chrono::Duration::seconds(1))
+            .await
+            .unwrap()
+            .is_empty());
+        // AND a user's connections are listed by username
+        let of_b = store.list_for_user("user-b").await.unwrap();
+        assert_eq!(of_b.len(), 1);
+        assert_eq!(of_b[0].connection_id, "b");
     }
 }

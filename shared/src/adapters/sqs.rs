@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 
 use crate::{
-    ports::{NoticePublisher, PublishError, RoutingSignals, RoutingTriggers, SignalError},
+    ports::{
+        CtiCommands, NoticePublisher, PublishError, RoutingSignals, RoutingTriggers, SignalError,
+    },
     realtime::BroadcastNotice,
 };
 
@@ -96,6 +98,56 @@ impl RoutingTriggers for SqsRoutingTriggers {
     }
 }
 
+/// [`CtiCommands`] on the relay's FIFO `CtiCommandQueue` (group per device, deduplicated by
+/// command id).
+#[derive(Debug, Clone)]
+pub struct SqsCtiCommands {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsCtiCommands {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    /// With a client built from the shared SDK configuration.
+    pub fn from_sdk_config(
+        sdk_config: &aws_config::SdkConfig,
+        queue_url: impl Into<String>,
+    ) -> Self {
+        Self::new(Client::new(sdk_config), queue_url)
+    }
+}
+
+#[async_trait]
+impl CtiCommands for SqsCtiCommands {
+    async fn send(&self, command: &cti_events::CtiCommand) -> Result<(), SignalError> {
+        send_command(&self.client, &self.queue_url, command).await
+    }
+}
+
+async fn send_command(
+    client: &Client,
+    queue_url: &str,
+    command: &cti_events::CtiCommand,
+) -> Result<(), SignalError> {
+    let body = serde_json::to_string(command).map_err(|error| SignalError(error.into()))?;
+    client
+        .send_message()
+        .queue_url(queue_url)
+        .message_group_id(command.group_id())
+        .message_deduplication_id(&command.command_id)
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|error| SignalError(error.into()))?;
+    Ok(())
+}
+
 /// [`RoutingSignals`] on SQS: commands on the relay's FIFO `CtiCommandQueue` (group per
 /// device, deduplicated by command id), triggers on the `RoutingQueue` ([`SqsRoutingTriggers`]).
 #[derive(Debug, Clone)]
@@ -135,17 +187,7 @@ impl SqsRoutingSignals {
 #[async_trait]
 impl RoutingSignals for SqsRoutingSignals {
     async fn command(&self, command: &cti_events::CtiCommand) -> Result<(), SignalError> {
-        let body = serde_json::to_string(command).map_err(|error| SignalError(error.into()))?;
-        self.client
-            .send_message()
-            .queue_url(&self.command_queue_url)
-            .message_group_id(command.group_id())
-            .message_deduplication_id(&command.command_id)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(|error| SignalError(error.into()))?;
-        Ok(())
+        send_command(&self.client, &self.command_queue_url, command).await
     }
 
     async fn trigger(

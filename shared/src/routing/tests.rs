@@ -77,6 +77,7 @@ fn member(queue_id: &str, username: &str, skill: u8, priority: u8) -> QueueMembe
         username: username.into(),
         skill_level: skill,
         priority,
+        locked: false,
     }
 }
 
@@ -103,6 +104,7 @@ fn agent(username: &str, presence: Presence, idle_seconds: i64) -> AgentRuntime 
         ready_since: (presence == Presence::Ready).then(|| now() - secs(idle_seconds)),
         wrap_up_until: None,
         reserved_for: None,
+        logged_out_queues: Default::default(),
     }
 }
 
@@ -479,6 +481,11 @@ fn when_best_agents_are_not_available_should_skip_them() {
         },
         AgentRuntime {
             wrap_up_until: Some(now() + secs(1)),
+            ..ready("expert", 600)
+        },
+        // Logged out of this queue at the desk (DESK-3).
+        AgentRuntime {
+            logged_out_queues: ["kkc".to_owned()].into_iter().collect(),
             ..ready("expert", 600)
         },
     ];
@@ -1576,6 +1583,7 @@ fn arb_agent(index: usize) -> impl Strategy<Value = (AgentRuntime, Option<(u8, u
                     ready_since: idle.map(|s| now() - secs(s)),
                     wrap_up_until: wrap.map(|s| now() + secs(s)),
                     reserved_for: reserved.then(|| "other".into()),
+                    logged_out_queues: Default::default(),
                 },
                 membership,
             )

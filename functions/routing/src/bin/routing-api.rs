@@ -5,8 +5,8 @@ use std::sync::Arc;
 use lambda_http::{run, service_fn, Error};
 use linka_shared::{
     adapters::{
-        DynamoAuditLog, DynamoConfigStore, DynamoRoutingStateStore, DynamoUserDirectory,
-        SqsRoutingSignals,
+        DynamoAgentDeskStore, DynamoAuditLog, DynamoClientStore, DynamoConfigStore,
+        DynamoRoutingStateStore, DynamoUserDirectory, SqsRoutingSignals,
     },
     aws::sdk_config,
     telemetry,
@@ -22,6 +22,8 @@ async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
     let config = Config::from_env()
         .inspect_err(|error| tracing::error!(error.message = %error, "invalid configuration"))?;
+    let desk_table = config.agent_desk_table.clone();
+    let clients_table = config.clients_table.clone();
     let sdk = sdk_config().await;
     let audit = DynamoAuditLog::from_sdk_config(
         &sdk,
@@ -47,6 +49,12 @@ async fn main() -> Result<(), Error> {
     );
     if let Some(ivr) = ivr {
         router = router.with_ivr(ivr);
+    }
+    if let Some(table) = clients_table {
+        router = router.with_clients(Arc::new(DynamoClientStore::from_sdk_config(&sdk, table)));
+    }
+    if let Some(table) = desk_table {
+        router = router.with_desks(Arc::new(DynamoAgentDeskStore::from_sdk_config(&sdk, table)));
     }
     let deps = ApiDeps {
         router,

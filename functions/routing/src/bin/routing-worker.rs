@@ -5,8 +5,8 @@ use std::sync::Arc;
 use lambda_runtime::{run, service_fn, Error};
 use linka_shared::{
     adapters::{
-        DynamoAuditLog, DynamoCallbackStore, DynamoConfigStore, DynamoRoutingStateStore,
-        DynamoUserDirectory, SqsRoutingSignals,
+        DynamoAgentDeskStore, DynamoAuditLog, DynamoCallbackStore, DynamoConfigStore,
+        DynamoRoutingStateStore, DynamoUserDirectory, SqsRoutingSignals,
     },
     aws::sdk_config,
     telemetry,
@@ -18,6 +18,7 @@ async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
     let config = Config::from_env()
         .inspect_err(|error| tracing::error!(error.message = %error, "invalid configuration"))?;
+    let desk_table = config.agent_desk_table.clone();
     let sdk = sdk_config().await;
     let audit = DynamoAuditLog::from_sdk_config(
         &sdk,
@@ -44,6 +45,9 @@ async fn main() -> Result<(), Error> {
     );
     if let Some(ivr) = routing::ivr_runtime(&config_for_ivr, &sdk) {
         router = router.with_ivr(ivr);
+    }
+    if let Some(table) = desk_table {
+        router = router.with_desks(Arc::new(DynamoAgentDeskStore::from_sdk_config(&sdk, table)));
     }
     if let Some(table) = callbacks_table {
         router = router.with_callbacks(Arc::new(DynamoCallbackStore::from_sdk_config(&sdk, table)));

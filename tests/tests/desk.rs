@@ -1,0 +1,419 @@
+//! The agent desk end to end (issue 6): two agents work a customer's call through the desk API
+//! only — the PBX simulator rings their phones, the relay executes the desk's commands (answer,
+//! consult, transfer, hang up), CtiIngestFunction keeps each agent's calls and the contact
+//! record, and DeskApiFunction serves desks, clients, notes, categories and histories.
+//!
+//! Agents agent01 (2001) and agent02 (2002) and the demo clients of `scripts/seed-clients.py`
+//! (two clients share +420777000111) are the local stack's own.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use system_tests::{eventually, Stack};
+
+const WAIT: Duration = Duration::from_secs(45);
+const CUSTOMER: &str = "+420777000111";
+
+fn sim_url(path: &str) -> String {
+    let base =
+        std::env::var("LINKA_PBX_SIM_URL").unwrap_or_else(|_| "http://127.0.0.1:7080".to_owned());
+    format!("{base}{path}")
+}
+
+async fn api(
+    stack: &Stack,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut request = stack
+        .http
+        .request(method, stack.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn desk(stack: &Stack, token: &str) -> Value {
+    let (status, desk) = api(stack, Method::GET, "/api/desk", token, None).await;
+    assert_eq!(status, 200, "{desk}");
+    desk
+}
+
+/// The desk's call whose other party is `remote`, once it is in `state`.
+async fn call_in_state(stack: &Stack, token: &str, remote: &str, state: &str) -> Value {
+    eventually(&format!("a call with {remote} {state}"), WAIT, || async {
+        let desk = desk(stack, token).await;
+        desk["calls"]
+            .as_array()?
+            .iter()
+            .find(|call| call["remote"] == remote && call["state"] == state)
+            .cloned()
+    })
+    .await
+}
+
+async fn press(stack: &Stack, token: &str, call: &Value, action: &str, body: Value) {
+    let path = format!(
+        "/api/desk/calls/{}/{}/{action}",
+        call["relayId"].as_str().unwrap(),
+        call["callId"].as_str().unwrap()
+    );
+    let (status, answer) = api(stack, Method::POST, &path, token, Some(&body)).await;
+    assert_eq!(status, 202, "{action}: {answer}");
+    assert!(answer["commandId"]
+        .as_str()
+        .is_some_and(|id| !id.is_empty()));
+}
+
+async fn no_calls(stack: &Stack, token: &str) {
+    eventually("no calls at the desk", WAIT, || async {
+        desk(stack, token).await["calls"]
+            .as_array()?
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn when_two_agents_work_a_call_at_their_desks_should_control_it_and_keep_the_contact() {
+    let stack = Stack::from_env();
+    let (first, second, admin) = (
+        stack.token("agent01").await,
+        stack.token("agent02").await,
+        stack.token("admin").await,
+    );
+
+    // Queues: agent01 logs out of one queue and back in; a locked membership cannot be changed.
+    let desk01 = desk(&stack, &first).await;
+    assert_eq!(desk01["device"], "2001");
+    for queue in desk01["queues"].as_array().unwrap() {
+        let path = format!("/api/desk/queues/{}", queue["queueId"].as_str().unwrap());
+        let (status, _) = api(
+            &stack,
+            Method::PUT,
+            &path,
+            &first,
+            Some(&json!({"loggedIn": true})),
+        )
+        .await;
+        assert!(status == 200 || status == 403, "{status}");
+    }
+    let queue_id = desk01["queues"][0]["queueId"].as_str().unwrap().to_owned();
+    let queue_path = format!("/api/desk/queues/{queue_id}");
+    let (status, queue) = api(
+        &stack,
+        Method::PUT,
+        &queue_path,
+        &first,
+        Some(&json!({"loggedIn": false})),
+    )
+    .await;
+    assert_eq!(
+        (status, &queue["loggedIn"]),
+        (200, &json!(false)),
+        "{queue}"
+    );
+    let desk01 = desk(&stack, &first).await;
+    let listed = desk01["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["queueId"] == queue_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(listed["loggedIn"], false);
+    let (status, _) = api(
+        &stack,
+        Method::PUT,
+        &queue_path,
+        &first,
+        Some(&json!({"loggedIn": true})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let member_path = format!("/api/admin/queues/{queue_id}/members/agent01");
+    let (_, members) = api(
+        &stack,
+        Method::GET,
+        &format!("/api/admin/queues/{queue_id}/members"),
+        &admin,
+        None,
+    )
+    .await;
+    let member = members["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["username"] == "agent01")
+        .unwrap()
+        .clone();
+    let settings = |locked: bool| json!({"skillLevel": member["skillLevel"], "priority": member["priority"], "locked": locked});
+    let (status, _) = api(
+        &stack,
+        Method::PUT,
+        &member_path,
+        &admin,
+        Some(&settings(true)),
+    )
+    .await;
+    assert_eq!(status, 200);
+    eventually("the lock reaches the desk", WAIT, || async {
+        desk(&stack, &first).await["queues"]
+            .as_array()?
+            .iter()
+            .any(|q| q["queueId"] == queue_id.as_str() && q["locked"] == true)
+            .then_some(())
+    })
+    .await;
+    let (status, locked) = api(
+        &stack,
+        Method::PUT,
+        &queue_path,
+        &first,
+        Some(&json!({"loggedIn": false})),
+    )
+    .await;
+    assert_eq!(status, 403, "{locked}");
+    assert_eq!(locked["code"], "queue-locked");
+    let (status, _) = api(
+        &stack,
+        Method::PUT,
+        &member_path,
+        &admin,
+        Some(&settings(false)),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // Both agents ready at their desks.
+    for token in [&first, &second] {
+        let (status, answer) = api(
+            &stack,
+            Method::PUT,
+            "/api/desk/presence",
+            token,
+            Some(&json!({"state": "ready"})),
+        )
+        .await;
+        assert_eq!(status, 202, "{answer}");
+    }
+    for token in [&first, &second] {
+        eventually("the agent ready", WAIT, || async {
+            (desk(&stack, token).await["presence"]["state"] == "ready").then_some(())
+        })
+        .await;
+    }
+
+    // A customer whose number two clients share calls agent01: the desk shows it ringing and
+    // the lookup lists both clients.
+    let created: Value = stack
+        .http
+        .post(sim_url("/calls"))
+        .json(&json!({"from": CUSTOMER, "to": "2001"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pbx_call = created["call_id"].as_str().unwrap().to_owned();
+    let ringing = call_in_state(&stack, &first, CUSTOMER, "ringing").await;
+    assert_eq!(ringing["direction"], "inbound");
+    let contact_id = ringing["contactId"].as_str().unwrap().to_owned();
+    let (status, found) = api(
+        &stack,
+        Method::GET,
+        "/api/clients?phone=%2B420777000111",
+        &first,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{found}");
+    let ids: Vec<&str> = found["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["clientId"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"90000001") && ids.contains(&"90000002"),
+        "{ids:?}"
+    );
+
+    // agent01 answers at the desk, picks the client, writes a note and sets a category.
+    press(&stack, &first, &ringing, "answer", json!({})).await;
+    let talking = call_in_state(&stack, &first, CUSTOMER, "connected").await;
+    let contact_path = format!("/api/contacts/{contact_id}");
+    eventually("the contact record", WAIT, || async {
+        let (status, _) = api(&stack, Method::GET, &contact_path, &first, None).await;
+        (status == 200).then_some(())
+    })
+    .await;
+    let (status, record) = api(
+        &stack,
+        Method::PUT,
+        &format!("{contact_path}/client"),
+        &first,
+        Some(&json!({"clientId": "90000001"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{record}");
+    let note = "Klientka žádá o zaslání průkazu pojištěnce";
+    let (status, version) = api(
+        &stack,
+        Method::POST,
+        &format!("{contact_path}/notes"),
+        &first,
+        Some(&json!({"text": note})),
+    )
+    .await;
+    assert_eq!(status, 201, "{version}");
+    let (_, categories) = api(&stack, Method::GET, "/api/desk/categories", &first, None).await;
+    let categories: Vec<String> = categories["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["categoryId"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(categories.len() >= 2, "{categories:?}");
+    let (status, record) = api(
+        &stack,
+        Method::PUT,
+        &format!("{contact_path}/category"),
+        &first,
+        Some(&json!({"categoryId": categories[0]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{record}");
+
+    // agent01 consults agent02, who answers at their desk; agent01 transfers the customer.
+    press(
+        &stack,
+        &first,
+        &talking,
+        "consult",
+        json!({"target": {"kind": "agent", "username": "agent02"}}),
+    )
+    .await;
+    let consulted = call_in_state(&stack, &second, "2001", "ringing").await;
+    assert_eq!(consulted["direction"], "internal");
+    press(&stack, &second, &consulted, "answer", json!({})).await;
+    call_in_state(&stack, &first, "2002", "connected").await;
+    let held = call_in_state(&stack, &first, CUSTOMER, "held").await;
+    press(&stack, &first, &held, "transfer", json!({})).await;
+    let transferred = call_in_state(&stack, &second, CUSTOMER, "connected").await;
+    no_calls(&stack, &first).await;
+
+    // agent02 hangs up at the desk; the PBX has no call left.
+    press(&stack, &second, &transferred, "hangup", json!({})).await;
+    no_calls(&stack, &second).await;
+    eventually("the PBX call ended", WAIT, || async {
+        let response = stack
+            .http
+            .get(sim_url(&format!("/calls/{pbx_call}")))
+            .send()
+            .await
+            .ok()?;
+        let gone = response.status() == 404
+            || response.json::<Value>().await.ok()?["connections"]
+                .as_array()
+                .is_some_and(Vec::is_empty);
+        gone.then_some(())
+    })
+    .await;
+
+    // The category can change after the call; a note amendment keeps the first version.
+    let (status, _) = api(
+        &stack,
+        Method::PUT,
+        &format!("{contact_path}/category"),
+        &first,
+        Some(&json!({"categoryId": categories[1]})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = api(
+        &stack,
+        Method::POST,
+        &format!("{contact_path}/notes"),
+        &first,
+        Some(&json!({"text": "Průkaz odeslán poštou", "baseVersion": 1})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, notes) = api(
+        &stack,
+        Method::GET,
+        &format!("{contact_path}/notes"),
+        &first,
+        None,
+    )
+    .await;
+    let texts: Vec<&str> = notes["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts.len(), 2, "{notes}");
+    assert!(texts.contains(&note), "{texts:?}");
+
+    // The client's history and both agents' own histories show the contact; the full-text
+    // search ignores case and diacritics.
+    let listed = |page: &Value| {
+        page["contacts"]
+            .as_array()
+            .is_some_and(|list| list.iter().any(|c| c["contactId"] == contact_id.as_str()))
+    };
+    let (_, history) = api(
+        &stack,
+        Method::GET,
+        "/api/clients/90000001/contacts",
+        &first,
+        None,
+    )
+    .await;
+    assert!(listed(&history), "{history}");
+    let record = eventually("the record with both agents", WAIT, || async {
+        let (_, record) = api(&stack, Method::GET, &contact_path, &first, None).await;
+        let agents = record["agents"].as_array()?;
+        (agents.iter().any(|a| a == "agent01") && agents.iter().any(|a| a == "agent02"))
+            .then_some(record)
+    })
+    .await;
+    assert_eq!(record["categoryId"], categories[1].as_str());
+    assert_eq!(record["clientId"], "90000001");
+    let (_, mine) = api(
+        &stack,
+        Method::GET,
+        "/api/desk/history?q=PRUKAZU%20pojistence",
+        &first,
+        None,
+    )
+    .await;
+    assert!(listed(&mine), "{mine}");
+    let (_, theirs) = api(&stack, Method::GET, "/api/desk/history", &second, None).await;
+    assert!(listed(&theirs), "{theirs}");
+
+    // The transfer panel shows agent02.
+    let (_, panel) = api(&stack, Method::GET, "/api/desk/directory", &first, None).await;
+    let agent02 = panel["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["username"] == "agent02")
+        .unwrap()
+        .clone();
+    assert_eq!(agent02["device"], "2002");
+    assert!(agent02["presence"].is_string());
+}
