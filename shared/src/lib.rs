@@ -34,6 +34,7 @@ pub mod realtime;
 pub mod routing;
 pub mod routing_live;
 pub mod routing_settings;
+pub mod stats;
 pub mod telemetry;
 pub mod time;
 pub mod users;

@@ -243,6 +243,9 @@ pub struct CtiWrite {
     pub calls: Vec<Versioned<crate::cti_state::CallState>>,
     pub agents: Vec<Versioned<crate::cti_state::AgentPresence>>,
     pub events: Vec<crate::contacts::ContactEvent>,
+    /// The desk statistics' hourly counters the records add (`crate::stats`): in the same
+    /// transaction, so an event applied before (nothing written) never counts twice.
+    pub counters: Vec<crate::stats::CounterIncrement>,
 }
 
 /// A [`CtiWrite`] was not stored (nothing of it was).

@@ -545,7 +545,7 @@ async fn when_admin_configures_a_queue_with_members_should_store_it_and_audit_ea
     assert_eq!(status, 200);
     assert_eq!(
         members["items"],
-        json!([{"queueId": queue_id, "username": "agent01", "skillLevel": 8, "priority": 2}])
+        json!([{"queueId": queue_id, "username": "agent01", "skillLevel": 8, "priority": 2, "locked": false}])
     );
 
     // AND the queue cannot be deleted while it has members

@@ -405,6 +405,20 @@ async fn when_two_agents_work_a_call_at_their_desks_should_control_it_and_keep_t
     let (_, theirs) = api(&stack, Method::GET, "/api/desk/history", &second, None).await;
     assert!(listed(&theirs), "{theirs}");
 
+    // The desk's statistics (DESK-6): the four periods, overall, in the agent's queues and own.
+    let (status, stats) = api(&stack, Method::GET, "/api/desk/stats", &first, None).await;
+    assert_eq!(status, 200, "{stats}");
+    let periods: Vec<&str> = stats["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(periods, ["24h", "7d", "14d", "30d"]);
+    for scope in ["all", "myQueues", "mine"] {
+        assert!(stats["periods"][0][scope].is_object(), "{scope}: {stats}");
+    }
+
     // The transfer panel shows agent02.
     let (_, panel) = api(&stack, Method::GET, "/api/desk/directory", &first, None).await;
     let agent02 = panel["agents"]

@@ -671,11 +671,12 @@ export function createAdminApi({ users, send, problem, readBody }) {
           if (!body) return true;
           const errors = [];
           if (!users.has(subId)) errors.push({ field: "username", message: "is not a user" });
-          checkKnown(body, ["skillLevel", "priority"], errors);
+          checkKnown(body, ["skillLevel", "priority", "locked"], errors);
           checkInt(body, "skillLevel", 1, 10, errors);
           checkInt(body, "priority", 1, 10, errors);
+          if (body.locked !== undefined && typeof body.locked !== "boolean") errors.push({ field: "locked", message: "must be true or false" });
           if (errors.length) return invalid(res, errors), done("config.update", `queues/${id}/members/${subId}`, 422), true;
-          const member = { queueId: id, username: subId, skillLevel: body.skillLevel, priority: body.priority };
+          const member = { queueId: id, username: subId, skillLevel: body.skillLevel, priority: body.priority ?? 5, locked: body.locked ?? false };
           list.set(subId, member);
           send(res, 200, member);
           done("config.update", `queues/${id}/members/${subId}`, 200);

@@ -13,6 +13,9 @@ pub struct Config {
     pub agent_state_table: String,
     /// `CONTACT_EVENTS_TABLE`: name of ContactEventsTable.
     pub contact_events_table: String,
+    /// `STATS_TABLE`: name of StatsTable (the desk statistics' hourly counters, DESK-6); unset =
+    /// no counters.
+    pub stats_table: Option<String>,
     /// `CTI_IVR_DEVICES`: comma-separated IVR devices (may be empty).
     pub topology: Topology,
     /// `ROUTING_QUEUE_URL`: the routing worker's queue; unset = no routing triggers.
@@ -73,6 +76,7 @@ impl Config {
             calls_table: config::required(env, "CALLS_TABLE")?,
             agent_state_table: config::required(env, "AGENT_STATE_TABLE")?,
             contact_events_table: config::required(env, "CONTACT_EVENTS_TABLE")?,
+            stats_table: config::optional(env, "STATS_TABLE"),
             topology: Topology {
                 ivr_devices,
                 ..Topology::default()
@@ -117,6 +121,7 @@ mod tests {
         };
         let config = Config::from_source(&env).unwrap();
         assert_eq!(config.calls_table, "linka-CALLS_TABLE");
+        assert_eq!(config.stats_table.as_deref(), Some("linka-STATS_TABLE"));
         assert_eq!(
             config.topology.ivr_devices,
             BTreeSet::from(["7000".to_owned(), "7001".to_owned()])

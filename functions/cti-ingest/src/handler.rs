@@ -29,6 +29,7 @@ use linka_shared::{
     },
     ports::{CtiStateStore, CtiWrite, CtiWriteError, RoutingTriggers, StoreError, Versioned},
     routing_live::triggers_for,
+    stats::increments_for_calls,
     telemetry::ErrorChain,
 };
 use thiserror::Error;
@@ -277,10 +278,13 @@ async fn call_write<S: CtiStateStore>(
             version,
         },
     );
+    // The desk statistics' counters, in the same transaction (DESK-6).
+    let counters = increments_for_calls(calls.iter().map(|call| &call.value), &events);
     Ok(Some(CtiWrite {
         calls,
         agents,
         events,
+        counters,
     }))
 }
 
@@ -365,6 +369,9 @@ async fn agent_write<S: CtiStateStore>(
             }
         }
     }
+    // `done` after `wrapUp` repeats a counted outcome: nothing, but derived the same way.
+    write.counters =
+        increments_for_calls(write.calls.iter().map(|call| &call.value), &write.events);
     Ok(Some(write))
 }
 
@@ -776,6 +783,55 @@ mod tests {
             .remove("messageId");
         let result = function_handler(&deps(), event(&value.to_string())).await;
         assert!(result.is_err());
+    }
+
+    #[tokio::test]
+    async fn when_sample_calls_are_ingested_twice_should_count_each_contact_once() {
+        use linka_shared::stats::Counter::{self, *};
+        // GIVEN the sample batches: c1 answered by 2001 after 4 s and talked 1 s (08h), c2
+        // abandoned in the queue (08h, with a duplicate), c21 lost in the queue (09h), c22 lost
+        // while 2001 rang (10h)
+        let deps = HandlerDeps {
+            topology: Topology {
+                ivr_devices: ["7000".to_owned()].into(),
+                ..Topology::default()
+            },
+            ..deps()
+        };
+        let batches = [ANSWERED, ABANDONED, LOST_IN_QUEUE, LOST_RINGING];
+        // WHEN they are ingested
+        for batch in batches {
+            let response = function_handler(&deps, event(batch)).await.unwrap();
+            assert!(response.batch_item_failures.is_empty());
+        }
+        // THEN each contact is counted once, in its hour, overall, in queue 5000 and (answered)
+        // for agent 2001 — the `done` after wrap-up adds nothing
+        let stats = deps.store.stats();
+        let get = |scope: &str, hour: &str, field: Counter| {
+            stats.get(scope, &format!("2026-11-27T{hour}"), field)
+        };
+        for scope in ["all", "queue#5000"] {
+            assert_eq!(get(scope, "08", Offered), 2, "{scope}");
+            assert_eq!(get(scope, "08", Answered), 1);
+            assert_eq!(get(scope, "08", AnsweredInSl), 1);
+            assert_eq!(get(scope, "08", TalkMs), 1_000);
+            assert_eq!(get(scope, "08", Abandoned), 1);
+            assert_eq!(get(scope, "08", AbandonedInQueue), 1);
+            assert_eq!(get(scope, "09", Offered), 1);
+            assert_eq!(get(scope, "09", AbandonedInQueue), 1);
+            assert_eq!(get(scope, "10", Offered), 1);
+            assert_eq!(get(scope, "10", AbandonedRingingAgent), 1);
+            assert_eq!(get(scope, "10", Answered), 0);
+        }
+        assert_eq!(get("agent#2001", "08", Answered), 1);
+        assert_eq!(get("agent#2001", "08", AnsweredInSl), 1);
+        assert_eq!(get("agent#2001", "08", Offered), 0);
+        // AND a redelivery of every batch changes no counter
+        let counted = stats.all();
+        for batch in batches {
+            function_handler(&deps, event(batch)).await.unwrap();
+        }
+        assert_eq!(stats.all(), counted);
     }
 
     #[test]

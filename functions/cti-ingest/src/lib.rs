@@ -15,6 +15,7 @@ pub const ENVIRONMENT: &[&str] = &[
     "CALLS_TABLE",
     "AGENT_STATE_TABLE",
     "CONTACT_EVENTS_TABLE",
+    "STATS_TABLE",
     "CTI_IVR_DEVICES",
     "ROUTING_QUEUE_URL",
     "USERS_TABLE",

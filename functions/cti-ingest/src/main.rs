@@ -54,13 +54,18 @@ async fn main() -> Result<(), Error> {
             None => projection,
         });
     }
+    let store = DynamoCtiStateStore::from_sdk_config(
+        &sdk,
+        config.calls_table,
+        config.agent_state_table,
+        config.contact_events_table,
+    );
     let deps = HandlerDeps {
-        store: DynamoCtiStateStore::from_sdk_config(
-            &sdk,
-            config.calls_table,
-            config.agent_state_table,
-            config.contact_events_table,
-        ),
+        // The desk statistics' counters go in the events' transactions (DESK-6).
+        store: match config.stats_table {
+            Some(table) => store.with_stats_table(table),
+            None => store,
+        },
         topology: config.topology,
         triggers: config.routing_queue_url.map(|url| {
             std::sync::Arc::new(SqsRoutingTriggers::from_sdk_config(&sdk, url))

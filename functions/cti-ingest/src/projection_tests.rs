@@ -55,6 +55,7 @@ async fn apply(store: &InMemoryCtiStateStore, envelope: &CtiEnvelope) {
                 }],
                 agents: Vec::new(),
                 events,
+                counters: Vec::new(),
             })
             .await
             .unwrap();

@@ -383,13 +383,13 @@ where
     }
 }
 
-/// The agent's user record and where they sit.
-struct Seat {
-    user: User,
+/// The agent's user record and where they sit (also read by `crate::stats_api`).
+pub(crate) struct Seat {
+    pub(crate) user: User,
     /// The extension the agent is at (logged on there, else their agent number).
-    device: Option<String>,
+    pub(crate) device: Option<String>,
     /// The agent item of that device (with its calls).
-    presence: Option<AgentPresence>,
+    pub(crate) presence: Option<AgentPresence>,
 }
 
 async fn serve<J, S, U, G, A>(
@@ -444,7 +444,7 @@ where
 }
 
 /// Where `username` sits: the device routing would use (logged on there), else the agent number.
-async fn seat<J, S, U, G, A>(
+pub(crate) async fn seat<J, S, U, G, A>(
     deps: &DeskDeps<J, S, U, G, A>,
     config: &RoutingConfig,
     username: &str,
@@ -475,6 +475,23 @@ where
             presence: None,
         });
     };
+    // Usually the agent is logged on at the extension of their own number: one read.
+    let own = deps
+        .router
+        .state
+        .agent_presence(&number)
+        .await
+        .map_err(|error| store_failure("read the agent's state", error))?;
+    if let Some(presence) = own.filter(|presence| {
+        presence.state != AgentState::LoggedOff
+            && presence.agent_id.as_deref().is_none_or(|id| id == number)
+    }) {
+        return Ok(Seat {
+            user,
+            device: Some(number),
+            presence: Some(presence),
+        });
+    }
     let presences = deps
         .router
         .state

@@ -6,6 +6,7 @@
 pub mod clients_api;
 pub mod contacts_api;
 pub mod desk_api;
+pub mod stats_api;
 
 /// Every environment variable `desk-api` reads, checked against `infra/template.yaml` by the
 /// consistency tests.
@@ -25,6 +26,7 @@ pub const ENVIRONMENT: &[&str] = &[
     "AGENT_DESK_TABLE",
     "CLIENTS_TABLE",
     "CONTACTS_TABLE",
+    "STATS_TABLE",
     "AUTH_ISSUER",
     "AUTH_AUDIENCE",
     "AUTH_JWKS_URL",
@@ -37,4 +39,5 @@ pub fn routes() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
         .iter()
         .chain(clients_api::ROUTES)
         .chain(contacts_api::ROUTES)
+        .chain(stats_api::ROUTES)
 }

@@ -314,6 +314,27 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
         (["api", "voicemails", _, "assign" | "release" | "done" | "notes"], _) => {
             Resolution::MethodNotAllowed("POST")
         }
+        // Served by desk-api.
+        (["api", "desk"], _)
+        | (["api", "desk", "directory" | "categories" | "history" | "recent" | "stats"], _) => {
+            Resolution::MethodNotAllowed("GET")
+        }
+        (["api", "desk", "presence" | "favourites"], _) | (["api", "desk", "queues", _], _) => {
+            Resolution::MethodNotAllowed("PUT")
+        }
+        (["api", "desk", "dial"], _) | (["api", "desk", "calls", _, _, _], _) => {
+            Resolution::MethodNotAllowed("POST")
+        }
+        (["api", "client-fields"], _) | (["api", "clients", _, "contacts"], _) => {
+            Resolution::MethodNotAllowed("GET")
+        }
+        (["api", "clients"], _) => Resolution::MethodNotAllowed("GET, POST"),
+        (["api", "clients", _], _) => Resolution::MethodNotAllowed("GET, PUT"),
+        (["api", "contacts", _], _) => Resolution::MethodNotAllowed("GET"),
+        (["api", "contacts", _, "notes"], _) => Resolution::MethodNotAllowed("GET, POST"),
+        (["api", "contacts", _, "category" | "client" | "data"], _) => {
+            Resolution::MethodNotAllowed("PUT")
+        }
         (["api", "health"], "GET") => found(Route::Health),
         (["api", "openapi.json"], "GET") => found(Route::OpenApi),
         (["api", "me"], "GET") => found(Route::Me),

@@ -3,7 +3,10 @@
 //!
 //! Each state item carries a `version` number; a write is conditional on the version read
 //! (`attribute_not_exists` for a new item), and the states and the lifecycle records of one CTI
-//! event go in one `TransactWriteItems`, so a crash never stores half of an event.
+//! event go in one `TransactWriteItems`, so a crash never stores half of an event. With a
+//! statistics table ([`DynamoCtiStateStore::with_stats_table`]) the event's hourly counters
+//! (`StatsTable`, `ADD`) go in the same transaction: an event applied before writes nothing, so
+//! it never counts twice.
 
 use std::collections::HashMap;
 
@@ -73,6 +76,8 @@ pub struct DynamoCtiStateStore {
     calls_table: String,
     agents_table: String,
     contact_events_table: String,
+    /// `StatsTable`; `None`: the counters of a write are not stored.
+    stats_table: Option<String>,
 }
 
 impl DynamoCtiStateStore {
@@ -87,7 +92,14 @@ impl DynamoCtiStateStore {
             calls_table: calls_table.into(),
             agents_table: agents_table.into(),
             contact_events_table: contact_events_table.into(),
+            stats_table: None,
         }
+    }
+
+    /// Stores the writes' statistics counters in `table` (`StatsTable`).
+    pub fn with_stats_table(mut self, table: impl Into<String>) -> Self {
+        self.stats_table = Some(table.into());
+        self
     }
 
     /// With a client built from the shared SDK configuration.
@@ -226,6 +238,9 @@ impl CtiStateStore for DynamoCtiStateStore {
                 .build()
                 .map_err(|error| backend("build a contact event write", error))?;
             items.push(TransactWriteItem::builder().put(put).build());
+        }
+        if let Some(table) = &self.stats_table {
+            items.extend(super::counter_updates(table, &write.counters)?);
         }
         if items.is_empty() {
             return Ok(());

@@ -1,5 +1,6 @@
 //! In-memory [`CtiStateStore`] for behaviour tests: the same optimistic versioning and
-//! all-or-nothing commits as the DynamoDB adapter.
+//! all-or-nothing commits as the DynamoDB adapter, and the commits' statistics counters
+//! ([`InMemoryCtiStateStore::stats`]).
 
 use std::{
     collections::BTreeMap,
@@ -13,6 +14,8 @@ use crate::{
     cti_state::{AgentPresence, CallState},
     ports::{CtiStateStore, CtiWrite, CtiWriteError, StoreError, Versioned},
 };
+
+use super::InMemoryStatsStore;
 
 #[derive(Debug, Default)]
 struct Tables {
@@ -29,6 +32,7 @@ struct Tables {
 #[derive(Debug, Default, Clone)]
 pub struct InMemoryCtiStateStore {
     tables: Arc<Mutex<Tables>>,
+    stats: InMemoryStatsStore,
 }
 
 impl InMemoryCtiStateStore {
@@ -56,6 +60,11 @@ impl InMemoryCtiStateStore {
     /// Every lifecycle record, by contact and then time.
     pub fn events(&self) -> Vec<ContactEvent> {
         self.lock().events.values().cloned().collect()
+    }
+
+    /// The statistics counters the commits added (`StatsTable`); clones share them.
+    pub fn stats(&self) -> InMemoryStatsStore {
+        self.stats.clone()
     }
 
     /// How many commits were stored.
@@ -116,6 +125,7 @@ impl CtiStateStore for InMemoryCtiStateStore {
                 .events
                 .insert((event.contact_id.clone(), event.sort_key()), event.clone());
         }
+        self.stats.add(&write.counters);
         tables.commits += 1;
         Ok(())
     }

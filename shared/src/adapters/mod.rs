@@ -24,6 +24,8 @@ mod prompts_s3;
 mod routing_dynamodb;
 mod routing_memory;
 mod sqs;
+mod stats_dynamodb;
+mod stats_memory;
 mod tts;
 mod voicemail_dynamodb;
 mod voicemail_memory;
@@ -54,6 +56,8 @@ pub use sqs::{
     SqsCtiCommands, SqsNoticePublisher, SqsRoutingSignals, SqsRoutingTriggers,
     MAX_TRIGGER_DELAY_SECONDS,
 };
+pub use stats_dynamodb::{counter_updates, DynamoStatsStore};
+pub use stats_memory::InMemoryStatsStore;
 pub use tts::{speech_synthesizer, EspeakSynthesizer, PollySynthesizer};
 pub use voicemail_dynamodb::DynamoVoicemailStore;
 pub use voicemail_memory::{FakeVoicemailAudio, InMemoryVoicemailStore};

@@ -63,6 +63,8 @@ export interface QueueMember {
   username: string;
   skillLevel: number;
   priority: number;
+  /** The agent may not log in or out of the queue at the desk (DESK-3). */
+  locked?: boolean;
 }
 
 export interface AdminUser {

@@ -32,6 +32,8 @@ interface MemberRow {
   username: string;
   skillLevel: string;
   priority: string;
+  /** The agent may not log in or out of the queue at the desk (DESK-3). */
+  locked: boolean;
 }
 
 export class QueueFormView implements View {
@@ -45,7 +47,7 @@ export class QueueFormView implements View {
   #usernames: string[] = [];
   #userNames = new Map<string, string>();
   #members: MemberRow[] = [];
-  #newMember: MemberRow = { username: "", skillLevel: "5", priority: "5" };
+  #newMember: MemberRow = { username: "", skillLevel: "5", priority: "5", locked: false };
   #memberProblem: Problem | null = null;
   #memberSaved: string | null = null;
   #disposed = false;
@@ -331,6 +333,14 @@ export class QueueFormView implements View {
         h(
           "td",
           null,
+          checkbox(member.locked, (v) => (member.locked = v), {
+            "data-testid": "member-locked",
+            "aria-label": `${t("members.locked")}: ${member.username}`,
+          }),
+        ),
+        h(
+          "td",
+          null,
           button(t("common.save"), () => void this.#saveMember(context, member, false), { class: "secondary small", "data-testid": "member-save" }),
           " ",
           button(t("members.remove"), () => void this.#removeMember(context, member.username), { class: "secondary small", "data-testid": "member-remove" }),
@@ -379,7 +389,7 @@ export class QueueFormView implements View {
           h(
             "tr",
             null,
-            ...(["members.username", "members.name", "members.skill", "members.priority", "common.actions"] as const).map((key) => h("th", { scope: "col" }, t(key))),
+            ...(["members.username", "members.name", "members.skill", "members.priority", "members.locked", "common.actions"] as const).map((key) => h("th", { scope: "col" }, t(key))),
           ),
         ),
         h("tbody", null, ...rows),
@@ -451,10 +461,11 @@ export class QueueFormView implements View {
       const saved = (await context.api.call("PUT", `/api/admin/queues/${encodeURIComponent(this.#id ?? "")}/members/${encodeURIComponent(username)}`, {
         skillLevel: numberOrText(member.skillLevel),
         priority: numberOrText(member.priority),
+        locked: member.locked,
       })) as Partial<QueueMember> | null;
-      const row = memberRow({ queueId: this.#id ?? "", username, skillLevel: Number(member.skillLevel), priority: Number(member.priority), ...(saved ?? {}) });
+      const row = memberRow({ queueId: this.#id ?? "", username, skillLevel: Number(member.skillLevel), priority: Number(member.priority), locked: member.locked, ...(saved ?? {}) });
       this.#members = [...this.#members.filter((m) => m.username !== username), row].sort((a, b) => a.username.localeCompare(b.username));
-      if (isNew) this.#newMember = { username: "", skillLevel: "5", priority: "5" };
+      if (isNew) this.#newMember = { username: "", skillLevel: "5", priority: "5", locked: false };
       this.#memberSaved = context.t("members.saved", { username });
     } catch (error) {
       this.#memberProblem = asProblem(error);
@@ -477,5 +488,5 @@ export class QueueFormView implements View {
 }
 
 function memberRow(member: QueueMember): MemberRow {
-  return { username: member.username, skillLevel: String(member.skillLevel ?? ""), priority: String(member.priority ?? "") };
+  return { username: member.username, skillLevel: String(member.skillLevel ?? ""), priority: String(member.priority ?? ""), locked: member.locked ?? false };
 }

@@ -11,6 +11,7 @@ import {
   clientName,
   consultationOf,
   dayBound,
+  coalesce,
   debounce,
   dialNumber,
   dtmfDigits,
@@ -153,6 +154,26 @@ describe("pushes", () => {
     expect(before.agents.find((agent) => agent.username === "agent02")?.presence).toBe("free");
     expect(applyPresencePush(before, { type: "presence", username: "agent02", presence: "free" })).toBe(before);
     expect(applyPresencePush(before, { type: "presence", username: "nobody", presence: "busy" })).toBe(before);
+  });
+
+  it("re-reads at once and folds a burst into one more read", async () => {
+    let release: () => void = () => {};
+    let runs = 0;
+    const refetch = coalesce(() => {
+      runs += 1;
+      return new Promise<void>((resolve) => (release = resolve));
+    });
+    refetch.request();
+    expect(runs).toBe(1);
+    refetch.request();
+    refetch.request();
+    expect(runs).toBe(1);
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(runs).toBe(2);
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(runs).toBe(2);
   });
 
   it("debounces re-reads into one", () => {

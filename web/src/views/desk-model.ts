@@ -267,6 +267,39 @@ export function dayBound(date: string, end: boolean, toIso: (local: string) => s
   return toIso(`${next.toISOString().slice(0, 10)}T00:00`) ?? undefined;
 }
 
+/**
+ * Runs `run` at once when requested, and while it runs folds every further request into one
+ * more run after it: pushes in a burst cost two reads at most, and the first one starts without
+ * waiting (the event → screen time is what agents feel).
+ */
+export function coalesce(run: () => Promise<void>): { request: () => void; cancel: () => void } {
+  let running = false;
+  let again = false;
+  let cancelled = false;
+  const start = (): void => {
+    running = true;
+    again = false;
+    void run().finally(() => {
+      running = false;
+      if (again && !cancelled) start();
+    });
+  };
+  return {
+    request() {
+      cancelled = false;
+      if (running) {
+        again = true;
+        return;
+      }
+      start();
+    },
+    cancel() {
+      cancelled = true;
+      again = false;
+    },
+  };
+}
+
 /** Calls a function at most once per `ms`, after the last request (a trailing debounce). */
 export function debounce(run: () => void, ms: number, timers: Pick<typeof globalThis, "setTimeout" | "clearTimeout"> = globalThis): { request: () => void; cancel: () => void } {
   let timer: ReturnType<typeof setTimeout> | null = null;

@@ -1,7 +1,7 @@
 // Pracoviště (the agent desk, issue 6): presence and breaks, queues, call control, caller
 // identification and the client card, the note and category of the contact, histories and the
 // transfer panel. Loaded as its own chunk. The PBX's answers arrive over the WebSocket: a
-// `desk` push re-reads GET /api/desk (debounced) or applies the desk it carries, a `presence`
+// `desk` push re-reads GET /api/desk (at once, coalescing a burst) or applies the desk it carries, a `presence`
 // push updates a panel row, a `contact` push re-reads that contact; after a reconnect the page
 // reads everything again.
 
@@ -23,7 +23,7 @@ import {
   changedFields,
   clientName,
   dayBound,
-  debounce,
+  coalesce,
   isExternalNumber,
   latestVersion,
   mainCall,
@@ -38,7 +38,6 @@ import { asProblem, problemBox } from "./problem-box";
 import type { View, ViewContext } from "./view";
 
 /** How long pushes are gathered before GET /api/desk is read again. */
-export const DESK_REFETCH_MS = 250;
 
 const DESK_CODES: Record<string, string> = {
   "queue-locked": "desk.problem.queueLocked",
@@ -56,7 +55,7 @@ export class DeskView implements View {
   #tick: ReturnType<typeof setInterval> | null = null;
   #liveOpened = false;
   #liveLost = false;
-  readonly #refetch = debounce(() => void this.#loadDesk(), DESK_REFETCH_MS);
+  readonly #refetch = coalesce(() => this.#loadDesk());
   /** A call button pressed (`from`) and where the focus goes once it is gone (`to`, first found). */
   #pendingFocus: { from: string; to: string[] } | null = null;
 

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use desk::{clients_api, contacts_api, desk_api};
+use desk::{clients_api, contacts_api, desk_api, stats_api};
 use lambda_http::{run, service_fn, Error, Request, RequestExt};
 use linka_shared::{
     adapters::{
         DynamoAgentDeskStore, DynamoAgentPresences, DynamoAuditLog, DynamoClientStore,
-        DynamoConfigStore, DynamoContactRecordStore, DynamoRoutingStateStore, DynamoUserDirectory,
-        SqsRoutingSignals,
+        DynamoConfigStore, DynamoContactRecordStore, DynamoRoutingStateStore, DynamoStatsStore,
+        DynamoUserDirectory, SqsRoutingSignals,
     },
     auth::{AuthConfig, HttpJwksSource, TokenValidator},
     aws::sdk_config,
@@ -30,6 +30,7 @@ async fn main() -> Result<(), Error> {
     let clients_table = config::required(&ProcessEnv, "CLIENTS_TABLE").inspect_err(invalid)?;
     let contacts_table = config::required(&ProcessEnv, "CONTACTS_TABLE").inspect_err(invalid)?;
     let desk_table = config::required(&ProcessEnv, "AGENT_DESK_TABLE").inspect_err(invalid)?;
+    let stats_table = config::required(&ProcessEnv, "STATS_TABLE").inspect_err(invalid)?;
     let sdk = sdk_config().await;
     let audit = DynamoAuditLog::from_sdk_config(
         &sdk,
@@ -69,6 +70,10 @@ async fn main() -> Result<(), Error> {
         )),
         audit: audit.clone(),
     };
+    let stats_deps = stats_api::StatsDeps {
+        desk: &desk_deps,
+        stats: Arc::new(DynamoStatsStore::from_sdk_config(&sdk, stats_table)),
+    };
     let clients_deps = clients_api::ClientsDeps {
         validator: validator()?,
         clients: clients.clone(),
@@ -83,7 +88,8 @@ async fn main() -> Result<(), Error> {
         audit,
     };
     run(service_fn(|request: Request| {
-        let (desk_deps, clients_deps, contacts_deps) = (&desk_deps, &clients_deps, &contacts_deps);
+        let (desk_deps, clients_deps, contacts_deps, stats_deps) =
+            (&desk_deps, &clients_deps, &contacts_deps, &stats_deps);
         async move {
             let path = match request.raw_http_path() {
                 "" => request.uri().path().to_owned(),
@@ -94,6 +100,8 @@ async fn main() -> Result<(), Error> {
                 contacts_api::handle(contacts_deps, request).await
             } else if clients_api::handles(&method, &path) {
                 clients_api::handle(clients_deps, request).await
+            } else if stats_api::handles(&method, &path) {
+                stats_api::handle(stats_deps, request).await
             } else if desk_api::handles(&method, &path) {
                 desk_api::handle(desk_deps, request).await
             } else {
