@@ -55,6 +55,8 @@ describe(`Linka agent desk on the stack at ${BASE_URL}`, () => {
     }
     await first.page.getByTestId("desk-no-call").waitFor();
     await second.page.getByTestId("desk-no-call").waitFor();
+    // Statistiky are read with the desk (their figures depend on earlier runs: not checked).
+    await first.page.getByTestId("desk-stats-table").waitFor();
     await ready(first.page);
     await ready(second.page);
 

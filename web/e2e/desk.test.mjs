@@ -79,6 +79,17 @@ describe(`Linka agent desk at ${BASE_URL}`, () => {
     assert.equal(refused.status, 403);
     assert.equal(refused.body.code, "queue-locked");
 
+    // Statistiky, read with the desk: overall, my queues (each of the three too) and mine, per period.
+    const handled24h = page.getByTestId("desk-stats-mine-24h");
+    await handled24h.waitFor();
+    const stats = page.getByTestId("desk-stats-table");
+    assert.deepEqual(await stats.locator("thead th").allTextContents(), ["Hovory", "24 h", "7 dní", "14 dní", "30 dní"]);
+    assert.deepEqual((await stats.locator('tbody th[scope="row"]').allTextContents()).slice(0, 2), ["Celkem", "Moje fronty"]);
+    assert.equal(await stats.locator('tbody th[scope="row"]').last().textContent(), "Já");
+    assert.match(await page.getByTestId("desk-stats-all-24h").textContent(), /^\d+ \/ \d+SL \d+(,\d)?\u00a0%vyřízeno \d+, ztraceno \d+, úroveň služby \d+(,\d)?\u00a0%$/);
+    const handledBefore = Number(await handled24h.getAttribute("data-answered"));
+    assert.ok(Number.isInteger(handledBefore), String(handledBefore));
+
     // A call from a number two clients share is offered.
     const offer = await pageApi(page, "POST", "/api/mock/desk/offer", { username: "agent01", number: SHARED_NUMBER, attributes: { "ivr.volba": "1" } });
     assert.equal(offer.status, 201);
@@ -145,6 +156,11 @@ describe(`Linka agent desk at ${BASE_URL}`, () => {
     await deskState(page, "workingAfterCall");
     assert.match(await page.getByTestId("desk-wrapup-left").textContent(), /^0:[0-3]\d$/);
     assert.equal(await page.getByTestId("desk-state").textContent(), "Dohra");
+    // The call left the desk: Statistiky are read again and count it as the agent's own.
+    await page.locator(`[data-testid="desk-stats-mine-24h"][data-answered="${handledBefore + 1}"]`).waitFor();
+    assert.match(await page.getByTestId("desk-stats-mine-24h").textContent(), new RegExp(`vyřízeno ${handledBefore + 1}$`));
+    await page.getByTestId("desk-stats-refresh").click();
+    await page.locator(`[data-testid="desk-stats-mine-24h"][data-answered="${handledBefore + 1}"]`).waitFor();
 
     // Later: the contact opened from Poslední kontakty, the note amended; both versions listed.
     const recent = page.getByTestId("desk-recent-table").locator("tr", { hasText: "+420 601 555 777" }).first();
@@ -177,6 +193,8 @@ describe(`Linka agent desk at ${BASE_URL}`, () => {
     assert.equal(await page.getByTestId("desk-ready").textContent(), "Ready");
     assert.equal(await page.getByTestId("desk-state").textContent(), "Wrap-up");
     assert.equal(await page.locator("#desk-transfer-title").textContent(), "Transfer panel");
+    assert.equal(await page.locator("#desk-stats-title").textContent(), "Statistics");
+    assert.equal(await page.getByTestId("desk-stats-table").locator('tbody th[scope="row"]').last().textContent(), "Me");
     assert.deepEqual(await axeViolations(page), []);
     assert.deepEqual(errors, []);
   });

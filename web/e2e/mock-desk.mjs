@@ -4,6 +4,8 @@
 //        blind-transfer|conference|send-digits}, POST /api/desk/dial
 //   GET  /api/desk/directory, PUT /api/desk/favourites
 //   GET  /api/desk/history?from&to&q&cursor, GET /api/desk/recent
+//   GET  /api/desk/stats                (DESK-6: seeded figures plus the queue calls an agent
+//                                       answered here, counted when the call leaves their desk)
 //   GET  /api/desk/categories          (NOT in the contract: the agent-readable category list
 //                                       the desk asks for first; {items} like the admin API)
 //   GET  /api/client-fields, GET/POST /api/clients, GET/PUT /api/clients/{id},
@@ -47,6 +49,23 @@ const CATEGORIES = [
   { categoryId: "zmena-udaju", name: "Změna údajů", parentId: null, active: true },
   { categoryId: "stare", name: "Stará kategorie", parentId: null, active: false },
 ];
+// The statistics (GET /api/desk/stats): hours per period and, per queue, seeded calls an hour
+// [offered, answered, answered within the service level, abandoned, mean talk seconds].
+const SERVICE_LEVEL_SECONDS = 20;
+const STATS_PERIODS = [
+  ["24h", 24],
+  ["7d", 168],
+  ["14d", 336],
+  ["30d", 720],
+];
+const STATS_RATES = {
+  "kkc-obecne": [2.5, 2.3, 1.9, 0.15, 190],
+  "kkc-vip": [0.6, 0.58, 0.55, 0.01, 260],
+  "as-asistence": [0.9, 0.8, 0.6, 0.08, 150],
+  other: [1.5, 1.35, 1.1, 0.1, 170], // queues no mock agent is a member of (in `all` only)
+};
+const MINE_PER_HOUR = 0.3; // seeded own answered calls an hour (within SL: 85 %, 200 s each)
+
 const label = (cs, en) => ({ cs, en });
 const FIELDS = [
   { key: "firstName", label: label("Jméno", "First name"), type: "text", required: false, editable: true, inCard: true },
@@ -73,6 +92,8 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
   const notes = new Map(); // contactId → versions
   const favourites = new Map(); // username → ids
   const panelPresence = new Map(); // username → presence for agents without a desk here
+  const handled = []; // {username, queueId, at, waitSeconds, talkSeconds}: queue calls answered here
+  const handledContacts = new Set(); // contactIds counted for their queue (once each)
   let sequence = 0;
   let clientSequence = 10000000;
   for (const [username, presence] of [["agent02", "free"], ["agent03", "busy"], ["agent04", "break"], ["agent05", "ringing"], ["agent06", "wrapUp"], ["supervisor", "free"]]) {
@@ -263,6 +284,64 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
     push(null, { type: "contact", contactId });
   }
 
+  /** An answered queue call leaves `username`'s desk (hung up or transferred): it counts for the statistics. */
+  function countHandled(username, call, record) {
+    if (!record?.answeredAt || !call.queueId || call.direction === "internal") return;
+    const at = Date.now();
+    handled.push({
+      username,
+      queueId: handledContacts.has(record.contactId) ? null : call.queueId,
+      at,
+      waitSeconds: Math.max(0, (Date.parse(record.answeredAt) - Date.parse(record.startedAt)) / 1000),
+      talkSeconds: Math.max(0, (at - Date.parse(record.answeredAt)) / 1000),
+    });
+    handledContacts.add(record.contactId);
+  }
+
+  function statsOf(me) {
+    const now = Date.now();
+    const summary = ([offered, answered, inSl, abandoned, talk]) => ({
+      offered,
+      answered,
+      lost: offered - answered,
+      abandoned,
+      answeredInSl: inSl,
+      serviceLevel: offered ? Math.round((1000 * inSl) / offered) / 10 : null,
+      averageTalkSeconds: answered ? Math.round(talk / answered) : null,
+    });
+    const seeded = (rates, hours) => {
+      const [offered, answered, inSl, abandoned, talk] = rates.map((rate) => rate * hours);
+      return [Math.round(offered), Math.round(answered), Math.round(inSl), Math.round(abandoned), Math.round(answered) * (talk / hours)];
+    };
+    const add = (a, b) => a.map((value, index) => value + b[index]);
+    const myQueueIds = deskOf(me).queues.map((queue) => queue.queueId);
+    const periods = STATS_PERIODS.map(([period, hours]) => {
+      const hourStart = new Date(now);
+      hourStart.setUTCMinutes(0, 0, 0);
+      const from = hourStart.getTime() - (hours - 1) * 3_600_000;
+      const recent = handled.filter((entry) => entry.at >= from);
+      const live = (entries) => entries.reduce((sum, entry) => add(sum, [1, 1, entry.waitSeconds <= SERVICE_LEVEL_SECONDS ? 1 : 0, 0, entry.talkSeconds]), [0, 0, 0, 0, 0]);
+      const queue = (queueId) => add(seeded(STATS_RATES[queueId] ?? STATS_RATES.other, hours), live(recent.filter((entry) => entry.queueId === queueId)));
+      const mySum = myQueueIds.map(queue).reduce(add, [0, 0, 0, 0, 0]);
+      const allSum = [...QUEUES.map((entry) => entry.queueId), "other"].map(queue).reduce(add, [0, 0, 0, 0, 0]);
+      const ownSeed = Math.round(MINE_PER_HOUR * hours);
+      const own = live(recent.filter((entry) => entry.username === me));
+      return {
+        period,
+        from: iso(from),
+        to: iso(now),
+        all: summary(allSum),
+        myQueues: summary(mySum),
+        queues: deskOf(me)
+          .queues.map((entry) => ({ queueId: entry.queueId, name: entry.name, ...summary(queue(entry.queueId)) }))
+          .sort((a, b) => a.name.localeCompare(b.name, "cs")),
+        // The agent's own: answered only (offered and lost are 0, so no service level).
+        mine: { ...summary([0, ownSeed + own[1], Math.round(ownSeed * 0.85) + own[2], 0, ownSeed * 200 + own[4]]), lost: 0 },
+      };
+    });
+    return { serviceLevelSeconds: SERVICE_LEVEL_SECONDS, periods };
+  }
+
   function nameOfClient(client) {
     return [client.fields.firstName, client.fields.lastName].filter(Boolean).join(" ") || client.clientId;
   }
@@ -342,6 +421,7 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
             if (!peerDesk.calls.length && peerDesk.presence.state === "busy") setState(peerDesk, "ready");
             pushDesk(call.peer.username, "calls");
           }
+          countHandled(me, call, record);
           if (!desk.calls.length) {
             if (record?.answeredAt && call.direction !== "internal") startWrapUp(desk);
             else if (desk.presence.state === "busy") setState(desk, "ready");
@@ -388,6 +468,7 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
             return pushDesk(me, "calls");
           }
           desk.calls = desk.calls.filter((other) => other !== call && other !== consultation);
+          countHandled(me, call, record);
           const peer = consultation.peer;
           if (peer) {
             const peerDesk = deskOf(peer.username);
@@ -418,6 +499,7 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
         respond();
         return later(() => {
           desk.calls = desk.calls.filter((entry) => entry !== call);
+          countHandled(me, call, record);
           if (other) {
             newCall(other, { direction: call.direction, state: "ringing", remote: call.remote, remoteName: call.remoteName, queueId: call.queueId, contactId: call.contactId, attributes: call.attributes });
             pushDesk(other.username, "calls");
@@ -530,6 +612,7 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
       favourites.set(me, [...new Set(body.favourites)]);
       return send(res, 200, { favourites: favourites.get(me) });
     }
+    if (second === "stats" && !third && method === "GET") return send(res, 200, statsOf(me));
     if (second === "categories" && !third && method === "GET") return send(res, 200, { items: CATEGORIES });
     if (second === "recent" && !third && method === "GET") {
       const mine = [...contacts.values()].filter((record) => record.agents.includes(me) && record.direction !== "internal").sort(newestFirst).slice(0, 10);

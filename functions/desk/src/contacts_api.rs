@@ -23,11 +23,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use lambda_http::{
-    http::{
-        header::{self, HeaderValue},
-        Method, StatusCode,
-    },
-    Body, Request, RequestExt, Response,
+    http::{Method, StatusCode},
+    Body, Request, Response,
 };
 use linka_shared::{
     admin_config::{is_valid_config_id, CallCategory, ConfigEntity},
@@ -43,11 +40,10 @@ use linka_shared::{
     paging::PageCursor,
     ports::{AuditLog, ConfigStore, Versioned},
     problem::{FieldError, Problem},
-    telemetry::ErrorChain,
 };
 use routing::http_common::{
-    audit_context, auth_failure, bearer_token, json, problem_response, query_parameter,
-    required_body, store_failure, Operation,
+    audit_context, audit_unavailable, authenticate, json, problem_response, query_parameter,
+    request_path, required_body, store_failure, Operation,
 };
 use serde::{Deserialize, Serialize};
 
@@ -112,11 +108,7 @@ enum Route {
     Recent,
 }
 
-enum Resolution {
-    Found(Route),
-    NotFound,
-    MethodNotAllowed(&'static str),
-}
+type Resolution = routing::http_common::Resolution<Route>;
 
 /// `%XX` escapes of a path segment decoded (`prg-1%3A1%3A42` → `prg-1:1:42`); `None` when an
 /// escape is broken or the result is not UTF-8.
@@ -327,34 +319,13 @@ where
     K: ConfigStore,
     A: AuditLog,
 {
-    let path = match request.raw_http_path() {
-        "" => request.uri().path().to_owned(),
-        raw => raw.to_owned(),
+    let route = match resolve(request.method(), &request_path(&request)).into_route() {
+        Ok(route) => route,
+        Err(response) => return response,
     };
-    let route = match resolve(request.method(), &path) {
-        Resolution::NotFound => {
-            return problem_response(Problem::not_found(
-                "route-not-found",
-                "There is no such route.",
-            ))
-        }
-        Resolution::MethodNotAllowed(allowed) => {
-            let mut response = problem_response(Problem::method_not_allowed(format!(
-                "This path only supports {allowed}."
-            )));
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allowed));
-            return response;
-        }
-        Resolution::Found(route) => route,
-    };
-    let principal = match bearer_token(request.headers()) {
-        Ok(token) => match deps.validator.validate(token).await {
-            Ok(principal) => principal,
-            Err(error) => return auth_failure(&error),
-        },
-        Err(error) => return auth_failure(&error),
+    let principal = match authenticate(&deps.validator, &request).await {
+        Ok(principal) => principal,
+        Err(response) => return response,
     };
     let context = audit_context(&principal, &request);
     let mut note = AuditNote::default();
@@ -385,17 +356,7 @@ where
     }
     match deps.audit.record(&record).await {
         Ok(()) => response,
-        Err(error) => {
-            tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(&error), "failed to write an audit record");
-            let mut response = problem_response(Problem::service_unavailable(
-                "audit-unavailable",
-                "The audit log cannot record this call right now; nothing was served. Try again later.",
-            ));
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            response
-        }
+        Err(error) => audit_unavailable(&error),
     }
 }
 

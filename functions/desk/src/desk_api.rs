@@ -16,11 +16,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use lambda_http::{
-    http::{
-        header::{self, HeaderValue},
-        Method, StatusCode,
-    },
-    Body, Request, RequestExt, Response,
+    http::{Method, StatusCode},
+    Body, Request, Response,
 };
 use linka_shared::{
     admin_config::{BreakCode, CallCategory, ConfigEntity, TransferGroup, TransferLine},
@@ -45,7 +42,7 @@ use linka_shared::{
 };
 use routing::{
     http_common::{
-        audit_context, auth_failure, bearer_token, body, internal, json, problem_response,
+        audit_context, authenticate, body, internal, json, problem_response, request_path,
         router_failure, store_failure, Operation,
     },
     router::{command_for as timed_command, Router, RoutingConfig},
@@ -116,11 +113,7 @@ impl Route {
     }
 }
 
-enum Resolution {
-    Found(Route),
-    NotFound,
-    MethodNotAllowed(&'static str),
-}
+type Resolution = routing::http_common::Resolution<Route>;
 
 fn resolve(method: &Method, path: &str) -> Resolution {
     let Some(start) = path.find("/api/desk") else {
@@ -314,34 +307,13 @@ where
     G: RoutingSignals,
     A: AuditLog,
 {
-    let path = match request.raw_http_path() {
-        "" => request.uri().path().to_owned(),
-        raw => raw.to_owned(),
+    let route = match resolve(request.method(), &request_path(&request)).into_route() {
+        Ok(route) => route,
+        Err(response) => return response,
     };
-    let route = match resolve(request.method(), &path) {
-        Resolution::NotFound => {
-            return problem_response(Problem::not_found(
-                "route-not-found",
-                "There is no such route.",
-            ))
-        }
-        Resolution::MethodNotAllowed(allowed) => {
-            let mut response = problem_response(Problem::method_not_allowed(format!(
-                "This path only supports {allowed}."
-            )));
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allowed));
-            return response;
-        }
-        Resolution::Found(route) => route,
-    };
-    let principal = match bearer_token(request.headers()) {
-        Ok(token) => match deps.validator.validate(token).await {
-            Ok(principal) => principal,
-            Err(error) => return auth_failure(&error),
-        },
-        Err(error) => return auth_failure(&error),
+    let principal = match authenticate(&deps.validator, &request).await {
+        Ok(principal) => principal,
+        Err(response) => return response,
     };
     let context = audit_context(&principal, &request);
     let response = serve(deps, &request, &route, &principal)

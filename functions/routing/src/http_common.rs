@@ -172,3 +172,69 @@ pub fn auth_failure(error: &AuthError) -> Response<Body> {
     );
     response
 }
+
+/// The request's path as API Gateway gave it (the raw path; the URI's without one).
+pub fn request_path(request: &Request) -> String {
+    match request.raw_http_path() {
+        "" => request.uri().path().to_owned(),
+        raw => raw.to_owned(),
+    }
+}
+
+/// Where a method and path lead in one function's routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution<R> {
+    Found(R),
+    NotFound,
+    /// The path exists; these methods are allowed on it (the `Allow` header).
+    MethodNotAllowed(&'static str),
+}
+
+impl<R> Resolution<R> {
+    /// The route, or the 404 / 405 response to give instead.
+    #[allow(clippy::result_large_err)]
+    pub fn into_route(self) -> Result<R, Response<Body>> {
+        match self {
+            Self::Found(route) => Ok(route),
+            Self::NotFound => Err(problem_response(Problem::not_found(
+                "route-not-found",
+                "There is no such route.",
+            ))),
+            Self::MethodNotAllowed(allowed) => {
+                let mut response = problem_response(Problem::method_not_allowed(format!(
+                    "This path only supports {allowed}."
+                )));
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allowed));
+                Err(response)
+            }
+        }
+    }
+}
+
+/// The caller, from the request's Bearer token, or the 401 / 503 response to give instead.
+#[allow(clippy::result_large_err)]
+pub async fn authenticate<J: linka_shared::auth::JwksSource>(
+    validator: &linka_shared::auth::TokenValidator<J>,
+    request: &Request,
+) -> Result<Principal, Response<Body>> {
+    let token = bearer_token(request.headers()).map_err(|error| auth_failure(&error))?;
+    validator
+        .validate(token)
+        .await
+        .map_err(|error| auth_failure(&error))
+}
+
+/// The answer when the audit log cannot record a call that must be audited (nothing was served).
+pub fn audit_unavailable(error: &(dyn std::error::Error + 'static)) -> Response<Body> {
+    tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(error), "failed to write an audit record");
+    let mut response = problem_response(Problem::service_unavailable(
+        "audit-unavailable",
+        "The audit log cannot record this call right now; nothing was served. Try again later.",
+    ));
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
+}

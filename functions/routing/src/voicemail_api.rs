@@ -18,11 +18,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use lambda_http::{
-    http::{
-        header::{self, HeaderValue},
-        Method, StatusCode,
-    },
-    Body, Error, Request, RequestExt, Response,
+    http::{Method, StatusCode},
+    Body, Error, Request, Response,
 };
 use linka_shared::{
     audit::{AuditAction, AuditRecord},
@@ -33,15 +30,15 @@ use linka_shared::{
         VoicemailStore, VoicemailWriteError,
     },
     problem::{FieldError, Problem},
-    telemetry::ErrorChain,
     time::format_rfc3339,
     voicemail::{sort_for_agent_list, Voicemail, VoicemailError},
 };
 use serde::{Deserialize, Serialize};
 
 use crate::http_common::{
-    audit_context, auth_failure, bearer_token, body, internal, json, problem_response,
-    query_parameter, required_body, router_failure, store_failure, valid_id, Operation,
+    audit_context, audit_unavailable, authenticate, body, internal, json, problem_response,
+    query_parameter, request_path, required_body, router_failure, store_failure, valid_id,
+    Operation,
 };
 use crate::router::{Router, RoutingConfig};
 
@@ -111,11 +108,7 @@ impl Action {
     }
 }
 
-enum Resolution {
-    Found(Route),
-    NotFound,
-    MethodNotAllowed(&'static str),
-}
+type Resolution = crate::http_common::Resolution<Route>;
 
 /// Maps a path (with or without a stage prefix) and method to a route.
 fn resolve(method: &Method, path: &str) -> Resolution {
@@ -257,34 +250,13 @@ where
     G: RoutingSignals,
     A: AuditLog,
 {
-    let path = match request.raw_http_path() {
-        "" => request.uri().path().to_owned(),
-        raw => raw.to_owned(),
+    let route = match resolve(request.method(), &request_path(&request)).into_route() {
+        Ok(route) => route,
+        Err(response) => return Ok(response),
     };
-    let route = match resolve(request.method(), &path) {
-        Resolution::NotFound => {
-            return Ok(problem_response(Problem::not_found(
-                "route-not-found",
-                "There is no such route.",
-            )))
-        }
-        Resolution::MethodNotAllowed(allowed) => {
-            let mut response = problem_response(Problem::method_not_allowed(format!(
-                "This path only supports {allowed}."
-            )));
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allowed));
-            return Ok(response);
-        }
-        Resolution::Found(route) => route,
-    };
-    let principal = match bearer_token(request.headers()) {
-        Ok(token) => match deps.validator.validate(token).await {
-            Ok(principal) => principal,
-            Err(error) => return Ok(auth_failure(&error)),
-        },
-        Err(error) => return Ok(auth_failure(&error)),
+    let principal = match authenticate(&deps.validator, &request).await {
+        Ok(principal) => principal,
+        Err(response) => return Ok(response),
     };
     let context = audit_context(&principal, &request);
     let (action, target) = match &route {
@@ -309,17 +281,7 @@ where
     }
     match deps.audit.record(&record).await {
         Ok(()) => Ok(response),
-        Err(error) => {
-            tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(&error), "failed to write an audit record");
-            let mut response = problem_response(Problem::service_unavailable(
-                "audit-unavailable",
-                "The audit log cannot record this call right now; nothing was served. Try again later.",
-            ));
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            Ok(response)
-        }
+        Err(error) => Ok(audit_unavailable(&error)),
     }
 }
 

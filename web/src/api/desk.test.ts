@@ -71,4 +71,13 @@ describe("DeskApi", () => {
     expect(await agent.desk.categories(false)).toBeNull();
     expect(agent.calls.map((call) => call.path)).toEqual(["/api/desk/categories"]);
   });
+
+  it("reads the statistics, an empty answer as no periods", async () => {
+    const zero = { offered: 0, answered: 0, lost: 0, abandoned: 0, answeredInSl: 0, serviceLevel: null, averageTalkSeconds: null };
+    const period = { period: "24h", from: "2026-11-27T06:00:00Z", to: "2026-11-28T06:10:00Z", all: zero, myQueues: zero, queues: [], mine: zero };
+    const { desk, calls } = fake({ "GET /api/desk/stats": { serviceLevelSeconds: 20, periods: [period] } });
+    expect(await desk.stats()).toEqual({ serviceLevelSeconds: 20, periods: [period] });
+    expect(calls).toEqual([{ method: "GET", path: "/api/desk/stats" }]);
+    expect(await fake().desk.stats()).toEqual({ serviceLevelSeconds: 0, periods: [] });
+  });
 });

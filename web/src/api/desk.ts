@@ -147,6 +147,44 @@ export interface HistoryQuery {
   cursor?: string | null | undefined;
 }
 
+/** The figures of one period and scope (DESK-6); per cent and mean talk time are null when there is nothing to count. */
+export interface StatsSummary {
+  offered: number;
+  answered: number;
+  /** offered − answered: abandoned, failed or overflowed. */
+  lost: number;
+  abandoned: number;
+  answeredInSl: number;
+  /** answeredInSl / offered in per cent, one decimal; null when nothing was offered. */
+  serviceLevel: number | null;
+  averageTalkSeconds: number | null;
+}
+
+export type StatsPeriod = "24h" | "7d" | "14d" | "30d";
+
+export interface QueueStats extends StatsSummary {
+  queueId: string;
+  name: string;
+}
+
+export interface DeskStatsPeriod {
+  period: StatsPeriod;
+  from: string;
+  to: string;
+  all: StatsSummary;
+  myQueues: StatsSummary;
+  queues: QueueStats[];
+  /** The agent's own answered calls (offered and lost are 0 here). */
+  mine: StatsSummary;
+}
+
+export interface DeskStats {
+  /** The service-level threshold, seconds from queue entry to the answer. */
+  serviceLevelSeconds: number;
+  /** In the order 24h, 7d, 14d, 30d. */
+  periods: DeskStatsPeriod[];
+}
+
 const enc = encodeURIComponent;
 
 /** `relay-1/42` → the two path segments of a call (the call id may itself hold no slash). */
@@ -211,6 +249,14 @@ export class DeskApi {
   async setFavourites(favourites: string[]): Promise<string[]> {
     const body = (await this.api.call("PUT", "/api/desk/favourites", { favourites })) as { favourites?: string[] } | null;
     return body?.favourites ?? favourites;
+  }
+
+  async stats(): Promise<DeskStats> {
+    const body = (await this.api.call("GET", "/api/desk/stats")) as Partial<DeskStats> | null;
+    return {
+      serviceLevelSeconds: typeof body?.serviceLevelSeconds === "number" ? body.serviceLevelSeconds : 0,
+      periods: Array.isArray(body?.periods) ? body.periods : [],
+    };
   }
 
   // ---- clients ----

@@ -1,8 +1,9 @@
 // The state of the agent desk page and what its panels may ask of the page (DeskHost). The
-// panels (desk-presence, desk-calls, desk-client, desk-notes, desk-history, desk-transfer)
-// are render functions of that state; the page (desk.ts) owns the state and the API calls.
+// panels (desk-presence, desk-calls, desk-client, desk-notes, desk-history, desk-transfer,
+// desk-stats) are render functions of that state; the page (desk.ts) owns the state and the
+// API calls.
 
-import type { Category, Client, ClientField, ContactRecord, Desk, DeskCall, Directory, NoteVersion, Target, CallAction } from "../api/desk";
+import type { Category, Client, ClientField, ContactRecord, Desk, DeskCall, DeskStats, Directory, NoteVersion, Target, CallAction } from "../api/desk";
 import type { Problem } from "../api/problem";
 import type { Me } from "../api/types";
 import { formatDateTime } from "../format/date";
@@ -58,6 +59,9 @@ export interface DeskState {
   choosing: "consult" | "blind" | null;
   history: HistoryState;
   recent: ContactRecord[] | null;
+  /** GET /api/desk/stats (DESK-6); null until read or when it could not be read. */
+  stats: DeskStats | null;
+  statsFailed: boolean;
   busy: boolean;
 }
 
@@ -95,6 +99,8 @@ export function initialState(): DeskState {
     choosing: null,
     history: { from: "", to: "", q: "", items: [], next: null, loaded: false },
     recent: null,
+    stats: null,
+    statsFailed: false,
     busy: false,
   };
 }
@@ -121,6 +127,7 @@ export interface DeskHost {
   saveCategory(): void;
   searchHistory(more: boolean): void;
   moreClientHistory(): void;
+  refreshStats(): void;
 }
 
 /** A text looked up by a key built from data (a state, an outcome), or `fallback` when there is none. */

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import type { Desk, DeskCall, Directory } from "../api/desk";
+import type { Desk, DeskCall, DeskStats, Directory, StatsSummary } from "../api/desk";
 import { splitCallKey } from "../api/desk";
 import { pragueLocalToIso } from "../format/date";
 import {
@@ -25,6 +25,7 @@ import {
   panelPresence,
   secondsLeft,
   splitFields,
+  statsTable,
   toggleFavourite,
 } from "./desk-model";
 
@@ -91,6 +92,61 @@ describe("wrap-up countdown", () => {
   it("groups thousands the Czech way", () => {
     expect(formatCount(1234, "cs").replace(/\s/g, " ")).toBe("1 234");
     expect(formatCount(1234, "en")).toBe("1,234");
+  });
+});
+
+describe("statistics", () => {
+  const summary = (answered: number, lost: number): StatsSummary => ({
+    offered: answered + lost,
+    answered,
+    lost,
+    abandoned: lost,
+    answeredInSl: answered,
+    serviceLevel: answered + lost ? Math.round((1000 * answered) / (answered + lost)) / 10 : null,
+    averageTalkSeconds: answered ? 120 : null,
+  });
+  const period = (name: "24h" | "7d", queues: { queueId: string; name: string; answered: number }[]) => ({
+    period: name,
+    from: "2026-11-27T06:00:00Z",
+    to: "2026-11-28T06:10:00Z",
+    all: summary(10, 2),
+    myQueues: summary(6, 1),
+    queues: queues.map(({ queueId, name: queueName, answered }) => ({ queueId, name: queueName, ...summary(answered, 0) })),
+    mine: summary(3, 0),
+  });
+
+  it("lays the periods out as columns and overall, my queues, each queue and mine as rows", () => {
+    const stats: DeskStats = {
+      serviceLevelSeconds: 20,
+      periods: [
+        period("24h", [{ queueId: "a", name: "Klientská linka", answered: 4 }, { queueId: "b", name: "VIP linka", answered: 2 }]),
+        period("7d", [{ queueId: "a", name: "Klientská linka", answered: 40 }]),
+      ],
+    };
+    const table = statsTable(stats);
+    expect(table.periods).toEqual(["24h", "7d"]);
+    expect(table.rows.map((row) => [row.id, row.kind, row.name])).toEqual([
+      ["all", "all", null],
+      ["myQueues", "myQueues", null],
+      ["queue-a", "queue", "Klientská linka"],
+      ["queue-b", "queue", "VIP linka"],
+      ["mine", "mine", null],
+    ]);
+    expect(table.rows[0]!.cells.map((cell) => cell.answered)).toEqual([10, 10]);
+    expect(table.rows[2]!.cells.map((cell) => cell.answered)).toEqual([4, 40]);
+    // A queue missing from a period counts zero there.
+    expect(table.rows[3]!.cells[1]).toEqual({ offered: 0, answered: 0, lost: 0, abandoned: 0, answeredInSl: 0, serviceLevel: null, averageTalkSeconds: null });
+    expect(table.rows[4]!.cells.map((cell) => cell.answered)).toEqual([3, 3]);
+  });
+
+  it("leaves out the queue rows when there is one queue (it would repeat my queues) or none", () => {
+    const one = statsTable({ serviceLevelSeconds: 20, periods: [period("24h", [{ queueId: "a", name: "Klientská linka", answered: 6 }])] });
+    expect(one.rows.map((row) => row.id)).toEqual(["all", "myQueues", "mine"]);
+    expect(statsTable({ serviceLevelSeconds: 20, periods: [] })).toEqual({ periods: [], rows: [
+      { id: "all", kind: "all", name: null, cells: [] },
+      { id: "myQueues", kind: "myQueues", name: null, cells: [] },
+      { id: "mine", kind: "mine", name: null, cells: [] },
+    ] });
   });
 });
 

@@ -1,8 +1,9 @@
 // The pure parts of the agent desk: presence words and colours, the wrap-up countdown, which
 // call buttons apply, the transfer panel's order and its updates from pushes, favourites,
-// category labels and the DTMF/dial input checks. No DOM here (unit-tested in node).
+// category labels, the DTMF/dial input checks and the statistics table's layout. No DOM here
+// (unit-tested in node).
 
-import type { Category, Client, ClientField, Desk, DeskCall, Directory, DirectoryAgent, PanelPresence, PresenceState } from "../api/desk";
+import type { Category, Client, ClientField, Desk, DeskCall, DeskStats, Directory, DirectoryAgent, PanelPresence, PresenceState, StatsPeriod, StatsSummary } from "../api/desk";
 
 // ---- presence ----
 
@@ -52,6 +53,48 @@ export function formatDuration(seconds: number | null | undefined): string {
 /** A count in Czech style: thousands separated by a (narrow no-break) space. */
 export function formatCount(value: number, locale: "cs" | "en"): string {
   return new Intl.NumberFormat(locale === "cs" ? "cs-CZ" : "en-GB").format(value);
+}
+
+// ---- statistics (DESK-6) ----
+
+export type StatsRowKind = "all" | "myQueues" | "queue" | "mine";
+
+export interface StatsRow {
+  /** `all`, `myQueues`, `mine` or `queue-{queueId}` (for test ids). */
+  id: string;
+  kind: StatsRowKind;
+  /** The queue's name (queue rows only). */
+  name: string | null;
+  /** One summary per period, in the order of `periods`; zeros where a period lacks the queue. */
+  cells: StatsSummary[];
+}
+
+const ZERO: StatsSummary = { offered: 0, answered: 0, lost: 0, abandoned: 0, answeredInSl: 0, serviceLevel: null, averageTalkSeconds: null };
+
+/**
+ * The statistics as a table: a column per period (as the API orders them), rows overall, the
+ * agent's queues together, each of them (only when there are two or more: one would repeat the
+ * row above) and the agent's own.
+ */
+export function statsTable(stats: DeskStats): { periods: StatsPeriod[]; rows: StatsRow[] } {
+  const periods = stats.periods;
+  const queues = new Map<string, string>();
+  for (const period of periods) for (const queue of period.queues ?? []) if (!queues.has(queue.queueId)) queues.set(queue.queueId, queue.name);
+  const row = (id: string, kind: StatsRowKind, name: string | null, pick: (period: DeskStats["periods"][number]) => StatsSummary | undefined): StatsRow => ({
+    id,
+    kind,
+    name,
+    cells: periods.map((period) => pick(period) ?? ZERO),
+  });
+  return {
+    periods: periods.map((period) => period.period),
+    rows: [
+      row("all", "all", null, (period) => period.all),
+      row("myQueues", "myQueues", null, (period) => period.myQueues),
+      ...(queues.size > 1 ? [...queues].map(([queueId, name]) => row(`queue-${queueId}`, "queue", name, (period) => period.queues?.find((queue) => queue.queueId === queueId))) : []),
+      row("mine", "mine", null, (period) => period.mine),
+    ],
+  };
 }
 
 // ---- calls ----

@@ -32,6 +32,7 @@ import {
 } from "./desk-model";
 import { contactPanel } from "./desk-notes";
 import { presenceBar, queuesPanel, tickCountdown } from "./desk-presence";
+import { statsPanel } from "./desk-stats";
 import { transferPanel } from "./desk-transfer";
 import { pageSection, statusLine } from "./form";
 import { asProblem, problemBox } from "./problem-box";
@@ -56,6 +57,8 @@ export class DeskView implements View {
   #liveOpened = false;
   #liveLost = false;
   readonly #refetch = coalesce(() => this.#loadDesk());
+  /** Obnovit and an ended call read the statistics again (one more read if asked meanwhile). */
+  readonly #statsRefetch = coalesce(() => this.#loadStats());
   /** A call button pressed (`from`) and where the focus goes once it is gone (`to`, first found). */
   #pendingFocus: { from: string; to: string[] } | null = null;
 
@@ -75,7 +78,7 @@ export class DeskView implements View {
           "div",
           { class: "desk-grid" },
           h("div", { class: "desk-main" }, callsPanel(host), clientPanel(host), contactPanel(host)),
-          h("div", { class: "desk-side" }, transferPanel(host), queuesPanel(host)),
+          h("div", { class: "desk-side" }, transferPanel(host), queuesPanel(host), statsPanel(host)),
         ),
         recentPanel(host),
         historyPanel(host),
@@ -96,6 +99,7 @@ export class DeskView implements View {
   dispose(): void {
     this.#disposed = true;
     this.#refetch.cancel();
+    this.#statsRefetch.cancel();
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
     if (this.#tick !== null) clearInterval(this.#tick);
@@ -164,7 +168,7 @@ export class DeskView implements View {
     ]);
     s.fields = fields;
     s.categories = categories;
-    await Promise.all([this.#loadDesk(false), this.#loadDirectory(), this.#loadRecent(false)]);
+    await Promise.all([this.#loadDesk(false), this.#loadDirectory(), this.#loadRecent(false), this.#loadStats(false)]);
     if (resync && s.contactId) await this.#reloadContact(false);
     this.#rerender();
   }
@@ -203,6 +207,8 @@ export class DeskView implements View {
     const steal = !(main?.direction === "internal" && focusOnCall);
     if (main && main.contactId && main.contactId !== s.contactId && (!hadIt || !s.contactId) && steal) void this.#focusContact(main.contactId, main);
     if (before && before.calls.length > 0 && calls.length < before.calls.length) void this.#loadRecent();
+    // A call ended (the desk is empty again): its figures may have changed.
+    if (before && before.calls.length > 0 && calls.length === 0) this.#statsRefetch.request();
     if (render) this.#rerender();
   }
 
@@ -219,6 +225,21 @@ export class DeskView implements View {
       this.#s.recent = await this.#api!.recent();
     } catch {
       this.#s.recent ??= [];
+    }
+    if (render) this.#rerender();
+  }
+
+  /** Reads the statistics; a failure only shows in their panel. */
+  async #loadStats(render = true): Promise<void> {
+    const api = this.#api;
+    const s = this.#s;
+    if (!api || this.#disposed) return;
+    try {
+      s.stats = await api.stats();
+      s.statsFailed = false;
+    } catch {
+      s.stats = null;
+      s.statsFailed = true;
     }
     if (render) this.#rerender();
   }
@@ -377,6 +398,7 @@ export class DeskView implements View {
           return t(k("desk.category.saved"));
         }),
       searchHistory: (more) => void this.#searchHistory(more),
+      refreshStats: () => this.#statsRefetch.request(),
       moreClientHistory: () =>
         void run(async (api) => {
           if (!s.client || !s.clientHistoryNext) return;
