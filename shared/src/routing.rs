@@ -409,6 +409,27 @@ pub fn on_missed_offer(call: &WaitingCall, agent_username: &str) -> MissedOffer 
     }
 }
 
+/// Whether a queue holds more calls than its `maxWaitingCalls` (calls ringing at an agent no
+/// longer wait). Checked after a call was stored as waiting: the decision counted the calls of
+/// a snapshot, and concurrent decisions may have filled the queue since. Every call that
+/// finds the queue over its limit after its own write leaves again, so the limit holds at any
+/// number of concurrent decisions (the last writer always sees every other kept call); at
+/// worst a call that raced at the edge overflows although a place came free.
+pub fn queue_over_limit(
+    waiting: &[WaitingCall],
+    queue_id: &str,
+    max_waiting_calls: Option<u32>,
+) -> bool {
+    let Some(max) = max_waiting_calls else {
+        return false;
+    };
+    let count = waiting
+        .iter()
+        .filter(|call| call.queue_id == queue_id && call.offered_to.is_none())
+        .count();
+    u32::try_from(count).map_or(true, |count| count > max)
+}
+
 /// The waiting-call record to store for a decision that puts the call in a queue: waiting
 /// ([`Decision::Queue`]) or being offered ([`Decision::Agent`], so that a missed offer finds its
 /// original position). `None` for the other decisions.
@@ -1052,6 +1073,12 @@ impl RoutingSnapshot {
     /// The waiting call with this id.
     pub fn waiting_call(&self, call_id: &str) -> Option<&WaitingCall> {
         self.waiting.iter().find(|w| w.call_id == call_id)
+    }
+
+    /// The same snapshot with the waiting calls read again (after a concurrent decision changed
+    /// them); agents stay as they are, reservations made on this snapshot included.
+    pub fn with_waiting(self, waiting: Vec<WaitingCall>) -> Result<Self, SnapshotError> {
+        Self::new(self.now, self.queues, self.agents, waiting)
     }
 
     /// Marks an agent reserved for a call (after a successful reservation, or a lost race), so

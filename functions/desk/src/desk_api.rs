@@ -396,7 +396,16 @@ where
     match route {
         Route::Desk => desk(deps, &config, &seat, now).await,
         Route::Presence => presence(deps, request, &seat, now).await,
-        Route::Queue(queue_id) => queue(deps, request, &config, &seat, queue_id, now).await,
+        Route::Queue(queue_id) => {
+            // A lock or a removal must hold the moment the administrator saves it, whichever
+            // instance (with whatever cache age) serves this request: read the members afresh.
+            let fresh = deps
+                .router
+                .load_config()
+                .await
+                .map_err(|error| router_failure("read the queue memberships", error))?;
+            queue(deps, request, &fresh, &seat, queue_id, now).await
+        }
         Route::Call {
             relay_id,
             call_id,

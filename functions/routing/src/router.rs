@@ -39,9 +39,9 @@ use linka_shared::{
     prompts::PromptResolver,
     routing::{
         agent_for_callback, decide, decide_queue, on_missed_offer, pick_work_for_agent,
-        review_waiting_call, waiting_call_for, CallFacts, ClientFacts, Decision, InboundPlan,
-        LastAgent, NextWork, QueueRouting, QueueRuntime, Review, RoutingOutcome, RoutingSnapshot,
-        SnapshotError, WaitingCall,
+        queue_over_limit, review_waiting_call, waiting_call_for, CallFacts, ClientFacts, Decision,
+        InboundPlan, LastAgent, NextWork, QueueRouting, QueueRuntime, Review, RoutingOutcome,
+        RoutingSnapshot, SnapshotError, WaitingCall,
     },
     routing_live::{
         agent_runtimes, lost_from_waiting, review_offer, AgentIdentity, DeviceMap, OfferReview,
@@ -68,8 +68,10 @@ pub const REQUESTED_BY: &str = "routing";
 pub const MAX_REVIEW_INTERVAL_SECONDS: u32 = 30;
 /// A command for the relay is not executed after this long.
 pub const COMMAND_LIFETIME_SECONDS: i64 = 15;
-/// Offers tried for one request before giving up (each lost race marks the agent taken).
-const MAX_OFFER_ATTEMPTS: usize = 8;
+/// Offers tried for one request before giving up. Each lost race reads the reservations again,
+/// so a retry skips every agent taken meanwhile; in a burst of N simultaneous decisions that
+/// all chose the same best agent, the last one needs up to N attempts.
+const MAX_OFFER_ATTEMPTS: usize = 24;
 /// The longest a route request waits for the client database (the relay's whole budget is
 /// a few hundred milliseconds).
 pub const CLIENT_LOOKUP_BUDGET: Duration = Duration::from_millis(150);
@@ -553,6 +555,23 @@ where
         Ok((snapshot, since))
     }
 
+    /// Marks in `snapshot` every agent reserved now (after a lost race: concurrent decisions
+    /// have taken other agents too, not only the one this decision wanted).
+    async fn mark_reserved(
+        &self,
+        snapshot: &mut RoutingSnapshot,
+        since: &BTreeMap<String, Option<DateTime<Utc>>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), RouterError> {
+        for reservation in self.state.reservations().await.map_err(state_error)? {
+            let device_since = since.get(&reservation.username).copied().flatten();
+            if reservation.holds(device_since, now) {
+                snapshot.reserve(&reservation.username, &reservation.call_id);
+            }
+        }
+        Ok(())
+    }
+
     fn reservation(
         &self,
         username: &str,
@@ -705,6 +724,7 @@ where
                         }
                         OfferOutcome::AgentTaken => {
                             snapshot.reserve(username, "(taken)");
+                            self.mark_reserved(&mut snapshot, &since, now).await?;
                         }
                         OfferOutcome::CallTaken => {
                             // Another invocation answered the same request first.
@@ -729,6 +749,30 @@ where
                             .put_waiting(&waiting, &WaitingGuard::Any)
                             .await
                             .map_err(state_error)?;
+                        let limit = snapshot
+                            .queue(queue_id)
+                            .and_then(|queue| queue.routing.max_waiting_calls);
+                        let counted_before = existing.is_some_and(|call| {
+                            call.queue_id == *queue_id && call.offered_to.is_none()
+                        });
+                        if limit.is_some() && !counted_before {
+                            let now_waiting =
+                                self.state.waiting_calls().await.map_err(state_error)?;
+                            if queue_over_limit(&now_waiting, queue_id, limit) {
+                                // Concurrent decisions filled the queue meanwhile: leave it and
+                                // decide again on what waits now (the queue is full → overflow).
+                                self.state
+                                    .remove_waiting(&call_id)
+                                    .await
+                                    .map_err(state_error)?;
+                                let others = now_waiting
+                                    .into_iter()
+                                    .filter(|call| call.call_id != call_id)
+                                    .collect();
+                                snapshot = snapshot.with_waiting(others)?;
+                                continue;
+                            }
+                        }
                         let max_wait = snapshot
                             .queue(queue_id)
                             .and_then(|queue| queue.routing.max_wait_seconds)

@@ -472,6 +472,48 @@ async fn when_sixteen_invocations_race_should_never_give_an_agent_two_calls() {
 }
 
 #[tokio::test]
+async fn when_sixteen_invocations_race_for_a_nearly_full_queue_should_keep_its_limit() {
+    // Nobody logged on, room for 5 calls: 160 calls routed 16 at a time. Each decision counts a
+    // snapshot, so without the check after the write all 16 would see room for the last place.
+    let config = config().with(
+        QUEUE_ROUTING_COLLECTION,
+        "kkc",
+        json!({"queueId": "kkc", "wrapUpSeconds": 15, "maxWaitingCalls": 5,
+               "whenNobodyLoggedIn": {"action": "wait"}}),
+    );
+    let f = fixture(config);
+    let router = Arc::new(f.router);
+    let mut handles = Vec::new();
+    for worker in 0..16 {
+        let router = Arc::clone(&router);
+        handles.push(tokio::spawn(async move {
+            let mut destinations = Vec::new();
+            for n in 0..10 {
+                let routed = router
+                    .route(&query(&format!("q{worker}-{n}"), 0), at(0))
+                    .await
+                    .unwrap();
+                destinations.push(routed.destination);
+            }
+            destinations
+        }));
+    }
+    let mut queued = 0;
+    for handle in handles {
+        queued += handle
+            .await
+            .unwrap()
+            .iter()
+            .filter(|destination| *destination == "5100")
+            .count();
+    }
+    let waiting = f.state.waiting_calls().await.unwrap();
+    assert!(waiting.len() <= 5, "{} calls wait", waiting.len());
+    assert_eq!(queued, waiting.len(), "every call told to wait is waiting");
+    assert!(!waiting.is_empty(), "the queue takes calls");
+}
+
+#[tokio::test]
 async fn when_a_waiting_call_is_reviewed_should_wait_quietly_or_go_to_a_free_agent() {
     let f = fixture(config());
     f.state

@@ -75,7 +75,11 @@ impl RoutingStateStore for InMemoryRoutingStateStore {
     }
 
     async fn waiting_calls(&self) -> Result<Vec<WaitingCall>, StoreError> {
-        Ok(self.lock().waiting.values().cloned().collect())
+        // A real store answers later: let concurrent tasks run between a read and what the
+        // reader writes next, as they would against DynamoDB.
+        let waiting = self.lock().waiting.values().cloned().collect();
+        tokio::task::yield_now().await;
+        Ok(waiting)
     }
 
     async fn waiting_call(&self, call_id: &str) -> Result<Option<WaitingCall>, StoreError> {
