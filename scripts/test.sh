@@ -17,6 +17,10 @@ export PBX_SIM_CSTA_PORT="${TEST_PBX_SIM_CSTA_PORT:-7091}" PBX_SIM_HTTP_PORT="${
 export LINKA_RELAY_HEALTH_PORT="${TEST_RELAY_HEALTH_PORT:-9491}" LINKA_DEMO_TRAFFIC=0
 export LINKA_PBX_SIM_URL="http://127.0.0.1:$PBX_SIM_HTTP_PORT"
 export LINKA_RELAY_HEALTH_URL="http://127.0.0.1:$LINKA_RELAY_HEALTH_PORT/health"
+# Every route request looks its caller up in ClientsTable; moto answers an index query by reading
+# the whole table, so the test stack keeps the synthetic clients few (the fixed demo clients the
+# tests use are always seeded) and the routing stress measures routing, not moto's scans.
+export LINKA_DEMO_CLIENTS="${LINKA_DEMO_CLIENTS:-200}"
 rm -rf "$LINKA_STATE_DIR"
 
 started=$(date +%s)

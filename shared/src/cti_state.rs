@@ -917,6 +917,32 @@ impl CallState {
 
     /// The agent finished the wrap-up: `wrapUp → done`. `None` when the contact is not in
     /// wrap-up (already done, or never handled).
+    /// A transfer or conference merged this (consultation) call into another one at `at`: the
+    /// PBX reports nothing more of it, so it ends here, handled, without a wrap-up of its own
+    /// (the merged call carries on). `None` when it had ended already.
+    pub fn merged_into(&mut self, at: DateTime<Utc>) -> Option<ContactEvent> {
+        if self.state.is_terminal() {
+            return None;
+        }
+        // Handled (talking, held, wrapping up) → done; merged while still ringing → unanswered.
+        let to = if self.state.is_handling() || self.state == ContactState::WrapUp {
+            ContactState::Done
+        } else {
+            ContactState::Unanswered
+        };
+        let mut step = Step::default();
+        if !self.move_to(to, at, Some("merged".to_owned()), &mut step) {
+            return None;
+        }
+        self.connections.clear();
+        self.ringing.clear();
+        self.ended_at.get_or_insert(at);
+        if to == ContactState::Done {
+            self.done_at = Some(at);
+        }
+        step.events.pop()
+    }
+
     pub fn end_wrap_up(&mut self, at: DateTime<Utc>) -> Option<ContactEvent> {
         if self.state != ContactState::WrapUp {
             return None;

@@ -108,6 +108,44 @@ pub fn position_text(position: Option<u32>) -> String {
     }
 }
 
+/// The lost call an IVR call became when the caller hung up in the tree (IN-22): lost before
+/// the IVR when the port had not answered yet, in the IVR while the tree was talking with the
+/// caller. `None` when the call had left the tree, the tree was ending it (its last prompt), or
+/// the caller was leaving a message (the voicemail is the follow-up). The contact reference is
+/// the call key, so a repeated trigger finds the callback it already made.
+pub fn lost_in_ivr(
+    call: &IvrCall,
+    queue_id: &str,
+    priority: u8,
+    lost_at: DateTime<Utc>,
+) -> Option<crate::callbacks::LostCall> {
+    use crate::contacts::{elapsed_ms, ContactOutcome, ContactResult, LostPhase};
+    let phase = match call.awaiting {
+        Awaiting::Answer => LostPhase::BeforeIvr,
+        Awaiting::Input | Awaiting::Greeting { .. } => LostPhase::InIvr,
+        Awaiting::Recording { .. } | Awaiting::HangupAfterPrompt | Awaiting::Done => return None,
+    };
+    Some(crate::callbacks::LostCall {
+        contact_id: call.call_key.clone(),
+        queue_id: queue_id.to_owned(),
+        caller: call.caller.clone(),
+        entered_at: call.entered_at,
+        priority,
+        outcome: ContactOutcome {
+            result: ContactResult::Abandoned,
+            lost_phase: Some(phase),
+            total_ms: elapsed_ms(call.entered_at, lost_at),
+            from_ivr_ms: (phase == LostPhase::InIvr).then(|| elapsed_ms(call.entered_at, lost_at)),
+            from_queue_ms: None,
+            from_ring_ms: None,
+            answered_by: None,
+            missed_by: Vec::new(),
+        },
+        client_id: None,
+        client_name: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +208,54 @@ mod tests {
             ..call
         };
         assert!(!done.expects("p2"));
+    }
+
+    #[test]
+    fn when_the_caller_hangs_up_in_the_tree_should_be_lost_before_or_in_the_ivr_only_while_it_talks(
+    ) {
+        use crate::contacts::LostPhase;
+        let entered = DateTime::parse_from_rfc3339("2026-12-02T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut call = IvrCall {
+            call_key: "r/c".into(),
+            relay_id: "r".into(),
+            pbx_call_id: "c".into(),
+            ivr_id: "hlavni".into(),
+            port: "6101".into(),
+            start_node: None,
+            caller: Some("+420601123456".into()),
+            dialled: "4000".into(),
+            entered_at: entered,
+            session: IvrSession::default(),
+            prompt_id: None,
+            awaiting: Awaiting::Answer,
+            updated_at: entered,
+        };
+        let later = entered + chrono::TimeDelta::seconds(40);
+        let phase = |call: &IvrCall| {
+            lost_in_ivr(call, "kkc", 7, later).map(|lost| {
+                assert_eq!(lost.contact_id, "r/c");
+                assert_eq!(lost.queue_id, "kkc");
+                assert_eq!(lost.priority, 7);
+                assert_eq!(lost.outcome.total_ms, 40_000);
+                lost.outcome.lost_phase
+            })
+        };
+        assert_eq!(phase(&call), Some(Some(LostPhase::BeforeIvr)));
+        call.awaiting = Awaiting::Input;
+        assert_eq!(phase(&call), Some(Some(LostPhase::InIvr)));
+        for leaving in [
+            Awaiting::HangupAfterPrompt,
+            Awaiting::Done,
+            Awaiting::Recording {
+                queue_id: "kkc".into(),
+                key: "k".into(),
+                attributes: BTreeMap::new(),
+            },
+        ] {
+            call.awaiting = leaving;
+            assert_eq!(phase(&call), None, "{:?}", call.awaiting);
+        }
     }
 }

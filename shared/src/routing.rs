@@ -255,6 +255,10 @@ pub struct LastAgentRouting {
 pub struct QueueRouting {
     /// After-call work after each call of this queue (IN-18).
     pub wrap_up_seconds: u32,
+    /// The longest an agent may extend the wrap-up to, counted from the call's end (at least
+    /// `wrapUpSeconds`); `None`: the wrap-up cannot be extended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_wrap_up_seconds: Option<u32>,
     /// Longest wait in the queue before the call overflows (see [`review_waiting_call`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_wait_seconds: Option<u32>,

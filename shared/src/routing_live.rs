@@ -46,6 +46,33 @@ pub struct Reservation {
     /// PBX that reports no busy agent state (the agent's talk time is Linka's to know).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answered_at: Option<DateTime<Utc>>,
+    /// When the answered call ended and the agent's wrap-up began (IN-18); the wrap-up lasts
+    /// until `expires_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap_up_from: Option<DateTime<Utc>>,
+}
+
+/// The wrap-up (after-call work, IN-18) an agent is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WrapUp {
+    /// When the call ended.
+    pub from: DateTime<Utc>,
+    /// When the agent gets the next call.
+    pub until: DateTime<Utc>,
+    /// How far the agent may extend it (the queue's limit); `None`: not extendable.
+    pub extendable_until: Option<DateTime<Utc>>,
+}
+
+/// Why a wrap-up cannot be changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum WrapUpError {
+    #[error("the agent is not in a wrap-up")]
+    NotInWrapUp,
+    #[error("the queue's wrap-up cannot be extended")]
+    NotExtendable,
+    #[error("the wrap-up already lasts as long as the queue allows")]
+    AtLimit,
 }
 
 impl Reservation {
@@ -65,8 +92,65 @@ impl Reservation {
             Some(_) => now + chrono::TimeDelta::seconds(i64::from(wrap_up_seconds)),
             None => now,
         };
+        next.wrap_up_from = self.answered_at.map(|_| now);
         next.answered_at = None;
         next
+    }
+
+    /// The wrap-up this reservation holds the agent in at `now`, with the queue's limit
+    /// (`max_wrap_up_seconds` from the call's end, when the queue allows extending).
+    pub fn wrap_up(
+        &self,
+        device_since: Option<DateTime<Utc>>,
+        max_wrap_up_seconds: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Option<WrapUp> {
+        let from = self.wrap_up_from?;
+        if self.answered_at.is_some() || !self.holds(device_since, now) {
+            return None;
+        }
+        let limit = max_wrap_up_seconds
+            .map(|seconds| from + chrono::TimeDelta::seconds(i64::from(seconds)))
+            .filter(|limit| *limit > self.expires_at);
+        Some(WrapUp {
+            from,
+            until: self.expires_at,
+            extendable_until: limit,
+        })
+    }
+
+    /// The reservation with its wrap-up extended by `seconds`, at most to the queue's limit.
+    pub fn extended_wrap_up(
+        &self,
+        seconds: u32,
+        device_since: Option<DateTime<Utc>>,
+        max_wrap_up_seconds: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<Reservation, WrapUpError> {
+        let wrap_up = self
+            .wrap_up(device_since, max_wrap_up_seconds, now)
+            .ok_or(WrapUpError::NotInWrapUp)?;
+        if max_wrap_up_seconds.is_none() {
+            return Err(WrapUpError::NotExtendable);
+        }
+        let limit = wrap_up.extendable_until.ok_or(WrapUpError::AtLimit)?;
+        let mut next = self.clone();
+        next.expires_at =
+            (self.expires_at + chrono::TimeDelta::seconds(i64::from(seconds))).min(limit);
+        Ok(next)
+    }
+
+    /// The reservation with its wrap-up over at `now` (the agent is done early).
+    pub fn ended_wrap_up(
+        &self,
+        device_since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Reservation, WrapUpError> {
+        self.wrap_up(device_since, None, now)
+            .ok_or(WrapUpError::NotInWrapUp)?;
+        let mut next = self.clone();
+        next.expires_at = now;
+        Ok(next)
     }
 }
 
@@ -409,7 +493,53 @@ mod tests {
             offered_at: at(offered),
             expires_at: at(offered) + TimeDelta::seconds(20),
             answered_at: None,
+            wrap_up_from: None,
         }
+    }
+
+    #[test]
+    fn when_an_answered_call_ends_should_wrap_up_and_extend_only_within_the_queues_limit() {
+        let mut offered = reservation("a", "2001", "c1", 0);
+        offered.answered_at = Some(at(5));
+        // The call ends at 100 s; the queue's wrap-up is 30 s, extendable to 90 s.
+        let ended = offered.after_call(30, at(100));
+        let wrap = ended.wrap_up(Some(at(0)), Some(90), at(101)).unwrap();
+        assert_eq!((wrap.from, wrap.until), (at(100), at(130)));
+        assert_eq!(wrap.extendable_until, Some(at(190)));
+        let longer = ended
+            .extended_wrap_up(45, Some(at(0)), Some(90), at(110))
+            .unwrap();
+        assert_eq!(longer.expires_at, at(175));
+        let capped = longer
+            .extended_wrap_up(45, Some(at(0)), Some(90), at(120))
+            .unwrap();
+        assert_eq!(capped.expires_at, at(190), "never past the limit");
+        assert_eq!(
+            capped.extended_wrap_up(10, Some(at(0)), Some(90), at(121)),
+            Err(WrapUpError::AtLimit)
+        );
+        assert_eq!(
+            ended.extended_wrap_up(10, Some(at(0)), None, at(101)),
+            Err(WrapUpError::NotExtendable)
+        );
+        let done = ended.ended_wrap_up(Some(at(0)), at(105)).unwrap();
+        assert!(!done.holds(Some(at(0)), at(105)), "free for the next call");
+        assert_eq!(
+            done.ended_wrap_up(Some(at(0)), at(106)),
+            Err(WrapUpError::NotInWrapUp)
+        );
+    }
+
+    #[test]
+    fn when_no_call_was_answered_or_the_agent_changed_state_should_not_be_in_wrap_up() {
+        let rang_out = reservation("a", "2001", "c1", 0).after_call(30, at(10));
+        assert_eq!(rang_out.wrap_up(Some(at(0)), Some(60), at(10)), None);
+        let mut offered = reservation("a", "2001", "c1", 0);
+        offered.answered_at = Some(at(5));
+        let ended = offered.after_call(30, at(100));
+        // The agent went on a break at 110 s: the wrap-up is over.
+        assert_eq!(ended.wrap_up(Some(at(110)), None, at(111)), None);
+        assert_eq!(ended.wrap_up(Some(at(0)), None, at(131)), None, "over");
     }
 
     #[test]

@@ -296,6 +296,15 @@ pub fn validate_queue_routing(routing: &QueueRouting) -> Vec<FieldError> {
         0,
         MAX_WRAP_UP_SECONDS,
     );
+    if let Some(seconds) = routing.max_wrap_up_seconds {
+        check_range(
+            &mut errors,
+            "maxWrapUpSeconds",
+            seconds,
+            routing.wrap_up_seconds,
+            MAX_WRAP_UP_SECONDS,
+        );
+    }
     if let Some(seconds) = routing.max_wait_seconds {
         check_range(&mut errors, "maxWaitSeconds", seconds, 1, MAX_WAIT_SECONDS);
     }

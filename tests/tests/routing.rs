@@ -176,7 +176,8 @@ async fn configure(stack: &Stack, admin: &str) {
             "rt-ivr",
             json!({"queueId": "rt-ivr", "wrapUpSeconds": 0,
                    "whenNobodyLoggedIn": {"action": "wait"},
-                   "callbacks": {"policy": {"autoFromMissedCalls": false},
+                   "callbacks": {"policy": {"autoFromMissedCalls": true,
+                                            "missedCallPhases": ["beforeIvr", "inIvr"]},
                                  "slots": {"slotMinutes": 30, "leadMinutes": 0}}}),
         ),
     ] {
@@ -683,6 +684,39 @@ async fn when_callers_use_the_cloud_ivr_and_callbacks_should_route_book_and_dial
     .await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["status"], "done");
+
+    // 2b. A caller who hangs up in the menu is a lost call (IN-22): the tree's queue calls
+    // them back (its policy takes calls lost before and in the IVR).
+    let lost = call(&http, "+420601555666", "4904").await;
+    wait_for_menu(&http, &dynamodb, &lost, "").await;
+    sim_post(&http, &format!("/calls/{lost}/hangup"), json!({})).await;
+    let missed = eventually("the lost IVR call in the callback list", WAIT, || async {
+        let (_, list) = api(
+            &stack,
+            Method::GET,
+            "/api/callbacks?queueId=rt-ivr",
+            &agent,
+            None,
+        )
+        .await;
+        list["items"]
+            .as_array()?
+            .iter()
+            .find(|c| c["number"] == "+420601555666")
+            .cloned()
+    })
+    .await;
+    assert_eq!(missed["source"]["kind"], "missedCall", "{missed}");
+    let id = missed["id"].as_str().unwrap();
+    let (status, done) = api(
+        &stack,
+        Method::POST,
+        &format!("/api/callbacks/{id}/done"),
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
 
     // 3. A callback with an agreed time (DESK-13, IN-11): not dialled before its slot; when the
     // slot starts, routing gives it to the free agent and dials the client from their phone.

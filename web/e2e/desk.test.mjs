@@ -156,6 +156,13 @@ describe(`Linka agent desk at ${BASE_URL}`, () => {
     await deskState(page, "workingAfterCall");
     assert.match(await page.getByTestId("desk-wrapup-left").textContent(), /^0:[0-3]\d$/);
     assert.equal(await page.getByTestId("desk-state").textContent(), "Dohra");
+    // IN-18: the agent needs longer; one press adds 30 s to the countdown.
+    const untilBefore = Date.parse(await page.getByTestId("desk-wrapup-left").getAttribute("data-until"));
+    await page.getByTestId("desk-wrapup-extend").click();
+    await page.waitForFunction(
+      (before) => Date.parse(document.querySelector('[data-testid="desk-wrapup-left"]')?.dataset.until ?? "") >= before + 30_000,
+      untilBefore,
+    );
     // The call left the desk: Statistiky are read again and count it as the agent's own.
     await page.locator(`[data-testid="desk-stats-mine-24h"][data-answered="${handledBefore + 1}"]`).waitFor();
     assert.match(await page.getByTestId("desk-stats-mine-24h").textContent(), new RegExp(`vyřízeno ${handledBefore + 1}$`));

@@ -229,13 +229,18 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
   function startWrapUp(desk) {
     const until = Date.now() + WRAP_UP_MS;
     setState(desk, "workingAfterCall");
-    desk.wrapUp = { until: iso(until), extendableUntil: iso(until + 60_000) };
+    desk.wrapUp = { from: iso(), until: iso(until), extendableUntil: iso(until + 60_000) };
+    scheduleWrapEnd(desk, WRAP_UP_MS);
+  }
+
+  function scheduleWrapEnd(desk, ms) {
+    if (desk.wrapTimer) clearTimeout(desk.wrapTimer);
     desk.wrapTimer = setTimeout(() => {
       if (desk.presence.state === "workingAfterCall") {
         setState(desk, "ready");
         pushDesk(desk.username, "presence", false);
       }
-    }, WRAP_UP_MS);
+    }, ms);
   }
 
   function newCall(desk, fields) {
@@ -536,6 +541,26 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
         if (desk.calls.length === 0) setState(desk, body.state, body.state === "notReady" ? (body.breakCode ?? null) : null);
         pushDesk(me, "presence", false);
       });
+    }
+    if (second === "wrap-up" && (third === "extend" || third === "end") && !fourth && method === "POST") {
+      if (!desk.wrapUp) return problem(res, 409, "not-in-wrap-up", "You are not in a wrap-up.");
+      if (third === "end") {
+        setState(desk, "ready");
+        later(() => pushDesk(me, "presence", false));
+        return send(res, 200, { wrapUp: null });
+      }
+      const body = await json(req, res);
+      if (!body) return;
+      if (!Number.isInteger(body.seconds) || body.seconds < 1 || body.seconds > 3600) {
+        return problem(res, 422, "validation-failed", "seconds must be 1 to 3600.", { errors: [{ field: "seconds", message: "must be between 1 and 3600" }] });
+      }
+      const limit = desk.wrapUp.extendableUntil ? Date.parse(desk.wrapUp.extendableUntil) : null;
+      const current = Date.parse(desk.wrapUp.until);
+      if (limit === null || current >= limit) return problem(res, 409, "wrap-up-at-limit", "The wrap-up already lasts as long as the queue allows.");
+      const until = Math.min(current + body.seconds * 1000, limit);
+      desk.wrapUp = { ...desk.wrapUp, until: iso(until), extendableUntil: until < limit ? desk.wrapUp.extendableUntil : null };
+      scheduleWrapEnd(desk, until - Date.now());
+      return send(res, 200, { wrapUp: desk.wrapUp });
     }
     if (second === "queues" && third && !fourth && method === "PUT") {
       const queue = desk.queues.find((entry) => entry.queueId === third);

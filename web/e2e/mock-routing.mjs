@@ -241,12 +241,16 @@ function closure(successors, start) {
 export function validateTree(tree, { pathId = null, queueExists = () => true } = {}) {
   const errors = [];
   if (!isObject(tree)) return [{ field: "", message: "must be an object" }];
-  unknownFields("", tree, ["ivrId", "name", "active", "entryNode", "generalAnnouncement", "nodes"], errors);
+  unknownFields("", tree, ["ivrId", "name", "active", "entryNode", "generalAnnouncement", "lostCallsQueueId", "nodes"], errors);
   const ivrId = pathId ?? tree.ivrId;
   if (pathId !== null && tree.ivrId !== undefined && tree.ivrId !== pathId) errors.push({ field: "ivrId", message: "must equal the id in the path" });
   if (typeof ivrId !== "string" || !ID.test(ivrId)) errors.push({ field: "ivrId", message: "must be 1 to 40 lowercase letters, digits or '-', starting with a letter or digit" });
   text(errors, "name", tree.name, 100);
   if (tree.active !== undefined && typeof tree.active !== "boolean") errors.push({ field: "active", message: "must be true or false" });
+  if (tree.lostCallsQueueId !== undefined) {
+    if (typeof tree.lostCallsQueueId !== "string" || !ID.test(tree.lostCallsQueueId)) errors.push({ field: "lostCallsQueueId", message: "must be a queue id" });
+    else if (!queueExists(tree.lostCallsQueueId)) errors.push({ field: "lostCallsQueueId", message: "does not exist" });
+  }
   if (tree.generalAnnouncement !== undefined) {
     if (!isObject(tree.generalAnnouncement)) errors.push({ field: "generalAnnouncement", message: "must be an object" });
     else checkPrompt(errors, "generalAnnouncement.prompt", tree.generalAnnouncement.prompt);
@@ -312,8 +316,9 @@ export const defaultQueueRouting = (queueId) => ({
 
 export function validateQueueRouting(body) {
   const errors = [];
-  unknownFields("", body, ["queueId", "wrapUpSeconds", "maxWaitSeconds", "maxWaitingCalls", "whenNobodyLoggedIn", "closedAnnouncement", "lastAgent"], errors);
+  unknownFields("", body, ["queueId", "wrapUpSeconds", "maxWrapUpSeconds", "maxWaitSeconds", "maxWaitingCalls", "whenNobodyLoggedIn", "closedAnnouncement", "lastAgent"], errors);
   if (body.wrapUpSeconds !== undefined) range(errors, "wrapUpSeconds", body.wrapUpSeconds, [0, 3600]);
+  if (body.maxWrapUpSeconds !== undefined && body.maxWrapUpSeconds !== null) range(errors, "maxWrapUpSeconds", body.maxWrapUpSeconds, [body.wrapUpSeconds ?? 0, 3600]);
   if (body.maxWaitSeconds !== undefined) range(errors, "maxWaitSeconds", body.maxWaitSeconds, [1, 86400]);
   if (body.maxWaitingCalls !== undefined) range(errors, "maxWaitingCalls", body.maxWaitingCalls, [1, 10000]);
   const nobody = body.whenNobodyLoggedIn;
@@ -342,6 +347,7 @@ export function validateQueueRouting(body) {
 
 export function normalizeQueueRouting(queueId, body) {
   const out = { queueId, wrapUpSeconds: body.wrapUpSeconds ?? 0 };
+  if (body.maxWrapUpSeconds !== undefined && body.maxWrapUpSeconds !== null) out.maxWrapUpSeconds = body.maxWrapUpSeconds;
   if (body.maxWaitSeconds !== undefined) out.maxWaitSeconds = body.maxWaitSeconds;
   if (body.maxWaitingCalls !== undefined) out.maxWaitingCalls = body.maxWaitingCalls;
   const nobody = body.whenNobodyLoggedIn ?? defaultQueueRouting(queueId).whenNobodyLoggedIn;

@@ -270,6 +270,23 @@ async fn call_write<S: CtiStateStore>(
             events.extend(call.end_wrap_up(at));
         }
     }
+    // Consultation calls a transfer or conference merged into this one end with it: the PBX
+    // reports nothing more of them (unless the PBX carries on under that call's id).
+    let continues_as = call
+        .continued_as
+        .as_ref()
+        .map(|id| call_key(&call.relay_id, id));
+    for secondary in newly_merged(&call, before.as_ref()) {
+        if continues_as.as_deref() == Some(secondary.as_str()) {
+            continue;
+        }
+        if let Some(mut merged) = deps.store.call(&secondary).await? {
+            if let Some(done) = merged.value.merged_into(envelope.observed_at) {
+                events.push(done);
+                calls.push(merged);
+            }
+        }
+    }
     track_device_calls(deps, &call, before.as_ref(), envelope, &mut agents).await?;
     calls.insert(
         0,
@@ -288,6 +305,15 @@ async fn call_write<S: CtiStateStore>(
     }))
 }
 
+/// The keys of the calls a transfer or conference merged into `call` with this event.
+fn newly_merged(call: &CallState, before: Option<&CallState>) -> Vec<String> {
+    call.secondary_calls
+        .iter()
+        .filter(|id| before.is_none_or(|before| !before.secondary_calls.contains(*id)))
+        .map(|id| call_key(&call.relay_id, id))
+        .collect()
+}
+
 /// Updates the calls kept on the agent items of the devices on the call (what their desks
 /// show), in the same transaction as the call. Devices without an agent item (customers,
 /// external numbers) are skipped; an agent item already in the write (wrap-up) is updated there.
@@ -300,12 +326,7 @@ async fn track_device_calls<S: CtiStateStore>(
 ) -> Result<(), IngestError> {
     // Consultation calls a transfer or conference merged into this one are gone at the PBX
     // (it reports no more of them): they leave the desks too.
-    let merged: Vec<String> = call
-        .secondary_calls
-        .iter()
-        .filter(|id| before.is_none_or(|before| !before.secondary_calls.contains(*id)))
-        .map(|id| call_key(&call.relay_id, id))
-        .collect();
+    let merged = newly_merged(call, before);
     for device in call.desk_devices(before, &deps.topology) {
         let (index, fetched) = match agents.iter().position(|agent| agent.value.device == device) {
             Some(index) => (index, false),
@@ -517,6 +538,89 @@ mod tests {
         assert!(deps.store.agents()["2001"].value.calls.is_empty());
         // AND the customer's number has no agent item created for it
         assert!(!deps.store.agents().contains_key("+420601123456"));
+    }
+
+    /// A batch of CTI envelopes of relay `prg-1` (one message group per event, in order).
+    fn batch(events: &[Value]) -> LambdaEvent<SqsEvent> {
+        let records: Vec<Value> = events
+            .iter()
+            .enumerate()
+            .map(|(index, event)| {
+                let seq = index + 1;
+                let body = json!({"version": 1, "eventId": format!("prg-1:9:{seq}"),
+                                  "relayId": "prg-1", "seq": seq,
+                                  "observedAt": format!("2026-11-27T09:00:{seq:02}.000Z"),
+                                  "event": event});
+                json!({"messageId": format!("m{seq}"), "receiptHandle": "r",
+                       "body": body.to_string(),
+                       "attributes": {"MessageGroupId": "g", "ApproximateReceiveCount": "1"},
+                       "messageAttributes": {}, "eventSource": "aws:sqs"})
+            })
+            .collect();
+        LambdaEvent::new(
+            serde_json::from_value(json!({"Records": records})).unwrap(),
+            lambda_runtime::Context::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn when_an_attended_transfer_merges_the_consultation_should_end_it_and_keep_the_customer_call(
+    ) {
+        use linka_shared::cti_state::LocalState;
+        // GIVEN agents 2001 and 2002 ready; 2001 talks to a customer, holds and consults 2002
+        let deps = deps();
+        let agent = |device: &str, number: &str, state: &str| json!({"type": "agent", "state": state, "device": device, "agentId": number});
+        let call = |kind: &str, call: &str, device: &str, extra: Value| {
+            let mut event = json!({"type": "call", "kind": kind, "callId": call,
+                                   "device": device, "subjectDevice": device});
+            if let (Some(event), Value::Object(extra)) = (event.as_object_mut(), extra) {
+                event.extend(extra);
+            }
+            event
+        };
+        let customer = json!({"callingDevice": "+420601123456", "calledDevice": "2001"});
+        let internal = json!({"callingDevice": "2001", "calledDevice": "2002"});
+        let events = vec![
+            agent("2001", "agent01", "loggedOn"),
+            agent("2001", "agent01", "ready"),
+            agent("2002", "agent02", "loggedOn"),
+            agent("2002", "agent02", "ready"),
+            call("delivered", "c1", "2001", customer.clone()),
+            call("established", "c1", "2001", customer.clone()),
+            call("held", "c1", "2001", customer.clone()),
+            call("delivered", "c2", "2002", internal.clone()),
+            call("established", "c2", "2002", internal.clone()),
+            // WHEN 2001 completes the transfer: the PBX merges c2 into c1
+            call(
+                "transferred",
+                "c1",
+                "2001",
+                json!({"callingDevice": "+420601123456", "calledDevice": "2001",
+                       "secondaryCallId": "c2", "targetDevice": "2002"}),
+            ),
+        ];
+        let response = function_handler(&deps, batch(&events)).await.unwrap();
+        assert!(failures(&response).is_empty());
+        // THEN the consultation's contact is over, handled, ended by the merge
+        let consultation = deps.store.calls()["prg-1/c2"].value.clone();
+        assert_eq!(consultation.state, ContactState::Done);
+        assert!(consultation.ended_at.is_some());
+        assert!(consultation.connections.is_empty());
+        assert_eq!(
+            lifecycle(&deps.store, "prg-1/c2").last(),
+            Some(&ContactState::Done)
+        );
+        // AND the customer's call goes on at 2002; 2001's desk is empty
+        let customer_call = deps.store.calls()["prg-1/c1"].value.clone();
+        assert_eq!(customer_call.state, ContactState::Connected);
+        assert!(deps.store.agents()["2001"].value.calls.is_empty());
+        let at_second = &deps.store.agents()["2002"].value.calls;
+        assert!(!at_second.contains_key("prg-1/c2"));
+        assert_eq!(at_second["prg-1/c1"].state, LocalState::Connected);
+        // AND a redelivery changes nothing
+        let before = deps.store.events().len();
+        function_handler(&deps, batch(&events)).await.unwrap();
+        assert_eq!(deps.store.events().len(), before);
     }
 
     #[tokio::test]

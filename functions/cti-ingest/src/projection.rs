@@ -169,8 +169,9 @@ impl Projection {
         Ok(directory)
     }
 
-    /// Brings the contact record of the event's call up to date. Events that name no call, and
-    /// calls without an agent device, change nothing.
+    /// Brings the contact record of the event's call up to date, and those of the
+    /// consultation calls merged into it (a transfer or conference ends them). Events that name
+    /// no call, and calls without an agent device, change nothing.
     pub async fn project<S: CtiStateStore>(
         &self,
         store: &S,
@@ -186,6 +187,26 @@ impl Projection {
         else {
             return Ok(());
         };
+        let merged: Vec<String> = call
+            .value
+            .secondary_calls
+            .iter()
+            .map(|id| call_key(&envelope.relay_id, id))
+            .collect();
+        self.project_call(call).await?;
+        for key in merged {
+            if let Some(secondary) = store.call(&key).await.map_err(ProjectionError::Call)? {
+                self.project_call(secondary).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings the contact record of one call up to date.
+    async fn project_call(
+        &self,
+        call: linka_shared::ports::Versioned<linka_shared::cti_state::CallState>,
+    ) -> Result<(), ProjectionError> {
         let directory = self.directory().await?;
         let Some(update) = record_from_call(
             &call.value,

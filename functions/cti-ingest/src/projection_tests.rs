@@ -269,3 +269,71 @@ async fn when_the_call_went_through_the_ivr_should_copy_what_it_collected() {
     let records = s.records.all();
     assert_eq!(records[0].value.attributes["ivr.volba"], "1");
 }
+
+#[tokio::test]
+async fn when_a_transfer_merges_the_consultation_should_end_its_record_too() {
+    let s = setup().await;
+    let envelope = |seq: u64, event: serde_json::Value| -> CtiEnvelope {
+        serde_json::from_value(json!({"version": 1, "eventId": format!("prg-1:7:{seq}"),
+            "relayId": "prg-1", "seq": seq,
+            "observedAt": format!("2026-11-27T10:00:{seq:02}.000Z"), "event": event}))
+        .unwrap()
+    };
+    let call = |kind: &str, id: &str, device: &str, from: &str, to: &str| {
+        json!({"type": "call", "kind": kind, "callId": id, "device": device,
+               "subjectDevice": device, "callingDevice": from, "calledDevice": to})
+    };
+    // GIVEN agent01 talking to a customer (c1) and, consulting, to agent02 (c2)
+    let events = [
+        call("delivered", "c1", "2001", "+420601123456", "2001"),
+        call("established", "c1", "2001", "+420601123456", "2001"),
+        call("held", "c1", "2001", "+420601123456", "2001"),
+        call("delivered", "c2", "2002", "2001", "2002"),
+        call("established", "c2", "2002", "2001", "2002"),
+    ];
+    for (seq, event) in (1..).zip(events) {
+        let envelope = envelope(seq, event);
+        apply(&s.calls, &envelope).await;
+        s.projection.project(&s.calls, &envelope).await.unwrap();
+    }
+    assert!(s.records.all().iter().all(|r| r.value.ended_at.is_none()));
+    // WHEN the transfer merges c2 into c1 (the handler ends c2 in the same write)
+    let mut transfer = call("transferred", "c1", "2001", "+420601123456", "2001");
+    transfer["secondaryCallId"] = json!("c2");
+    transfer["targetDevice"] = json!("2002");
+    let transfer = envelope(6, transfer);
+    apply(&s.calls, &transfer).await;
+    let mut consultation = s.calls.calls()["prg-1/c2"].clone();
+    let done = consultation
+        .value
+        .merged_into(transfer.observed_at)
+        .unwrap();
+    consultation.version += 1;
+    s.calls
+        .commit(&CtiWrite {
+            calls: vec![Versioned {
+                value: consultation.value,
+                version: consultation.version - 1,
+            }],
+            agents: Vec::new(),
+            events: vec![done],
+            counters: Vec::new(),
+        })
+        .await
+        .unwrap();
+    s.projection.project(&s.calls, &transfer).await.unwrap();
+    // THEN the consultation's record is over, handled; the customer's goes on
+    let contact = |key: &str| s.calls.calls()[key].value.contact_id.clone();
+    let records = s.records.all();
+    let record = |contact_id: String| {
+        records
+            .iter()
+            .find(|r| r.value.contact_id == contact_id)
+            .map(|r| r.value.clone())
+            .unwrap()
+    };
+    let consulted = record(contact("prg-1/c2"));
+    assert!(consulted.ended_at.is_some());
+    assert_eq!(consulted.outcome, Some(RecordOutcome::Handled));
+    assert!(record(contact("prg-1/c1")).ended_at.is_none());
+}

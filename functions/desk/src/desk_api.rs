@@ -36,7 +36,7 @@ use linka_shared::{
     },
     presence::{presence_of, PanelPresence},
     problem::{FieldError, Problem},
-    routing_live::agent_runtimes,
+    routing_live::{agent_runtimes, WrapUp, WrapUpError},
     telemetry::ErrorChain,
     users::{PageLimit, User},
 };
@@ -45,7 +45,7 @@ use routing::{
         audit_context, authenticate, body, internal, json, problem_response, request_path,
         router_failure, store_failure, Operation,
     },
-    router::{command_for as timed_command, Router, RoutingConfig},
+    router::{command_for as timed_command, Router, RouterError, RoutingConfig},
 };
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +61,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/desk/directory"),
     ("PUT", "/api/desk/favourites"),
     ("GET", "/api/desk/categories"),
+    ("POST", "/api/desk/wrap-up/extend"),
+    ("POST", "/api/desk/wrap-up/end"),
 ];
+
+/// The most one request may extend a wrap-up by (the queue's limit applies on top).
+pub const MAX_WRAP_UP_EXTENSION_SECONDS: u32 = 3600;
 
 /// A call kept on the agent item longer than this is not shown (its end was never reported).
 pub const MAX_CALL_AGE_HOURS: i64 = 12;
@@ -96,6 +101,10 @@ enum Route {
     Directory,
     Favourites,
     Categories,
+    /// Extend the wrap-up (IN-18), within the queue's limit.
+    WrapUpExtend,
+    /// End the wrap-up now.
+    WrapUpEnd,
 }
 
 impl Route {
@@ -109,6 +118,8 @@ impl Route {
             Self::Directory => "directory",
             Self::Favourites => "favourites",
             Self::Categories => "categories",
+            Self::WrapUpExtend => "wrap-up-extend",
+            Self::WrapUpEnd => "wrap-up-end",
         }
     }
 }
@@ -151,6 +162,8 @@ fn resolve(method: &Method, path: &str) -> Resolution {
         ["directory"] => only("GET", Method::GET, Route::Directory),
         ["favourites"] => only("PUT", Method::PUT, Route::Favourites),
         ["categories"] => only("GET", Method::GET, Route::Categories),
+        ["wrap-up", "extend"] => only("POST", Method::POST, Route::WrapUpExtend),
+        ["wrap-up", "end"] => only("POST", Method::POST, Route::WrapUpEnd),
         _ => Resolution::NotFound,
     }
 }
@@ -170,13 +183,6 @@ struct PresenceView {
     state: AgentState,
     break_code: Option<String>,
     since: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WrapUpView {
-    until: DateTime<Utc>,
-    extendable_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -206,7 +212,7 @@ struct DeskView {
     display_name: String,
     device: Option<String>,
     presence: PresenceView,
-    wrap_up: Option<WrapUpView>,
+    wrap_up: Option<WrapUp>,
     queues: Vec<QueueView>,
     break_codes: Vec<BreakView>,
     calls: Vec<DeskCall>,
@@ -417,6 +423,9 @@ where
             .await
         }
         Route::Dial => dial(deps, request, &seat, now).await,
+        Route::WrapUpExtend | Route::WrapUpEnd => {
+            wrap_up(deps, request, &seat.user.username, route, now).await
+        }
         Route::Categories | Route::Directory | Route::Favourites => Err(Problem::not_found(
             "route-not-found",
             "There is no such route.",
@@ -632,12 +641,19 @@ where
         },
     );
     // After an answered call routing keeps the agent reserved until the queue's wrap-up ends.
-    let wrap_up = reservation
-        .filter(|r| r.answered_at.is_some() && r.expires_at > now && calls.is_empty())
-        .map(|r| WrapUpView {
-            until: r.expires_at,
-            extendable_until: None,
-        });
+    let wrap_up = reservation.filter(|_| calls.is_empty()).and_then(|r| {
+        let limit = config
+            .queues
+            .iter()
+            .find(|queue| queue.id() == r.queue_id)
+            .and_then(|queue| queue.routing.max_wrap_up_seconds);
+        let device_since = seat
+            .presence
+            .as_ref()
+            .filter(|presence| presence.device == r.device)
+            .and_then(|presence| presence.since);
+        r.wrap_up(device_since, limit, now)
+    });
     let view = DeskView {
         username: username.to_owned(),
         display_name: seat.user.display_name.clone(),
@@ -682,6 +698,60 @@ where
             requested: requested.to_owned(),
         },
     )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExtendBody {
+    seconds: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WrapUpAnswer {
+    wrap_up: Option<WrapUp>,
+}
+
+/// Extends or ends the agent's wrap-up (IN-18); routing offers the next call at its new end.
+async fn wrap_up<J, S, U, G, A>(
+    deps: &DeskDeps<J, S, U, G, A>,
+    request: &Request,
+    username: &str,
+    route: &Route,
+    now: DateTime<Utc>,
+) -> Operation
+where
+    S: RoutingStateStore,
+    U: UserDirectory,
+    G: RoutingSignals,
+{
+    let changed = if matches!(route, Route::WrapUpExtend) {
+        let wanted: ExtendBody = required(request)?;
+        if !(1..=MAX_WRAP_UP_EXTENSION_SECONDS).contains(&wanted.seconds) {
+            return Err(Problem::unprocessable(vec![FieldError::new(
+                "seconds",
+                format!("must be between 1 and {MAX_WRAP_UP_EXTENSION_SECONDS}"),
+            )]));
+        }
+        deps.router
+            .extend_wrap_up(username, wanted.seconds, now)
+            .await
+            .map(Some)
+    } else {
+        deps.router.end_wrap_up(username, now).await.map(|()| None)
+    };
+    match changed {
+        Ok(wrap_up) => json(StatusCode::OK, &WrapUpAnswer { wrap_up }),
+        Err(RouterError::WrapUp(error)) => {
+            let code = match error {
+                WrapUpError::NotInWrapUp => "not-in-wrap-up",
+                WrapUpError::NotExtendable => "wrap-up-not-extendable",
+                WrapUpError::AtLimit => "wrap-up-at-limit",
+            };
+            Err(Problem::conflict(code, error.to_string()))
+        }
+        Err(error) => Err(router_failure("change the wrap-up", error)),
+    }
 }
 
 fn required<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T, Problem> {
@@ -1131,3 +1201,7 @@ async fn favourites<J, S, U, G, A>(
         },
     )
 }
+
+#[cfg(test)]
+#[path = "desk_api_tests.rs"]
+mod tests;

@@ -8,6 +8,9 @@ pub mod contacts_api;
 pub mod desk_api;
 pub mod stats_api;
 
+#[cfg(test)]
+pub(crate) mod test_support;
+
 /// Every environment variable `desk-api` reads, checked against `infra/template.yaml` by the
 /// consistency tests.
 pub const ENVIRONMENT: &[&str] = &[

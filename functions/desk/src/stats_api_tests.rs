@@ -1,146 +1,19 @@
 //! Behaviour of `GET /api/desk/stats` on the in-memory adapters.
 
-use std::time::Duration;
-
-use async_trait::async_trait;
 use chrono::TimeDelta;
 use lambda_http::http::StatusCode;
 use linka_shared::{
     adapters::{
         memory::{InMemoryAuditLog, InMemoryUserDirectory},
-        InMemoryAgentDeskStore, InMemoryConfigStore, InMemoryRoutingStateStore, InMemoryStatsStore,
+        InMemoryRoutingStateStore, InMemoryStatsStore,
     },
-    admin_config::members_collection,
-    audit::{AuditAction, AuditContext, AuditRecord},
-    cti_state::AgentPresence,
-    ports::{AgentPresences, ConfigStore, ConfigWrite, RoutingSignals, SignalError, StoreError},
-    routing_live::RoutingTrigger,
-    routing_settings::{DEVICES_ID, ROUTING_SETTINGS_COLLECTION},
     stats::{hour_key, Counter, CounterIncrement},
-    testing::{StaticJwks, TestIssuer},
-    users::User,
+    testing::StaticJwks,
 };
-use routing::router::Router;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::*;
-
-/// Signals nobody listens to (the statistics send none).
-struct NoSignals;
-
-#[async_trait]
-impl RoutingSignals for NoSignals {
-    async fn command(&self, _command: &cti_events::CtiCommand) -> Result<(), SignalError> {
-        Ok(())
-    }
-
-    async fn trigger(
-        &self,
-        _trigger: &RoutingTrigger,
-        _delay_seconds: u32,
-    ) -> Result<(), SignalError> {
-        Ok(())
-    }
-}
-
-struct NoPresences;
-
-#[async_trait]
-impl AgentPresences for NoPresences {
-    async fn agent_presences(&self) -> Result<Vec<AgentPresence>, StoreError> {
-        Ok(Vec::new())
-    }
-}
-
-type Desk = DeskDeps<
-    StaticJwks,
-    InMemoryRoutingStateStore,
-    InMemoryUserDirectory,
-    NoSignals,
-    InMemoryAuditLog,
->;
-
-fn user(username: &str, number: Option<&str>) -> User {
-    serde_json::from_value(json!({
-        "username": username, "displayName": username, "roles": ["agent"],
-        "agentNumber": number, "active": true,
-        "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"
-    }))
-    .unwrap()
-}
-
-fn always_open() -> Value {
-    let day = json!([{"start": "00:00", "end": "23:59"}]);
-    json!({
-        "timezone": "Europe/Prague",
-        "weekly": {"monday": day, "tuesday": day, "wednesday": day, "thursday": day,
-                   "friday": day, "saturday": day, "sunday": day},
-        "exceptions": [], "closedOnPublicHolidays": false
-    })
-}
-
-/// Queues KKC (device 5100) and AS (5200) with agent01 and agent02 as members, and EXT (5300)
-/// without them; agent01 at 2001, agent02 without a phone.
-async fn desk() -> Desk {
-    let config = InMemoryConfigStore::new(InMemoryAuditLog::new());
-    let record = AuditRecord::new(
-        &AuditContext::default(),
-        AuditAction::ConfigUpdate,
-        None,
-        200,
-        Utc::now(),
-    );
-    let mut writes = vec![(
-        ROUTING_SETTINGS_COLLECTION.to_owned(),
-        DEVICES_ID.to_owned(),
-        json!({"queues": {"kkc": "5100", "as": "5200", "ext": "5300"}, "announcements": {}}),
-    )];
-    for (id, name) in [("kkc", "KKC"), ("as", "AS"), ("ext", "EXT")] {
-        writes.push((
-            "queue".to_owned(),
-            id.to_owned(),
-            json!({"queueId": id, "name": name, "priority": 5, "schedule": always_open()}),
-        ));
-    }
-    for queue in ["kkc", "as"] {
-        for username in ["agent01", "agent02"] {
-            writes.push((
-                members_collection(queue),
-                username.to_owned(),
-                json!({"queueId": queue, "username": username, "skillLevel": 5, "priority": 5}),
-            ));
-        }
-    }
-    for (collection, id, document) in writes {
-        config
-            .write(
-                &ConfigWrite::Upsert {
-                    collection,
-                    id,
-                    document,
-                },
-                &record,
-            )
-            .await
-            .unwrap();
-    }
-    let desks = Arc::new(InMemoryAgentDeskStore::new());
-    DeskDeps {
-        validator: TestIssuer::primary().validator(),
-        router: Router::new(
-            InMemoryRoutingStateStore::new(),
-            InMemoryUserDirectory::new([user("agent01", Some("2001")), user("agent02", None)]),
-            NoSignals,
-            Arc::new(config),
-            20,
-            Duration::from_secs(60),
-        )
-        .with_desks(desks.clone()),
-        desks,
-        presences: Arc::new(NoPresences),
-        audit: InMemoryAuditLog::new(),
-    }
-}
+use crate::test_support::{desk, request, token, NoSignals};
 
 /// Adds `counts` to `scope` in the hour `hours_ago` before now.
 fn add(stats: &InMemoryStatsStore, scope: &str, hours_ago: i64, counts: &[(Counter, u64)]) {
@@ -214,35 +87,6 @@ fn seeded() -> InMemoryStatsStore {
     add(&stats, "all", 480, &[(Offered, 5), (Abandoned, 5)]);
     add(&stats, "all", 960, &[(Offered, 100)]);
     stats
-}
-
-fn token(username: &str, roles: &[&str]) -> String {
-    TestIssuer::primary().token_for(username, roles)
-}
-
-/// An API Gateway v2 event for `method path`.
-fn request(method: &str, path: &str, token: Option<&str>) -> Request {
-    let mut headers = Map::new();
-    if let Some(token) = token {
-        headers.insert("authorization".into(), json!(format!("Bearer {token}")));
-    }
-    let event = json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "localhost",
-            "domainPrefix": "localhost",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": "192.0.2.10", "userAgent": "tests"},
-            "requestId": "req-1", "routeKey": "$default", "stage": "$default",
-            "time": "28/Nov/2026:09:00:00 +0000", "timeEpoch": 1_795_856_400_000_i64
-        },
-        "isBase64Encoded": false
-    });
-    lambda_http::request::from_str(&event.to_string()).unwrap()
 }
 
 async fn call(

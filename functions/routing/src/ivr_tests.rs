@@ -352,6 +352,53 @@ async fn when_the_caller_accepts_a_callback_should_book_it_say_goodbye_and_hang_
             call_id: "c1".into()
         })
     );
+    // The clearing the tree caused is no lost call: still the one booked callback.
+    ivr.f
+        .router
+        .call_settled("r1/c1", None, at(13))
+        .await
+        .unwrap();
+    assert_eq!(ivr.callbacks.all().len(), 1);
+}
+
+#[tokio::test]
+async fn when_the_caller_hangs_up_in_the_menu_should_become_a_callback_of_the_trees_queue() {
+    let ivr = ivr_fixture();
+    started(&ivr).await;
+    // IN-22: every missed call, also one lost in the IVR, is called back.
+    for _ in 0..2 {
+        ivr.f
+            .router
+            .call_settled("r1/c1", None, at(20))
+            .await
+            .unwrap();
+    }
+    let callbacks = ivr.callbacks.all();
+    assert_eq!(
+        callbacks.len(),
+        1,
+        "a repeated trigger makes no second callback"
+    );
+    assert_eq!(callbacks[0].queue_id, "kkc");
+    assert_eq!(callbacks[0].number, "+420601123456");
+    assert_eq!(callbacks[0].entered_at, at(0), "it keeps the call's place");
+    assert!(matches!(
+        callbacks[0].source,
+        CallbackSource::MissedCall { ref contact_id } if contact_id == "r1/c1"
+    ));
+}
+
+#[tokio::test]
+async fn when_the_caller_hangs_up_before_the_port_answers_should_be_called_back_too() {
+    let ivr = ivr_fixture();
+    let routed = ivr.f.router.route(&into_ivr(), at(0)).await.unwrap();
+    assert_eq!(routed.destination, "6101");
+    ivr.f
+        .router
+        .call_settled("r1/c1", None, at(2))
+        .await
+        .unwrap();
+    assert_eq!(ivr.callbacks.all().len(), 1);
 }
 
 #[tokio::test]
@@ -422,4 +469,29 @@ async fn when_the_caller_leaves_a_message_should_record_it_into_the_queues_mailb
         ivr.f.signals.commands().last(),
         Some(CommandAction::Hangup { .. })
     ));
+    // A caller who left a message is not also a lost call.
+    ivr.f
+        .router
+        .call_settled("r1/c1", None, at(22))
+        .await
+        .unwrap();
+    assert!(ivr.callbacks.all().is_empty());
+}
+
+#[tokio::test]
+async fn when_the_call_is_answered_elsewhere_before_the_port_should_not_count_as_lost() {
+    let ivr = ivr_fixture();
+    ivr.f.router.route(&into_ivr(), at(0)).await.unwrap();
+    // The PBX fell back to an agent: the call never entered the tree.
+    ivr.f
+        .router
+        .call_settled("r1/c1", Some("2001"), at(1))
+        .await
+        .unwrap();
+    ivr.f
+        .router
+        .call_settled("r1/c1", None, at(60))
+        .await
+        .unwrap();
+    assert!(ivr.callbacks.all().is_empty());
 }

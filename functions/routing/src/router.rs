@@ -23,12 +23,14 @@ use futures_util::future::join_all;
 use linka_shared::{
     admin_config::{members_collection, ConfigEntity, Queue, QueueMember},
     admin_config::{parse_document, IVR_COLLECTION},
-    callbacks::{on_lost_call, Callback, CallbackSource, LostCallAction, NewCallback, Slot},
+    callbacks::{
+        on_lost_call, Callback, CallbackSource, LostCall, LostCallAction, NewCallback, Slot,
+    },
     clients::{routing_facts, ClientStore},
     desk::AgentDesk,
     identifiers::normalize_czech_phone,
     ivr::{start_at, step, IvrAction, IvrInput, IvrTree, PromptRef, TransferTarget},
-    ivr_live::{input_for, position_text, Awaiting, IvrCall},
+    ivr_live::{input_for, lost_in_ivr, position_text, Awaiting, IvrCall},
     paging::PageCursor,
     ports::{
         AgentDeskStore, CallbackStore, CallbackWriteError, ConfigStore, IvrCallStore,
@@ -45,7 +47,7 @@ use linka_shared::{
     },
     routing_live::{
         agent_runtimes, lost_from_waiting, review_offer, AgentIdentity, DeviceMap, OfferReview,
-        Reservation, RoutingTrigger, UnmappedDecision,
+        Reservation, RoutingTrigger, UnmappedDecision, WrapUp, WrapUpError,
     },
     users::PageLimit,
     voicemail::{voicemail_audio_key, Voicemail},
@@ -103,6 +105,8 @@ pub enum RouterError {
     IvrConflict(String),
     #[error("failed to store a voicemail or presign its upload")]
     Voicemail(#[source] StoreError),
+    #[error(transparent)]
+    WrapUp(#[from] WrapUpError),
 }
 
 /// What routing reads of the configuration.
@@ -588,6 +592,7 @@ where
             offered_at: now,
             expires_at: now + TimeDelta::seconds(i64::from(self.offer_seconds)),
             answered_at: None,
+            wrap_up_from: None,
         }
     }
 
@@ -988,10 +993,15 @@ where
             .waiting_call(call_id)
             .await
             .map_err(state_error)?;
-        if let (Some(call), None) = (&waiting, answered_by) {
-            // The caller hung up while waiting or ringing (IN-22). Before the waiting record
-            // goes, so that a failure here retries the whole trigger.
-            self.lost_call(call, now).await?;
+        match (&waiting, answered_by) {
+            (Some(call), None) => {
+                // The caller hung up while waiting or ringing (IN-22). Before the waiting record
+                // goes, so that a failure here retries the whole trigger.
+                self.lost_call(lost_from_waiting(call, now), now).await?;
+            }
+            // Not waiting: perhaps the caller hung up before or in an IVR tree.
+            (None, None) => self.lost_in_ivr(call_id, now).await?,
+            (_, Some(_)) => {}
         }
         self.state
             .remove_waiting(call_id)
@@ -1057,6 +1067,108 @@ where
         Ok(Handled::Forgotten {
             call_id: call_id.to_owned(),
         })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Wrap-up (IN-18)
+    // -----------------------------------------------------------------------------------------
+
+    /// The agent's reservation, when it keeps them in a wrap-up, and when their device entered
+    /// its current state.
+    async fn wrap_up_reservation(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Reservation, Option<DateTime<Utc>>, Option<u32>), RouterError> {
+        let reservation = self
+            .state
+            .reservation(username)
+            .await
+            .map_err(state_error)?
+            .ok_or(WrapUpError::NotInWrapUp)?;
+        let device_since = self
+            .state
+            .agent_presence(&reservation.device)
+            .await
+            .map_err(state_error)?
+            .and_then(|presence| presence.since);
+        let config = self.routing_config().await?;
+        let limit = config
+            .queues
+            .iter()
+            .find(|queue| queue.id() == reservation.queue_id)
+            .and_then(|queue| queue.routing.max_wrap_up_seconds);
+        if reservation.wrap_up(device_since, limit, now).is_none() {
+            return Err(WrapUpError::NotInWrapUp.into());
+        }
+        Ok((reservation, device_since, limit))
+    }
+
+    /// The wrap-up the agent is in at `now`, if any.
+    pub async fn wrap_up(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WrapUp>, RouterError> {
+        match self.wrap_up_reservation(username, now).await {
+            Ok((reservation, since, limit)) => Ok(reservation.wrap_up(since, limit, now)),
+            Err(RouterError::WrapUp(WrapUpError::NotInWrapUp)) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Extends the agent's wrap-up by `seconds` within the queue's limit; routing offers the
+    /// agent the next call when the new end comes.
+    pub async fn extend_wrap_up(
+        &self,
+        username: &str,
+        seconds: u32,
+        now: DateTime<Utc>,
+    ) -> Result<WrapUp, RouterError> {
+        let (reservation, since, limit) = self.wrap_up_reservation(username, now).await?;
+        let next = reservation.extended_wrap_up(seconds, since, limit, now)?;
+        self.replace_wrap_up(&reservation, &next, now).await?;
+        next.wrap_up(since, limit, now)
+            .ok_or_else(|| WrapUpError::NotInWrapUp.into())
+    }
+
+    /// Ends the agent's wrap-up now: they may be offered the next call at once.
+    pub async fn end_wrap_up(&self, username: &str, now: DateTime<Utc>) -> Result<(), RouterError> {
+        let (reservation, since, _) = self.wrap_up_reservation(username, now).await?;
+        let next = reservation.ended_wrap_up(since, now)?;
+        self.replace_wrap_up(&reservation, &next, now).await
+    }
+
+    async fn replace_wrap_up(
+        &self,
+        before: &Reservation,
+        next: &Reservation,
+        now: DateTime<Utc>,
+    ) -> Result<(), RouterError> {
+        if !self
+            .state
+            .replace_reservation(next, &before.call_id)
+            .await
+            .map_err(state_error)?
+        {
+            // Offered another call meanwhile: the wrap-up is over.
+            return Err(WrapUpError::NotInWrapUp.into());
+        }
+        // A second after the new end (none when it ended now); waiting calls are also reviewed
+        // at least every 30 s, which covers an end beyond the queue's longest delay.
+        let delay = match (next.expires_at - now).num_seconds() {
+            left if left <= 0 => 0,
+            left => left + 1,
+        };
+        self.signals
+            .trigger(
+                &RoutingTrigger::AgentAvailable {
+                    device: next.device.clone(),
+                },
+                u32::try_from(delay).unwrap_or(u32::MAX),
+            )
+            .await?;
+        Ok(())
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1216,13 +1328,46 @@ where
         Err(RouterError::Contention)
     }
 
-    /// A waiting call ended unanswered: a callback for its caller, or the lost call merged into
-    /// the caller's open callback (IN-22; the queue's policy decides).
-    async fn lost_call(&self, call: &WaitingCall, now: DateTime<Utc>) -> Result<(), RouterError> {
+    /// A call the caller left in an IVR tree (or before its port answered): a lost call of the
+    /// tree's lost-calls queue (IN-22). Nothing when the call was not in a tree, or was leaving
+    /// it anyway.
+    async fn lost_in_ivr(&self, call_id: &str, now: DateTime<Utc>) -> Result<(), RouterError> {
+        let Some(ivr) = &self.ivr else {
+            return Ok(());
+        };
+        let Some(call) = ivr.calls.get(call_id).await.map_err(RouterError::IvrCall)? else {
+            return Ok(());
+        };
+        let Some(tree) = self.ivr_tree(&call.value.ivr_id).await? else {
+            return Ok(());
+        };
+        let Some(queue_id) = tree.lost_calls_queue() else {
+            tracing::warn!(
+                call_id,
+                ivr_id = tree.ivr_id,
+                "a caller hung up in an IVR tree that leads to several queues and names none for lost calls: no callback"
+            );
+            return Ok(());
+        };
+        let config = self.routing_config().await?;
+        let priority = config
+            .queues
+            .iter()
+            .find(|queue| queue.id() == queue_id)
+            .map_or(0, |queue| queue.config.priority);
+        match lost_in_ivr(&call.value, queue_id, priority, now) {
+            Some(lost) => self.lost_call(lost, now).await,
+            None => Ok(()),
+        }
+    }
+
+    /// A call ended unanswered: a callback for its caller, or the lost call merged into the
+    /// caller's open callback (IN-22; the policy of the lost call's queue decides).
+    async fn lost_call(&self, lost: LostCall, now: DateTime<Utc>) -> Result<(), RouterError> {
         let Some(store) = &self.callbacks else {
             return Ok(());
         };
-        let Some(number) = call
+        let Some(number) = lost
             .caller
             .as_deref()
             .and_then(|caller| normalize_czech_phone(caller).ok())
@@ -1233,11 +1378,11 @@ where
         let policy = config
             .queues
             .iter()
-            .find(|q| q.id() == call.queue_id)
+            .find(|q| q.id() == lost.queue_id)
             .map(|q| q.routing.callback_settings().policy)
             .unwrap_or_default();
-        let lost = lost_from_waiting(call, now);
-        let id = lost_call_callback_id(&call.call_id);
+        let call_id = lost.contact_id.clone();
+        let id = lost_call_callback_id(&call_id);
         let stored = store
             .by_number(&number, CALLBACKS_PER_NUMBER)
             .await
@@ -1246,7 +1391,7 @@ where
         let action = match on_lost_call(&lost, &mut values, &id, &policy, now) {
             Ok(action) => action,
             Err(error) => {
-                tracing::warn!(call_id = call.call_id, error.message = %error, "lost call makes no callback");
+                tracing::warn!(call_id, error.message = %error, "lost call makes no callback");
                 return Ok(());
             }
         };
@@ -1362,6 +1507,17 @@ where
             return Ok(None);
         };
         if call.value.port != device {
+            if call.value.awaiting == Awaiting::Answer {
+                // Answered elsewhere before the IVR port took it (the PBX's fallback, a
+                // pickup): the call never entered the tree, so its end is no lost IVR call.
+                let mut left = call;
+                left.value.awaiting = Awaiting::Done;
+                left.value.updated_at = now;
+                match ivr.calls.save(&left).await {
+                    Ok(()) | Err(IvrWriteError::Conflict) => {}
+                    Err(IvrWriteError::Store(error)) => return Err(RouterError::IvrCall(error)),
+                }
+            }
             return Ok(None);
         }
         if call.value.awaiting != Awaiting::Answer {

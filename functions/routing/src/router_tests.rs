@@ -402,6 +402,74 @@ async fn when_the_agent_answers_and_hangs_up_should_hold_them_for_the_wrap_up_ti
 }
 
 #[tokio::test]
+async fn when_the_agent_extends_or_ends_the_wrap_up_should_get_the_next_call_at_the_new_end() {
+    let f = fixture(config().with(
+        QUEUE_ROUTING_COLLECTION,
+        "kkc",
+        json!({"queueId": "kkc", "wrapUpSeconds": 15, "maxWrapUpSeconds": 60,
+               "whenNobodyLoggedIn": {"action": "wait"}}),
+    ));
+    f.state.set_agent(presence("2001", AgentState::Ready, -100));
+    f.router.route(&query("c1", 0), at(0)).await.unwrap();
+    f.router
+        .call_settled("r1/c1", Some("2001"), at(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.router.wrap_up("jana", at(50)).await.unwrap(),
+        None,
+        "talking"
+    );
+    f.router.call_settled("r1/c1", None, at(100)).await.unwrap();
+    let wrap = f.router.wrap_up("jana", at(101)).await.unwrap().unwrap();
+    assert_eq!((wrap.from, wrap.until), (at(100), at(115)));
+    assert_eq!(wrap.extendable_until, Some(at(160)));
+    // IN-18: extended by 30 s, and once more only up to the queue's 60 s.
+    let wrap = f.router.extend_wrap_up("jana", 30, at(105)).await.unwrap();
+    assert_eq!(wrap.until, at(145));
+    assert!(f.signals.triggers().contains(&(
+        RoutingTrigger::AgentAvailable {
+            device: "2001".into()
+        },
+        41
+    )));
+    let wrap = f.router.extend_wrap_up("jana", 30, at(106)).await.unwrap();
+    assert_eq!(wrap.until, at(160));
+    assert!(matches!(
+        f.router.extend_wrap_up("jana", 30, at(107)).await,
+        Err(RouterError::WrapUp(WrapUpError::AtLimit))
+    ));
+    // A call waits meanwhile; the old end offers nothing.
+    f.state
+        .set_agent(presence("2002", AgentState::NotReady, -100));
+    f.router.route(&query("c2", 0), at(110)).await.unwrap();
+    assert_eq!(
+        f.router.agent_available("2001", at(116)).await.unwrap(),
+        Handled::Nothing
+    );
+    // Done early: the waiting call comes at once.
+    f.router.end_wrap_up("jana", at(120)).await.unwrap();
+    assert!(f.signals.triggers().contains(&(
+        RoutingTrigger::AgentAvailable {
+            device: "2001".into()
+        },
+        0
+    )));
+    assert_eq!(f.router.wrap_up("jana", at(120)).await.unwrap(), None);
+    assert_eq!(
+        f.router.agent_available("2001", at(120)).await.unwrap(),
+        Handled::Offered {
+            call_id: "r1/c2".into(),
+            username: "jana".into()
+        }
+    );
+    assert!(matches!(
+        f.router.end_wrap_up("jana", at(121)).await,
+        Err(RouterError::WrapUp(WrapUpError::NotInWrapUp))
+    ));
+}
+
+#[tokio::test]
 async fn when_a_queue_has_no_waiting_device_should_refuse_so_the_relay_falls_back() {
     let f = fixture(config().with(ROUTING_SETTINGS_COLLECTION, DEVICES_ID, json!({})));
     let error = f.router.route(&query("c1", 0), at(0)).await.unwrap_err();

@@ -99,9 +99,34 @@ pub struct IvrTree {
     pub entry_node: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub general_announcement: Option<GeneralAnnouncement>,
+    /// The queue whose agents call back the callers who hang up in this tree (IN-22); without
+    /// it, the only queue the tree sends calls to (see [`IvrTree::lost_calls_queue`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_calls_queue_id: Option<String>,
     /// Node id → node. Duplicate ids are refused when parsing.
     #[serde(deserialize_with = "unique_keys")]
     pub nodes: BTreeMap<String, Node>,
+}
+
+impl IvrTree {
+    /// The queue a caller who hangs up in this tree is called back from (IN-22): the one set
+    /// for the tree, else the one queue its transfers, callback offers and mailboxes lead to.
+    /// `None` when the tree leads to several queues and none is set, or to none.
+    pub fn lost_calls_queue(&self) -> Option<&str> {
+        if let Some(queue_id) = &self.lost_calls_queue_id {
+            return Some(queue_id);
+        }
+        let mut destinations = self.nodes.values().filter_map(|node| match node {
+            Node::TransferToQueue { queue_id, .. }
+            | Node::CallbackOffer { queue_id, .. }
+            | Node::Voicemail { queue_id, .. } => Some(queue_id.as_str()),
+            _ => None,
+        });
+        let first = destinations.next()?;
+        destinations
+            .all(|queue_id| queue_id == first)
+            .then_some(first)
+    }
 }
 
 /// The value a `collectDigits` node checks before storing it.

@@ -847,6 +847,7 @@ impl Generator {
             active: true,
             entry_node: entry,
             general_announcement,
+            lost_calls_queue_id: None,
             nodes: generator.nodes,
         }
     }
@@ -1179,4 +1180,30 @@ proptest! {
         let is_broken = matches!(action, IvrAction::Hangup { reason: HangupReason::BrokenTree, .. });
         prop_assert!(!is_broken);
     }
+}
+
+#[test]
+fn when_a_tree_leads_to_one_queue_should_call_back_lost_callers_from_it() {
+    assert_eq!(tree(base()).lost_calls_queue(), Some("kkc-obecne"));
+}
+
+#[test]
+fn when_a_tree_leads_to_several_queues_should_use_only_the_queue_set_for_it() {
+    let mut value = base();
+    value["nodes"]["menu"]["options"]["3"] = json!("platby");
+    value["nodes"]["platby"] = json!({"kind": "transferToQueue", "queueId": "kkc-platby"});
+    assert_eq!(tree(value.clone()).lost_calls_queue(), None);
+    value["lostCallsQueueId"] = json!("kkc-platby");
+    let chosen = tree(value);
+    assert_eq!(chosen.lost_calls_queue(), Some("kkc-platby"));
+    assert!(queue_references(&chosen)
+        .iter()
+        .any(|(queue, field)| queue == "kkc-platby" && field == "lostCallsQueueId"));
+}
+
+#[test]
+fn when_the_lost_calls_queue_is_not_an_id_should_name_the_field() {
+    let mut value = base();
+    value["lostCallsQueueId"] = json!("Fronta KKC!");
+    assert_eq!(fields(&tree(value)), ["lostCallsQueueId"]);
 }

@@ -68,6 +68,11 @@ pub fn validate_tree(tree: &IvrTree) -> Vec<FieldError> {
             &announcement.prompt,
         );
     }
+    if let Some(queue_id) = &tree.lost_calls_queue_id {
+        if !is_valid_config_id(queue_id) {
+            errors.push(FieldError::new("lostCallsQueueId", "must be a queue id"));
+        }
+    }
     if tree.nodes.is_empty() {
         errors.push(FieldError::new("nodes", "must hold at least one node"));
     } else if tree.nodes.len() > MAX_NODES {
@@ -123,6 +128,9 @@ pub fn queue_references(tree: &IvrTree) -> Vec<(String, String)> {
             _ => continue,
         };
         references.push((queue.clone(), format!("nodes.{id}.queueId")));
+    }
+    if let Some(queue_id) = &tree.lost_calls_queue_id {
+        references.push((queue_id.clone(), "lostCallsQueueId".to_owned()));
     }
     references
 }

@@ -65,6 +65,7 @@ fn when_queue_routing_is_parsed_should_take_defaults_and_keep_the_path_id() {
 fn when_queue_routing_is_out_of_range_should_name_each_field() {
     let routing = QueueRouting {
         wrap_up_seconds: 3601,
+        max_wrap_up_seconds: Some(3602),
         max_wait_seconds: Some(0),
         max_waiting_calls: Some(10_001),
         when_nobody_logged_in: NobodyLoggedIn::Announce {
@@ -96,6 +97,7 @@ fn when_queue_routing_is_out_of_range_should_name_each_field() {
         fields(&validate_queue_routing(&routing)),
         [
             "wrapUpSeconds",
+            "maxWrapUpSeconds",
             "maxWaitSeconds",
             "maxWaitingCalls",
             "whenNobodyLoggedIn.announcementId",
@@ -277,4 +279,22 @@ fn when_devices_are_checked_should_name_bad_ids_and_devices_and_reference_queues
         serde_json::to_value(RoutingDevices::default()).unwrap(),
         json!({"queues": {}, "ivrs": {}, "announcements": {}})
     );
+}
+
+#[test]
+fn when_the_wrap_up_limit_is_below_the_wrap_up_should_refuse_it() {
+    let routing = QueueRouting {
+        wrap_up_seconds: 60,
+        max_wrap_up_seconds: Some(30),
+        ..QueueRouting::default()
+    };
+    assert_eq!(
+        fields(&validate_queue_routing(&routing)),
+        ["maxWrapUpSeconds"]
+    );
+    let fine = QueueRouting {
+        max_wrap_up_seconds: Some(300),
+        ..routing
+    };
+    assert!(validate_queue_routing(&fine).is_empty());
 }

@@ -6,6 +6,13 @@ import type { ApiClient } from "./client";
 export type PresenceState = "ready" | "notReady" | "busy" | "workingAfterCall" | "loggedOn" | "loggedOff";
 export type CallState = "ringing" | "connected" | "held" | "initiated";
 export type Direction = "inbound" | "outbound" | "internal";
+/** After-call work (IN-18): no call is offered until `until`; extendable up to `extendableUntil`. */
+export interface WrapUp {
+  from: string;
+  until: string;
+  extendableUntil: string | null;
+}
+
 export type PanelPresence = "free" | "busy" | "ringing" | "break" | "loggedOut" | "wrapUp";
 export type CallAction = "answer" | "hangup" | "hold" | "retrieve" | "consult" | "transfer" | "blind-transfer" | "conference" | "send-digits";
 
@@ -41,7 +48,7 @@ export interface Desk {
   displayName: string;
   device: string;
   presence: { state: PresenceState; breakCode: string | null; since: string };
-  wrapUp: { until: string; extendableUntil: string } | null;
+  wrapUp: WrapUp | null;
   queues: DeskQueue[];
   breakCodes: BreakCode[];
   calls: DeskCall[];
@@ -221,6 +228,14 @@ export class DeskApi {
   async setPresence(state: "ready" | "notReady", breakCode?: string | null): Promise<{ requested: string }> {
     const body = state === "ready" ? { state } : { state, breakCode: breakCode ?? null };
     return (await this.api.call("PUT", "/api/desk/presence", body)) as { requested: string };
+  }
+
+  async extendWrapUp(seconds: number): Promise<{ wrapUp: WrapUp | null }> {
+    return (await this.api.call("POST", "/api/desk/wrap-up/extend", { seconds })) as { wrapUp: WrapUp | null };
+  }
+
+  async endWrapUp(): Promise<{ wrapUp: WrapUp | null }> {
+    return (await this.api.call("POST", "/api/desk/wrap-up/end")) as { wrapUp: WrapUp | null };
   }
 
   async setQueue(queueId: string, loggedIn: boolean): Promise<DeskQueue> {

@@ -50,6 +50,7 @@ export interface IvrTree {
   active?: boolean;
   entryNode: string;
   generalAnnouncement?: GeneralAnnouncement;
+  lostCallsQueueId?: string;
   nodes: Record<string, IvrNode>;
 }
 
@@ -83,6 +84,7 @@ export type NobodyLoggedIn = { action: "wait" } | { action: "overflow" } | { act
 export interface QueueRouting {
   queueId?: string;
   wrapUpSeconds: number;
+  maxWrapUpSeconds?: number | null;
   maxWaitSeconds?: number;
   maxWaitingCalls?: number;
   whenNobodyLoggedIn: NobodyLoggedIn;

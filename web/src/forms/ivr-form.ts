@@ -91,6 +91,8 @@ export interface IvrForm {
   name: string;
   active: boolean;
   entryNode: string;
+  /** The queue that calls back callers lost in the tree (IN-22); empty = the tree's only queue. */
+  lostCallsQueueId: string;
   hasAnnouncement: boolean;
   announcement: PromptForm;
   announcementActive: boolean;
@@ -149,6 +151,7 @@ export function newIvrForm(): IvrForm {
     name: "",
     active: true,
     entryNode: "uvitani",
+    lostCallsQueueId: "",
     hasAnnouncement: false,
     announcement: emptyPrompt(),
     announcementActive: false,
@@ -229,6 +232,7 @@ export function treeToForm(tree: IvrTree): IvrForm {
     name: tree.name ?? "",
     active: tree.active !== false,
     entryNode: tree.entryNode ?? "",
+    lostCallsQueueId: tree.lostCallsQueueId ?? "",
     hasAnnouncement: announcement !== undefined && announcement !== null,
     announcement: promptToForm(announcement?.prompt),
     announcementActive: announcement?.active === true,
@@ -346,6 +350,7 @@ export function formToTree(form: IvrForm, withId = true): Json {
   out["name"] = form.name.trim();
   out["active"] = form.active;
   out["entryNode"] = form.entryNode;
+  optional(out, "lostCallsQueueId", form.lostCallsQueueId);
   if (form.hasAnnouncement) {
     out["generalAnnouncement"] = { prompt: promptFromForm(form.announcement), active: form.announcementActive };
   }

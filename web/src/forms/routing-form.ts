@@ -15,6 +15,8 @@ export const DEFAULT_NOBODY_ANNOUNCEMENT = "no-agents";
 
 export interface QueueRoutingForm {
   wrapUpSeconds: string;
+  /** Empty: the wrap-up cannot be extended. */
+  maxWrapUpSeconds: string;
   maxWaitSeconds: string;
   maxWaitingCalls: string;
   nobodyAction: NobodyAction;
@@ -29,6 +31,7 @@ export interface QueueRoutingForm {
 export function newQueueRoutingForm(): QueueRoutingForm {
   return {
     wrapUpSeconds: "0",
+    maxWrapUpSeconds: "",
     maxWaitSeconds: "",
     maxWaitingCalls: "",
     nobodyAction: "announce",
@@ -45,6 +48,7 @@ export function queueRoutingToForm(routing: QueueRouting | null | undefined): Qu
   const form = newQueueRoutingForm();
   if (!routing) return form;
   form.wrapUpSeconds = optionalNumber(routing.wrapUpSeconds) || "0";
+  form.maxWrapUpSeconds = optionalNumber(routing.maxWrapUpSeconds);
   form.maxWaitSeconds = optionalNumber(routing.maxWaitSeconds);
   form.maxWaitingCalls = optionalNumber(routing.maxWaitingCalls);
   const nobody: Json = isRecord(routing.whenNobodyLoggedIn) ? routing.whenNobodyLoggedIn : {};
@@ -66,6 +70,7 @@ export function queueRoutingToForm(routing: QueueRouting | null | undefined): Qu
 /** The body of `PUT /api/admin/queues/{id}/routing` (empty optional fields are left out). */
 export function formToQueueRouting(form: QueueRoutingForm): Json {
   const out: Json = { wrapUpSeconds: numberOrText(form.wrapUpSeconds || "0") };
+  if (form.maxWrapUpSeconds.trim()) out["maxWrapUpSeconds"] = numberOrText(form.maxWrapUpSeconds);
   if (form.maxWaitSeconds.trim()) out["maxWaitSeconds"] = numberOrText(form.maxWaitSeconds);
   if (form.maxWaitingCalls.trim()) out["maxWaitingCalls"] = numberOrText(form.maxWaitingCalls);
   out["whenNobodyLoggedIn"] =
@@ -87,6 +92,7 @@ export function checkQueueRoutingForm(form: QueueRoutingForm): FieldError[] {
     } else if (!WHOLE.test(text)) errors.push({ field, message: "must be a whole number" });
   };
   whole("wrapUpSeconds", form.wrapUpSeconds, true);
+  whole("maxWrapUpSeconds", form.maxWrapUpSeconds, false);
   whole("maxWaitSeconds", form.maxWaitSeconds, false);
   whole("maxWaitingCalls", form.maxWaitingCalls, false);
   if (form.nobodyAction === "announce" && !form.announcementId.trim()) errors.push({ field: "whenNobodyLoggedIn.announcementId", message: "is required" });

@@ -364,6 +364,8 @@ export const cs = {
   "routing.queue.limits": "Dopracování a limity",
   "routing.queue.wrapUp": "Doba na dopracování (s)",
   "routing.queue.wrapUpHint": "Čas po každém hovoru této fronty na dopracování a uzavření požadavku.",
+  "routing.queue.maxWrapUp": "Nejdelší prodloužená dohra (s)",
+  "routing.queue.maxWrapUpHint": "Do kolika sekund od konce hovoru si agent smí dohru prodloužit. Prázdné = dohru nelze prodloužit.",
   "routing.queue.maxWait": "Nejdelší čekání ve frontě (s)",
   "routing.queue.maxWaiting": "Nejvíce čekajících hovorů",
   "routing.queue.emptyNoLimit": "Prázdné = bez omezení; po překročení jde hovor na přepad.",

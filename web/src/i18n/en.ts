@@ -362,6 +362,8 @@ export const en: Messages = {
   "routing.queue.limits": "Wrap-up and limits",
   "routing.queue.wrapUp": "Wrap-up time (s)",
   "routing.queue.wrapUpHint": "Time after each call of this queue to finish and close the request.",
+  "routing.queue.maxWrapUp": "Longest extended wrap-up (s)",
+  "routing.queue.maxWrapUpHint": "Up to how many seconds after the call's end an agent may extend the wrap-up. Empty = it cannot be extended.",
   "routing.queue.maxWait": "Longest wait in the queue (s)",
   "routing.queue.maxWaiting": "Most waiting calls",
   "routing.queue.emptyNoLimit": "Empty = no limit; beyond it the call overflows.",

@@ -23,6 +23,8 @@ export const routingCs = {
   "ivr.field.active": "Strom je aktivní (hovory do něj mohou vstoupit)",
   "ivr.field.entryNode": "Úvodní uzel",
   "ivr.field.entryNodeHint": "Uzel, kterým začíná každý hovor.",
+  "ivr.field.lostCallsQueue": "Fronta pro zpětná volání ztracených hovorů",
+  "ivr.field.lostCallsQueueHint": "Volající, kteří zavěsí ve stromu, dostanou zpětné volání z této fronty. Prázdné = jediná fronta, do které strom hovory posílá.",
   "ivr.announcement": "Hláška o všeobecném problému",
   "ivr.announcementHint": "Zapnutá hláška se přehraje každému volajícímu před úvodním uzlem (např. při poruše).",
   "ivr.announcementSet": "Nastavit hlášku o všeobecném problému",

@@ -21,6 +21,8 @@ export const routingEn: Record<RoutingMessageKey, string> = {
   "ivr.field.active": "The tree is active (calls may enter it)",
   "ivr.field.entryNode": "Entry node",
   "ivr.field.entryNodeHint": "The node every call starts at.",
+  "ivr.field.lostCallsQueue": "Callback queue for lost calls",
+  "ivr.field.lostCallsQueueHint": "Callers who hang up in the tree are called back from this queue. Empty = the only queue the tree sends calls to.",
   "ivr.announcement": "General-problem announcement",
   "ivr.announcementHint": "While on, it is played to every caller before the entry node (e.g. during an outage).",
   "ivr.announcementSet": "Set a general-problem announcement",

@@ -239,6 +239,18 @@ export class IvrEditorView implements View {
         this.#nodeSelect(form.entryNode, (v) => (form.entryNode = v), nodeIds, false, t, { "data-testid": "ivr-entry" }),
         { required: true, hint: t("ivr.field.entryNodeHint") },
       ),
+      field(
+        errors,
+        "lostCallsQueueId",
+        t("ivr.field.lostCallsQueue"),
+        textInput(form.lostCallsQueueId, (v) => (form.lostCallsQueueId = v), {
+          list: "ivr-queues",
+          autocomplete: "off",
+          spellcheck: false,
+          "data-testid": "ivr-lost-calls-queue",
+        }),
+        { hint: t("ivr.field.lostCallsQueueHint") },
+      ),
     );
 
     const announcement = h(

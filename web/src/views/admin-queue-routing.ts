@@ -140,6 +140,7 @@ export class QueueRoutingSection {
         null,
         h("legend", null, t("routing.queue.limits")),
         whole("wrapUpSeconds", form.wrapUpSeconds, (v) => (form.wrapUpSeconds = v), "routing.queue.wrapUp", "routing-wrap-up", "routing.queue.wrapUpHint"),
+        whole("maxWrapUpSeconds", form.maxWrapUpSeconds, (v) => (form.maxWrapUpSeconds = v), "routing.queue.maxWrapUp", "routing-max-wrap-up", "routing.queue.maxWrapUpHint"),
         whole("maxWaitSeconds", form.maxWaitSeconds, (v) => (form.maxWaitSeconds = v), "routing.queue.maxWait", "routing-max-wait", "routing.queue.emptyNoLimit"),
         whole("maxWaitingCalls", form.maxWaitingCalls, (v) => (form.maxWaitingCalls = v), "routing.queue.maxWaiting", "routing-max-waiting", "routing.queue.emptyNoLimit"),
         field(

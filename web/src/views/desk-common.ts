@@ -113,6 +113,8 @@ export interface DeskHost {
   /** Re-renders the page, keeping the focus (or moving it to the element with this test id). */
   rerender(focus?: string | null): void;
   presence(state: "ready" | "notReady", breakCode?: string): void;
+  /** Extends the wrap-up by `seconds`, or ends it (`null`). */
+  wrapUp(seconds: number | null): void;
   queue(queueId: string, loggedIn: boolean): void;
   callAction(call: DeskCall, action: CallAction, body?: unknown): void;
   dial(number: string, clientId?: string | null): void;

@@ -7,6 +7,9 @@ import { button, select } from "./form";
 import { formatCount, formatCountdown, ownPresenceKey, secondsLeft } from "./desk-model";
 import { k, panel, when, type DeskHost } from "./desk-common";
 
+/** One press of "extend the wrap-up" adds this much (the queue's limit applies). */
+export const WRAP_UP_STEP_SECONDS = 30;
+
 export function presenceBar(host: DeskHost): HTMLElement | null {
   const { t, s } = host;
   const desk = s.desk;
@@ -37,6 +40,16 @@ export function presenceBar(host: DeskHost): HTMLElement | null {
           `${t(k("desk.wrapUp"))}: `,
           h("span", { "data-testid": "desk-wrapup-left", "data-until": wrap.until, role: "timer", "aria-live": "off" }, formatCountdown(left ?? 0)),
           h("span", { class: "muted" }, ` (${t(k("desk.wrapUpUntil"), { at: when(wrap.until) })})`),
+          " ",
+          wrap.extendableUntil
+            ? button(t(k("desk.wrapUpExtend"), { seconds: WRAP_UP_STEP_SECONDS }), () => host.wrapUp(WRAP_UP_STEP_SECONDS), {
+                class: "secondary small",
+                "data-testid": "desk-wrapup-extend",
+                title: t(k("desk.wrapUpExtendableUntil"), { at: when(wrap.extendableUntil) }),
+              })
+            : null,
+          " ",
+          button(t(k("desk.wrapUpEnd")), () => host.wrapUp(null), { class: "secondary small", "data-testid": "desk-wrapup-end" }),
         )
       : null,
     h(

@@ -343,6 +343,12 @@ export class DeskView implements View {
           s.requested = answer?.requested ?? state;
           return t(k("desk.presenceRequested"));
         }),
+      wrapUp: (seconds) =>
+        void run(async (api) => {
+          const answer = seconds === null ? await api.endWrapUp() : await api.extendWrapUp(seconds);
+          if (s.desk) s.desk = { ...s.desk, wrapUp: answer?.wrapUp ?? null };
+          return t(k(seconds === null ? "desk.wrapUpEnded" : "desk.wrapUpExtended"));
+        }, seconds === null ? "desk-ready" : "desk-wrapup-extend"),
       queue: (queueId, loggedIn) =>
         void run(async (api) => {
           const stored = await api.setQueue(queueId, loggedIn);
