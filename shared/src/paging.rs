@@ -33,6 +33,25 @@ impl<T> Page<T> {
     }
 }
 
+/// Every item of a listing: `fetch` is called with no cursor, then with each page's next
+/// cursor until a page has none (for small listings read whole: users, a config collection).
+pub async fn all_pages<T, E, F, Fut>(mut fetch: F) -> Result<Vec<T>, E>
+where
+    F: FnMut(Option<PageCursor>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, E>>,
+{
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = fetch(cursor.take()).await?;
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
 /// An opaque position in a listing.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PageCursor {
@@ -97,6 +116,30 @@ impl Serialize for PageCursor {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn when_a_listing_has_three_pages_should_collect_every_item_in_order() {
+        let cursor = |n: u32| PageCursor::from_key([("k".to_owned(), n.to_string())].into());
+        let mut asked = Vec::new();
+        let all: Result<Vec<u32>, ()> = all_pages(|at: Option<PageCursor>| {
+            asked.push(at.clone());
+            let page = match at {
+                None => Page {
+                    items: vec![1, 2],
+                    next_cursor: Some(cursor(2)),
+                },
+                Some(c) if c == cursor(2) => Page {
+                    items: vec![3],
+                    next_cursor: Some(cursor(3)),
+                },
+                Some(_) => Page::last(vec![4]),
+            };
+            async move { Ok(page) }
+        })
+        .await;
+        assert_eq!(all, Ok(vec![1, 2, 3, 4]));
+        assert_eq!(asked, [None, Some(cursor(2)), Some(cursor(3))]);
+    }
+
     use super::*;
 
     #[test]

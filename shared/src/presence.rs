@@ -105,6 +105,11 @@ impl DeviceDirectory {
         }
     }
 
+    /// Agent number → username.
+    pub fn by_number(&self) -> &BTreeMap<String, String> {
+        &self.by_number
+    }
+
     /// The username whose agent number is `device`.
     pub fn username_of_device(&self, device: &str) -> Option<&str> {
         self.by_number.get(device).map(String::as_str)

@@ -371,6 +371,36 @@ describe(`Linka administration at ${BASE_URL}`, () => {
     assert.deepEqual(errors, []);
   });
 
+  test("admin defines an own client card field with options (CDB-4)", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { page, errors } = await open();
+    await login(page, "admin");
+    await openAdminPage(page, "Pole karty klienta", "client-fields-page");
+    const key = `e2e-f-${RUN}`;
+    await page.getByTestId("client-fields-key").fill(key);
+    await page.getByTestId("client-fields-labelCs").fill("Preferovaný kontakt");
+    await page.getByTestId("client-fields-labelEn").fill("Preferred contact");
+    await page.getByTestId("client-fields-type").selectOption("select");
+    await page.getByTestId("client-fields-options").fill("telefon | Telefon | Phone\nemail | E-mail");
+    await page.getByTestId("client-fields-inCard").check();
+    await page.getByTestId("client-fields-save").click();
+    const row = page.getByTestId("client-fields-table").locator(`tr[data-id="${key}"]`);
+    await row.waitFor();
+    assert.deepEqual((await row.locator("td").allTextContents()).slice(0, 3), [key, "Preferovaný kontakt", "Výběr"]);
+    // Opened again: the options come back one per line, the English label filled in.
+    await row.getByTestId("client-fields-edit").click();
+    assert.equal(await page.getByTestId("client-fields-options").inputValue(), "telefon | Telefon | Phone\nemail | E-mail | E-mail");
+    assert.equal(await page.getByTestId("client-fields-key").getAttribute("readonly"), "");
+    // A select without options is refused, and nothing is lost from the form.
+    await page.getByTestId("client-fields-options").fill("");
+    await page.getByTestId("client-fields-save").click();
+    await page.locator('[data-testid="field-error"][data-field="options"]').waitFor();
+    assert.equal(await page.getByTestId("client-fields-labelCs").inputValue(), "Preferovaný kontakt");
+    await row.getByTestId("client-fields-delete").click();
+    await row.getByTestId("client-fields-delete-confirm").click();
+    await row.waitFor({ state: "detached" });
+    assert.deepEqual(errors, []);
+  });
+
   test("an agent has no admin pages: none in the menu, and typed addresses are refused", { timeout: TEST_TIMEOUT_MS }, async () => {
     const { page, errors } = await open();
     await login(page, "agent01");

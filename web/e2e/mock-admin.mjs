@@ -438,6 +438,32 @@ export function createAdminApi({ users, send, problem, readBody }) {
       },
       normalize: (body, id) => ({ categoryId: id, name: body.name, parentId: body.parentId ?? null, active: body.active !== false }),
     },
+    "client-fields": {
+      idKey: "key",
+      action: "client-field",
+      items: new Map(),
+      validate(body, pathId, errors) {
+        checkKnown(body, ["key", "label", "type", "options", "required", "editable", "inCard", "order", "active"], errors);
+        checkId(body, "key", pathId, errors);
+        if (!isObject(body.label)) errors.push({ field: "label", message: "is required" });
+        else for (const lang of ["cs", "en"]) checkName(body.label, lang, { push: (error) => errors.push({ ...error, field: `label.${lang}` }) });
+        if (!["text", "textarea", "date", "email", "phone", "select"].includes(body.type)) errors.push({ field: "type", message: "must be a field type" });
+        if (body.type === "select" && (!Array.isArray(body.options) || body.options.length === 0)) errors.push({ field: "options", message: "a select needs at least one option" });
+        for (const flag of ["required", "editable", "inCard", "active"]) checkBool(body, flag, errors);
+        checkInt(body, "order", 0, 999, errors, { required: false });
+      },
+      normalize: (body, id) => ({
+        key: id,
+        label: body.label,
+        type: body.type,
+        ...(body.type === "select" ? { options: body.options } : {}),
+        required: body.required === true,
+        editable: body.editable !== false,
+        inCard: body.inCard === true,
+        order: body.order ?? 500,
+        active: body.active !== false,
+      }),
+    },
     "transfer-groups": {
       idKey: "groupId",
       action: "transfer-group",

@@ -6,6 +6,7 @@
 //! [`linka_shared::ports::CtiStateStore`] port.
 
 pub mod config;
+pub mod directory;
 pub mod handler;
 pub mod projection;
 pub mod push;

@@ -21,9 +21,19 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()
         .inspect_err(|error| tracing::error!(error.message = %error, "invalid configuration"))?;
     let sdk = sdk_config().await;
+    // Who is behind each device (device → username), read once a minute for both the contact
+    // projection and the desk pushes.
+    let devices = config.pushes.as_ref().map(|push| {
+        std::sync::Arc::new(cti_ingest::directory::CachedDeviceDirectory::new(
+            std::sync::Arc::new(DynamoUserDirectory::from_sdk_config(
+                &sdk,
+                push.users_table.clone(),
+            )),
+        ))
+    });
     // The contact record projection: it needs the users (device → username) too.
     if let Some(contacts) = &config.contacts {
-        let Some(users_table) = config.pushes.as_ref().map(|push| push.users_table.clone()) else {
+        let Some(devices) = devices.clone() else {
             return Err(
                 "CONTACTS_TABLE is set but USERS_TABLE (with CONNECTIONS_TABLE) is not".into(),
             );
@@ -35,7 +45,7 @@ async fn main() -> Result<(), Error> {
                     contacts.contacts_table.clone(),
                 ),
             ),
-            std::sync::Arc::new(DynamoUserDirectory::from_sdk_config(&sdk, users_table)),
+            devices,
             // Only read here (the device map): no audit table, as no write goes through it.
             std::sync::Arc::new(linka_shared::adapters::DynamoConfigStore::from_sdk_config(
                 &sdk,
@@ -71,9 +81,9 @@ async fn main() -> Result<(), Error> {
             std::sync::Arc::new(SqsRoutingTriggers::from_sdk_config(&sdk, url))
                 as std::sync::Arc<dyn linka_shared::ports::RoutingTriggers>
         }),
-        pushes: config.pushes.map(|push| {
+        pushes: config.pushes.zip(devices).map(|(push, devices)| {
             std::sync::Arc::new(Pushes::new(
-                std::sync::Arc::new(DynamoUserDirectory::from_sdk_config(&sdk, push.users_table)),
+                devices,
                 std::sync::Arc::new(DynamoConnectionStore::from_sdk_config(
                     &sdk,
                     push.connections_table,

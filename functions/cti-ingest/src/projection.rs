@@ -19,7 +19,7 @@
 use std::{
     collections::BTreeMap,
     sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use cti_events::CtiEnvelope;
@@ -28,20 +28,16 @@ use linka_shared::{
         record_from_call, ContactRecord, ContactRecordStore, ContactWrite, ContactWriteError,
     },
     cti_state::{call_id_of, call_key},
-    paging::PageCursor,
-    ports::{ConfigStore, CtiStateStore, IvrCallStore, StoreError, UserDirectory},
+    ports::{ConfigStore, CtiStateStore, IvrCallStore, StoreError},
     routing_settings::{RoutingDevices, DEVICES_ID, ROUTING_SETTINGS_COLLECTION},
-    users::PageLimit,
 };
 use thiserror::Error;
 
-/// How long the device directory and the queue device map are kept.
-pub const DIRECTORY_TTL: Duration = Duration::from_secs(60);
 /// How often a record write is tried when another writer changed the record meanwhile.
 pub const MAX_ATTEMPTS: u32 = 5;
 
-/// The instance's monotonic clock (replaced in tests).
-pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+use crate::directory::CachedDeviceDirectory;
+pub use crate::directory::{Clock, DIRECTORY_TTL};
 
 /// Why a contact record was not brought up to date.
 #[derive(Debug, Error)]
@@ -76,7 +72,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The projection, built once in `main`, with its directory cache.
 pub struct Projection {
     records: Arc<dyn ContactRecordStore>,
-    users: Arc<dyn UserDirectory>,
+    /// Who is behind each device, shared with the desk pushes.
+    devices: Arc<CachedDeviceDirectory>,
     config: Arc<dyn ConfigStore>,
     /// Where the IVR's collected attributes are (`None`: records carry none).
     ivr_calls: Option<Arc<dyn IvrCallStore>>,
@@ -87,21 +84,21 @@ pub struct Projection {
 impl Projection {
     pub fn new(
         records: Arc<dyn ContactRecordStore>,
-        users: Arc<dyn UserDirectory>,
+        devices: Arc<CachedDeviceDirectory>,
         config: Arc<dyn ConfigStore>,
     ) -> Self {
-        Self::with_clock(records, users, config, Arc::new(Instant::now))
+        Self::with_clock(records, devices, config, Arc::new(Instant::now))
     }
 
     pub fn with_clock(
         records: Arc<dyn ContactRecordStore>,
-        users: Arc<dyn UserDirectory>,
+        devices: Arc<CachedDeviceDirectory>,
         config: Arc<dyn ConfigStore>,
         clock: Clock,
     ) -> Self {
         Self {
             records,
-            users,
+            devices,
             config,
             ivr_calls: None,
             clock,
@@ -123,27 +120,13 @@ impl Projection {
                 return Ok(directory.clone());
             }
         }
-        let mut usernames_by_device = BTreeMap::new();
-        let mut cursor: Option<PageCursor> = None;
-        loop {
-            let page = self
-                .users
-                .list(
-                    PageLimit::new(PageLimit::MAX).unwrap_or(PageLimit::DEFAULT),
-                    cursor.take(),
-                )
-                .await
-                .map_err(ProjectionError::Directory)?;
-            for user in page.items.into_iter().filter(|user| user.active) {
-                if let Some(number) = user.agent_number {
-                    usernames_by_device.insert(number, user.username);
-                }
-            }
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
+        let usernames_by_device = self
+            .devices
+            .get()
+            .await
+            .map_err(ProjectionError::Directory)?
+            .by_number()
+            .clone();
         let devices: RoutingDevices = match self
             .config
             .get(ROUTING_SETTINGS_COLLECTION, DEVICES_ID)

@@ -1,6 +1,7 @@
 //! The contact record projection on the in-memory adapters, fed by the sample batches.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{TimeZone, Utc};
@@ -107,14 +108,20 @@ async fn setup() -> Setup {
     let now = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let clock_now = now.clone();
-    let projection = Projection::with_clock(
-        Arc::new(records.clone()),
+    let clock: Clock =
+        Arc::new(move || start + Duration::from_secs(clock_now.load(Ordering::SeqCst)));
+    let devices = crate::directory::CachedDeviceDirectory::with_clock(
         Arc::new(InMemoryUserDirectory::new([
             agent("agent01", "2001"),
             agent("agent02", "2002"),
         ])),
+        clock.clone(),
+    );
+    let projection = Projection::with_clock(
+        Arc::new(records.clone()),
+        Arc::new(devices),
         Arc::new(config),
-        Arc::new(move || start + Duration::from_secs(clock_now.load(Ordering::SeqCst))),
+        clock,
     );
     Setup {
         projection,

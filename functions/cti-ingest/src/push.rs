@@ -27,28 +27,20 @@ use futures_util::future::join_all;
 use linka_shared::{
     adapters::fanout::{push_to_connections, FanOut},
     cti_state::AgentPresence,
-    paging::PageCursor,
-    ports::{
-        ConnectionNotifier, ConnectionStore, CtiStateStore, CtiWrite, StoreError, UserDirectory,
-    },
+    ports::{ConnectionNotifier, ConnectionStore, CtiStateStore, CtiWrite, StoreError},
     presence::{device_activity, panel_presence, DeviceActivity, DeviceDirectory, PanelPresence},
     realtime::{DeskReason, PushMessage},
     telemetry::ErrorChain,
-    users::PageLimit,
 };
 use thiserror::Error;
 
-use crate::handler::HandlerDeps;
+pub use crate::directory::{Clock, DIRECTORY_TTL};
+use crate::{directory::CachedDeviceDirectory, handler::HandlerDeps};
 
-/// How long the device → username directory is kept.
-pub const DIRECTORY_TTL: Duration = Duration::from_secs(60);
 /// How long a connection list (a user's, or the transfer panel audience) is kept.
 pub const CONNECTIONS_TTL: Duration = Duration::from_secs(5);
 /// An unchanged presence is pushed again after this long at the earliest.
 pub const PRESENCE_REPEAT_AFTER: Duration = Duration::from_secs(60);
-
-/// The instance's monotonic clock (replaced in tests).
-pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
 /// Why a push did not go out (logged, never returned to the handler).
 #[derive(Debug, Error)]
@@ -147,11 +139,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The push side of cti-ingest, built once in `main`, with its caches.
 pub struct Pushes {
-    users: Arc<dyn UserDirectory>,
+    /// Who is behind each device, shared with the contact projection.
+    devices: Arc<CachedDeviceDirectory>,
     connections: Arc<dyn ConnectionStore>,
     notifier: Arc<dyn ConnectionNotifier>,
     clock: Clock,
-    directory: Mutex<Cached<Arc<DeviceDirectory>>>,
     user_connections: Mutex<HashMap<String, (Instant, Ids)>>,
     panel: Mutex<Cached<Ids>>,
     shown: Mutex<HashMap<String, (Instant, PanelPresence)>>,
@@ -159,25 +151,24 @@ pub struct Pushes {
 
 impl Pushes {
     pub fn new(
-        users: Arc<dyn UserDirectory>,
+        devices: Arc<CachedDeviceDirectory>,
         connections: Arc<dyn ConnectionStore>,
         notifier: Arc<dyn ConnectionNotifier>,
     ) -> Self {
-        Self::with_clock(users, connections, notifier, Arc::new(Instant::now))
+        Self::with_clock(devices, connections, notifier, Arc::new(Instant::now))
     }
 
     pub fn with_clock(
-        users: Arc<dyn UserDirectory>,
+        devices: Arc<CachedDeviceDirectory>,
         connections: Arc<dyn ConnectionStore>,
         notifier: Arc<dyn ConnectionNotifier>,
         clock: Clock,
     ) -> Self {
         Self {
-            users,
+            devices,
             connections,
             notifier,
             clock,
-            directory: Mutex::default(),
             user_connections: Mutex::default(),
             panel: Mutex::default(),
             shown: Mutex::default(),
@@ -279,31 +270,7 @@ impl Pushes {
     }
 
     async fn directory(&self) -> Result<Arc<DeviceDirectory>, PushError> {
-        if let Some((at, directory)) = lock(&self.directory).as_ref() {
-            if self.fresh(*at, DIRECTORY_TTL) {
-                return Ok(directory.clone());
-            }
-        }
-        let mut users = Vec::new();
-        let mut cursor: Option<PageCursor> = None;
-        loop {
-            let page = self
-                .users
-                .list(
-                    PageLimit::new(PageLimit::MAX).unwrap_or(PageLimit::DEFAULT),
-                    cursor.take(),
-                )
-                .await
-                .map_err(PushError::Directory)?;
-            users.extend(page.items);
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-        let directory = Arc::new(DeviceDirectory::from_users(&users));
-        *lock(&self.directory) = Some(((self.clock)(), directory.clone()));
-        Ok(directory)
+        self.devices.get().await.map_err(PushError::Directory)
     }
 
     async fn connections_of(&self, username: &str) -> Result<Arc<Vec<String>>, PushError> {

@@ -76,7 +76,10 @@ struct Fixture {
 }
 
 /// agent01 at 2001 (one tab), agent02 at 2002 (one tab), a supervisor and a wallboard.
-fn fixture_with(notifier: RecordingNotifier, users: Arc<dyn UserDirectory>) -> Fixture {
+fn fixture_with(
+    notifier: RecordingNotifier,
+    users: Arc<dyn linka_shared::ports::UserDirectory>,
+) -> Fixture {
     let connections = Arc::new(InMemoryConnectionStore::default().with_connections([
         connection("a1", "agent01", &[Role::Agent]),
         connection("a2", "agent02", &[Role::Agent]),
@@ -85,7 +88,13 @@ fn fixture_with(notifier: RecordingNotifier, users: Arc<dyn UserDirectory>) -> F
     ]));
     let notifier = Arc::new(notifier);
     let clock = TestClock::default();
-    let pushes = Pushes::with_clock(users, connections.clone(), notifier.clone(), clock.clock());
+    let devices = crate::directory::CachedDeviceDirectory::with_clock(users, clock.clock());
+    let pushes = Pushes::with_clock(
+        Arc::new(devices),
+        connections.clone(),
+        notifier.clone(),
+        clock.clock(),
+    );
     Fixture {
         deps: HandlerDeps {
             store: InMemoryCtiStateStore::new(),
@@ -99,7 +108,7 @@ fn fixture_with(notifier: RecordingNotifier, users: Arc<dyn UserDirectory>) -> F
     }
 }
 
-fn directory() -> Arc<dyn UserDirectory> {
+fn directory() -> Arc<dyn linka_shared::ports::UserDirectory> {
     Arc::new(InMemoryUserDirectory::new([
         user("agent01", Some("2001"), &[Role::Agent]),
         user("agent02", Some("2002"), &[Role::Agent]),

@@ -174,23 +174,10 @@ async fn load<T: ConfigEntity>(store: &dyn ConfigStore, id: &str) -> Result<Opti
 
 /// Every document of a collection (for reference checks on small collections).
 async fn load_all(store: &dyn ConfigStore, collection: &str) -> Result<Vec<Value>, Problem> {
-    let mut all = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = store
-            .list(
-                collection,
-                PageLimit::new(PageLimit::MAX).unwrap_or(PageLimit::DEFAULT),
-                cursor,
-            )
-            .await
-            .map_err(|error| internal("list configuration documents", &error))?;
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(all),
-        }
-    }
+    let limit = PageLimit::new(PageLimit::MAX).unwrap_or(PageLimit::DEFAULT);
+    linka_shared::paging::all_pages(|cursor| store.list(collection, limit, cursor))
+        .await
+        .map_err(|error| internal("list configuration documents", &error))
 }
 
 fn write_failure<T: ConfigEntity>(operation: &str, error: AdminError) -> Problem {

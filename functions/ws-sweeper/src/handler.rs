@@ -14,7 +14,6 @@ use chrono::{DateTime, Duration, Utc};
 use cti_events::{CtiCommand, SCHEMA_VERSION};
 use lambda_runtime::{Error, LambdaEvent};
 use linka_shared::{
-    paging::PageCursor,
     ports::{AgentPresences, ConnectionStore, CtiCommands, SignalError, StoreError, UserDirectory},
     presence::{idle_logoffs, last_seen_by_user, DeviceDirectory},
     realtime::{stale_cutoff, Connection},
@@ -204,22 +203,10 @@ pub async fn log_off_absent_agents<S: ConnectionStore>(
 async fn all_users(
     users: &dyn UserDirectory,
 ) -> Result<Vec<linka_shared::users::User>, HeartbeatError> {
-    let mut all = Vec::new();
-    let mut cursor: Option<PageCursor> = None;
-    loop {
-        let page = users
-            .list(
-                PageLimit::new(PageLimit::MAX).unwrap_or(PageLimit::DEFAULT),
-                cursor.take(),
-            )
-            .await
-            .map_err(read("users"))?;
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(all),
-        }
-    }
+    let limit = PageLimit::new(PageLimit::MAX).unwrap_or(PageLimit::DEFAULT);
+    linka_shared::paging::all_pages(|cursor| users.list(limit, cursor))
+        .await
+        .map_err(read("users"))
 }
 
 async fn all_connections<S: ConnectionStore>(

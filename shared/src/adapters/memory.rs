@@ -46,6 +46,11 @@ impl InMemoryUserDirectory {
             )),
         }
     }
+
+    /// Adds or replaces a user (what an administrator's change would store).
+    pub fn insert(&self, user: User) {
+        lock(&self.users).insert(user.username.clone(), user);
+    }
 }
 
 #[async_trait]

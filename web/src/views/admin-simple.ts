@@ -17,7 +17,9 @@ type Value = string | boolean | TargetForm;
 export interface FieldDef {
   key: string;
   labelKey: MessageKey;
-  kind: "text" | "number" | "checkbox" | "select" | "target";
+  kind: "text" | "number" | "checkbox" | "select" | "target" | "textarea";
+  /** Where the server names this field in its errors (default: the key). */
+  errorPath?: string;
   /** The record's id: required, fixed once created, in the path of PUT/DELETE (not its body). */
   id?: boolean;
   required?: boolean;
@@ -38,6 +40,10 @@ export interface ResourceDef {
   emptyKey: MessageKey;
   testId: string;
   fields: FieldDef[];
+  /** The form's flat values from a stored item (default: the item itself). */
+  fromItem?: (item: Json) => Json;
+  /** The request body from the form's flat values (default: the values themselves). */
+  toBody?: (flat: Json) => Json;
 }
 
 const LINE_TARGET_KINDS = TARGET_KINDS.filter((kind) => kind !== "ivr");
@@ -76,8 +82,9 @@ export class CrudSection {
     );
   }
 
-  #edit(item: Json): void {
+  #edit(stored: Json): void {
     this.#reset();
+    const item = this.def.fromItem ? this.def.fromItem(stored) : stored;
     this.#editing = String(item[this.idField.key] ?? "");
     for (const f of this.def.fields) {
       const value = item[f.key];
@@ -107,7 +114,7 @@ export class CrudSection {
         else out[f.key] = f.kind === "number" ? (text === "" ? text : numberOrText(text)) : text;
       }
     }
-    return out;
+    return this.def.toBody ? this.def.toBody(out) : out;
   }
 
   render(context: ViewContext): HTMLElement {
@@ -209,13 +216,19 @@ export class CrudSection {
     const value = this.#values[f.key];
     const set = (v: Value) => (this.#values[f.key] = v);
     const options = { required: f.required === true || f.id === true, ...(f.hintKey ? { hint: t(f.hintKey) } : {}) };
+    const path = f.errorPath ?? f.key;
     switch (f.kind) {
+      case "textarea": {
+        const area = h("textarea", { "data-testid": testId, rows: 4, spellcheck: false, on: { input: (event) => set((event.target as HTMLTextAreaElement).value) } });
+        area.value = String(value ?? "");
+        return field(errors, path, t(f.labelKey), area, options);
+      }
       case "checkbox":
-        return checkboxField(errors, f.key, t(f.labelKey), checkbox(value === true, set, { "data-testid": testId }));
+        return checkboxField(errors, path, t(f.labelKey), checkbox(value === true, set, { "data-testid": testId }));
       case "select":
         return field(
           errors,
-          f.key,
+          path,
           t(f.labelKey),
           select(String(value ?? ""), [...(f.nullable ? [{ value: "", label: t("common.none") }] : []), ...(f.options?.(t) ?? [])], set, { "data-testid": testId }),
           options,
@@ -235,7 +248,7 @@ export class CrudSection {
       default:
         return field(
           errors,
-          f.key,
+          path,
           t(f.labelKey),
           textInput(String(value ?? ""), set, {
             "data-testid": testId,
@@ -330,6 +343,71 @@ class SectionsPage implements View {
 }
 
 const ID_HINT: MessageKey = "common.idHint";
+
+/** The types of a custom client field (CDB-4), as the API names them. */
+const CLIENT_FIELD_TYPES = ["text", "textarea", "date", "email", "phone", "select"] as const;
+
+const text = (value: unknown): string => (typeof value === "string" ? value : "");
+const record = (value: unknown): Json => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : {});
+
+/** Select options as lines "value | český popisek | English label" (the English one optional). */
+export function optionsToText(options: unknown): string {
+  if (!Array.isArray(options)) return "";
+  return options
+    .map((option) => {
+      const label = record(record(option)["label"]);
+      return [text(record(option)["value"]), text(label["cs"]), text(label["en"])].join(" | ");
+    })
+    .join("\n");
+}
+
+export function optionsFromText(lines: string): Json[] {
+  return lines
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .map((line) => {
+      const [value = "", cs = "", en = ""] = line.split("|").map((part) => part.trim());
+      return { value, label: { cs: cs || value, en: en || cs || value } };
+    });
+}
+
+/** The admin-defined fields of the client card (CDB-4): label in Czech and English, type, options. */
+export function clientFieldsPage(): View {
+  const types = (t: Translate) => CLIENT_FIELD_TYPES.map((type) => ({ value: type, label: t(`clientFields.type.${type}` as MessageKey) }));
+  const section = new CrudSection({
+    base: "/api/admin/client-fields",
+    titleKey: "clientFields.list",
+    newKey: "clientFields.new",
+    emptyKey: "clientFields.empty",
+    testId: "client-fields",
+    fields: [
+      { key: "key", labelKey: "clientFields.field.key", kind: "text", id: true, hintKey: ID_HINT },
+      { key: "labelCs", labelKey: "clientFields.field.labelCs", kind: "text", required: true, errorPath: "label.cs", show: (item) => text(record(item["label"])["cs"]) },
+      { key: "labelEn", labelKey: "clientFields.field.labelEn", kind: "text", required: true, errorPath: "label.en", inTable: false },
+      { key: "type", labelKey: "clientFields.field.type", kind: "select", defaultValue: "text", options: types, show: (item, t) => t(`clientFields.type.${text(item["type"]) || "text"}` as MessageKey) },
+      { key: "options", labelKey: "clientFields.field.options", kind: "textarea", hintKey: "clientFields.field.optionsHint", inTable: false },
+      { key: "required", labelKey: "clientFields.field.required", kind: "checkbox" },
+      { key: "editable", labelKey: "clientFields.field.editable", kind: "checkbox", defaultValue: true, inTable: false },
+      { key: "inCard", labelKey: "clientFields.field.inCard", kind: "checkbox" },
+      { key: "order", labelKey: "clientFields.field.order", kind: "number", defaultValue: "500" },
+      { key: "active", labelKey: "common.active", kind: "checkbox", defaultValue: true },
+    ],
+    fromItem: (item) => ({
+      ...item,
+      labelCs: text(record(item["label"])["cs"]),
+      labelEn: text(record(item["label"])["en"]),
+      options: optionsToText(item["options"]),
+    }),
+    toBody: (flat) => {
+      const { labelCs, labelEn, options, ...rest } = flat;
+      const body: Json = { ...rest, label: { cs: text(labelCs), en: text(labelEn) } };
+      if (rest["type"] === "select") body["options"] = optionsFromText(text(options));
+      return body;
+    },
+  });
+  return new SectionsPage("clientFields.title", "client-fields-page", [section], "clientFields.intro");
+}
 
 export function breakCodesPage(): View {
   const kinds = (t: Translate) => [
