@@ -54,6 +54,18 @@ pub fn hour_key(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H").to_string()
 }
 
+/// How long an hour's counters are kept (the desk shows 30 days; reports read the contact
+/// events, not these counters).
+pub const RETENTION_DAYS: i64 = 400;
+
+/// When an hour's counters may be deleted (epoch seconds, the table's TTL): [`RETENTION_DAYS`]
+/// after the hour began. `None` for a key that is not an hour.
+pub fn expires_at(hour: &str) -> Option<i64> {
+    let start =
+        chrono::NaiveDateTime::parse_from_str(&format!("{hour}:00"), "%Y-%m-%dT%H:%M").ok()?;
+    Some((start.and_utc() + chrono::TimeDelta::days(RETENTION_DAYS)).timestamp())
+}
+
 /// One counter of an hour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

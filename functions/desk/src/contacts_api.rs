@@ -19,7 +19,10 @@
 //! another agent) is retried on the fresh record. Every call is audited (records hold personal
 //! data, SEC-3).
 
-use std::collections::BTreeMap;
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
 
 use chrono::{DateTime, Utc};
 use lambda_http::{
@@ -27,6 +30,7 @@ use lambda_http::{
     Body, Request, Response,
 };
 use linka_shared::{
+    adapters::fanout::push_to_connections,
     admin_config::{is_valid_config_id, CallCategory, ConfigEntity},
     audit::{AuditAction, AuditRecord},
     auth::{JwksSource, Principal, Role, TokenValidator},
@@ -38,8 +42,10 @@ use linka_shared::{
         RECENT_CONTACTS,
     },
     paging::PageCursor,
-    ports::{AuditLog, ConfigStore, Versioned},
+    ports::{AuditLog, ConfigStore, ConnectionNotifier, ConnectionStore, Versioned},
     problem::{FieldError, Problem},
+    realtime::PushMessage,
+    telemetry::ErrorChain,
 };
 use routing::http_common::{
     audit_context, audit_unavailable, authenticate, json, problem_response, query_parameter,
@@ -75,6 +81,51 @@ pub struct ContactsDeps<J, R, C, K, A> {
     pub clients: C,
     pub config: K,
     pub audit: A,
+    /// Where a changed record is announced (`contact` pushes to the desks showing it); `None`:
+    /// no pushes (the desks read the record again when they open it).
+    pub pushes: Option<ContactPushes>,
+}
+
+/// The WebSocket side of the contact API: the connections and the `@connections` endpoint.
+#[derive(Clone)]
+pub struct ContactPushes {
+    pub connections: Arc<dyn ConnectionStore>,
+    pub notifier: Arc<dyn ConnectionNotifier>,
+}
+
+impl ContactPushes {
+    /// Tells every open desk of `usernames` that the record changed (DESK-4, DESK-10: another tab
+    /// or the other agent of a transferred call shows the new note or category at once). A
+    /// failure is logged: the change is stored either way.
+    pub async fn contact_changed(&self, contact_id: &str, usernames: BTreeSet<String>) {
+        // One or two people (the agents of the contact and the editor): read one after another.
+        let mut ids = Vec::new();
+        for username in &usernames {
+            match self.connections.list_for_user(username).await {
+                Ok(connections) => ids.extend(connections.into_iter().map(|c| c.connection_id)),
+                Err(error) => {
+                    tracing::warn!(username, error.message = %error, error.cause_chain = %ErrorChain(&error), "contact push skipped for a user");
+                }
+            }
+        }
+        let message = PushMessage::Contact {
+            contact_id: contact_id.to_owned(),
+        };
+        let tally = push_to_connections(
+            self.connections.as_ref(),
+            self.notifier.as_ref(),
+            ids.iter().map(String::as_str),
+            &message,
+        )
+        .await;
+        tracing::debug!(
+            contact_id,
+            delivered = tally.delivered,
+            gone = tally.gone.len(),
+            failed = tally.failed,
+            "contact pushed"
+        );
+    }
 }
 
 /// A change of one record.
@@ -665,10 +716,16 @@ where
         }
         match deps.records.save(&write).await {
             Ok(()) => {
+                if let Some(pushes) = &deps.pushes {
+                    let mut usernames: BTreeSet<String> =
+                        write.record.value.agents.iter().cloned().collect();
+                    usernames.insert(principal.username.clone());
+                    pushes.contact_changed(id, usernames).await;
+                }
                 return match new_note {
                     Some(note) => json(StatusCode::CREATED, &note),
                     None => json(StatusCode::OK, &write.record.value.view()),
-                }
+                };
             }
             Err(ContactWriteError::Conflict) => continue,
             Err(ContactWriteError::Store(error)) => {

@@ -6,8 +6,8 @@ use chrono::TimeZone;
 use lambda_http::http::StatusCode;
 use linka_shared::{
     adapters::{
-        memory::InMemoryAuditLog, InMemoryClientStore, InMemoryConfigStore,
-        InMemoryContactRecordStore,
+        memory::{InMemoryAuditLog, InMemoryConnectionStore, RecordingNotifier},
+        InMemoryClientStore, InMemoryConfigStore, InMemoryContactRecordStore,
     },
     audit::AuditContext,
     contact_records::{ContactRecordUpdate, CtiProgress, Direction},
@@ -31,6 +31,28 @@ struct Setup {
     deps: Deps,
     records: InMemoryContactRecordStore,
     audit: InMemoryAuditLog,
+    /// The `contact` pushes sent.
+    pushed: Arc<RecordingNotifier>,
+}
+
+/// Open desks: agent01 in two tabs, agent02 and agent03 in one each.
+fn connections() -> InMemoryConnectionStore {
+    let open = |id: &str, username: &str| {
+        let principal = Principal {
+            subject: format!("sub-{username}"),
+            username: username.into(),
+            display_name: None,
+            roles: [Role::Agent].into(),
+            client_id: None,
+        };
+        linka_shared::realtime::Connection::open(id, &principal, at(0))
+    };
+    InMemoryConnectionStore::default().with_connections([
+        open("tab-1a", "agent01"),
+        open("tab-1b", "agent01"),
+        open("tab-2", "agent02"),
+        open("tab-3", "agent03"),
+    ])
 }
 
 fn at(minute: u32) -> DateTime<Utc> {
@@ -112,6 +134,7 @@ async fn setup() -> Setup {
             .unwrap();
     }
     let audit = InMemoryAuditLog::new();
+    let pushed = Arc::new(RecordingNotifier::new());
     Setup {
         deps: ContactsDeps {
             validator: TestIssuer::primary().validator(),
@@ -119,9 +142,14 @@ async fn setup() -> Setup {
             clients,
             config,
             audit: audit.clone(),
+            pushes: Some(ContactPushes {
+                connections: Arc::new(connections()),
+                notifier: pushed.clone(),
+            }),
         },
         records,
         audit,
+        pushed,
     }
 }
 
@@ -512,4 +540,39 @@ async fn when_the_store_fails_should_answer_500_and_still_audit() {
     let (status, _) = send(&s, "GET", "/api/contacts/prg-1:1:1", None).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(s.audit.records()[0].status, 500);
+}
+
+#[tokio::test]
+async fn when_a_record_changes_should_push_it_to_every_desk_of_its_agents_only() {
+    let s = setup().await;
+    // GIVEN contact 2 handled by agent01 and agent02
+    // WHEN agent01 adds a note
+    let (status, _) = send(
+        &s,
+        "POST",
+        "/api/contacts/prg-1:1:2/notes",
+        Some(json!({"text": "Doplněno.", "baseVersion": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // THEN both tabs of agent01 and agent02's desk are told; agent03 is not
+    assert_eq!(
+        s.pushed.recipients(),
+        BTreeSet::from(["tab-1a".to_owned(), "tab-1b".to_owned(), "tab-2".to_owned()])
+    );
+    assert!(s.pushed.posts().iter().all(|(_, message)| *message
+        == PushMessage::Contact {
+            contact_id: "prg-1:1:2".into()
+        }));
+    // AND a refused change pushes nothing
+    let before = s.pushed.posts().len();
+    let (status, _) = send(
+        &s,
+        "PUT",
+        "/api/contacts/prg-1:1:2/category",
+        Some(json!({"categoryId": "stara"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(s.pushed.posts().len(), before);
 }

@@ -51,15 +51,18 @@ where
     S: ConnectionStore + ?Sized,
     N: ConnectionNotifier + ?Sized,
 {
-    let outcomes: Vec<Outcome> = stream::iter(connection_ids)
+    // Owned ids: a stream of futures borrowing `&str` items defeats the compiler's `Send` proof
+    // when the caller's future is nested in a Lambda service.
+    let ids: Vec<String> = connection_ids.into_iter().map(str::to_owned).collect();
+    let outcomes: Vec<Outcome> = stream::iter(ids)
         .map(|id| async move {
-            match notifier.post(id, message).await {
+            match notifier.post(&id, message).await {
                 Ok(PostOutcome::Delivered) => Outcome::Delivered,
                 Ok(PostOutcome::Gone) => {
-                    if let Err(error) = connections.delete(id).await {
+                    if let Err(error) = connections.delete(&id).await {
                         tracing::warn!(connection_id = id, error.message = %error, error.cause_chain = %ErrorChain(&error), "failed to delete a gone connection");
                     }
-                    Outcome::Gone(id.to_owned())
+                    Outcome::Gone(id)
                 }
                 Err(error) => {
                     tracing::warn!(connection_id = id, error.message = %error, error.cause_chain = %ErrorChain(&error), "push failed");

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::{
 
 use crate::{
     ports::StoreError,
-    stats::{merge, Counter, CounterIncrement, HourCounters, StatsStore},
+    stats::{expires_at, merge, Counter, CounterIncrement, HourCounters, StatsStore},
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -44,6 +44,7 @@ pub fn counter_updates(
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
     let mut items = Vec::new();
     for ((scope, hour), fields) in merge(increments) {
+        let expires = expires_at(&hour).ok_or_else(|| corrupt(format!("{hour} is not an hour")))?;
         let mut update = Update::builder()
             .table_name(table)
             .key("scope", AttributeValue::S(scope))
@@ -61,8 +62,11 @@ pub fn counter_updates(
         if additions.is_empty() {
             continue;
         }
+        // The same TTL on every write of the item (RETENTION_DAYS after its hour).
         let update = update
-            .update_expression(format!("ADD {}", additions.join(", ")))
+            .expression_attribute_names("#ttl", "expiresAt")
+            .expression_attribute_values(":ttl", AttributeValue::N(expires.to_string()))
+            .update_expression(format!("SET #ttl = :ttl ADD {}", additions.join(", ")))
             .build()
             .map_err(|error| backend("build a statistics update", error))?;
         items.push(TransactWriteItem::builder().update(update).build());
@@ -188,12 +192,24 @@ mod tests {
             update.key()["hour"],
             AttributeValue::S("2026-11-27T08".into())
         );
-        assert_eq!(update.update_expression(), "ADD #f0 :v0, #f1 :v1");
+        assert_eq!(
+            update.update_expression(),
+            "SET #ttl = :ttl ADD #f0 :v0, #f1 :v1"
+        );
         let names = update.expression_attribute_names().unwrap();
         let values = update.expression_attribute_values().unwrap();
         assert_eq!(names["#f0"], "offered");
         assert_eq!(values[":v0"], AttributeValue::N("2".into()));
         assert_eq!(names["#f1"], "answered");
+        assert_eq!(names["#ttl"], "expiresAt");
+        assert_eq!(
+            values[":ttl"],
+            AttributeValue::N(
+                crate::stats::expires_at("2026-11-27T08")
+                    .unwrap()
+                    .to_string()
+            )
+        );
         assert!(counter_updates("stats", &[]).unwrap().is_empty());
     }
 

@@ -367,10 +367,9 @@ fn when_sample_tree_is_validated_should_be_clean_and_reference_its_queues() {
         queues,
         BTreeSet::from(["as-asistence", "kkc-obecne", "kkc-platby"].map(str::to_owned))
     );
-    assert!(tree
-        .references()
-        .iter()
-        .all(|r| r.collection == "queue" && r.field.ends_with(".queueId")));
+    assert!(tree.references().iter().all(|r| r.collection == "queue"
+        && (r.field.ends_with(".queueId") || r.field == "lostCallsQueueId")));
+    assert_eq!(tree.lost_calls_queue(), Some("kkc-obecne"));
     // AND it survives a round trip
     let again: IvrTree = serde_json::from_value(serde_json::to_value(&tree).unwrap()).unwrap();
     assert_eq!(again, tree);

@@ -353,3 +353,17 @@ proptest! {
         prop_assert_eq!(summary.lost + summary.answered.min(offered), offered);
     }
 }
+
+#[test]
+fn when_an_hour_is_counted_should_expire_four_hundred_days_after_it_began() {
+    let hour = hour_key(
+        DateTime::parse_from_rfc3339("2026-11-27T08:59:59Z")
+            .unwrap()
+            .with_timezone(&Utc),
+    );
+    let expected = DateTime::parse_from_rfc3339("2028-01-01T08:00:00Z")
+        .unwrap()
+        .timestamp();
+    assert_eq!(expires_at(&hour), Some(expected));
+    assert_eq!(expires_at("not-an-hour"), None);
+}

@@ -8,9 +8,9 @@ use desk::{clients_api, contacts_api, desk_api, stats_api};
 use lambda_http::{run, service_fn, Error, Request, RequestExt};
 use linka_shared::{
     adapters::{
-        DynamoAgentDeskStore, DynamoAgentPresences, DynamoAuditLog, DynamoClientStore,
-        DynamoConfigStore, DynamoContactRecordStore, DynamoRoutingStateStore, DynamoStatsStore,
-        DynamoUserDirectory, SqsRoutingSignals,
+        ApiGatewayNotifier, DynamoAgentDeskStore, DynamoAgentPresences, DynamoAuditLog,
+        DynamoClientStore, DynamoConfigStore, DynamoConnectionStore, DynamoContactRecordStore,
+        DynamoRoutingStateStore, DynamoStatsStore, DynamoUserDirectory, SqsRoutingSignals,
     },
     auth::{AuthConfig, HttpJwksSource, TokenValidator},
     aws::sdk_config,
@@ -31,6 +31,9 @@ async fn main() -> Result<(), Error> {
     let contacts_table = config::required(&ProcessEnv, "CONTACTS_TABLE").inspect_err(invalid)?;
     let desk_table = config::required(&ProcessEnv, "AGENT_DESK_TABLE").inspect_err(invalid)?;
     let stats_table = config::required(&ProcessEnv, "STATS_TABLE").inspect_err(invalid)?;
+    // Contact pushes: both set, or neither (then the desks read records again when opened).
+    let connections_table = config::optional(&ProcessEnv, "CONNECTIONS_TABLE");
+    let ws_endpoint = config::optional(&ProcessEnv, "WS_MANAGEMENT_ENDPOINT");
     let sdk = sdk_config().await;
     let audit = DynamoAuditLog::from_sdk_config(
         &sdk,
@@ -86,6 +89,12 @@ async fn main() -> Result<(), Error> {
         clients,
         config: config_store,
         audit,
+        pushes: connections_table.zip(ws_endpoint).map(|(table, endpoint)| {
+            contacts_api::ContactPushes {
+                connections: Arc::new(DynamoConnectionStore::from_sdk_config(&sdk, table)),
+                notifier: Arc::new(ApiGatewayNotifier::new(&sdk, &endpoint)),
+            }
+        }),
     };
     run(service_fn(|request: Request| {
         let (desk_deps, clients_deps, contacts_deps, stats_deps) =
