@@ -545,6 +545,42 @@ async fn ivr_waiting(
     Some((kind, prompt))
 }
 
+/// The callback of `number` in the IVR test queue's list, once it is there.
+async fn ivr_callback(stack: &Stack, agent: &str, number: &str) -> Value {
+    eventually(&format!("the callback of {number} in the list"), WAIT, || async {
+        let (status, list) = api(
+            stack,
+            Method::GET,
+            "/api/callbacks?queueId=rt-ivr",
+            agent,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{list}");
+        list["items"]
+            .as_array()?
+            .iter()
+            .find(|c| c["number"] == number)
+            .cloned()
+    })
+    .await
+}
+
+/// Marks a callback done (settled otherwise), so that it is not dialled in a later step.
+async fn settle_callback(stack: &Stack, agent: &str, callback: &Value) {
+    let id = callback["id"].as_str().unwrap();
+    let (status, done) = api(
+        stack,
+        Method::POST,
+        &format!("/api/callbacks/{id}/done"),
+        agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "done");
+}
+
 /// Waits until the call's IVR collects keys on a prompt other than `after` and the IVR port
 /// plays that prompt (keys pressed while it plays count: barge-in); its prompt id.
 async fn wait_for_menu(
@@ -655,68 +691,19 @@ async fn when_callers_use_the_cloud_ivr_and_callbacks_should_route_book_and_dial
         }
     })
     .await;
-    let booked = eventually("the IVR callback in the list", WAIT, || async {
-        let (status, list) = api(
-            &stack,
-            Method::GET,
-            "/api/callbacks?queueId=rt-ivr",
-            &agent,
-            None,
-        )
-        .await;
-        assert_eq!(status, 200, "{list}");
-        list["items"]
-            .as_array()?
-            .iter()
-            .find(|c| c["number"] == "+420601555222" && c["source"]["kind"] == "ivr")
-            .cloned()
-    })
-    .await;
+    let booked = ivr_callback(&stack, &agent, "+420601555222").await;
+    assert_eq!(booked["source"]["kind"], "ivr", "{booked}");
     // Settled otherwise (the agent reached the client another way): out of the way of step 3.
-    let id = booked["id"].as_str().unwrap();
-    let (status, done) = api(
-        &stack,
-        Method::POST,
-        &format!("/api/callbacks/{id}/done"),
-        &agent,
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{done}");
-    assert_eq!(done["status"], "done");
+    settle_callback(&stack, &agent, &booked).await;
 
     // 2b. A caller who hangs up in the menu is a lost call (IN-22): the tree's queue calls
     // them back (its policy takes calls lost before and in the IVR).
     let lost = call(&http, "+420601555666", "4904").await;
     wait_for_menu(&http, &dynamodb, &lost, "").await;
     sim_post(&http, &format!("/calls/{lost}/hangup"), json!({})).await;
-    let missed = eventually("the lost IVR call in the callback list", WAIT, || async {
-        let (_, list) = api(
-            &stack,
-            Method::GET,
-            "/api/callbacks?queueId=rt-ivr",
-            &agent,
-            None,
-        )
-        .await;
-        list["items"]
-            .as_array()?
-            .iter()
-            .find(|c| c["number"] == "+420601555666")
-            .cloned()
-    })
-    .await;
+    let missed = ivr_callback(&stack, &agent, "+420601555666").await;
     assert_eq!(missed["source"]["kind"], "missedCall", "{missed}");
-    let id = missed["id"].as_str().unwrap();
-    let (status, done) = api(
-        &stack,
-        Method::POST,
-        &format!("/api/callbacks/{id}/done"),
-        &agent,
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{done}");
+    settle_callback(&stack, &agent, &missed).await;
 
     // 3. A callback with an agreed time (DESK-13, IN-11): not dialled before its slot; when the
     // slot starts, routing gives it to the free agent and dials the client from their phone.
