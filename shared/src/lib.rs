@@ -15,6 +15,7 @@ pub mod auth;
 pub mod authz;
 pub mod aws;
 pub mod callbacks;
+pub mod chat;
 pub mod clients;
 pub mod config;
 pub mod contact_records;

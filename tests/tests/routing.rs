@@ -547,22 +547,26 @@ async fn ivr_waiting(
 
 /// The callback of `number` in the IVR test queue's list, once it is there.
 async fn ivr_callback(stack: &Stack, agent: &str, number: &str) -> Value {
-    eventually(&format!("the callback of {number} in the list"), WAIT, || async {
-        let (status, list) = api(
-            stack,
-            Method::GET,
-            "/api/callbacks?queueId=rt-ivr",
-            agent,
-            None,
-        )
-        .await;
-        assert_eq!(status, 200, "{list}");
-        list["items"]
-            .as_array()?
-            .iter()
-            .find(|c| c["number"] == number)
-            .cloned()
-    })
+    eventually(
+        &format!("the callback of {number} in the list"),
+        WAIT,
+        || async {
+            let (status, list) = api(
+                stack,
+                Method::GET,
+                "/api/callbacks?queueId=rt-ivr",
+                agent,
+                None,
+            )
+            .await;
+            assert_eq!(status, 200, "{list}");
+            list["items"]
+                .as_array()?
+                .iter()
+                .find(|c| c["number"] == number)
+                .cloned()
+        },
+    )
     .await
 }
 

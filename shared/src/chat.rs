@@ -1,0 +1,525 @@
+//! Text conversations (issue 7: CHAT-1…7, OMNI-1…3): one model for the web chat, the chatbot API
+//! and, later, SMS, e-mail and social requests. Pure: what the chat function validates, stores
+//! and decides; storage, routing and delivery are the function's.
+//!
+//! A conversation starts with the customer talking to a bot (the insurer's chatbot through the
+//! API, or nobody when the widget asks for an agent at once), is handed off to a queue during its
+//! opening hours (CHAT-7), assigned to an agent who may hold several (CHAT-2), transferred to
+//! another agent or queue, and ended. Every message gets the next sequence number of its
+//! conversation, so the transcript has one order whatever the senders' clocks; a repeated
+//! `clientToken` or `clientMessageId` finds what the first request made (retries never duplicate).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::{identifiers::normalize_czech_phone, problem::FieldError, queues::QueueSchedule};
+
+/// The longest message, in characters.
+pub const MAX_TEXT_CHARS: usize = 4000;
+/// The longest customer name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+/// At most this many attributes (the bot's context: campaign, topic…), each key ≤ 40 and value
+/// ≤ 200 characters.
+pub const MAX_ATTRIBUTES: usize = 20;
+/// Chats one agent holds at once unless the queue says otherwise (CHAT-2).
+pub const DEFAULT_CHATS_PER_AGENT: u8 = 3;
+
+/// Where a conversation came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ChatChannel {
+    /// The web widget or a bot through the conversation API.
+    Web,
+    Sms,
+    Email,
+    Social,
+}
+
+/// Where a conversation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ConversationStatus {
+    /// With the bot (or just started): no agent involved yet.
+    Bot,
+    /// Handed off: waiting in a queue for an agent.
+    Queued,
+    /// An agent holds it.
+    Assigned,
+    /// Over; nothing more can be posted.
+    Ended,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Sender {
+    Customer,
+    Bot,
+    Agent,
+    /// Linka itself (handed off, transferred, ended).
+    System,
+}
+
+/// What the customer told about themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChatCustomer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// E.164 once stored (a Czech number may be given in any usual form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// `POST /api/chat/conversations`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartConversation {
+    #[serde(default)]
+    pub customer: ChatCustomer,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub initial_message: Option<String>,
+    /// The caller's idempotency key: the same token returns the same conversation.
+    pub client_token: String,
+    /// A bot's HTTPS endpoint for agent messages (signed).
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+}
+
+/// `POST /api/chat/conversations/{id}/messages`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostMessage {
+    pub text: String,
+    /// The sender's idempotency key: a repeat returns the first message.
+    pub client_message_id: String,
+    /// `customer` (default) or `bot`; agents post through the desk.
+    #[serde(default)]
+    pub from: Option<Sender>,
+}
+
+/// One conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    pub conversation_id: String,
+    pub channel: ChatChannel,
+    pub status: ConversationStatus,
+    pub customer: ChatCustomer,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    pub client_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+    /// The queue it was handed off to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_id: Option<String>,
+    /// The agent who holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// Supervisors invited into it (CHAT-2).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub invited: BTreeSet<String>,
+    /// The sequence number the next message gets (the first is 1).
+    pub next_seq: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// One message of a transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatMessage {
+    pub conversation_id: String,
+    /// The order in the transcript (1, 2, …, no gaps).
+    pub seq: u64,
+    pub message_id: String,
+    pub from: Sender,
+    /// The agent or supervisor who wrote it (`from: agent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    pub text: String,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_message_id: Option<String>,
+}
+
+/// Why a conversation refused a change.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ChatError {
+    #[error("the conversation has ended")]
+    Ended,
+    /// CHAT-7: no agent outside the chat queue's hours.
+    #[error("the chat is closed now")]
+    OutOfHours { next_opening: Option<DateTime<Utc>> },
+    #[error("the conversation is not waiting for an agent")]
+    NotQueued,
+    #[error("{0} does not hold this conversation")]
+    NotHolder(String),
+    #[error("{agent} already holds {held} chats, the most allowed")]
+    AtChatLimit { agent: String, held: usize },
+}
+
+fn check_text(errors: &mut Vec<FieldError>, field: &str, text: &str, max_chars: usize) {
+    if text.trim().is_empty() {
+        errors.push(FieldError::new(field, "must not be empty"));
+    } else if text.chars().count() > max_chars {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
+    } else if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        errors.push(FieldError::new(field, "must not hold control characters"));
+    }
+}
+
+/// An idempotency key: 1 to 64 letters, digits, `-`, `_`, `.` or `:`.
+pub fn is_valid_client_key(key: &str) -> bool {
+    (1..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+impl StartConversation {
+    /// Every problem with the request; on success the customer's phone is in E.164.
+    pub fn validate(&mut self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if !is_valid_client_key(&self.client_token) {
+            errors.push(FieldError::new(
+                "clientToken",
+                "must be 1 to 64 letters, digits, '-', '_', '.' or ':'",
+            ));
+        }
+        if let Some(name) = &self.customer.name {
+            check_text(&mut errors, "customer.name", name, MAX_NAME_CHARS);
+        }
+        if let Some(email) = &self.customer.email {
+            if !crate::users::is_valid_email(email) {
+                errors.push(FieldError::new(
+                    "customer.email",
+                    "must be an e-mail address",
+                ));
+            }
+        }
+        if let Some(phone) = &self.customer.phone {
+            match normalize_czech_phone(phone) {
+                Ok(normalized) => self.customer.phone = Some(normalized),
+                Err(_) => errors.push(FieldError::new("customer.phone", "must be a phone number")),
+            }
+        }
+        if self.attributes.len() > MAX_ATTRIBUTES {
+            errors.push(FieldError::new(
+                "attributes",
+                format!("must hold at most {MAX_ATTRIBUTES} attributes"),
+            ));
+        }
+        for (key, value) in &self.attributes {
+            if !is_valid_client_key(key) || key.len() > 40 {
+                errors.push(FieldError::new(
+                    format!("attributes.{key}"),
+                    "the name must be 1 to 40 letters, digits, '-', '_', '.' or ':'",
+                ));
+            }
+            if value.chars().count() > 200 || value.chars().any(char::is_control) {
+                errors.push(FieldError::new(
+                    format!("attributes.{key}"),
+                    "must be at most 200 characters, without control characters",
+                ));
+            }
+        }
+        if let Some(text) = &self.initial_message {
+            check_text(&mut errors, "initialMessage", text, MAX_TEXT_CHARS);
+        }
+        if let Some(url) = &self.webhook_url {
+            if !url.starts_with("https://") || url.len() > 2000 || url.contains(char::is_whitespace)
+            {
+                errors.push(FieldError::new("webhookUrl", "must be an https:// URL"));
+            }
+        }
+        errors
+    }
+}
+
+impl PostMessage {
+    /// Every problem with the message (`from`: only `customer` or `bot` through the API).
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        check_text(&mut errors, "text", &self.text, MAX_TEXT_CHARS);
+        if !is_valid_client_key(&self.client_message_id) {
+            errors.push(FieldError::new(
+                "clientMessageId",
+                "must be 1 to 64 letters, digits, '-', '_', '.' or ':'",
+            ));
+        }
+        if matches!(self.from, Some(Sender::Agent | Sender::System)) {
+            errors.push(FieldError::new("from", "must be customer or bot"));
+        }
+        errors
+    }
+}
+
+impl Conversation {
+    /// A new conversation `id` from a validated request; its first message (`message_id`) when
+    /// the request carries one.
+    pub fn start(
+        id: &str,
+        request: &StartConversation,
+        channel: ChatChannel,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> (Conversation, Option<ChatMessage>) {
+        let mut conversation = Conversation {
+            conversation_id: id.to_owned(),
+            channel,
+            status: ConversationStatus::Bot,
+            customer: request.customer.clone(),
+            attributes: request.attributes.clone(),
+            client_token: request.client_token.clone(),
+            webhook_url: request.webhook_url.clone(),
+            queue_id: None,
+            agent: None,
+            invited: BTreeSet::new(),
+            next_seq: 1,
+            created_at: now,
+            updated_at: now,
+            ended_at: None,
+        };
+        let first = request
+            .initial_message
+            .as_ref()
+            .map(|text| conversation.append(message_id, Sender::Customer, None, text, None, now));
+        (conversation, first)
+    }
+
+    fn append(
+        &mut self,
+        message_id: &str,
+        from: Sender,
+        author: Option<&str>,
+        text: &str,
+        client_message_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> ChatMessage {
+        let message = ChatMessage {
+            conversation_id: self.conversation_id.clone(),
+            seq: self.next_seq,
+            message_id: message_id.to_owned(),
+            from,
+            author: author.map(str::to_owned),
+            text: text.trim().to_owned(),
+            at: now,
+            client_message_id: client_message_id.map(str::to_owned),
+        };
+        self.next_seq += 1;
+        self.updated_at = now;
+        message
+    }
+
+    /// A message from the customer or the bot (validated). The caller stores the message and
+    /// the conversation (with its new `next_seq`) together, conditional on the version read, so
+    /// concurrent posts get distinct, gapless sequence numbers.
+    pub fn post(
+        &mut self,
+        message_id: &str,
+        request: &PostMessage,
+        now: DateTime<Utc>,
+    ) -> Result<ChatMessage, ChatError> {
+        if self.status == ConversationStatus::Ended {
+            return Err(ChatError::Ended);
+        }
+        let from = request.from.unwrap_or(Sender::Customer);
+        Ok(self.append(
+            message_id,
+            from,
+            None,
+            &request.text,
+            Some(&request.client_message_id),
+            now,
+        ))
+    }
+
+    /// A message from the agent who holds the conversation, or an invited supervisor.
+    pub fn post_as_agent(
+        &mut self,
+        message_id: &str,
+        username: &str,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ChatMessage, ChatError> {
+        if self.status == ConversationStatus::Ended {
+            return Err(ChatError::Ended);
+        }
+        if self.agent.as_deref() != Some(username) && !self.invited.contains(username) {
+            return Err(ChatError::NotHolder(username.to_owned()));
+        }
+        Ok(self.append(message_id, Sender::Agent, Some(username), text, None, now))
+    }
+
+    /// Hands the conversation to `queue_id` if the queue is open now (CHAT-7); otherwise the
+    /// next opening. Repeating it while queued or assigned changes nothing.
+    pub fn hand_off(
+        &mut self,
+        queue_id: &str,
+        schedule: &QueueSchedule,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ChatMessage>, ChatError> {
+        match self.status {
+            ConversationStatus::Ended => return Err(ChatError::Ended),
+            ConversationStatus::Queued | ConversationStatus::Assigned => return Ok(None),
+            ConversationStatus::Bot => {}
+        }
+        if !schedule.is_open(now) {
+            return Err(ChatError::OutOfHours {
+                next_opening: schedule.next_change(now),
+            });
+        }
+        self.status = ConversationStatus::Queued;
+        self.queue_id = Some(queue_id.to_owned());
+        Ok(Some(self.append(
+            message_id,
+            Sender::System,
+            None,
+            "Předáváme vás operátorovi.",
+            None,
+            now,
+        )))
+    }
+
+    /// An agent takes the queued conversation, if they hold fewer than `limit` chats (CHAT-2).
+    pub fn assign(
+        &mut self,
+        agent: &str,
+        chats_held: usize,
+        limit: u8,
+        now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        match self.status {
+            ConversationStatus::Ended => return Err(ChatError::Ended),
+            ConversationStatus::Queued => {}
+            _ => return Err(ChatError::NotQueued),
+        }
+        if chats_held >= usize::from(limit) {
+            return Err(ChatError::AtChatLimit {
+                agent: agent.to_owned(),
+                held: chats_held,
+            });
+        }
+        self.status = ConversationStatus::Assigned;
+        self.agent = Some(agent.to_owned());
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// The holder hands it to another agent directly (`to_agent`) or back to a queue.
+    pub fn transfer(
+        &mut self,
+        by: &str,
+        to_agent: Option<&str>,
+        to_queue: Option<&str>,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ChatMessage, ChatError> {
+        if self.status == ConversationStatus::Ended {
+            return Err(ChatError::Ended);
+        }
+        if self.agent.as_deref() != Some(by) {
+            return Err(ChatError::NotHolder(by.to_owned()));
+        }
+        match to_agent {
+            Some(agent) => self.agent = Some(agent.to_owned()),
+            None => {
+                self.agent = None;
+                self.status = ConversationStatus::Queued;
+            }
+        }
+        if let Some(queue) = to_queue {
+            self.queue_id = Some(queue.to_owned());
+        }
+        Ok(self.append(
+            message_id,
+            Sender::System,
+            None,
+            "Předáváme vás kolegovi.",
+            None,
+            now,
+        ))
+    }
+
+    /// The holder invites a supervisor, who may then read and write (CHAT-2).
+    pub fn invite(
+        &mut self,
+        by: &str,
+        supervisor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        if self.status == ConversationStatus::Ended {
+            return Err(ChatError::Ended);
+        }
+        if self.agent.as_deref() != Some(by) {
+            return Err(ChatError::NotHolder(by.to_owned()));
+        }
+        self.invited.insert(supervisor.to_owned());
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Ends the conversation; ending an ended one changes nothing (`None`).
+    pub fn end(&mut self, message_id: &str, now: DateTime<Utc>) -> Option<ChatMessage> {
+        if self.status == ConversationStatus::Ended {
+            return None;
+        }
+        let message = self.append(
+            message_id,
+            Sender::System,
+            None,
+            "Konverzace byla ukončena.",
+            None,
+            now,
+        );
+        self.status = ConversationStatus::Ended;
+        self.ended_at = Some(now);
+        Some(message)
+    }
+
+    /// Whether `username` may read the conversation in the desk: its holder, an invited
+    /// supervisor, or anyone with supervision rights (the caller checks those).
+    pub fn is_participant(&self, username: &str) -> bool {
+        self.agent.as_deref() == Some(username) || self.invited.contains(username)
+    }
+}
+
+/// The transcript after `after` (a sequence number; 0 for the start), at most `limit` messages,
+/// in order, and the cursor for the next page when more follow.
+pub fn transcript_page(
+    messages: &[ChatMessage],
+    after: u64,
+    limit: usize,
+) -> (Vec<ChatMessage>, Option<u64>) {
+    let mut ordered: Vec<&ChatMessage> = messages.iter().filter(|m| m.seq > after).collect();
+    ordered.sort_by_key(|m| m.seq);
+    let more = ordered.len() > limit;
+    let page: Vec<ChatMessage> = ordered.into_iter().take(limit).cloned().collect();
+    let next = if more {
+        page.last().map(|m| m.seq)
+    } else {
+        None
+    };
+    (page, next)
+}
+
+#[cfg(test)]
+mod tests;
