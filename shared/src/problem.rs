@@ -99,6 +99,16 @@ impl Problem {
         Self::new(405, "Method Not Allowed", "method-not-allowed", detail)
     }
 
+    /// 400 `invalid-parameter`: the query parameter `name` is missing or malformed; `message`
+    /// says how ("is required", "is not a queue id"), in the detail and as the field error.
+    pub fn invalid_parameter(name: &str, message: &str) -> Self {
+        Self::bad_request(
+            "invalid-parameter",
+            format!("The query parameter {name} {message}."),
+        )
+        .with_errors(vec![FieldError::new(name, message)])
+    }
+
     /// 409: conflicts with the current state.
     pub fn conflict(code: &str, detail: impl Into<String>) -> Self {
         Self::new(409, "Conflict", code, detail)

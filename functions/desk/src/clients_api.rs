@@ -136,14 +136,6 @@ fn changed_meanwhile() -> Problem {
     )
 }
 
-fn invalid_parameter(name: &str, message: &str) -> Problem {
-    Problem::bad_request(
-        "invalid-parameter",
-        format!("The query parameter {name} {message}."),
-    )
-    .with_errors(vec![FieldError::new(name, message)])
-}
-
 /// A client as the API returns it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -353,19 +345,23 @@ async fn search<J, C: ClientStore, K: ConfigStore, A>(
     let found: Result<Vec<Versioned<Client>>, StoreError> = match *filter {
         "phone" => {
             let e164 = normalise_phone(value)
-                .map_err(|_| invalid_parameter("phone", "is not a phone number"))?;
+                .map_err(|_| Problem::invalid_parameter("phone", "is not a phone number"))?;
             deps.clients.find_by_phone(&e164).await
         }
         "email" => {
             let email = email_key(value);
             if !is_plausible_email(&email) {
-                return Err(invalid_parameter("email", "is not an e-mail address"));
+                return Err(Problem::invalid_parameter(
+                    "email",
+                    "is not an e-mail address",
+                ));
             }
             deps.clients.find_by_email(&email).await
         }
         _ => {
-            let digits = insurance_search_key(value)
-                .ok_or_else(|| invalid_parameter("insuranceNumber", "must be 9 or 10 digits"))?;
+            let digits = insurance_search_key(value).ok_or_else(|| {
+                Problem::invalid_parameter("insuranceNumber", "must be 9 or 10 digits")
+            })?;
             deps.clients.find_by_insurance_number(&digits).await
         }
     };

@@ -260,14 +260,6 @@ fn changed_meanwhile() -> Problem {
     )
 }
 
-fn invalid_parameter(name: &str, message: &str) -> Problem {
-    Problem::bad_request(
-        "invalid-parameter",
-        format!("The query parameter {name} {message}."),
-    )
-    .with_errors(vec![FieldError::new(name, message)])
-}
-
 /// The problem for a refused change.
 fn refused(error: ContactError) -> Problem {
     match error {
@@ -482,12 +474,12 @@ where
             let to = time_parameter(request, "to")?;
             if let (Some(from), Some(to)) = (from, to) {
                 if from > to {
-                    return Err(invalid_parameter("from", "must not be after to"));
+                    return Err(Problem::invalid_parameter("from", "must not be after to"));
                 }
             }
             let text = match query_parameter(request, "q") {
                 Some(q) if q.chars().count() > MAX_QUERY_CHARS => {
-                    return Err(invalid_parameter(
+                    return Err(Problem::invalid_parameter(
                         "q",
                         &format!("must have at most {MAX_QUERY_CHARS} characters"),
                     ))
@@ -520,7 +512,7 @@ fn time_parameter(request: &Request, name: &str) -> Result<Option<DateTime<Utc>>
         .map(|text| {
             DateTime::parse_from_rfc3339(&text.replace(' ', "+"))
                 .map(|time| time.with_timezone(&Utc))
-                .map_err(|_| invalid_parameter(name, "must be an RFC 3339 timestamp"))
+                .map_err(|_| Problem::invalid_parameter(name, "must be an RFC 3339 timestamp"))
         })
         .transpose()
 }

@@ -421,18 +421,10 @@ fn queue_parameter(
     required: bool,
 ) -> Result<Option<String>, Problem> {
     match query_parameter(request, "queueId") {
-        None if required => Err(Problem::bad_request(
-            "invalid-parameter",
-            "The query parameter queueId is required.",
-        )
-        .with_errors(vec![FieldError::new("queueId", "is required")])),
+        None if required => Err(Problem::invalid_parameter("queueId", "is required")),
         None => Ok(None),
         Some(queue) if !linka_shared::admin_config::is_valid_config_id(&queue) => {
-            Err(Problem::bad_request(
-                "invalid-parameter",
-                "The query parameter queueId is not a queue id.",
-            )
-            .with_errors(vec![FieldError::new("queueId", "is not a queue id")]))
+            Err(Problem::invalid_parameter("queueId", "is not a queue id"))
         }
         Some(queue) if !caller.may_work(&queue) => Err(Problem::forbidden(
             "queue-not-allowed",
@@ -453,13 +445,7 @@ async fn list<J, S, U, G, A>(
     let closed = match query_parameter(request, "view").as_deref() {
         None | Some("open") => false,
         Some("closed") => true,
-        Some(_) => {
-            return Err(Problem::bad_request(
-                "invalid-parameter",
-                "The query parameter view must be open or closed.",
-            )
-            .with_errors(vec![FieldError::new("view", "must be open or closed")]))
-        }
+        Some(_) => return Err(Problem::invalid_parameter("view", "must be open or closed")),
     };
     let queues: Vec<String> = match queue_parameter(request, caller, false)? {
         Some(queue) => vec![queue],

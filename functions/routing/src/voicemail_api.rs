@@ -340,11 +340,7 @@ fn queue_parameter(request: &Request, caller: &Caller) -> Result<Option<String>,
     match query_parameter(request, "queueId") {
         None => Ok(None),
         Some(queue) if !linka_shared::admin_config::is_valid_config_id(&queue) => {
-            Err(Problem::bad_request(
-                "invalid-parameter",
-                "The query parameter queueId is not a queue id.",
-            )
-            .with_errors(vec![FieldError::new("queueId", "is not a queue id")]))
+            Err(Problem::invalid_parameter("queueId", "is not a queue id"))
         }
         Some(queue) if !caller.may_work(&queue) => Err(Problem::forbidden(
             "queue-not-allowed",
@@ -365,13 +361,7 @@ async fn list<J, S, U, G, A>(
     let closed = match query_parameter(request, "view").as_deref() {
         None | Some("open") => false,
         Some("closed") => true,
-        Some(_) => {
-            return Err(Problem::bad_request(
-                "invalid-parameter",
-                "The query parameter view must be open or closed.",
-            )
-            .with_errors(vec![FieldError::new("view", "must be open or closed")]))
-        }
+        Some(_) => return Err(Problem::invalid_parameter("view", "must be open or closed")),
     };
     let queues: Vec<String> = match queue_parameter(request, caller)? {
         Some(queue) => vec![queue],
