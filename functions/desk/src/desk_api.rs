@@ -703,7 +703,8 @@ where
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ExtendBody {
-    seconds: u32,
+    /// Whole seconds; `30.0` is accepted as 30 (JSON does not tell the two apart).
+    seconds: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -727,14 +728,20 @@ where
 {
     let changed = if matches!(route, Route::WrapUpExtend) {
         let wanted: ExtendBody = required(request)?;
-        if !(1..=MAX_WRAP_UP_EXTENSION_SECONDS).contains(&wanted.seconds) {
+        let seconds = wanted.seconds;
+        if seconds.fract() != 0.0
+            || !(1.0..=f64::from(MAX_WRAP_UP_EXTENSION_SECONDS)).contains(&seconds)
+        {
             return Err(Problem::unprocessable(vec![FieldError::new(
                 "seconds",
-                format!("must be between 1 and {MAX_WRAP_UP_EXTENSION_SECONDS}"),
+                format!("must be a whole number between 1 and {MAX_WRAP_UP_EXTENSION_SECONDS}"),
             )]));
         }
+        // Whole and within 1..=3600: the conversion is exact.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let seconds = seconds as u32;
         deps.router
-            .extend_wrap_up(username, wanted.seconds, now)
+            .extend_wrap_up(username, seconds, now)
             .await
             .map(Some)
     } else {

@@ -73,7 +73,7 @@ async fn when_the_agent_extends_the_wrap_up_should_stop_at_the_queues_limit() {
         ended + TimeDelta::seconds(60)
     );
 
-    let extend = json!({"seconds": 30});
+    let extend = json!({"seconds": 30.0});
     let (status, answer) = call(&desk, "POST", "/api/desk/wrap-up/extend", Some(&extend)).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(
@@ -118,7 +118,9 @@ async fn when_the_extension_is_out_of_range_or_malformed_should_refuse_it() {
     for (body, expected) in [
         (json!({"seconds": 0}), StatusCode::UNPROCESSABLE_ENTITY),
         (json!({"seconds": 3601}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"seconds": -5}), StatusCode::BAD_REQUEST),
+        (json!({"seconds": -5}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"seconds": 2.5}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"seconds": "30"}), StatusCode::BAD_REQUEST),
         (json!({"seconds": 30, "why": "x"}), StatusCode::BAD_REQUEST),
         (json!({}), StatusCode::BAD_REQUEST),
     ] {

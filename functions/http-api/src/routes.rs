@@ -322,9 +322,9 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
         (["api", "desk", "presence" | "favourites"], _) | (["api", "desk", "queues", _], _) => {
             Resolution::MethodNotAllowed("PUT")
         }
-        (["api", "desk", "dial"], _) | (["api", "desk", "calls", _, _, _], _) => {
-            Resolution::MethodNotAllowed("POST")
-        }
+        (["api", "desk", "dial"], _)
+        | (["api", "desk", "calls", _, _, _], _)
+        | (["api", "desk", "wrap-up", "extend" | "end"], _) => Resolution::MethodNotAllowed("POST"),
         (["api", "client-fields"], _) | (["api", "clients", _, "contacts"], _) => {
             Resolution::MethodNotAllowed("GET")
         }
