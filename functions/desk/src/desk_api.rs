@@ -808,6 +808,26 @@ where
         WantedState::LoggedOn => (RequestedAgentState::LoggedOn, "loggedOn"),
         WantedState::LoggedOff => (RequestedAgentState::LoggedOff, "loggedOff"),
     };
+    let logged_off = seat
+        .presence
+        .as_ref()
+        .is_none_or(|presence| presence.state == AgentState::LoggedOff);
+    if logged_off && matches!(wanted.state, WantedState::Ready | WantedState::NotReady) {
+        // A phone logged off at the PBX takes no ready / not ready: log the agent on first
+        // (the commands of one device run in order).
+        send(
+            &deps.router,
+            CommandAction::AgentState {
+                device: device.clone(),
+                agent_id: agent_id.clone(),
+                state: RequestedAgentState::LoggedOn,
+                reason_code: None,
+            },
+            "loggedOn",
+            now,
+        )
+        .await?;
+    }
     send(
         &deps.router,
         CommandAction::AgentState {
