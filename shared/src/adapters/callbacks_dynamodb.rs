@@ -23,21 +23,13 @@ use crate::{
     time::format_rfc3339,
 };
 
+use super::store_backend as backend;
+
 type Item = HashMap<String, AttributeValue>;
 
 const ACTIVE_INDEX: &str = "activeByQueue";
 const CLOSED_INDEX: &str = "closedByQueue";
 const NUMBER_INDEX: &str = "byNumber";
-
-fn backend(
-    operation: &'static str,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> StoreError {
-    StoreError::Backend {
-        operation,
-        source: Box::new(source),
-    }
-}
 
 fn corrupt(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Corrupt {

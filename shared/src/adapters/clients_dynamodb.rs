@@ -24,6 +24,8 @@ use crate::{
     ports::{StoreError, Versioned},
 };
 
+use super::store_backend as backend;
+
 type Item = HashMap<String, AttributeValue>;
 
 const PHONE_INDEX: &str = "byPhone";
@@ -34,16 +36,6 @@ const INSURANCE_INDEX: &str = "byInsuranceNumber";
 const BATCH_SIZE: usize = 25;
 /// Rounds of retrying unprocessed items before giving up.
 const BATCH_ATTEMPTS: u32 = 8;
-
-fn backend(
-    operation: &'static str,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> StoreError {
-    StoreError::Backend {
-        operation,
-        source: Box::new(source),
-    }
-}
 
 fn corrupt(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Corrupt {

@@ -35,6 +35,8 @@ use crate::{
 
 use super::dynamodb::next_cursor;
 
+use super::store_backend as backend;
+
 type Item = HashMap<String, AttributeValue>;
 
 const OWNER_INDEX: &str = "byOwner";
@@ -42,16 +44,6 @@ const RECORD_ITEM: &str = "contact";
 /// Index pages read for one history page when the text filter drops most entries.
 const MAX_PAGES_PER_CALL: usize = 25;
 const CURSOR_ATTRIBUTES: [&str; 4] = ["contactId", "item", "owner", "ownerSort"];
-
-fn backend(
-    operation: &'static str,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> StoreError {
-    StoreError::Backend {
-        operation,
-        source: Box::new(source),
-    }
-}
 
 fn corrupt(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Corrupt {

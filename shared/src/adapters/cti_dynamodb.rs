@@ -27,21 +27,13 @@ use crate::{
     time::format_rfc3339,
 };
 
+use super::store_backend as backend;
+
 type Item = HashMap<String, AttributeValue>;
 
 /// How long a call item stays after its last event (DynamoDB TTL `expiresAt`). The history
 /// lives in `ContactEventsTable`; the call item only serves live views and late events.
 pub const CALL_RETENTION: Duration = Duration::days(7);
-
-fn backend(
-    operation: &'static str,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> StoreError {
-    StoreError::Backend {
-        operation,
-        source: Box::new(source),
-    }
-}
 
 fn corrupt(entity: &'static str) -> impl FnOnce(serde_dynamo::Error) -> StoreError {
     move |error| StoreError::Corrupt {

@@ -12,17 +12,9 @@ use crate::{
     ports::{AgentDeskStore, DeskWriteError, StoreError, Versioned},
 };
 
-type Item = HashMap<String, AttributeValue>;
+use super::store_backend as backend;
 
-fn backend(
-    operation: &'static str,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> StoreError {
-    StoreError::Backend {
-        operation,
-        source: Box::new(source),
-    }
-}
+type Item = HashMap<String, AttributeValue>;
 
 fn corrupt(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Corrupt {

@@ -62,3 +62,15 @@ pub use tts::{speech_synthesizer, EspeakSynthesizer, PollySynthesizer};
 pub use voicemail_dynamodb::DynamoVoicemailStore;
 pub use voicemail_memory::{FakeVoicemailAudio, InMemoryVoicemailStore};
 pub use voicemail_s3::S3VoicemailAudio;
+
+/// The store error of a failed storage call (`operation`: what was being done, "read a client").
+/// One constructor for every DynamoDB adapter.
+pub(crate) fn store_backend(
+    operation: &'static str,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> crate::ports::StoreError {
+    crate::ports::StoreError::Backend {
+        operation,
+        source: Box::new(source),
+    }
+}

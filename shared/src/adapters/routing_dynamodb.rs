@@ -27,22 +27,14 @@ use crate::{
     routing_live::Reservation,
 };
 
+use super::store_backend as backend;
+
 type Item = HashMap<String, AttributeValue>;
 
 /// A waiting record outlives its call by far; DynamoDB TTL (`expiresAt`) removes forgotten ones.
 pub const WAITING_RETENTION: Duration = Duration::hours(12);
 /// A reservation item is kept a day after it expired (TTL `purgeAt`), for diagnosis.
 pub const RESERVATION_RETENTION: Duration = Duration::days(1);
-
-fn backend(
-    operation: &'static str,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> StoreError {
-    StoreError::Backend {
-        operation,
-        source: Box::new(source),
-    }
-}
 
 fn corrupt(entity: &'static str) -> impl FnOnce(serde_dynamo::Error) -> StoreError {
     move |error| StoreError::Corrupt {

@@ -17,17 +17,9 @@ use crate::{
     stats::{expires_at, merge, Counter, CounterIncrement, HourCounters, StatsStore},
 };
 
-type Item = HashMap<String, AttributeValue>;
+use super::store_backend as backend;
 
-fn backend(
-    operation: &'static str,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> StoreError {
-    StoreError::Backend {
-        operation,
-        source: Box::new(source),
-    }
-}
+type Item = HashMap<String, AttributeValue>;
 
 fn corrupt(reason: String) -> StoreError {
     StoreError::Corrupt {

@@ -20,20 +20,12 @@ use crate::{
     voicemail::Voicemail,
 };
 
+use super::store_backend as backend;
+
 type Item = HashMap<String, AttributeValue>;
 
 const ACTIVE_INDEX: &str = "activeByQueue";
 const CLOSED_INDEX: &str = "closedByQueue";
-
-fn backend(
-    operation: &'static str,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> StoreError {
-    StoreError::Backend {
-        operation,
-        source: Box::new(source),
-    }
-}
 
 fn corrupt(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Corrupt {
