@@ -33,3 +33,16 @@ for user in admin agent01; do
     --report junit --report-junit-path "${LINKA_STATE_DIR:-.local}/schemathesis-$user.xml"
 done
 
+
+# The conversation API as the chatbot (client credentials): the two runs above only reach its
+# 403 answers. Made-up conversation ids are 404; a conversation the fuzzer started is its own.
+log "schemathesis as the chatbot, conversation API ($EXAMPLES examples per operation)"
+chatbot_token=$(curl -sf -d grant_type=client_credentials -d client_id=chatbot \
+  -d client_secret=chatbot-secret "$BASE/auth/token" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+st --config-file localstack/schemathesis.toml run "$BASE/api/openapi.json" --url "$BASE" \
+  --include-tag chat \
+  -H "Authorization: Bearer $chatbot_token" \
+  --checks all --max-examples "$EXAMPLES" --seed 20261127 \
+  --generation-database none --request-timeout 15 --no-color \
+  --report junit --report-junit-path "${LINKA_STATE_DIR:-.local}/schemathesis-chatbot.xml"

@@ -61,16 +61,19 @@ step "routing stress: 50 agents, ${LINKA_STRESS_CALLS:-200} route requests 16 at
 LINKA_STRESS_CALLS="${LINKA_STRESS_CALLS:-200}" cargo test --workspace --features system-tests/stack \
   --test routing -- --ignored --nocapture when_sixteen_route_requests_race
 
-step "browser tests (Chromium)"
-# Before the API fuzzer: it signs in as the demo agents and changes whatever the schema lets it
-# (renames demo clients, logs phones off), which the real-stack desk test relies on. A step may
-# wait up to 45 s on 2 busy cores (the tests still fail on anything that does not happen).
-(cd web && BASE_URL="$LINKA_BASE_URL" E2E_STEP_TIMEOUT_MS="${E2E_STEP_TIMEOUT_MS:-45000}" npm run --silent test:e2e)
-
 step "CSTA decoder fuzzing (cargo fuzz, bounded)"
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}" "$ROOT/scripts/fuzz-csta.sh"
 
 step "API fuzzing (schemathesis)"
 "$ROOT/scripts/fuzz-api.sh"
+
+step "browser tests (Chromium)"
+# After the fuzzer (the routing stress leaves the emulator busy for a while; the fuzzer's minutes
+# let it settle). The fuzzer signs in as the demo agents and changes what the schema lets it,
+# e.g. renames the fixed demo clients the real-stack desk test identifies a caller by: they are
+# written again first. A step may wait up to 45 s on 2 busy cores (the tests still fail on
+# anything that does not happen).
+"$VENV/bin/python" "$ROOT/scripts/seed-clients.py" -n 0 --endpoint "$LINKA_AWS_ENDPOINT"
+(cd web && BASE_URL="$LINKA_BASE_URL" E2E_STEP_TIMEOUT_MS="${E2E_STEP_TIMEOUT_MS:-45000}" npm run --silent test:e2e)
 
 step "all tests passed"

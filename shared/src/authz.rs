@@ -32,10 +32,13 @@ pub enum Permission {
     HandleClients,
     /// Work at the agent desk (`/api/desk…`): own presence, queues, call control (DESK-1..9).
     WorkAtDesk,
+    /// Start and run conversations through the conversation API as a bot (`/api/chat…`,
+    /// CHAT-6): the `chatbot` machine client. (Widget visitors use participant tokens.)
+    UseConversationApi,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::ReadOwnProfile,
         Permission::ConnectRealtime,
         Permission::AdministerUsers,
@@ -46,6 +49,7 @@ impl Permission {
         Permission::HandleAllCallbacks,
         Permission::HandleClients,
         Permission::WorkAtDesk,
+        Permission::UseConversationApi,
     ];
 
     /// Stable name for logs and problem details, e.g. `send-broadcast`.
@@ -61,6 +65,7 @@ impl Permission {
             Permission::HandleAllCallbacks => "handle-all-callbacks",
             Permission::HandleClients => "handle-clients",
             Permission::WorkAtDesk => "work-at-desk",
+            Permission::UseConversationApi => "use-conversation-api",
         }
     }
 }
@@ -90,6 +95,7 @@ impl Role {
             HandleAllCallbacks => matches!(self, Role::Admin | Role::Supervisor | Role::Callbacks),
             HandleClients => matches!(self, Role::Admin | Role::Supervisor | Role::Agent),
             WorkAtDesk => matches!(self, Role::Admin | Role::Supervisor | Role::Agent),
+            UseConversationApi => self == Role::Chatbot,
         }
     }
 }

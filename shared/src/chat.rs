@@ -80,7 +80,7 @@ pub struct ChatCustomer {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartConversation {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_or_null")]
     pub customer: ChatCustomer,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
@@ -116,6 +116,10 @@ pub struct Conversation {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
     pub client_token: String,
+    /// Who started it: the machine client's name (`chatbot`) or `None` for a widget visitor.
+    /// The client token is unique per starter, and a bot reads only what it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
     /// The queue it was handed off to.
@@ -169,6 +173,22 @@ pub enum ChatError {
     AtChatLimit { agent: String, held: usize },
 }
 
+/// A JSON object (or `null`: the default) as `T`. Serde would also take an array for a struct
+/// (its fields in order), which the API's schema does not allow.
+fn object_or_null<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Default,
+{
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Null => Ok(T::default()),
+        value @ serde_json::Value::Object(_) => {
+            serde_json::from_value(value).map_err(serde::de::Error::custom)
+        }
+        _ => Err(serde::de::Error::custom("expected an object")),
+    }
+}
+
 fn check_text(errors: &mut Vec<FieldError>, field: &str, text: &str, max_chars: usize) {
     if text.trim().is_empty() {
         errors.push(FieldError::new(field, "must not be empty"));
@@ -193,9 +213,23 @@ pub fn is_valid_client_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
+/// Which webhook URLs a start request may give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookSchemes {
+    /// `https://` only (production).
+    HttpsOnly,
+    /// Also `http://` (the local stack, whose test bots listen on plain HTTP).
+    AlsoHttp,
+}
+
 impl StartConversation {
     /// Every problem with the request; on success the customer's phone is in E.164.
     pub fn validate(&mut self) -> Vec<FieldError> {
+        self.validate_with(WebhookSchemes::HttpsOnly)
+    }
+
+    /// [`Self::validate`], with the webhook schemes allowed.
+    pub fn validate_with(&mut self, webhooks: WebhookSchemes) -> Vec<FieldError> {
         let mut errors = Vec::new();
         if !is_valid_client_key(&self.client_token) {
             errors.push(FieldError::new(
@@ -244,10 +278,42 @@ impl StartConversation {
             check_text(&mut errors, "initialMessage", text, MAX_TEXT_CHARS);
         }
         if let Some(url) = &self.webhook_url {
-            if !url.starts_with("https://") || url.len() > 2000 || url.contains(char::is_whitespace)
+            let parsed = url::Url::parse(url).ok().filter(|parsed| {
+                let scheme_ok = parsed.scheme() == "https"
+                    || (webhooks == WebhookSchemes::AlsoHttp && parsed.scheme() == "http");
+                scheme_ok && parsed.host_str().is_some_and(|host| !host.is_empty())
+            });
+            if parsed.is_none()
+                || url.len() > 2000
+                || url
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
             {
                 errors.push(FieldError::new("webhookUrl", "must be an https:// URL"));
             }
+        }
+        errors
+    }
+}
+
+/// An agent's message from the desk (`POST /api/desk/chats/{id}/messages`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentMessage {
+    pub text: String,
+    /// The desk's idempotency key: a repeat returns the first message.
+    pub client_message_id: String,
+}
+
+impl AgentMessage {
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        check_text(&mut errors, "text", &self.text, MAX_TEXT_CHARS);
+        if !is_valid_client_key(&self.client_message_id) {
+            errors.push(FieldError::new(
+                "clientMessageId",
+                "must be 1 to 64 letters, digits, '-', '_', '.' or ':'",
+            ));
         }
         errors
     }
@@ -288,6 +354,7 @@ impl Conversation {
             customer: request.customer.clone(),
             attributes: request.attributes.clone(),
             client_token: request.client_token.clone(),
+            started_by: None,
             webhook_url: request.webhook_url.clone(),
             queue_id: None,
             agent: None,
@@ -351,12 +418,14 @@ impl Conversation {
         ))
     }
 
-    /// A message from the agent who holds the conversation, or an invited supervisor.
+    /// A message from the agent who holds the conversation, or an invited supervisor
+    /// (`client_message_id`: the desk's idempotency key).
     pub fn post_as_agent(
         &mut self,
         message_id: &str,
         username: &str,
         text: &str,
+        client_message_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ChatMessage, ChatError> {
         if self.status == ConversationStatus::Ended {
@@ -365,7 +434,14 @@ impl Conversation {
         if self.agent.as_deref() != Some(username) && !self.invited.contains(username) {
             return Err(ChatError::NotHolder(username.to_owned()));
         }
-        Ok(self.append(message_id, Sender::Agent, Some(username), text, None, now))
+        Ok(self.append(
+            message_id,
+            Sender::Agent,
+            Some(username),
+            text,
+            client_message_id,
+            now,
+        ))
     }
 
     /// Hands the conversation to `queue_id` if the queue is open now (CHAT-7); otherwise the
@@ -520,6 +596,9 @@ pub fn transcript_page(
     };
     (page, next)
 }
+
+pub mod participant;
+pub mod webhook;
 
 #[cfg(test)]
 mod tests;

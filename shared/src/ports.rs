@@ -556,3 +556,85 @@ pub trait AgentDeskStore: Send + Sync {
     async fn all(&self) -> Result<Vec<crate::desk::AgentDesk>, StoreError>;
     async fn save(&self, desk: &Versioned<crate::desk::AgentDesk>) -> Result<(), DeskWriteError>;
 }
+
+/// A [`ConversationStore`] write did not happen (nothing of it was stored).
+#[derive(Debug, Error)]
+pub enum ChatWriteError {
+    /// Another writer changed the conversation since it was read: read again and retry.
+    #[error("the conversation changed since it was read")]
+    Conflict,
+    /// The starter already used this client token: the conversation it made.
+    #[error("the client token already started conversation {0}")]
+    DuplicateClientToken(String),
+    /// The conversation already has a message with this client message id: its message id.
+    #[error("the client message id was already used by message {0}")]
+    DuplicateClientMessage(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One atomic change of a conversation (issue 7, ADR 0017): the conversation at its new state,
+/// conditional on the version read (0: new, and then its client token is claimed), and the
+/// messages it appended (each client message id claimed once per conversation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatWrite {
+    pub conversation: Versioned<crate::chat::Conversation>,
+    pub messages: Vec<crate::chat::ChatMessage>,
+}
+
+/// Conversations and their transcripts (`ChatTable`). A write stores the conversation and its
+/// new messages together or not at all, so sequence numbers have no gaps and no duplicates.
+/// (No mock: tests use `InMemoryConversationStore`, which keeps the same claims.)
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    async fn get(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<Versioned<crate::chat::Conversation>>, StoreError>;
+    /// The conversation `started_by` (`None`: a widget visitor) made with `client_token`.
+    async fn by_client_token(
+        &self,
+        started_by: Option<&str>,
+        client_token: &str,
+    ) -> Result<Option<Versioned<crate::chat::Conversation>>, StoreError>;
+    /// The message of the conversation with this client message id.
+    async fn by_client_message_id(
+        &self,
+        conversation_id: &str,
+        client_message_id: &str,
+    ) -> Result<Option<crate::chat::ChatMessage>, StoreError>;
+    /// Messages with a sequence number above `after`, in order, at most `limit`.
+    async fn messages(
+        &self,
+        conversation_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::chat::ChatMessage>, StoreError>;
+    /// Conversations waiting in the queue (`queued`), oldest first.
+    async fn queued(
+        &self,
+        queue_id: &str,
+    ) -> Result<Vec<Versioned<crate::chat::Conversation>>, StoreError>;
+    /// Conversations the agent holds (`assigned`), oldest first.
+    async fn held_by(
+        &self,
+        username: &str,
+    ) -> Result<Vec<Versioned<crate::chat::Conversation>>, StoreError>;
+    async fn save(&self, write: &ChatWrite) -> Result<(), ChatWriteError>;
+}
+
+/// Hands bot webhook deliveries (issue 7) to the delivery queue; the `chat-webhook` function
+/// signs and posts them, retrying until they are taken (then the dead-letter queue).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookOutbox: Send + Sync {
+    async fn enqueue(
+        &self,
+        delivery: &crate::chat::webhook::WebhookDelivery,
+    ) -> Result<(), OutboxError>;
+}
+
+/// Queueing a webhook delivery failed.
+#[derive(Debug, Error)]
+#[error("failed to queue a webhook delivery")]
+pub struct OutboxError(#[source] pub BoxError);

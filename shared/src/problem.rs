@@ -36,9 +36,9 @@ impl FieldError {
 pub struct Problem {
     /// `urn:linka:problem:<code>`.
     #[serde(rename = "type")]
-    pub problem_type: String,
+    pub problem_type: Box<str>,
     /// Short, human-readable summary of the problem type (English).
-    pub title: String,
+    pub title: Box<str>,
     /// The HTTP status code.
     pub status: u16,
     /// Explanation of this occurrence (English).
@@ -49,6 +49,10 @@ pub struct Problem {
     /// small enough to travel in a `Result`.)
     #[serde(default, skip_serializing_if = "no_errors")]
     pub errors: Box<[FieldError]>,
+    /// RFC 9457 extension members (e.g. `nextOpening` of a closed chat), beside the standard
+    /// ones. Boxed and optional: most problems have none.
+    #[serde(flatten, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 fn no_errors(errors: &[FieldError]) -> bool {
@@ -59,13 +63,22 @@ impl Problem {
     /// A problem with any status.
     pub fn new(status: u16, title: &str, code: &str, detail: impl Into<String>) -> Self {
         Self {
-            problem_type: format!("{TYPE_PREFIX}{code}"),
-            title: title.to_owned(),
+            problem_type: format!("{TYPE_PREFIX}{code}").into_boxed_str(),
+            title: title.into(),
             status,
             detail: detail.into(),
             code: code.to_owned(),
             errors: Box::default(),
+            extensions: None,
         }
+    }
+
+    /// Adds an extension member `name` (camelCase) to the body.
+    pub fn with_extension(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.extensions
+            .get_or_insert_with(Box::default)
+            .insert(name.to_owned(), value);
+        self
     }
 
     /// Adds the offending fields.
@@ -161,6 +174,17 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn when_an_extension_is_added_should_serialize_it_beside_the_standard_members() {
+        let problem = Problem::conflict("chat-closed", "closed")
+            .with_extension("nextOpening", json!("2026-12-03T07:00:00Z"));
+        let value = serde_json::to_value(&problem).unwrap();
+        assert_eq!(value["nextOpening"], "2026-12-03T07:00:00Z");
+        assert_eq!(value["code"], "chat-closed");
+        let plain = serde_json::to_value(Problem::conflict("x", "y")).unwrap();
+        assert_eq!(plain.as_object().unwrap().len(), 5);
+    }
 
     #[test]
     fn when_serialized_should_have_rfc9457_members_and_code() {

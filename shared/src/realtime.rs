@@ -381,6 +381,23 @@ pub enum PushMessage {
     },
     /// A contact record changed (note, category, client, data).
     Contact { contact_id: String },
+    /// A conversation changed (issue 7): handed off to a queue (to its members), taken,
+    /// transferred or ended (to its agents). The desk reads `GET /api/desk/chats` again.
+    Chat {
+        conversation_id: String,
+        status: crate::chat::ConversationStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
+    },
+    /// A new message of a conversation (to its agent, invited supervisors, and its visitor).
+    ChatMessage { message: crate::chat::ChatMessage },
+    /// Someone in a conversation is typing (CHAT-2).
+    ChatTyping {
+        conversation_id: String,
+        from: crate::chat::Sender,
+    },
 }
 
 /// What changed on a desk ([`PushMessage::Desk`]).
@@ -601,7 +618,25 @@ mod tests {
             serde_json::to_value(&contact).unwrap(),
             json!({"type": "contact", "contactId": "prg-1:1:7"})
         );
-        for message in [desk, presence, contact] {
+        let chat = PushMessage::Chat {
+            conversation_id: "c-1".into(),
+            status: crate::chat::ConversationStatus::Queued,
+            queue_id: Some("kkc".into()),
+            agent: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&chat).unwrap(),
+            json!({"type": "chat", "conversationId": "c-1", "status": "queued", "queueId": "kkc"})
+        );
+        let typing = PushMessage::ChatTyping {
+            conversation_id: "c-1".into(),
+            from: crate::chat::Sender::Agent,
+        };
+        assert_eq!(
+            serde_json::to_value(&typing).unwrap(),
+            json!({"type": "chat-typing", "conversationId": "c-1", "from": "agent"})
+        );
+        for message in [desk, presence, contact, chat, typing] {
             let text = message.to_json().unwrap();
             assert_eq!(serde_json::from_str::<PushMessage>(&text).unwrap(), message);
         }

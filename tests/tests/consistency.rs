@@ -21,6 +21,8 @@ fn crates() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("callbacks-api", routing::CALLBACKS_API_ENVIRONMENT),
         ("voicemail-api", routing::VOICEMAIL_API_ENVIRONMENT),
         ("desk-api", desk::ENVIRONMENT),
+        ("chat-api", chat::ENVIRONMENT),
+        ("chat-webhook", chat::WEBHOOK_ENVIRONMENT),
     ])
 }
 
@@ -30,6 +32,7 @@ fn crate_of(binary: &str) -> &str {
     match binary {
         "routing-api" | "routing-worker" | "callbacks-api" | "voicemail-api" => "routing",
         "desk-api" => "desk",
+        "chat-api" | "chat-webhook" => "chat",
         other => other,
     }
 }
@@ -42,6 +45,7 @@ fn code_routes() -> BTreeSet<(String, String)> {
         .chain(routing::CALLBACK_ROUTES)
         .chain(routing::VOICEMAIL_ROUTES)
         .chain(desk::routes())
+        .chain(chat::routes())
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect()
 }
@@ -208,6 +212,45 @@ fn when_http_api_serves_a_route_should_template_and_openapi_declare_it() {
         .filter(|(method, _)| method != "ANY") // the catch-all is not an operation
         .collect();
     assert_eq!(documented, operations, "OpenAPI vs code");
+}
+
+/// The catch-all (`ANY /{proxy+}`) sends every method API Gateway has no route for to
+/// http-api, which answers 405 with `Allow` for the paths other functions serve. Its list is
+/// written by hand: it must name exactly the methods the functions serve on each path.
+#[test]
+fn when_another_function_serves_a_path_should_http_api_answer_405_with_its_methods() {
+    use std::collections::BTreeMap;
+
+    use http_api::routes::{resolve, Resolution};
+    use lambda_http::http::Method;
+
+    let own: BTreeSet<&str> = http_api::ROUTES.iter().map(|(_, path)| *path).collect();
+    let mut methods: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (method, path) in code_routes() {
+        if !own.contains(path.as_str()) {
+            methods.entry(path).or_default().insert(method);
+        }
+    }
+    for (path, served) in methods {
+        let concrete = path
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "x1"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        match resolve(&Method::TRACE, &concrete, None) {
+            Resolution::MethodNotAllowed(allowed) => {
+                let allowed: BTreeSet<String> = allowed.split(", ").map(str::to_owned).collect();
+                assert_eq!(allowed, served, "Allow of {path}");
+            }
+            other => panic!("TRACE {path}: {other:?}, not 405"),
+        }
+    }
 }
 
 #[test]

@@ -314,6 +314,20 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
         (["api", "voicemails", _, "assign" | "release" | "done" | "notes"], _) => {
             Resolution::MethodNotAllowed("POST")
         }
+        // Served by chat-api.
+        (["api", "chat", "conversations"], _) => Resolution::MethodNotAllowed("POST"),
+        (["api", "chat", "conversations", _], _) => Resolution::MethodNotAllowed("GET"),
+        (["api", "chat", "conversations", _, "messages"], _) => {
+            Resolution::MethodNotAllowed("GET, POST")
+        }
+        (["api", "chat", "conversations", _, "handoff" | "end"], _) => {
+            Resolution::MethodNotAllowed("POST")
+        }
+        (["api", "desk", "chats"], _) => Resolution::MethodNotAllowed("GET"),
+        (["api", "desk", "chats", _, "messages"], _) => Resolution::MethodNotAllowed("GET, POST"),
+        (["api", "desk", "chats", _, "accept" | "transfer" | "invite" | "typing" | "end"], _) => {
+            Resolution::MethodNotAllowed("POST")
+        }
         // Served by desk-api.
         (["api", "desk"], _)
         | (["api", "desk", "directory" | "categories" | "history" | "recent" | "stats"], _) => {

@@ -86,6 +86,14 @@ pub fn body<T: DeserializeOwned>(request: &Request, optional: bool) -> Result<Op
             "The body must be application/json.",
         ));
     }
+    // Every body of these APIs is a JSON object; serde alone would also read a struct from an
+    // array of its fields in order.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Problem::bad_request(
+            "invalid-body",
+            "The body must be a JSON object.",
+        ));
+    }
     serde_json::from_slice(bytes).map(Some).map_err(|error| {
         Problem::bad_request("invalid-body", format!("The body is not valid: {error}"))
     })

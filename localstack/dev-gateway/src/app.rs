@@ -372,6 +372,17 @@ async fn start_stack(
         // The IVR ports of localstack/pbx-sim.yaml (6001/6002 run their own menus, 6101 is
         // driven by the cloud's IVR trees): a call there is in the IVR (REP-11).
         ("CtiIvrDevices", "6001,6002,6101".to_owned()),
+        // Participant tokens of the local chat (a fixed, public value: nothing local is secret).
+        (
+            "ChatTokenSecret",
+            "linka-local-chat-participant-secret-0123456789".to_owned(),
+        ),
+        (
+            "ChatWebhookSecret",
+            "linka-local-chat-webhook-secret-0123456789abcdef".to_owned(),
+        ),
+        // The test bots of tests/tests/chat.rs listen on plain HTTP.
+        ("ChatAllowHttpWebhooks", "true".to_owned()),
     ]
     .into_iter()
     .filter(|(name, _)| document.parameters.contains_key(*name))
@@ -648,6 +659,8 @@ mod tests {
             "callbacks-api",
             "voicemail-api",
             "desk-api",
+            "chat-api",
+            "chat-webhook",
         ] {
             write_fake_function(&functions.path, binary);
         }
@@ -696,7 +709,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         assert_eq!(health["status"], "ok");
-        assert_eq!(health["functions"].as_object().unwrap().len(), 10);
+        assert_eq!(health["functions"].as_object().unwrap().len(), 12);
 
         let fired: Value = client
             .post(format!("{base}/_local/schedules/WsSweeperFunction/fire"))

@@ -2355,6 +2355,8 @@ Resources:
             parameter_overrides: [
                 ("AuthIssuer", "http://127.0.0.1:8080/auth"),
                 ("AuthJwksUrl", "http://127.0.0.1:8080/auth/jwks.json"),
+                ("ChatTokenSecret", "a-test-secret-of-at-least-32-bytes"),
+                ("ChatWebhookSecret", "a-test-secret-of-at-least-32-bytes"),
             ]
             .into_iter()
             .map(|(name, value)| (name.to_owned(), value.to_owned()))
@@ -2382,6 +2384,8 @@ Resources:
             vec![
                 ("BroadcastFunction", "broadcast"),
                 ("CallbacksApiFunction", "callbacks-api"),
+                ("ChatApiFunction", "chat-api"),
+                ("ChatWebhookFunction", "chat-webhook"),
                 ("CtiIngestFunction", "cti-ingest"),
                 ("DeskApiFunction", "desk-api"),
                 ("HttpApiFunction", "http-api"),
@@ -2475,7 +2479,12 @@ Resources:
             .iter()
             .all(|b| b.public_access_block.is_some() && b.encryption.is_some()));
 
-        for queue in ["BroadcastQueue", "RoutingQueue", "CtiCommandQueue"] {
+        for queue in [
+            "BroadcastQueue",
+            "RoutingQueue",
+            "CtiCommandQueue",
+            "ChatWebhookQueue",
+        ] {
             resolver.set_reference(
                 queue,
                 format!("http://127.0.0.1:4566/123456789012/linka-{queue}"),

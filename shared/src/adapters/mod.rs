@@ -4,6 +4,8 @@ mod apigw;
 mod audit_dynamodb;
 mod callbacks_dynamodb;
 mod callbacks_memory;
+mod chat_dynamodb;
+mod chat_memory;
 mod clients_dynamodb;
 mod clients_memory;
 mod config_dynamodb;
@@ -35,6 +37,8 @@ pub use apigw::ApiGatewayNotifier;
 pub use audit_dynamodb::{DynamoAuditLog, DynamoUserAdministration};
 pub use callbacks_dynamodb::DynamoCallbackStore;
 pub use callbacks_memory::InMemoryCallbackStore;
+pub use chat_dynamodb::DynamoConversationStore;
+pub use chat_memory::InMemoryConversationStore;
 pub use clients_dynamodb::DynamoClientStore;
 pub use clients_memory::InMemoryClientStore;
 pub use config_dynamodb::DynamoConfigStore;
@@ -53,7 +57,7 @@ pub use prompts_s3::S3PromptStore;
 pub use routing_dynamodb::{DynamoRoutingStateStore, RoutingTables};
 pub use routing_memory::InMemoryRoutingStateStore;
 pub use sqs::{
-    SqsCtiCommands, SqsNoticePublisher, SqsRoutingSignals, SqsRoutingTriggers,
+    SqsCtiCommands, SqsNoticePublisher, SqsRoutingSignals, SqsRoutingTriggers, SqsWebhookOutbox,
     MAX_TRIGGER_DELAY_SECONDS,
 };
 pub use stats_dynamodb::{counter_updates, DynamoStatsStore};

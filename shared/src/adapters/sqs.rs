@@ -5,8 +5,10 @@ use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 
 use crate::{
+    chat::webhook::WebhookDelivery,
     ports::{
-        CtiCommands, NoticePublisher, PublishError, RoutingSignals, RoutingTriggers, SignalError,
+        CtiCommands, NoticePublisher, OutboxError, PublishError, RoutingSignals, RoutingTriggers,
+        SignalError, WebhookOutbox,
     },
     realtime::BroadcastNotice,
 };
@@ -46,6 +48,42 @@ impl NoticePublisher for SqsNoticePublisher {
             .send()
             .await
             .map_err(|error| PublishError(error.into()))?;
+        Ok(())
+    }
+}
+
+/// [`WebhookOutbox`] onto the standard `ChatWebhookQueue` (the delivery id makes duplicates
+/// recognisable to the bot).
+#[derive(Debug, Clone)]
+pub struct SqsWebhookOutbox {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsWebhookOutbox {
+    /// With a client built from the shared SDK configuration.
+    pub fn from_sdk_config(
+        sdk_config: &aws_config::SdkConfig,
+        queue_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            client: Client::new(sdk_config),
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl WebhookOutbox for SqsWebhookOutbox {
+    async fn enqueue(&self, delivery: &WebhookDelivery) -> Result<(), OutboxError> {
+        let body = serde_json::to_string(delivery).map_err(|error| OutboxError(error.into()))?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|error| OutboxError(error.into()))?;
         Ok(())
     }
 }

@@ -182,21 +182,27 @@ fn when_agents_take_transfer_and_invite_should_keep_the_limit_and_the_holder() {
         Err(ChatError::NotQueued)
     );
     let reply = conversation
-        .post_as_agent("m3", "agent01", "Dobrý den, jak mohu pomoci?", at(9, 2))
+        .post_as_agent(
+            "m3",
+            "agent01",
+            "Dobrý den, jak mohu pomoci?",
+            None,
+            at(9, 2),
+        )
         .unwrap();
     assert_eq!(
         (reply.from, reply.author.as_deref()),
         (Sender::Agent, Some("agent01"))
     );
     assert_eq!(
-        conversation.post_as_agent("m4", "agent02", "Já taky", at(9, 2)),
+        conversation.post_as_agent("m4", "agent02", "Já taky", None, at(9, 2)),
         Err(ChatError::NotHolder("agent02".into()))
     );
     conversation
         .invite("agent01", "supervisor", at(9, 3))
         .unwrap();
     assert!(conversation
-        .post_as_agent("m4", "supervisor", "Přidávám se.", at(9, 3))
+        .post_as_agent("m4", "supervisor", "Přidávám se.", None, at(9, 3))
         .is_ok());
     conversation
         .transfer("agent01", Some("agent02"), None, "m5", at(9, 4))
@@ -248,4 +254,35 @@ proptest! {
         let expected: Vec<u64> = (2..2 + senders.len() as u64).collect();
         prop_assert_eq!(seen, expected);
     }
+}
+
+#[test]
+fn when_a_webhook_url_is_checked_should_take_only_an_ascii_https_url_with_a_host() {
+    let with = |url: &str| start_request(json!({"clientToken": "t", "webhookUrl": url}));
+    for bad in [
+        "https://\u{84}",
+        "https://",
+        "ftp://bot.example.cz",
+        "https://bot example.cz",
+        "http://bot.example.cz",
+    ] {
+        assert_eq!(fields(&with(bad).validate()), ["webhookUrl"], "{bad:?}");
+    }
+    assert!(with("https://bot.example.cz/hook?x=1")
+        .validate()
+        .is_empty());
+    assert!(with("http://127.0.0.1:9/hook")
+        .validate_with(WebhookSchemes::AlsoHttp)
+        .is_empty());
+}
+
+#[test]
+fn when_the_customer_is_not_an_object_should_refuse_the_request() {
+    assert!(serde_json::from_value::<StartConversation>(
+        json!({"clientToken": "t", "customer": [null, null]})
+    )
+    .is_err());
+    let request: StartConversation =
+        serde_json::from_value(json!({"clientToken": "t", "customer": null})).unwrap();
+    assert_eq!(request.customer, ChatCustomer::default());
 }

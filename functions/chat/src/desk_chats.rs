@@ -1,0 +1,730 @@
+//! `/api/desk/chats…`: conversations at the agent desk (issue 7, CHAT-2/3). An agent sees the
+//! chats waiting in their queues and the ones they hold; takes a waiting one while under their
+//! chat limit ([`DEFAULT_CHATS_PER_AGENT`] unless configured); writes, shows they are typing,
+//! transfers to a colleague or a queue, invites a supervisor, ends. Calls are independent: an
+//! agent holding chats still gets calls (CHAT-3).
+//!
+//! Supervisors and admins see every queue's waiting chats and may read any transcript. Every
+//! change is the pure model's (`linka_shared::chat`) stored with a conditional write: two agents
+//! taking one chat at once cannot both win (the loser gets 409 `chat-taken`).
+
+use std::{collections::BTreeSet, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use lambda_http::{
+    http::{Method, StatusCode},
+    Body, Request, Response,
+};
+use linka_shared::{
+    admin_config::{members_collection, ConfigEntity, Queue},
+    auth::{JwksSource, Principal, Role, TokenValidator},
+    authz::Permission,
+    chat::{
+        AgentMessage, ChatChannel, ChatCustomer, ChatError, ChatMessage, Conversation,
+        ConversationStatus, Sender, DEFAULT_CHATS_PER_AGENT,
+    },
+    paging::all_pages,
+    ports::{ChatWrite, ChatWriteError, ConfigStore, ConversationStore, UserDirectory, Versioned},
+    problem::{FieldError, Problem},
+    realtime::PushMessage,
+    time::format_rfc3339,
+    users::{is_valid_username, PageLimit},
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use routing::http_common::{
+    authenticate, internal, json, problem_response, query_parameter, request_path, required_body,
+    store_failure, valid_id, Operation,
+};
+
+use crate::effects::ChatEffects;
+
+/// The routes (method, path), as in the template and the OpenAPI file.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/desk/chats"),
+    ("GET", "/api/desk/chats/{conversationId}/messages"),
+    ("POST", "/api/desk/chats/{conversationId}/messages"),
+    ("POST", "/api/desk/chats/{conversationId}/accept"),
+    ("POST", "/api/desk/chats/{conversationId}/transfer"),
+    ("POST", "/api/desk/chats/{conversationId}/invite"),
+    ("POST", "/api/desk/chats/{conversationId}/typing"),
+    ("POST", "/api/desk/chats/{conversationId}/end"),
+];
+
+const MAX_TRIES: usize = 24;
+
+/// What the handler needs.
+pub struct DeskChatDeps<J> {
+    pub validator: TokenValidator<J>,
+    pub store: Arc<dyn ConversationStore>,
+    pub config: Arc<dyn ConfigStore>,
+    pub users: Arc<dyn UserDirectory>,
+    pub effects: ChatEffects,
+    /// Chats one agent holds at once (CHAT-2).
+    pub chats_per_agent: u8,
+}
+
+impl<J> DeskChatDeps<J> {
+    pub fn chats_per_agent_or_default(value: Option<u8>) -> u8 {
+        value.filter(|n| *n > 0).unwrap_or(DEFAULT_CHATS_PER_AGENT)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Accept,
+    Transfer,
+    Invite,
+    Typing,
+    End,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    List,
+    Messages(String),
+    Post(String),
+    Act(String, Action),
+}
+
+type Resolution = routing::http_common::Resolution<Route>;
+
+/// Whether this module serves the path.
+pub fn handles(_method: &Method, path: &str) -> bool {
+    path.contains("/api/desk/chats")
+}
+
+fn resolve(method: &Method, path: &str) -> Resolution {
+    let Some(start) = path.find("/api/desk/chats") else {
+        return Resolution::NotFound;
+    };
+    let rest = &path[start + "/api/desk/chats".len()..];
+    if !rest.is_empty() && !rest.starts_with('/') {
+        return Resolution::NotFound;
+    }
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let (get, post) = (method == Method::GET, method == Method::POST);
+    let action = |name: &str| {
+        Some(match name {
+            "accept" => Action::Accept,
+            "transfer" => Action::Transfer,
+            "invite" => Action::Invite,
+            "typing" => Action::Typing,
+            "end" => Action::End,
+            _ => return None,
+        })
+    };
+    match segments.as_slice() {
+        [] if get => Resolution::Found(Route::List),
+        [] => Resolution::MethodNotAllowed("GET"),
+        [id, "messages"] if get => Resolution::Found(Route::Messages((*id).to_owned())),
+        [id, "messages"] if post => Resolution::Found(Route::Post((*id).to_owned())),
+        [_, "messages"] => Resolution::MethodNotAllowed("GET, POST"),
+        [id, name] => match action(name) {
+            Some(action) if post => Resolution::Found(Route::Act((*id).to_owned(), action)),
+            Some(_) => Resolution::MethodNotAllowed("POST"),
+            None => Resolution::NotFound,
+        },
+        _ => Resolution::NotFound,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views and bodies
+// ---------------------------------------------------------------------------------------------
+
+/// A conversation in the desk's lists.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatSummary<'a> {
+    conversation_id: &'a str,
+    channel: ChatChannel,
+    status: ConversationStatus,
+    customer: &'a ChatCustomer,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    attributes: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    invited: &'a BTreeSet<String>,
+    /// The `seq` of the newest message (0: none yet).
+    last_seq: u64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> From<&'a Conversation> for ChatSummary<'a> {
+    fn from(c: &'a Conversation) -> Self {
+        Self {
+            conversation_id: &c.conversation_id,
+            channel: c.channel,
+            status: c.status,
+            customer: &c.customer,
+            attributes: &c.attributes,
+            queue_id: c.queue_id.as_deref(),
+            agent: c.agent.as_deref(),
+            invited: &c.invited,
+            last_seq: c.next_seq.saturating_sub(1),
+            created_at: format_rfc3339(c.created_at),
+            updated_at: format_rfc3339(c.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatList<'a> {
+    /// The chats the caller holds, oldest first.
+    held: Vec<ChatSummary<'a>>,
+    /// The chats waiting in the caller's queues (every queue for supervisors), oldest first.
+    waiting: Vec<ChatSummary<'a>>,
+    /// How many chats the caller may hold at once.
+    chat_limit: u8,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TransferRequest {
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    queue_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct InviteRequest {
+    username: String,
+}
+
+fn not_found(id: &str) -> Problem {
+    Problem::not_found(
+        "conversation-not-found",
+        format!("There is no conversation {id}."),
+    )
+}
+
+fn refused(error: ChatError) -> Problem {
+    match error {
+        ChatError::Ended => Problem::conflict("conversation-ended", "The conversation has ended."),
+        ChatError::NotQueued => Problem::conflict(
+            "chat-taken",
+            "The chat is no longer waiting; somebody took it.",
+        ),
+        ChatError::NotHolder(_) => Problem::forbidden(
+            "not-your-chat",
+            "Only the agent who holds the chat may do this.",
+        ),
+        ChatError::AtChatLimit { held, .. } => Problem::conflict(
+            "chat-limit",
+            format!("{held} chats are held already, the most allowed."),
+        ),
+        ChatError::OutOfHours { .. } => Problem::conflict("chat-closed", error.to_string()),
+    }
+}
+
+fn busy() -> Problem {
+    Problem::service_unavailable(
+        "conversation-busy",
+        "The conversation is changing too often right now; try again.",
+    )
+}
+
+fn oversees(principal: &Principal) -> bool {
+    principal.roles.contains(&Role::Supervisor) || principal.roles.contains(&Role::Admin)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handler
+// ---------------------------------------------------------------------------------------------
+
+/// Serves one request of the desk's chat API.
+pub async fn handle<J: JwksSource>(deps: &DeskChatDeps<J>, request: Request) -> Response<Body> {
+    let route = match resolve(request.method(), &request_path(&request)).into_route() {
+        Ok(route) => route,
+        Err(response) => return response,
+    };
+    let principal = match authenticate(&deps.validator, &request).await {
+        Ok(principal) => principal,
+        Err(response) => return response,
+    };
+    if let Err(forbidden) = principal.require(Permission::WorkAtDesk) {
+        return problem_response(Problem::forbidden("forbidden", forbidden.to_string()));
+    }
+    let now = Utc::now();
+    let outcome = match route {
+        Route::List => list(deps, &principal).await,
+        Route::Messages(id) => transcript(deps, &principal, &id, &request).await,
+        Route::Post(id) => post(deps, &principal, &id, &request, now).await,
+        Route::Act(id, Action::Accept) => accept(deps, &principal, &id, now).await,
+        Route::Act(id, Action::Transfer) => transfer(deps, &principal, &id, &request, now).await,
+        Route::Act(id, Action::Invite) => invite(deps, &principal, &id, &request, now).await,
+        Route::Act(id, Action::Typing) => typing(deps, &principal, &id).await,
+        Route::Act(id, Action::End) => end(deps, &principal, &id, now).await,
+    };
+    outcome.unwrap_or_else(problem_response)
+}
+
+async fn is_member<J>(
+    deps: &DeskChatDeps<J>,
+    queue_id: &str,
+    username: &str,
+) -> Result<bool, Problem> {
+    Ok(deps
+        .config
+        .get(&members_collection(queue_id), username)
+        .await
+        .map_err(|error| store_failure("read a queue member", error))?
+        .is_some())
+}
+
+/// The queues whose waiting chats the caller sees.
+async fn my_queues<J>(
+    deps: &DeskChatDeps<J>,
+    principal: &Principal,
+) -> Result<Vec<String>, Problem> {
+    let queues = all_pages(|cursor| {
+        deps.config
+            .list(Queue::COLLECTION, PageLimit::DEFAULT, cursor)
+    })
+    .await
+    .map_err(|error| store_failure("list queues", error))?;
+    let ids: Vec<String> = queues
+        .iter()
+        .filter_map(|queue| queue.get("queueId")?.as_str().map(str::to_owned))
+        .collect();
+    if oversees(principal) {
+        return Ok(ids);
+    }
+    let mut mine = Vec::new();
+    for id in ids {
+        if is_member(deps, &id, &principal.username).await? {
+            mine.push(id);
+        }
+    }
+    Ok(mine)
+}
+
+async fn list<J>(deps: &DeskChatDeps<J>, principal: &Principal) -> Operation {
+    let held = deps
+        .store
+        .held_by(&principal.username)
+        .await
+        .map_err(|error| store_failure("list held chats", error))?;
+    let mut waiting = Vec::new();
+    for queue_id in my_queues(deps, principal).await? {
+        waiting.extend(
+            deps.store
+                .queued(&queue_id)
+                .await
+                .map_err(|error| store_failure("list waiting chats", error))?,
+        );
+    }
+    waiting.sort_by_key(|c| c.value.updated_at);
+    json(
+        StatusCode::OK,
+        &ChatList {
+            held: held.iter().map(|c| ChatSummary::from(&c.value)).collect(),
+            waiting: waiting
+                .iter()
+                .map(|c| ChatSummary::from(&c.value))
+                .collect(),
+            chat_limit: deps.chats_per_agent,
+        },
+    )
+}
+
+async fn load<J>(deps: &DeskChatDeps<J>, id: &str) -> Result<Versioned<Conversation>, Problem> {
+    if !valid_id(id) {
+        return Err(not_found(id));
+    }
+    deps.store
+        .get(id)
+        .await
+        .map_err(|error| store_failure("read a conversation", error))?
+        .ok_or_else(|| not_found(id))
+}
+
+/// Whether the caller may read the conversation: its agents, supervisors, and the members of
+/// the queue it waits in.
+async fn may_read<J>(
+    deps: &DeskChatDeps<J>,
+    principal: &Principal,
+    conversation: &Conversation,
+) -> Result<bool, Problem> {
+    if conversation.is_participant(&principal.username) || oversees(principal) {
+        return Ok(true);
+    }
+    match (&conversation.status, &conversation.queue_id) {
+        (ConversationStatus::Queued, Some(queue_id)) => {
+            is_member(deps, queue_id, &principal.username).await
+        }
+        _ => Ok(false),
+    }
+}
+
+async fn transcript<J>(
+    deps: &DeskChatDeps<J>,
+    principal: &Principal,
+    id: &str,
+    request: &Request,
+) -> Operation {
+    let after = match query_parameter(request, "after") {
+        None => 0,
+        Some(text) => text.parse::<u64>().map_err(|_| {
+            Problem::invalid_parameter("after", "must be a message's seq (0 for the start)")
+        })?,
+    };
+    let conversation = load(deps, id).await?;
+    if !may_read(deps, principal, &conversation.value).await? {
+        return Err(Problem::forbidden(
+            "not-your-chat",
+            "The chat is another agent's.",
+        ));
+    }
+    let messages = deps
+        .store
+        .messages(id, after, crate::conversation_api::MAX_PAGE)
+        .await
+        .map_err(|error| store_failure("read a transcript", error))?;
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "conversation": ChatSummary::from(&conversation.value),
+            "messages": messages,
+        }),
+    )
+}
+
+/// Applies `change` and stores it with the message it made, re-reading on a lost race. The
+/// stored conversation and message.
+async fn change<J>(
+    deps: &DeskChatDeps<J>,
+    id: &str,
+    mut change: impl FnMut(&mut Conversation) -> Result<Option<ChatMessage>, Problem>,
+) -> Result<(Conversation, Option<ChatMessage>), Problem> {
+    let mut conversation = load(deps, id).await?;
+    for _ in 0..MAX_TRIES {
+        let mut changed = conversation.value.clone();
+        let message = change(&mut changed)?;
+        if changed == conversation.value {
+            return Ok((changed, None));
+        }
+        let write = ChatWrite {
+            conversation: Versioned {
+                value: changed.clone(),
+                version: conversation.version,
+            },
+            messages: message.clone().into_iter().collect(),
+        };
+        match deps.store.save(&write).await {
+            Ok(()) => return Ok((changed, message)),
+            Err(ChatWriteError::Conflict) => conversation = load(deps, id).await?,
+            Err(ChatWriteError::DuplicateClientMessage(first)) => {
+                return Err(Problem::conflict(
+                    "duplicate-message",
+                    format!("The message was stored already as {first}."),
+                ))
+            }
+            Err(error) => return Err(internal("change a conversation", &error)),
+        }
+    }
+    Err(busy())
+}
+
+async fn post<J>(
+    deps: &DeskChatDeps<J>,
+    principal: &Principal,
+    id: &str,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Operation {
+    let message: AgentMessage = required_body(request)?;
+    let errors = message.validate();
+    if !errors.is_empty() {
+        return Err(Problem::unprocessable(errors));
+    }
+    let first = deps
+        .store
+        .by_client_message_id(id, &message.client_message_id)
+        .await
+        .map_err(|error| store_failure("find a message by client id", error))?;
+    let stored = match first {
+        Some(first) => first,
+        None => {
+            let result = change(deps, id, |conversation| {
+                conversation
+                    .post_as_agent(
+                        &uuid::Uuid::new_v4().to_string(),
+                        &principal.username,
+                        &message.text,
+                        Some(&message.client_message_id),
+                        now,
+                    )
+                    .map(Some)
+                    .map_err(refused)
+            })
+            .await;
+            match result {
+                Ok((conversation, Some(stored))) => {
+                    deps.effects
+                        .messages(&conversation, std::slice::from_ref(&stored))
+                        .await;
+                    stored
+                }
+                Ok((_, None)) => return Err(Problem::internal()),
+                Err(problem) if problem.code == "duplicate-message" => deps
+                    .store
+                    .by_client_message_id(id, &message.client_message_id)
+                    .await
+                    .map_err(|error| store_failure("find a message by client id", error))?
+                    .ok_or_else(Problem::internal)?,
+                Err(problem) => return Err(problem),
+            }
+        }
+    };
+    json(StatusCode::CREATED, &stored)
+}
+
+async fn accept<J>(
+    deps: &DeskChatDeps<J>,
+    principal: &Principal,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Operation {
+    let current = load(deps, id).await?;
+    if let (ConversationStatus::Queued, Some(queue_id)) =
+        (&current.value.status, &current.value.queue_id)
+    {
+        if !oversees(principal) && !is_member(deps, queue_id, &principal.username).await? {
+            return Err(Problem::forbidden(
+                "not-a-member",
+                "The chat waits in a queue you do not work.",
+            ));
+        }
+    }
+    let held = deps
+        .store
+        .held_by(&principal.username)
+        .await
+        .map_err(|error| store_failure("list held chats", error))?
+        .len();
+    let limit = deps.chats_per_agent;
+    let (conversation, _) = change(deps, id, |conversation| {
+        conversation
+            .assign(&principal.username, held, limit, now)
+            .map(|()| None)
+            .map_err(refused)
+    })
+    .await?;
+    let queue = conversation.queue_id.clone();
+    deps.effects
+        .status(
+            &conversation,
+            &queue.iter().map(String::as_str).collect::<Vec<_>>(),
+            &[],
+            true,
+        )
+        .await;
+    json(StatusCode::OK, &ChatSummary::from(&conversation))
+}
+
+async fn transfer<J>(
+    deps: &DeskChatDeps<J>,
+    principal: &Principal,
+    id: &str,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Operation {
+    let wanted: TransferRequest = required_body(request)?;
+    match (&wanted.username, &wanted.queue_id) {
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(Problem::unprocessable(vec![FieldError::new(
+                "username",
+                "give either username or queueId",
+            )]))
+        }
+        (Some(username), None) => {
+            let user = if is_valid_username(username) {
+                deps.users
+                    .get(username)
+                    .await
+                    .map_err(|error| store_failure("read a user", error))?
+            } else {
+                None
+            };
+            let works = user.is_some_and(|user| {
+                user.active
+                    && user
+                        .roles
+                        .iter()
+                        .any(|role| role.grants(Permission::WorkAtDesk))
+            });
+            if !works || username == &principal.username {
+                return Err(Problem::unprocessable(vec![FieldError::new(
+                    "username",
+                    "must be another active agent",
+                )]));
+            }
+            let held = deps
+                .store
+                .held_by(username)
+                .await
+                .map_err(|error| store_failure("list held chats", error))?
+                .len();
+            if held >= usize::from(deps.chats_per_agent) {
+                return Err(refused(ChatError::AtChatLimit {
+                    agent: username.clone(),
+                    held,
+                }));
+            }
+        }
+        (None, Some(queue_id)) => {
+            let exists = valid_id(queue_id)
+                && deps
+                    .config
+                    .get(Queue::COLLECTION, queue_id)
+                    .await
+                    .map_err(|error| store_failure("read a queue", error))?
+                    .is_some();
+            if !exists {
+                return Err(Problem::unprocessable(vec![FieldError::new(
+                    "queueId",
+                    format!("there is no queue {queue_id}"),
+                )]));
+            }
+        }
+    }
+    let (conversation, message) = change(deps, id, |conversation| {
+        conversation
+            .transfer(
+                &principal.username,
+                wanted.username.as_deref(),
+                wanted.queue_id.as_deref(),
+                &uuid::Uuid::new_v4().to_string(),
+                now,
+            )
+            .map(Some)
+            .map_err(refused)
+    })
+    .await?;
+    let queue = conversation.queue_id.clone();
+    let queues: Vec<&str> = match conversation.status {
+        ConversationStatus::Queued => queue.iter().map(String::as_str).collect(),
+        _ => Vec::new(),
+    };
+    deps.effects
+        .status(&conversation, &queues, &[principal.username.as_str()], true)
+        .await;
+    deps.effects
+        .messages(&conversation, &message.into_iter().collect::<Vec<_>>())
+        .await;
+    json(StatusCode::OK, &ChatSummary::from(&conversation))
+}
+
+async fn invite<J>(
+    deps: &DeskChatDeps<J>,
+    principal: &Principal,
+    id: &str,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Operation {
+    let wanted: InviteRequest = required_body(request)?;
+    let user = if is_valid_username(&wanted.username) {
+        deps.users
+            .get(&wanted.username)
+            .await
+            .map_err(|error| store_failure("read a user", error))?
+    } else {
+        None
+    };
+    let supervises = user.is_some_and(|user| {
+        user.active && (user.roles.contains(&Role::Supervisor) || user.roles.contains(&Role::Admin))
+    });
+    if !supervises {
+        return Err(Problem::unprocessable(vec![FieldError::new(
+            "username",
+            "must be an active supervisor",
+        )]));
+    }
+    let (conversation, _) = change(deps, id, |conversation| {
+        conversation
+            .invite(&principal.username, &wanted.username, now)
+            .map(|()| None)
+            .map_err(refused)
+    })
+    .await?;
+    deps.effects.status(&conversation, &[], &[], false).await;
+    json(StatusCode::OK, &ChatSummary::from(&conversation))
+}
+
+async fn typing<J>(deps: &DeskChatDeps<J>, principal: &Principal, id: &str) -> Operation {
+    let conversation = load(deps, id).await?;
+    if !conversation.value.is_participant(&principal.username) {
+        return Err(refused(ChatError::NotHolder(principal.username.clone())));
+    }
+    if let Some(pushes) = &deps.effects.pushes {
+        // The other agents of the chat (a supervisor sees the agent typing, and the reverse).
+        let others: Vec<String> = conversation
+            .value
+            .invited
+            .iter()
+            .chain(conversation.value.agent.iter())
+            .filter(|u| **u != principal.username)
+            .cloned()
+            .collect();
+        let message = PushMessage::ChatTyping {
+            conversation_id: id.to_owned(),
+            from: Sender::Agent,
+        };
+        let mut ids = Vec::new();
+        for username in &others {
+            if let Ok(connections) = pushes.connections.list_for_user(username).await {
+                ids.extend(connections.into_iter().map(|c| c.connection_id));
+            }
+        }
+        linka_shared::adapters::fanout::push_to_connections(
+            pushes.connections.as_ref(),
+            pushes.notifier.as_ref(),
+            ids.iter().map(String::as_str),
+            &message,
+        )
+        .await;
+    }
+    Ok(routing::http_common::respond(
+        StatusCode::NO_CONTENT,
+        "application/json",
+        String::new(),
+    ))
+}
+
+async fn end<J>(
+    deps: &DeskChatDeps<J>,
+    principal: &Principal,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Operation {
+    let current = load(deps, id).await?;
+    if current.value.status != ConversationStatus::Ended
+        && current.value.agent.as_deref() != Some(principal.username.as_str())
+        && !oversees(principal)
+    {
+        return Err(refused(ChatError::NotHolder(principal.username.clone())));
+    }
+    let (conversation, message) = change(deps, id, |conversation| {
+        Ok(conversation.end(&uuid::Uuid::new_v4().to_string(), now))
+    })
+    .await?;
+    if let Some(message) = message {
+        deps.effects.status(&conversation, &[], &[], true).await;
+        deps.effects.messages(&conversation, &[message]).await;
+    }
+    json(StatusCode::OK, &ChatSummary::from(&conversation))
+}
+
+#[cfg(test)]
+#[path = "desk_chats_tests.rs"]
+mod tests;

@@ -1,0 +1,476 @@
+use linka_shared::{chat::webhook::WebhookEvent, realtime::PushMessage, testing::StaticJwks};
+use serde_json::{json, Value};
+
+use super::*;
+use crate::test_support::{bot, chat, parts, person, request, Chat};
+
+async fn desk(
+    chat: &Chat,
+    method: &str,
+    path: &str,
+    who: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let role = if who == "supervisor" {
+        "supervisor"
+    } else {
+        "agent"
+    };
+    parts(
+        handle(
+            &chat.desk,
+            request(method, path, Some(&person(who, role)), body),
+        )
+        .await,
+    )
+}
+
+async fn api(
+    chat: &Chat,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    parts(
+        crate::conversation_api::handle(&chat.conversations, request(method, path, token, body))
+            .await,
+    )
+}
+
+/// A bot conversation (with a webhook) handed off to `chat`: its id.
+async fn queued_chat(chat: &Chat, client_token: &str) -> String {
+    let (status, started) = api(chat, "POST", "/api/chat/conversations", Some(&bot()), Some(json!({
+        "clientToken": client_token, "customer": {"name": "Jana Dvořáková", "email": "jana@example.cz"},
+        "initialMessage": "Dobrý den", "webhookUrl": "https://bot.example.cz/hook"
+    }))).await;
+    assert_eq!(status, 201, "{started}");
+    let id = started["conversationId"].as_str().unwrap().to_owned();
+    let (status, _) = api(
+        chat,
+        "POST",
+        &format!("/api/chat/conversations/{id}/handoff"),
+        Some(&bot()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+    id
+}
+
+fn recipients_of(chat: &Chat, matches: impl Fn(&PushMessage) -> bool) -> Vec<String> {
+    let mut ids: Vec<String> = chat
+        .pushed
+        .posts()
+        .into_iter()
+        .filter(|(_, message)| matches(message))
+        .map(|(id, _)| id)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+#[tokio::test]
+async fn when_a_chat_is_handed_off_should_the_queues_agents_see_and_hear_of_it() {
+    let chat = chat().await;
+    let id = queued_chat(&chat, "q-1").await;
+    assert_eq!(
+        recipients_of(&chat, |m| matches!(
+            m,
+            PushMessage::Chat {
+                status: ConversationStatus::Queued,
+                ..
+            }
+        )),
+        ["tab-1", "tab-2"]
+    );
+    let (status, list) = desk(&chat, "GET", "/api/desk/chats", "agent01", None).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["waiting"][0]["conversationId"], json!(id));
+    assert_eq!(list["waiting"][0]["customer"]["name"], "Jana Dvořáková");
+    assert_eq!(
+        (
+            list["held"].as_array().unwrap().len(),
+            list["chatLimit"].as_u64()
+        ),
+        (0, Some(2))
+    );
+    let (_, other) = desk(&chat, "GET", "/api/desk/chats", "agent03", None).await;
+    assert!(other["waiting"].as_array().unwrap().is_empty());
+    let (_, supervisor) = desk(&chat, "GET", "/api/desk/chats", "supervisor", None).await;
+    assert_eq!(supervisor["waiting"].as_array().unwrap().len(), 1);
+    // A member may read the waiting chat before taking it; agent03 may not.
+    let (status, read) = desk(
+        &chat,
+        "GET",
+        &format!("/api/desk/chats/{id}/messages"),
+        "agent02",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, read["messages"][0]["text"].as_str()),
+        (200, Some("Dobrý den"))
+    );
+    let (status, problem) = desk(
+        &chat,
+        "GET",
+        &format!("/api/desk/chats/{id}/messages"),
+        "agent03",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("not-your-chat"))
+    );
+}
+
+#[tokio::test]
+async fn when_two_agents_accept_one_chat_at_once_should_exactly_one_get_it() {
+    let chat = chat().await;
+    let id = queued_chat(&chat, "q-2").await;
+    let path = format!("/api/desk/chats/{id}/accept");
+    let (first, second) = tokio::join!(
+        desk(&chat, "POST", &path, "agent01", None),
+        desk(&chat, "POST", &path, "agent02", None)
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{first:?} {second:?}");
+    let loser = if first.0 == 409 { &first.1 } else { &second.1 };
+    assert_eq!(loser["code"], "chat-taken");
+    let conversation = chat.store.get(&id).await.unwrap().unwrap().value;
+    assert_eq!(conversation.status, ConversationStatus::Assigned);
+    // The bot hears that an agent took it.
+    let deliveries = chat.outbox.deliveries.lock().unwrap().clone();
+    assert!(deliveries.iter().any(|d| matches!(
+        d.event,
+        WebhookEvent::Status {
+            status: ConversationStatus::Assigned,
+            ..
+        }
+    )));
+    let (status, problem) = desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{}/accept", queued_chat(&chat, "q-3").await),
+        "agent03",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("not-a-member"))
+    );
+}
+
+#[tokio::test]
+async fn when_an_agent_holds_the_most_chats_should_refuse_another() {
+    let chat = chat().await;
+    for n in 0..2 {
+        let id = queued_chat(&chat, &format!("l-{n}")).await;
+        let (status, _) = desk(
+            &chat,
+            "POST",
+            &format!("/api/desk/chats/{id}/accept"),
+            "agent01",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let id = queued_chat(&chat, "l-2").await;
+    let (status, problem) = desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/accept"),
+        "agent01",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("chat-limit"))
+    );
+    let (_, list) = desk(&chat, "GET", "/api/desk/chats", "agent01", None).await;
+    assert_eq!(list["held"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn when_agent_and_customer_write_should_each_side_get_the_other_side_messages() {
+    let chat = chat().await;
+    let id = queued_chat(&chat, "w-1").await;
+    desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/accept"),
+        "agent01",
+        None,
+    )
+    .await;
+    let messages = format!("/api/desk/chats/{id}/messages");
+    let reply = json!({"text": "Dobrý den, jak mohu pomoci?", "clientMessageId": "a-1"});
+    let (status, first) = desk(&chat, "POST", &messages, "agent01", Some(reply.clone())).await;
+    assert_eq!(
+        (status, first["from"].as_str(), first["author"].as_str()),
+        (201, Some("agent"), Some("agent01"))
+    );
+    let (status, again) = desk(&chat, "POST", &messages, "agent01", Some(reply)).await;
+    assert_eq!((status, &again["messageId"]), (201, &first["messageId"]));
+    // The bot: in its webhook (once) and in the transcript.
+    let agent_messages: Vec<_> = chat.outbox.deliveries.lock().unwrap().iter()
+        .filter(|d| matches!(&d.event, WebhookEvent::Message { message, .. } if message.from == Sender::Agent))
+        .map(|d| d.url.clone())
+        .collect();
+    assert_eq!(agent_messages, ["https://bot.example.cz/hook"]);
+    let (_, page) = api(
+        &chat,
+        "GET",
+        &format!("/api/chat/conversations/{id}/messages"),
+        Some(&bot()),
+        None,
+    )
+    .await;
+    let from: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["from"].as_str().unwrap())
+        .collect();
+    assert_eq!(from, ["customer", "system", "agent"]);
+    // The customer's next message reaches the agent's desk.
+    let (status, _) = api(
+        &chat,
+        "POST",
+        &format!("/api/chat/conversations/{id}/messages"),
+        Some(&bot()),
+        Some(json!({"text": "Ztratila jsem průkaz.", "clientMessageId": "c-9"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let to_agent = recipients_of(
+        &chat,
+        |m| matches!(m, PushMessage::ChatMessage { message } if message.text == "Ztratila jsem průkaz."),
+    );
+    assert_eq!(to_agent, ["tab-1"]);
+    // Another agent may not write into it.
+    let (status, problem) = desk(
+        &chat,
+        "POST",
+        &messages,
+        "agent02",
+        Some(json!({"text": "x", "clientMessageId": "a-2"})),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("not-your-chat"))
+    );
+    let (status, problem) = desk(
+        &chat,
+        "POST",
+        &messages,
+        "agent01",
+        Some(json!({"text": " ", "clientMessageId": "a-3"})),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (422, Some("text"))
+    );
+}
+
+#[tokio::test]
+async fn when_a_chat_is_transferred_invited_and_ended_should_the_right_people_hold_it() {
+    let chat = chat().await;
+    let id = queued_chat(&chat, "t-1").await;
+    desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/accept"),
+        "agent01",
+        None,
+    )
+    .await;
+    let transfer = format!("/api/desk/chats/{id}/transfer");
+    let (status, problem) = desk(
+        &chat,
+        "POST",
+        &transfer,
+        "agent01",
+        Some(json!({"username": "nobody"})),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (422, Some("username"))
+    );
+    let (status, moved) = desk(
+        &chat,
+        "POST",
+        &transfer,
+        "agent01",
+        Some(json!({"username": "agent02"})),
+    )
+    .await;
+    assert_eq!((status, moved["agent"].as_str()), (200, Some("agent02")));
+    let (status, _) = desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/messages"),
+        "agent01",
+        Some(json!({"text": "Ještě…", "clientMessageId": "late"})),
+    )
+    .await;
+    assert_eq!(status, 403);
+    // agent02 invites the supervisor, who may then write; an agent cannot be invited.
+    let invite = format!("/api/desk/chats/{id}/invite");
+    let (status, _) = desk(
+        &chat,
+        "POST",
+        &invite,
+        "agent02",
+        Some(json!({"username": "agent03"})),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, invited) = desk(
+        &chat,
+        "POST",
+        &invite,
+        "agent02",
+        Some(json!({"username": "supervisor"})),
+    )
+    .await;
+    assert_eq!((status, &invited["invited"]), (200, &json!(["supervisor"])));
+    let (status, _) = desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/messages"),
+        "supervisor",
+        Some(json!({"text": "Přidávám se.", "clientMessageId": "s-1"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    // Back to the queue, taken again, ended.
+    let (status, queued) = desk(
+        &chat,
+        "POST",
+        &transfer,
+        "agent02",
+        Some(json!({"queueId": "chat"})),
+    )
+    .await;
+    assert_eq!((status, queued["status"].as_str()), (200, Some("queued")));
+    desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/accept"),
+        "agent01",
+        None,
+    )
+    .await;
+    let (status, ended) = desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/end"),
+        "agent01",
+        None,
+    )
+    .await;
+    assert_eq!((status, ended["status"].as_str()), (200, Some("ended")));
+    let (status, _) = api(
+        &chat,
+        "POST",
+        &format!("/api/chat/conversations/{id}/messages"),
+        Some(&bot()),
+        Some(json!({"text": "Haló?", "clientMessageId": "after-end"})),
+    )
+    .await;
+    assert_eq!(status, 409);
+    let transcript: Vec<(Sender, String)> = chat
+        .store
+        .transcript(&id)
+        .into_iter()
+        .map(|m| (m.from, m.text))
+        .collect();
+    let seqs: Vec<u64> = chat.store.transcript(&id).iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    assert_eq!(transcript.last().unwrap().0, Sender::System);
+    let ended_told = chat.outbox.deliveries.lock().unwrap().iter().any(|d| {
+        matches!(
+            d.event,
+            WebhookEvent::Status {
+                status: ConversationStatus::Ended,
+                ..
+            }
+        )
+    });
+    assert!(ended_told);
+}
+
+#[tokio::test]
+async fn when_the_caller_is_no_desk_user_or_the_route_is_wrong_should_refuse() {
+    let chat = chat().await;
+    let response = handle(
+        &chat.desk,
+        request("GET", "/api/desk/chats", Some(&bot()), None),
+    )
+    .await;
+    assert_eq!(response.status(), 403);
+    let response = handle(&chat.desk, request("GET", "/api/desk/chats", None, None)).await;
+    assert_eq!(response.status(), 401);
+    let response = handle(
+        &chat.desk,
+        request("DELETE", "/api/desk/chats/x/messages", None, None),
+    )
+    .await;
+    assert_eq!(
+        (
+            response.status().as_u16(),
+            response.headers()["allow"].to_str().unwrap()
+        ),
+        (405, "GET, POST")
+    );
+    let (status, _) = desk(
+        &chat,
+        "POST",
+        "/api/desk/chats/nope/accept",
+        "agent01",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let _: Option<&DeskChatDeps<StaticJwks>> = None;
+}
+
+#[tokio::test]
+async fn when_a_target_username_is_malformed_should_answer_422() {
+    let chat = chat().await;
+    let id = queued_chat(&chat, "m-1").await;
+    desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/accept"),
+        "agent01",
+        None,
+    )
+    .await;
+    for action in ["transfer", "invite"] {
+        let (status, problem) = desk(
+            &chat,
+            "POST",
+            &format!("/api/desk/chats/{id}/{action}"),
+            "agent01",
+            Some(json!({"username": ""})),
+        )
+        .await;
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (422, Some("username")),
+            "{action}"
+        );
+    }
+}

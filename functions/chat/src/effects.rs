@@ -1,0 +1,162 @@
+//! Who hears of a stored conversation change (issue 7): the agents' desks over the WebSocket
+//! API (`chat` and `chat-message` pushes) and a bot's webhook (through the delivery queue).
+//! Both are best-effort after the write: a failure is logged, the change is stored either way,
+//! and desks and bots can read the transcript again (`GET …/messages`).
+
+use std::{collections::BTreeSet, sync::Arc};
+
+use linka_shared::{
+    adapters::fanout::push_to_connections,
+    admin_config::members_collection,
+    chat::{
+        webhook::{WebhookDelivery, WebhookEvent},
+        ChatMessage, Conversation, Sender,
+    },
+    paging::all_pages,
+    ports::{ConfigStore, ConnectionNotifier, ConnectionStore, WebhookOutbox},
+    realtime::PushMessage,
+    telemetry::ErrorChain,
+    users::PageLimit,
+};
+
+/// The WebSocket side: the connections and the `@connections` endpoint.
+#[derive(Clone)]
+pub struct ChatPushes {
+    pub connections: Arc<dyn ConnectionStore>,
+    pub notifier: Arc<dyn ConnectionNotifier>,
+}
+
+/// Pushes and webhooks; either may be absent (then nobody is told; tests, or a stack without
+/// a WebSocket API).
+#[derive(Clone)]
+pub struct ChatEffects {
+    pub config: Arc<dyn ConfigStore>,
+    pub pushes: Option<ChatPushes>,
+    pub outbox: Option<Arc<dyn WebhookOutbox>>,
+}
+
+impl ChatEffects {
+    /// The usernames of the queue's members.
+    pub async fn queue_members(&self, queue_id: &str) -> BTreeSet<String> {
+        let collection = members_collection(queue_id);
+        match all_pages(|cursor| self.config.list(&collection, PageLimit::DEFAULT, cursor)).await {
+            Ok(documents) => documents
+                .iter()
+                .filter_map(|member| member.get("username")?.as_str().map(str::to_owned))
+                .collect(),
+            Err(error) => {
+                tracing::warn!(queue_id, error.message = %error, error.cause_chain = %ErrorChain(&error), "cannot read queue members for a chat push");
+                BTreeSet::new()
+            }
+        }
+    }
+
+    async fn push(&self, usernames: &BTreeSet<String>, message: &PushMessage) {
+        let Some(pushes) = &self.pushes else {
+            return;
+        };
+        let mut ids = Vec::new();
+        for username in usernames {
+            match pushes.connections.list_for_user(username).await {
+                Ok(connections) => ids.extend(connections.into_iter().map(|c| c.connection_id)),
+                Err(error) => {
+                    tracing::warn!(username, error.message = %error, error.cause_chain = %ErrorChain(&error), "chat push skipped for a user");
+                }
+            }
+        }
+        let tally = push_to_connections(
+            pushes.connections.as_ref(),
+            pushes.notifier.as_ref(),
+            ids.iter().map(String::as_str),
+            message,
+        )
+        .await;
+        tracing::debug!(
+            delivered = tally.delivered,
+            gone = tally.gone.len(),
+            failed = tally.failed,
+            "chat pushed"
+        );
+    }
+
+    async fn webhook(&self, conversation: &Conversation, event: WebhookEvent) {
+        let (Some(outbox), Some(url)) = (&self.outbox, &conversation.webhook_url) else {
+            return;
+        };
+        let delivery = WebhookDelivery {
+            url: url.clone(),
+            delivery_id: uuid::Uuid::new_v4().to_string(),
+            event,
+        };
+        if let Err(error) = outbox.enqueue(&delivery).await {
+            tracing::error!(conversation_id = conversation.conversation_id, error.message = %error, error.cause_chain = %ErrorChain(&error), "webhook delivery not queued");
+        }
+    }
+
+    /// The agents who see the conversation: its holder and invited supervisors.
+    fn agents(conversation: &Conversation) -> BTreeSet<String> {
+        let mut agents = conversation.invited.clone();
+        agents.extend(conversation.agent.clone());
+        agents
+    }
+
+    /// New messages: to the conversation's agents; agents' and Linka's own to the bot.
+    pub async fn messages(&self, conversation: &Conversation, messages: &[ChatMessage]) {
+        let agents = Self::agents(conversation);
+        for message in messages {
+            self.push(
+                &agents,
+                &PushMessage::ChatMessage {
+                    message: message.clone(),
+                },
+            )
+            .await;
+            if matches!(message.from, Sender::Agent | Sender::System) {
+                self.webhook(
+                    conversation,
+                    WebhookEvent::Message {
+                        conversation_id: conversation.conversation_id.clone(),
+                        message: message.clone(),
+                    },
+                )
+                .await;
+            }
+        }
+    }
+
+    /// A changed state: to the members of the queue it waits in (or left), its agents and
+    /// `also` (e.g. the agent who transferred it away); to the bot when `tell_bot`.
+    pub async fn status(
+        &self,
+        conversation: &Conversation,
+        queues: &[&str],
+        also: &[&str],
+        tell_bot: bool,
+    ) {
+        let mut usernames = Self::agents(conversation);
+        for queue_id in queues {
+            usernames.extend(self.queue_members(queue_id).await);
+        }
+        usernames.extend(also.iter().map(|u| (*u).to_owned()));
+        self.push(
+            &usernames,
+            &PushMessage::Chat {
+                conversation_id: conversation.conversation_id.clone(),
+                status: conversation.status,
+                queue_id: conversation.queue_id.clone(),
+                agent: conversation.agent.clone(),
+            },
+        )
+        .await;
+        if tell_bot {
+            self.webhook(
+                conversation,
+                WebhookEvent::Status {
+                    conversation_id: conversation.conversation_id.clone(),
+                    status: conversation.status,
+                },
+            )
+            .await;
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Text conversations (issue 7): one Lambda, `chat-api`, serving the conversation API of the
+//! web widget and the insurer's chatbot (`/api/chat/conversations…`). The model is
+//! `linka_shared::chat`; the HTTP plumbing is `routing::http_common`.
+
+pub mod conversation_api;
+pub mod desk_chats;
+pub mod effects;
+pub mod webhook_worker;
+
+#[cfg(test)]
+pub(crate) mod test_support;
+
+/// Every HTTP route of `chat-api` (method, path), as in the template and the OpenAPI file.
+pub fn routes() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    conversation_api::ROUTES.iter().chain(desk_chats::ROUTES)
+}
+
+/// Every environment variable `chat-api` reads, checked against `infra/template.yaml` by the
+/// consistency tests.
+pub const ENVIRONMENT: &[&str] = &[
+    "CONFIG_TABLE",
+    "AUDIT_TABLE",
+    "CHAT_TABLE",
+    "CHAT_TOKEN_SECRET",
+    "CHAT_DEFAULT_QUEUE_ID",
+    "CHAT_ALLOW_HTTP_WEBHOOKS",
+    "CHAT_WEBHOOK_QUEUE_URL",
+    "CHATS_PER_AGENT",
+    "USERS_TABLE",
+    "CONNECTIONS_TABLE",
+    "WS_MANAGEMENT_ENDPOINT",
+    "AUTH_ISSUER",
+    "AUTH_AUDIENCE",
+    "AUTH_JWKS_URL",
+    "AUTH_ROLES_CLAIM",
+];
+
+/// Every environment variable `chat-webhook` reads.
+pub const WEBHOOK_ENVIRONMENT: &[&str] = &["CHAT_WEBHOOK_SECRET"];

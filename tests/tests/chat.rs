@@ -1,0 +1,615 @@
+//! The conversation API on the local stack (issue 7): the chatbot (client credentials) and a
+//! widget visitor (participant token) talk to ChatApiFunction through the dev gateway, which
+//! stores conversations in the emulator's ChatTable. Idempotency, order under concurrent
+//! posts, who may read what, and the handoff within and outside a queue's opening hours.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{sync::Arc, time::Duration};
+
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{json, Value};
+use system_tests::Stack;
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+
+/// The local stack's webhook key (localstack/dev-gateway/src/app.rs).
+const WEBHOOK_SECRET: &[u8] = b"linka-local-chat-webhook-secret-0123456789abcdef";
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn call(
+    stack: &Stack,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut request = stack.http.request(method, stack.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4())
+}
+
+#[tokio::test]
+async fn when_a_bot_relays_messages_and_hands_off_should_keep_one_ordered_transcript() {
+    let stack = Stack::from_env();
+    let bot = stack.client_token("chatbot").await;
+    let start = json!({
+        "clientToken": unique("bot"),
+        "customer": {"name": "Jana Dvořáková", "email": "jana@example.cz", "phone": "777 000 111"},
+        "attributes": {"topic": "prukaz"},
+        "initialMessage": "Dobrý den, ztratila jsem průkaz."
+    });
+    let (status, started) = call(
+        &stack,
+        Method::POST,
+        "/api/chat/conversations",
+        Some(&bot),
+        Some(&start),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    assert_eq!(started["status"], "bot");
+    let id = started["conversationId"].as_str().unwrap().to_owned();
+    // The same client token: the same conversation, nothing new stored.
+    let (status, again) = call(
+        &stack,
+        Method::POST,
+        "/api/chat/conversations",
+        Some(&bot),
+        Some(&start),
+    )
+    .await;
+    assert_eq!((status, &again["conversationId"]), (201, &json!(id)));
+
+    let messages = format!("/api/chat/conversations/{id}/messages");
+    let posts = [
+        json!({"text": "Potřebuji nový.", "clientMessageId": "c-1"}),
+        json!({"text": "Vyřídíte to?", "clientMessageId": "c-2", "from": "customer"}),
+        json!({"text": "Předám vás kolegovi.", "clientMessageId": "b-1", "from": "bot"}),
+    ];
+    let mut ids = Vec::new();
+    for post in &posts {
+        let (status, posted) = call(&stack, Method::POST, &messages, Some(&bot), Some(post)).await;
+        assert_eq!(status, 201, "{posted}");
+        ids.push(posted["messageId"].clone());
+    }
+    // A retry of c-2 answers its first id.
+    let (status, repeated) =
+        call(&stack, Method::POST, &messages, Some(&bot), Some(&posts[1])).await;
+    assert_eq!((status, &repeated["messageId"]), (201, &ids[1]));
+
+    // Eight concurrent posts: distinct, gapless sequence numbers after the four before.
+    let concurrent = (0..8).map(|n| {
+        let (stack, messages, bot) = (&stack, &messages, &bot);
+        async move {
+            call(
+                stack,
+                Method::POST,
+                messages,
+                Some(bot),
+                Some(
+                    &json!({"text": format!("souběžně {n}"), "clientMessageId": format!("p-{n}")}),
+                ),
+            )
+            .await
+        }
+    });
+    let results = futures_util::future::join_all(concurrent).await;
+    let mut seqs: Vec<u64> = results
+        .iter()
+        .map(|(status, body)| {
+            assert_eq!(*status, 201, "{body}");
+            body["seq"].as_u64().unwrap()
+        })
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (5..=12).collect::<Vec<u64>>());
+
+    let (status, handed) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/chat/conversations/{id}/handoff"),
+        Some(&bot),
+        Some(&json!({"queueId": "as-asistence"})),
+    )
+    .await;
+    assert_eq!(
+        (status, &handed),
+        (202, &json!({"status": "queued", "queueId": "as-asistence"}))
+    );
+
+    // The transcript, read in pages of 5: every message once, in order.
+    let mut transcript: Vec<Value> = Vec::new();
+    let mut after = "0".to_owned();
+    loop {
+        let (status, page) = call(
+            &stack,
+            Method::GET,
+            &format!("{messages}?after={after}&limit=5"),
+            Some(&bot),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        transcript.extend(page["messages"].as_array().unwrap().iter().cloned());
+        match page["next"].as_str() {
+            Some(next) => after = next.to_owned(),
+            None => break,
+        }
+    }
+    let seqs: Vec<u64> = transcript
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=13).collect::<Vec<u64>>());
+    let head: Vec<(&str, &str)> = transcript[..4]
+        .iter()
+        .map(|m| (m["from"].as_str().unwrap(), m["text"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        head,
+        [
+            ("customer", "Dobrý den, ztratila jsem průkaz."),
+            ("customer", "Potřebuji nový."),
+            ("customer", "Vyřídíte to?"),
+            ("bot", "Předám vás kolegovi."),
+        ]
+    );
+    assert_eq!(transcript[12]["from"], "system");
+    let (status, state) = call(
+        &stack,
+        Method::GET,
+        &format!("/api/chat/conversations/{id}"),
+        Some(&bot),
+        None,
+    )
+    .await;
+    assert_eq!((status, state["status"].as_str()), (200, Some("queued")));
+}
+
+#[tokio::test]
+async fn when_a_visitor_uses_a_participant_token_should_reach_only_their_conversation() {
+    let stack = Stack::from_env();
+    let start = |token: String| json!({"clientToken": token, "customer": {"name": "Návštěvník"}});
+    let (status, mine) = call(
+        &stack,
+        Method::POST,
+        "/api/chat/conversations",
+        None,
+        Some(&start(unique("w"))),
+    )
+    .await;
+    assert_eq!(status, 201, "{mine}");
+    let (_, theirs) = call(
+        &stack,
+        Method::POST,
+        "/api/chat/conversations",
+        None,
+        Some(&start(unique("w"))),
+    )
+    .await;
+    let token = mine["participantToken"].as_str().unwrap();
+    let id = mine["conversationId"].as_str().unwrap();
+    let other = theirs["conversationId"].as_str().unwrap();
+
+    let (status, posted) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/chat/conversations/{id}/messages"),
+        Some(token),
+        Some(&json!({"text": "Dobrý den", "clientMessageId": "v-1"})),
+    )
+    .await;
+    assert_eq!((status, posted["seq"].as_u64()), (201, Some(1)));
+    let (status, page) = call(
+        &stack,
+        Method::GET,
+        &format!("/api/chat/conversations/{id}/messages"),
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, page["messages"][0]["text"].as_str()),
+        (200, Some("Dobrý den"))
+    );
+
+    for (method, path) in [
+        (
+            Method::GET,
+            format!("/api/chat/conversations/{other}/messages"),
+        ),
+        (Method::GET, format!("/api/chat/conversations/{other}")),
+        (Method::POST, format!("/api/chat/conversations/{other}/end")),
+    ] {
+        let (status, problem) = call(&stack, method, &path, Some(token), None).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (403, Some("conversation-not-yours")),
+            "{path}"
+        );
+    }
+    let (status, problem) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/chat/conversations/{id}/messages"),
+        Some(token),
+        Some(&json!({"text": "Jsem bot", "clientMessageId": "v-2", "from": "bot"})),
+    )
+    .await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("bot-only")));
+    // The chatbot did not start it; an agent is no bot; no token reads nothing.
+    let bot = stack.client_token("chatbot").await;
+    let (status, _) = call(
+        &stack,
+        Method::GET,
+        &format!("/api/chat/conversations/{id}/messages"),
+        Some(&bot),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+    let agent = stack.token("agent01").await;
+    let (status, _) = call(
+        &stack,
+        Method::GET,
+        &format!("/api/chat/conversations/{id}/messages"),
+        Some(&agent),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = call(
+        &stack,
+        Method::GET,
+        &format!("/api/chat/conversations/{id}/messages"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+
+    // Ended: nothing more can be posted.
+    let (status, ended) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/chat/conversations/{id}/end"),
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!((status, ended["status"].as_str()), (200, Some("ended")));
+    let (status, problem) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/chat/conversations/{id}/messages"),
+        Some(token),
+        Some(&json!({"text": "Ještě…", "clientMessageId": "v-3"})),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("conversation-ended"))
+    );
+}
+
+#[tokio::test]
+async fn when_handed_off_outside_the_queues_hours_should_answer_when_it_opens() {
+    let stack = Stack::from_env();
+    let admin = stack.token("admin").await;
+    // A queue open on Mondays 08:00–09:00 only, closed today by an exception.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Prague)
+        .date_naive()
+        .to_string();
+    let queue = json!({
+        "queueId": "chat-test-zavreno", "name": "Chat (test, zavřeno)", "priority": 1,
+        "schedule": {"timezone": "Europe/Prague",
+            "weekly": {"monday": [{"start": "08:00", "end": "09:00"}]},
+            "exceptions": [{"date": today, "intervals": []}],
+            "closedOnPublicHolidays": false}
+    });
+    let (mut status, mut body) = call(
+        &stack,
+        Method::PUT,
+        "/api/admin/queues/chat-test-zavreno",
+        Some(&admin),
+        Some(&queue),
+    )
+    .await;
+    if status == 404 {
+        (status, body) = call(
+            &stack,
+            Method::POST,
+            "/api/admin/queues",
+            Some(&admin),
+            Some(&queue),
+        )
+        .await;
+    }
+    assert!(status == 200 || status == 201, "{status} {body}");
+
+    let (_, started) = call(
+        &stack,
+        Method::POST,
+        "/api/chat/conversations",
+        None,
+        Some(&json!({"clientToken": unique("closed")})),
+    )
+    .await;
+    let id = started["conversationId"].as_str().unwrap();
+    let token = started["participantToken"].as_str().unwrap();
+    let (status, problem) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/chat/conversations/{id}/handoff"),
+        Some(token),
+        Some(&json!({"queueId": "chat-test-zavreno"})),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("chat-closed")),
+        "{problem}"
+    );
+    let next = problem["nextOpening"].as_str().expect("nextOpening");
+    let next = chrono::DateTime::parse_from_rfc3339(next).unwrap();
+    assert!(next > chrono::Utc::now());
+    let (_, state) = call(
+        &stack,
+        Method::GET,
+        &format!("/api/chat/conversations/{id}"),
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!(state["status"], "bot", "a refused handoff changes nothing");
+}
+
+/// What the test bot's webhook received: (signature header, body).
+type Received = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A bot's webhook endpoint on a free local port: its URL and what it receives.
+async fn bot_webhook() -> (String, Received) {
+    use axum::{extract::State, http::HeaderMap, http::StatusCode, routing::post, Router};
+    let received: Received = Arc::default();
+    async fn hook(
+        State(received): State<Received>,
+        headers: HeaderMap,
+        body: String,
+    ) -> StatusCode {
+        let signature = headers
+            .get("x-linka-signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        received.lock().await.push((signature, body));
+        StatusCode::NO_CONTENT
+    }
+    let app = Router::new()
+        .route("/hook", post(hook))
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_push(socket: &mut Socket, matches: impl Fn(&Value) -> bool) -> Value {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let value: Value = serde_json::from_str(&text).unwrap();
+                    if matches(&value) {
+                        return value;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("socket ended: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("no matching push in time")
+}
+
+/// The issue's bot scenario through the APIs (the browser part is web/e2e): a bot starts a
+/// conversation with a webhook, relays two customer messages and one of its own, hands off; an
+/// agent of the queue hears of it at the desk, takes it and answers; the bot gets the answer
+/// signed at its webhook and in the transcript; the agent transfers the chat to a colleague.
+#[tokio::test]
+async fn when_a_bot_hands_off_to_an_agent_should_the_bot_get_the_agents_reply_signed() {
+    let stack = Stack::from_env();
+    let (webhook, received) = bot_webhook().await;
+    let bot = stack.client_token("chatbot").await;
+    // agent06 works as-asistence (open all day); their desk is open.
+    let agent = stack.token("agent06").await;
+    let (mut desk, _) = tokio_tungstenite::connect_async(stack.ws_url(&agent))
+        .await
+        .unwrap();
+
+    let (status, started) = call(
+        &stack,
+        Method::POST,
+        "/api/chat/conversations",
+        Some(&bot),
+        Some(&json!({
+            "clientToken": unique("scenario"), "webhookUrl": webhook,
+            "customer": {"name": "Tomáš Dvořák", "email": "tomas@example.cz"}
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let id = started["conversationId"].as_str().unwrap().to_owned();
+    let messages = format!("/api/chat/conversations/{id}/messages");
+    for (n, (text, from)) in [
+        ("Dobrý den.", "customer"),
+        ("Potřebuji kartu EHIC.", "customer"),
+        ("Předávám operátorovi.", "bot"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (status, _) = call(
+            &stack,
+            Method::POST,
+            &messages,
+            Some(&bot),
+            Some(&json!({"text": text, "clientMessageId": format!("s-{n}"), "from": from})),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let (status, _) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/chat/conversations/{id}/handoff"),
+        Some(&bot),
+        Some(&json!({"queueId": "as-asistence"})),
+    )
+    .await;
+    assert_eq!(status, 202);
+
+    // The desk hears of the waiting chat and lists it; the agent takes it and answers.
+    next_push(&mut desk, |m| {
+        m["type"] == "chat" && m["conversationId"] == json!(id) && m["status"] == "queued"
+    })
+    .await;
+    let (status, list) = call(&stack, Method::GET, "/api/desk/chats", Some(&agent), None).await;
+    assert_eq!(status, 200, "{list}");
+    assert!(list["waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["conversationId"] == json!(id)));
+    let (status, taken) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/accept"),
+        Some(&agent),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, taken["agent"].as_str()),
+        (200, Some("agent06")),
+        "{taken}"
+    );
+    let (status, reply) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/messages"),
+        Some(&agent),
+        Some(&json!({"text": "Dobrý den, kartu vám pošleme poštou.", "clientMessageId": "a-1"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{reply}");
+
+    // The bot: the reply in the transcript, and signed at its webhook.
+    let (_, page) = call(&stack, Method::GET, &messages, Some(&bot), None).await;
+    let texts: Vec<(&str, &str)> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["from"].as_str().unwrap(), m["text"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            ("customer", "Dobrý den."),
+            ("customer", "Potřebuji kartu EHIC."),
+            ("bot", "Předávám operátorovi."),
+            ("system", "Předáváme vás operátorovi."),
+            ("agent", "Dobrý den, kartu vám pošleme poštou."),
+        ]
+    );
+    let delivered = tokio::time::timeout(WAIT, async {
+        loop {
+            let found = received
+                .lock()
+                .await
+                .iter()
+                .find(|(_, body)| body.contains("kartu vám pošleme"))
+                .cloned();
+            if let Some(found) = found {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the webhook got the agent's reply");
+    assert!(linka_shared::chat::webhook::verify(
+        WEBHOOK_SECRET,
+        &delivered.0,
+        delivered.1.as_bytes(),
+        chrono::Utc::now()
+    ));
+    let event: Value = serde_json::from_str(&delivered.1).unwrap();
+    assert_eq!(
+        (event["type"].as_str(), event["message"]["from"].as_str()),
+        (Some("message"), Some("agent"))
+    );
+
+    // Transferred to agent07: theirs now; the transcript stays one ordered list.
+    let (status, moved) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/transfer"),
+        Some(&agent),
+        Some(&json!({"username": "agent07"})),
+    )
+    .await;
+    assert_eq!(
+        (status, moved["agent"].as_str()),
+        (200, Some("agent07")),
+        "{moved}"
+    );
+    let colleague = stack.token("agent07").await;
+    let (_, theirs) = call(
+        &stack,
+        Method::GET,
+        "/api/desk/chats",
+        Some(&colleague),
+        None,
+    )
+    .await;
+    assert!(theirs["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["conversationId"] == json!(id)));
+    let (_, page) = call(&stack, Method::GET, &messages, Some(&bot), None).await;
+    let seqs: Vec<u64> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=6).collect::<Vec<u64>>());
+    let (status, _) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/end"),
+        Some(&colleague),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
