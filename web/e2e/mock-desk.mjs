@@ -521,10 +521,77 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
   }
 
   // ---- request handling ----
+  // Chats (issue 7): conversations waiting in a queue or held by an agent, as /api/desk/chats
+  // answers them; the customer's side is the mock hooks `chat` and `chat-message`.
+  const conversations = new Map();
+  let chatSeq = 0;
+  const CHAT_LIMIT = 3;
+  function chatMessage(chat, from, text, author) {
+    const message = { conversationId: chat.conversationId, seq: chat.messages.length + 1, messageId: `m-${++chatSeq}`, from, text, at: iso(), ...(author ? { author } : {}) };
+    chat.messages.push(message);
+    chat.updatedAt = message.at;
+    return message;
+  }
+  function chatView(chat) {
+    const { messages, ...rest } = chat;
+    return { ...rest, lastSeq: messages.length };
+  }
+  async function handleChats(req, res, url, me, id, action) {
+    const method = req.method;
+    if (!id && method === "GET") {
+      const all = [...conversations.values()];
+      return send(res, 200, {
+        held: all.filter((chat) => chat.status === "assigned" && chat.agent === me).map(chatView),
+        waiting: all.filter((chat) => chat.status === "queued").map(chatView),
+        chatLimit: CHAT_LIMIT,
+      });
+    }
+    const chat = id ? conversations.get(id) : null;
+    if (!chat) return problem(res, 404, "conversation-not-found", "No such conversation.");
+    if (action === "messages" && method === "GET") {
+      const after = Number(url.searchParams.get("after") ?? "0");
+      return send(res, 200, { conversation: chatView(chat), messages: chat.messages.filter((m) => m.seq > after) });
+    }
+    if (method !== "POST") return problem(res, 405, "method-not-allowed", "POST.");
+    if (action === "accept") {
+      if (chat.status !== "queued") return problem(res, 409, "chat-taken", "Somebody took it.");
+      Object.assign(chat, { status: "assigned", agent: me });
+      push(null, { type: "chat", conversationId: chat.conversationId, status: chat.status, agent: me });
+      return send(res, 200, chatView(chat));
+    }
+    if (chat.agent !== me) return problem(res, 403, "not-your-chat", "Another agent's chat.");
+    if (action === "typing") return send(res, 204, null);
+    if (action === "messages") {
+      const body = await json(req, res);
+      if (!body) return;
+      if (typeof body.text !== "string" || !body.text.trim()) return problem(res, 422, "validation-failed", "text.", { errors: [{ field: "text", message: "must not be empty" }] });
+      const message = chatMessage(chat, "agent", body.text.trim(), me);
+      push(me, { type: "chat-message", message });
+      return send(res, 201, message);
+    }
+    if (action === "transfer") {
+      const body = await json(req, res);
+      if (!body) return;
+      if (!users.has(body.username) || body.username === me) return problem(res, 422, "validation-failed", "username.", { errors: [{ field: "username", message: "must be another active agent" }] });
+      chatMessage(chat, "system", "Předáváme vás kolegovi.");
+      chat.agent = body.username;
+      push(null, { type: "chat", conversationId: chat.conversationId, status: chat.status, agent: chat.agent });
+      return send(res, 200, chatView(chat));
+    }
+    if (action === "end") {
+      chatMessage(chat, "system", "Konverzace byla ukončena.");
+      Object.assign(chat, { status: "ended" });
+      push(null, { type: "chat", conversationId: chat.conversationId, status: chat.status });
+      return send(res, 200, chatView(chat));
+    }
+    return problem(res, 404, "not-found", "Not found.");
+  }
+
   async function handleDesk(req, res, url, me, parts, supervising) {
     const method = req.method;
     const desk = deskOf(me);
     const [, second, third, fourth, fifth, ...rest] = parts; // desk, …
+    if (second === "chats") return handleChats(req, res, url, me, third, fourth);
     if (!second && method === "GET") return send(res, 200, deskView(desk));
     if (second === "presence" && !third && method === "PUT") {
       const body = await json(req, res);
@@ -796,6 +863,22 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
       });
       pushDesk(body.username, "calls");
       return send(res, 201, { callKey: call.callKey, contactId: record.contactId });
+    }
+    if (action === "chat") {
+      const conversationId = `chat-${++chatSeq}`;
+      const chat = { conversationId, channel: "web", status: "queued", customer: body.customer ?? {}, queueId: body.queueId ?? "kkc-obecne", createdAt: iso(), updatedAt: iso(), messages: [] };
+      conversations.set(conversationId, chat);
+      if (typeof body.text === "string") chatMessage(chat, "customer", body.text);
+      chatMessage(chat, "system", "Předáváme vás operátorovi.");
+      push(null, { type: "chat", conversationId, status: "queued", queueId: chat.queueId });
+      return send(res, 201, { conversationId });
+    }
+    if (action === "chat-message") {
+      const chat = conversations.get(body.conversationId);
+      if (!chat) return problem(res, 404, "conversation-not-found", "No such conversation.");
+      const message = chatMessage(chat, "customer", String(body.text ?? ""));
+      if (chat.agent) push(chat.agent, { type: "chat-message", message });
+      return send(res, 201, message);
     }
     if (action === "push") {
       push(typeof body.username === "string" ? body.username : null, body.message ?? {});

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Starts the mock server on a free port, runs the browser tests against it, stops it.
-// Needs web/dist (npm run build). Usage: npm run test:e2e:mock
+// Needs web/dist (npm run build). Usage: npm run test:e2e:mock [-- word…]
 
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -32,8 +32,11 @@ const baseUrl = await new Promise((resolveUrl, reject) => {
   mock.on("exit", (code) => reject(new Error(`mock server exited with ${code}`)));
 });
 
+// `npm run test:e2e:mock -- chat` runs only the files whose names contain one of the words.
+const only = process.argv.slice(2);
 const files = readdirSync(here)
   .filter((name) => name.endsWith(".test.mjs"))
+  .filter((name) => only.length === 0 || only.some((word) => name.includes(word)))
   .map((name) => join(here, name));
 const tests = spawn(process.execPath, ["--test", "--test-concurrency=1", ...files], {
   cwd: web,

@@ -14,6 +14,7 @@ import type { LiveSnapshot } from "../live/live";
 import { h } from "../ui/dom";
 import { rerenderKeepingFocus } from "./callbacks-common";
 import { callsPanel } from "./desk-calls";
+import { DeskChatsPanel } from "./desk-chats";
 import { clientPanel } from "./desk-client";
 import { initialState, k, type DeskHost, type DeskState } from "./desk-common";
 import { historyPanel, recentPanel } from "./desk-history";
@@ -50,6 +51,8 @@ export class DeskView implements View {
   readonly #s: DeskState = initialState();
   #context: ViewContext | null = null;
   #api: DeskApi | null = null;
+  /** Chaty (issue 7): its own state, loaded with the desk and kept current by chat pushes. */
+  #chats: DeskChatsPanel | null = null;
   #started = false;
   #disposed = false;
   #unsubscribe: (() => void)[] = [];
@@ -77,7 +80,7 @@ export class DeskView implements View {
         h(
           "div",
           { class: "desk-grid" },
-          h("div", { class: "desk-main" }, callsPanel(host), clientPanel(host), contactPanel(host)),
+          h("div", { class: "desk-main" }, callsPanel(host), this.#chats?.render() ?? null, clientPanel(host), contactPanel(host)),
           h("div", { class: "desk-side" }, transferPanel(host), queuesPanel(host), statsPanel(host)),
         ),
         recentPanel(host),
@@ -111,6 +114,12 @@ export class DeskView implements View {
   #start(context: ViewContext): void {
     this.#started = true;
     this.#api = new DeskApi(context.api);
+    this.#chats = new DeskChatsPanel({
+      api: context.api,
+      t: context.t,
+      username: context.me.username,
+      rerender: (focus) => this.#rerender(focus),
+    });
     void this.#loadAll();
     const live = context.live;
     if (live) {
@@ -137,6 +146,7 @@ export class DeskView implements View {
 
   #onPush(message: Record<string, unknown>): void {
     if (this.#disposed) return;
+    if (this.#chats?.onPush(message)) return;
     const s = this.#s;
     const type = message["type"];
     if (type === "desk") {
@@ -168,7 +178,7 @@ export class DeskView implements View {
     ]);
     s.fields = fields;
     s.categories = categories;
-    await Promise.all([this.#loadDesk(false), this.#loadDirectory(), this.#loadRecent(false), this.#loadStats(false)]);
+    await Promise.all([this.#loadDesk(false), this.#loadDirectory(), this.#loadRecent(false), this.#loadStats(false), this.#chats?.load()]);
     if (resync && s.contactId) await this.#reloadContact(false);
     this.#rerender();
   }
