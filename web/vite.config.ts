@@ -11,6 +11,14 @@ export default defineConfig(({ mode }) => {
       outDir: "dist",
       emptyOutDir: true,
       sourcemap: true,
+      rollupOptions: {
+        // The app, and the embeddable chat widget (issue 7) with its demo page. The widget's
+        // script has a stable name: insurers' pages load it as /linka-widget.js.
+        input: { main: "index.html", widget: "widget.html" },
+        output: {
+          entryFileNames: (chunk) => (chunk.name === "widget" ? "linka-widget.js" : "assets/[name]-[hash].js"),
+        },
+      },
     },
     server: {
       host: "127.0.0.1",

@@ -475,6 +475,32 @@ impl Conversation {
         )))
     }
 
+    /// Outside the queue's hours the customer may leave a message (CHAT-7): the conversation
+    /// waits in the queue all the same, marked by a system message, for the agents to answer when
+    /// it opens. Repeating it while queued or assigned changes nothing.
+    pub fn leave_message(
+        &mut self,
+        queue_id: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ChatMessage>, ChatError> {
+        match self.status {
+            ConversationStatus::Ended => return Err(ChatError::Ended),
+            ConversationStatus::Queued | ConversationStatus::Assigned => return Ok(None),
+            ConversationStatus::Bot => {}
+        }
+        self.status = ConversationStatus::Queued;
+        self.queue_id = Some(queue_id.to_owned());
+        Ok(Some(self.append(
+            message_id,
+            Sender::System,
+            None,
+            "Vzkaz mimo provozní dobu: odpovíme, jakmile začneme pracovat.",
+            None,
+            now,
+        )))
+    }
+
     /// An agent takes the queued conversation, if they hold fewer than `limit` chats (CHAT-2).
     pub fn assign(
         &mut self,

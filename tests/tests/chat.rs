@@ -127,7 +127,10 @@ async fn when_a_bot_relays_messages_and_hands_off_should_keep_one_ordered_transc
     .await;
     assert_eq!(
         (status, &handed),
-        (202, &json!({"status": "queued", "queueId": "as-asistence"}))
+        (
+            202,
+            &json!({"status": "queued", "queueId": "as-asistence", "leftMessage": false})
+        )
     );
 
     // The transcript, read in pages of 5: every message once, in order.
@@ -376,6 +379,23 @@ async fn when_handed_off_outside_the_queues_hours_should_answer_when_it_opens() 
     )
     .await;
     assert_eq!(state["status"], "bot", "a refused handoff changes nothing");
+    // The visitor leaves a message instead: it waits in the queue for when it opens.
+    let (status, left) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/chat/conversations/{id}/handoff"),
+        Some(token),
+        Some(&json!({"queueId": "chat-test-zavreno", "leaveMessage": true})),
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            left["status"].as_str(),
+            left["leftMessage"].as_bool()
+        ),
+        (202, Some("queued"), Some(true))
+    );
 }
 
 /// What the test bot's webhook received: (signature header, body).
@@ -612,4 +632,135 @@ async fn when_a_bot_hands_off_to_an_agent_should_the_bot_get_the_agents_reply_si
     )
     .await;
     assert_eq!(status, 200);
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+/// Benchmark (docs/benchmarks.md): message → agent's desk latency, the time from the bot's
+/// `POST …/messages` to the `chat-message` push at the agent's open WebSocket, one message at a
+/// time; then sustained messages/s through the chat function, `LINKA_BENCH_CHAT_WRITERS`
+/// conversations written concurrently for `LINKA_BENCH_CHAT_SECONDS`.
+///
+/// `LINKA_STATE_DIR=… cargo test -p system-tests --features stack --test chat -- --ignored --nocapture chat_latency`
+#[tokio::test]
+#[ignore = "a benchmark: run by hand, results in docs/benchmarks.md"]
+async fn chat_latency() {
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(default)
+    };
+    let messages = env("LINKA_BENCH_CHAT_MESSAGES", 100);
+    let writers = env("LINKA_BENCH_CHAT_WRITERS", 8);
+    let seconds = env("LINKA_BENCH_CHAT_SECONDS", 20) as u64;
+    let stack = Stack::from_env();
+    let bot = stack.client_token("chatbot").await;
+    let agent = stack.token("agent08").await;
+    let (mut desk, _) = tokio_tungstenite::connect_async(stack.ws_url(&agent))
+        .await
+        .unwrap();
+    // One conversation held by agent08.
+    let (_, started) = call(
+        &stack,
+        Method::POST,
+        "/api/chat/conversations",
+        Some(&bot),
+        Some(&json!({"clientToken": unique("bench")})),
+    )
+    .await;
+    let id = started["conversationId"].as_str().unwrap().to_owned();
+    call(
+        &stack,
+        Method::POST,
+        &format!("/api/chat/conversations/{id}/handoff"),
+        Some(&bot),
+        Some(&json!({"queueId": "as-asistence"})),
+    )
+    .await;
+    let (status, _) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/accept"),
+        Some(&agent),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let path = format!("/api/chat/conversations/{id}/messages");
+    let mut latencies = Vec::with_capacity(messages);
+    for n in 0..messages {
+        let text = format!("bench {n}");
+        let sent = std::time::Instant::now();
+        let (status, _) = call(
+            &stack,
+            Method::POST,
+            &path,
+            Some(&bot),
+            Some(&json!({"text": text, "clientMessageId": format!("b-{n}")})),
+        )
+        .await;
+        assert_eq!(status, 201);
+        next_push(&mut desk, |m| {
+            m["type"] == "chat-message" && m["message"]["text"] == json!(text)
+        })
+        .await;
+        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "chat: message → desk push, {messages} messages: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.95),
+        latencies[latencies.len() - 1]
+    );
+
+    // Sustained: each writer its own conversation, posting as fast as answers come.
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    let counts = futures_util::future::join_all((0..writers).map(|w| {
+        let (stack, bot) = (&stack, &bot);
+        async move {
+            let (_, started) = call(
+                stack,
+                Method::POST,
+                "/api/chat/conversations",
+                Some(bot),
+                Some(&json!({"clientToken": unique("bench-w")})),
+            )
+            .await;
+            let path = format!(
+                "/api/chat/conversations/{}/messages",
+                started["conversationId"].as_str().unwrap()
+            );
+            let (mut ok, mut failed, mut n) = (0usize, 0usize, 0usize);
+            while std::time::Instant::now() < deadline {
+                n += 1;
+                let (status, _) = call(
+                    stack,
+                    Method::POST,
+                    &path,
+                    Some(bot),
+                    Some(&json!({"text": "zpráva", "clientMessageId": format!("w{w}-{n}")})),
+                )
+                .await;
+                if status == 201 {
+                    ok += 1
+                } else {
+                    failed += 1
+                }
+            }
+            (ok, failed)
+        }
+    }))
+    .await;
+    let ok: usize = counts.iter().map(|c| c.0).sum();
+    let failed: usize = counts.iter().map(|c| c.1).sum();
+    println!(
+        "chat: sustained, {writers} conversations written at once for {seconds} s: {ok} messages stored ({:.1}/s), {failed} refused",
+        ok as f64 / seconds as f64
+    );
+    assert_eq!(failed, 0);
 }

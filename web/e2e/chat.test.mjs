@@ -136,4 +136,46 @@ describe(`Linka chats at the desk at ${BASE_URL}`, () => {
     await colleague.page.getByTestId("desk-chat-end").click();
     await colleague.page.getByTestId("desk-chat").waitFor({ state: "detached" });
   });
+
+  test("a visitor chats through the widget on the insurer's page; an agent answers at the desk (stack)", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const agent = await open();
+    await login(agent.page, "agent01");
+    if ((await pageApi(agent.page, "GET", "/api/mock/desk")).status === 200) {
+      t.skip("the mock has no conversation API");
+      return;
+    }
+    await openDesk(agent.page);
+    const visitor = await open();
+    await visitor.page.goto(`${BASE_URL}/widget.html`);
+    await visitor.page.getByTestId("linka-widget-toggle").click();
+    await visitor.page.getByLabel("Jméno (nepovinné)").fill("Eva Malá");
+    await visitor.page.getByTestId("linka-widget-message").fill("Dobrý den, jak změním adresu?");
+    await visitor.page.getByTestId("linka-widget-start").click();
+    const widget = visitor.page.getByTestId("linka-widget");
+    // The default chat queue (kkc-obecne) may be closed when this runs: then the visitor leaves
+    // the message for the agents, who see it waiting either way.
+    await visitor.page.locator('[data-testid="linka-widget"][data-phase="waiting"], [data-testid="linka-widget"][data-phase="closed"]').waitFor();
+    if ((await widget.getAttribute("data-phase")) === "closed") {
+      assert.match(await visitor.page.getByTestId("linka-widget-closed").textContent(), /mimo provozní dobu/);
+      await visitor.page.getByTestId("linka-widget-leave").click();
+      await visitor.page.locator('[data-testid="linka-widget"][data-phase="left"]').waitFor();
+    }
+
+    // agent01 works kkc-obecne: the chat waits at the desk; taken and answered.
+    const waiting = agent.page.getByTestId("desk-chats-waiting").locator("li", { hasText: "Eva Malá" }).first();
+    await waiting.waitFor();
+    await waiting.getByRole("button", { name: "Přijmout" }).click();
+    await agent.page.getByTestId("desk-chat-transcript").locator('li[data-from="customer"]').filter({ hasText: "jak změním adresu" }).waitFor();
+    await agent.page.getByTestId("desk-chat-input").fill("Adresu změníte v klientské zóně.");
+    await agent.page.getByTestId("desk-chat-send").click();
+
+    // The visitor sees the answer (the widget polls) and replies.
+    await visitor.page.getByTestId("linka-widget-transcript").locator('li[data-from="agent"]').filter({ hasText: "klientské zóně" }).waitFor();
+    await visitor.page.getByTestId("linka-widget-input").fill("Děkuji!");
+    await visitor.page.getByTestId("linka-widget-send").click();
+    await agent.page.getByTestId("desk-chat-transcript").locator('li[data-from="customer"]').filter({ hasText: "Děkuji!" }).waitFor();
+    await agent.page.getByTestId("desk-chat-end").click();
+    await visitor.page.locator('[data-testid="linka-widget"][data-phase="ended"]').waitFor();
+    assert.deepEqual(visitor.errors, []);
+  });
 });

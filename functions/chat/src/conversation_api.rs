@@ -320,6 +320,10 @@ struct TranscriptView<'a> {
 struct HandoffRequest {
     #[serde(default)]
     queue_id: Option<String>,
+    /// Outside the queue's hours, leave the conversation as a message for when it opens
+    /// (instead of 409 `chat-closed`).
+    #[serde(default)]
+    leave_message: Option<bool>,
 }
 
 fn with_location(mut response: Response<Body>, location: &str) -> Response<Body> {
@@ -661,20 +665,20 @@ async fn handoff<J>(
     // Checked first: the caller learns about its own conversation before the queue.
     load(deps, caller, id).await?;
     let queue = queue(deps, &queue_id).await?;
+    let offline = wanted.leave_message == Some(true) && !queue.schedule.is_open(now);
     let changed = change(deps, caller, id, |conversation| {
-        conversation
-            .hand_off(
-                &queue_id,
-                &queue.schedule,
-                &uuid::Uuid::new_v4().to_string(),
-                now,
-            )
-            .map_err(refused)
+        let message_id = uuid::Uuid::new_v4().to_string();
+        if offline {
+            conversation.leave_message(&queue_id, &message_id, now)
+        } else {
+            conversation.hand_off(&queue_id, &queue.schedule, &message_id, now)
+        }
+        .map_err(refused)
     })
     .await?;
     json(
         StatusCode::ACCEPTED,
-        &json!({"status": changed.status, "queueId": changed.queue_id}),
+        &json!({"status": changed.status, "queueId": changed.queue_id, "leftMessage": offline}),
     )
 }
 

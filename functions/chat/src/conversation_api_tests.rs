@@ -379,7 +379,10 @@ async fn when_handed_off_in_hours_should_queue_and_out_of_hours_should_say_when_
     let (status, body) = call(&deps, "POST", &handoff, Some(&bot()), None).await;
     assert_eq!(
         (status, &body),
-        (202, &json!({"status": "queued", "queueId": "chat"}))
+        (
+            202,
+            &json!({"status": "queued", "queueId": "chat", "leftMessage": false})
+        )
     );
     // Again: nothing changes, no second system message.
     let (status, _) = call(&deps, "POST", &handoff, Some(&bot()), None).await;
@@ -483,4 +486,26 @@ async fn when_the_sample_widget_start_arrives_should_open_a_conversation_with_it
         .tokens
         .verify(started["participantToken"].as_str().unwrap())
         .is_ok());
+}
+
+#[tokio::test]
+async fn when_a_visitor_leaves_a_message_out_of_hours_should_wait_in_the_queue() {
+    let (deps, store) = deps().await;
+    let (id, token) = visitor_start(&deps, "off-1").await;
+    let (status, body) = call(
+        &deps,
+        "POST",
+        &format!("/api/chat/conversations/{id}/handoff"),
+        Some(&token),
+        Some(json!({"queueId": "closed", "leaveMessage": true})),
+    )
+    .await;
+    assert_eq!(
+        (status, &body),
+        (
+            202,
+            &json!({"status": "queued", "queueId": "closed", "leftMessage": true})
+        )
+    );
+    assert_eq!(store.queued("closed").await.unwrap().len(), 1);
 }

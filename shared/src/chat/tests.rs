@@ -286,3 +286,25 @@ fn when_the_customer_is_not_an_object_should_refuse_the_request() {
         serde_json::from_value(json!({"clientToken": "t", "customer": null})).unwrap();
     assert_eq!(request.customer, ChatCustomer::default());
 }
+
+#[test]
+fn when_a_message_is_left_out_of_hours_should_queue_it_once_with_a_note() {
+    let mut conversation = started();
+    let note = conversation
+        .leave_message("kkc", "m2", at(20, 0))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (note.from, conversation.status),
+        (Sender::System, ConversationStatus::Queued)
+    );
+    assert_eq!(
+        conversation.leave_message("kkc", "m3", at(20, 1)).unwrap(),
+        None
+    );
+    conversation.end("m4", at(20, 2));
+    assert_eq!(
+        conversation.leave_message("kkc", "m5", at(20, 3)),
+        Err(ChatError::Ended)
+    );
+}

@@ -1,0 +1,15 @@
+// Entry of the embeddable widget bundle (linka-widget.js): mounts ChatWidget on the page.
+import { ChatSession } from "./session";
+import css from "./widget.css?inline";
+import { ChatWidget } from "./widget";
+
+// The styles travel inside the script: an insurer's page loads one file.
+const style = document.createElement("style");
+style.textContent = css;
+document.head.append(style);
+
+const script = document.querySelector<HTMLScriptElement>("script[data-linka-api]");
+const apiBase = (script?.dataset["linkaApi"] ?? new URL(import.meta.url).origin).replace(/\/+$/, "");
+const root = document.createElement("div");
+document.body.append(root);
+new ChatWidget(root, new ChatSession({ apiBase, storage: window.sessionStorage }));

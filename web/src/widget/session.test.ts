@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { ChatSession, type KeyValueStore } from "./session";
+
+class MemoryStore implements KeyValueStore {
+  readonly items = new Map<string, string>();
+  getItem(key: string) {
+    return this.items.get(key) ?? null;
+  }
+  setItem(key: string, value: string) {
+    this.items.set(key, value);
+  }
+  removeItem(key: string) {
+    this.items.delete(key);
+  }
+}
+
+type Answer = { status: number; body?: unknown };
+
+/** A fake API: answers by "METHOD path" (path without the query), recording the calls. */
+function fakeApi(answers: Record<string, Answer | Answer[]>) {
+  const calls: { method: string; path: string; body: unknown; auth: string | null }[] = [];
+  const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = new URL(String(input));
+    const method = init?.method ?? "GET";
+    const headers = (init?.headers ?? {}) as Record<string, string>;
+    calls.push({ method, path: url.pathname + url.search, body: init?.body ? JSON.parse(String(init.body)) : undefined, auth: headers["Authorization"] ?? null });
+    const entry = answers[`${method} ${url.pathname}`];
+    const answer = Array.isArray(entry) ? (entry.length > 1 ? entry.shift() : entry[0]) : entry;
+    if (!answer) return new Response(JSON.stringify({ code: "not-found" }), { status: 404 });
+    return new Response(answer.body === undefined ? "" : JSON.stringify(answer.body), { status: answer.status });
+  }) as typeof fetch;
+  return { fetchFn, calls };
+}
+
+const started = { status: 201, body: { conversationId: "c-1", participantToken: "tok", status: "bot" } };
+let keys = 0;
+const newKey = () => `k${++keys}`;
+
+describe("the widget's chat session", () => {
+  it("starts, asks for an agent, and shows the agent's answer when polled", async () => {
+    const api = fakeApi({
+      "POST /api/chat/conversations": started,
+      "POST /api/chat/conversations/c-1/handoff": { status: 202, body: { status: "queued", queueId: "kkc", leftMessage: false } },
+      "GET /api/chat/conversations/c-1/messages": [
+        { status: 200, body: { messages: [{ seq: 1, from: "customer", text: "Dobrý den", at: "t" }, { seq: 2, from: "system", text: "Předáváme", at: "t" }], status: "queued" } },
+        { status: 200, body: { messages: [{ seq: 2, from: "system", text: "Předáváme", at: "t" }, { seq: 3, from: "agent", text: "Dobrý den, jak pomohu?", at: "t" }], status: "assigned" } },
+      ],
+    });
+    const storage = new MemoryStore();
+    const session = new ChatSession({ apiBase: "http://x", storage, fetchFn: api.fetchFn, newKey });
+    await session.start({ name: "Jana", email: " " }, "Dobrý den");
+    expect(session.phase).toBe("waiting");
+    expect(api.calls[0]?.body).toMatchObject({ customer: { name: "Jana" }, initialMessage: "Dobrý den" });
+    expect(api.calls[1]?.auth).toBe("Bearer tok");
+    await session.poll();
+    expect(session.phase).toBe("chatting");
+    expect(session.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect(api.calls.at(-1)?.path).toBe("/api/chat/conversations/c-1/messages?after=2");
+    // A reload of the page keeps the conversation.
+    expect(new ChatSession({ apiBase: "http://x", storage, fetchFn: api.fetchFn }).conversationId).toBe("c-1");
+  });
+
+  it("outside the hours says when the chat opens and can leave the message for then", async () => {
+    const api = fakeApi({
+      "POST /api/chat/conversations": started,
+      "POST /api/chat/conversations/c-1/handoff": [
+        { status: 409, body: { code: "chat-closed", nextOpening: "2026-11-30T07:00:00Z" } },
+        { status: 202, body: { status: "queued", queueId: "kkc", leftMessage: true } },
+      ],
+      "GET /api/chat/conversations/c-1/messages": { status: 200, body: { messages: [], status: "bot" } },
+    });
+    const session = new ChatSession({ apiBase: "http://x", storage: new MemoryStore(), fetchFn: api.fetchFn, newKey });
+    await session.start({}, "Dotaz v noci");
+    expect(session.phase).toBe("closed");
+    expect(session.nextOpening).toBe("2026-11-30T07:00:00Z");
+    await session.handoff(true);
+    expect(session.phase).toBe("left");
+    expect(api.calls.at(-1)?.body).toEqual({ leaveMessage: true });
+  });
+
+  it("forgets a conversation its token no longer reaches", async () => {
+    const storage = new MemoryStore();
+    storage.setItem("linka-chat", JSON.stringify({ conversationId: "c-9", token: "old", clientToken: "k" }));
+    const api = fakeApi({ "GET /api/chat/conversations/c-9/messages": { status: 401, body: { code: "invalid-token" } } });
+    const session = new ChatSession({ apiBase: "http://x", storage, fetchFn: api.fetchFn });
+    await session.poll();
+    expect(session.phase).toBe("form");
+    expect(storage.getItem("linka-chat")).toBeNull();
+  });
+});

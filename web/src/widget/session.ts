@@ -1,0 +1,157 @@
+// The customer's side of a web chat (issue 7, CHAT-1/7): one conversation through the
+// conversation API with a participant token — start (idempotent by a client token kept for the
+// browser tab), handoff to the agents, and outside the queue's hours a message left for when it
+// opens; then messages both ways, read by polling `GET …/messages?after=` (each seq once).
+// No DOM here: the widget (widget.ts) renders what this holds.
+
+export type Phase = "form" | "waiting" | "chatting" | "closed" | "left" | "ended";
+
+export interface WidgetMessage {
+  seq: number;
+  from: "customer" | "bot" | "agent" | "system";
+  text: string;
+  at: string;
+}
+
+export interface KeyValueStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export interface SessionOptions {
+  apiBase: string;
+  storage: KeyValueStore;
+  fetchFn?: typeof fetch;
+  /** A fresh idempotency key. */
+  newKey?: () => string;
+}
+
+const STORE_KEY = "linka-chat";
+
+interface Stored {
+  conversationId: string;
+  token: string;
+  clientToken: string;
+}
+
+export class ChatSession {
+  phase: Phase = "form";
+  messages: WidgetMessage[] = [];
+  nextOpening: string | null = null;
+  error: string | null = null;
+  readonly #options: SessionOptions;
+  readonly #fetch: typeof fetch;
+  readonly #newKey: () => string;
+  #stored: Stored | null = null;
+
+  constructor(options: SessionOptions) {
+    this.#options = options;
+    this.#fetch = options.fetchFn ?? ((input, init) => fetch(input, init));
+    this.#newKey = options.newKey ?? (() => crypto.randomUUID());
+    const saved = options.storage.getItem(STORE_KEY);
+    if (saved) {
+      try {
+        this.#stored = JSON.parse(saved) as Stored;
+        this.phase = "waiting";
+      } catch {
+        options.storage.removeItem(STORE_KEY);
+      }
+    }
+  }
+
+  get conversationId(): string | null {
+    return this.#stored?.conversationId ?? null;
+  }
+
+  async #call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> | null }> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (this.#stored) headers["Authorization"] = `Bearer ${this.#stored.token}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await this.#fetch(`${this.#options.apiBase}${path}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
+  }
+
+  /** Starts the chat with the customer's first message and asks for an agent. */
+  async start(customer: { name?: string; email?: string }, text: string): Promise<void> {
+    this.error = null;
+    const clientToken = this.#newKey();
+    const cleaned = Object.fromEntries(Object.entries(customer).filter(([, value]) => value && value.trim()));
+    const started = await this.#call("POST", "/api/chat/conversations", { clientToken, customer: cleaned, initialMessage: text });
+    if (started.status !== 201 || !started.body) {
+      this.error = "start";
+      return;
+    }
+    this.#stored = { conversationId: String(started.body["conversationId"]), token: String(started.body["participantToken"]), clientToken };
+    this.#options.storage.setItem(STORE_KEY, JSON.stringify(this.#stored));
+    await this.handoff(false);
+    await this.poll();
+  }
+
+  /** Asks for an agent; outside the hours `leaveMessage` keeps the chat as a message. */
+  async handoff(leaveMessage: boolean): Promise<void> {
+    const id = this.conversationId;
+    if (!id) return;
+    const answer = await this.#call("POST", `/api/chat/conversations/${encodeURIComponent(id)}/handoff`, leaveMessage ? { leaveMessage: true } : undefined);
+    if (answer.status === 202) {
+      this.phase = answer.body?.["leftMessage"] === true ? "left" : answer.body?.["status"] === "assigned" ? "chatting" : "waiting";
+    } else if (answer.status === 409 && answer.body?.["code"] === "chat-closed") {
+      this.phase = "closed";
+      this.nextOpening = typeof answer.body["nextOpening"] === "string" ? answer.body["nextOpening"] : null;
+    } else if (answer.status === 409) {
+      this.phase = "ended";
+    } else {
+      this.error = "handoff";
+    }
+  }
+
+  async send(text: string): Promise<void> {
+    const id = this.conversationId;
+    const trimmed = text.trim();
+    if (!id || !trimmed) return;
+    const answer = await this.#call("POST", `/api/chat/conversations/${encodeURIComponent(id)}/messages`, { text: trimmed, clientMessageId: this.#newKey() });
+    if (answer.status === 409) this.phase = "ended";
+    else if (answer.status !== 201) this.error = "send";
+    await this.poll();
+  }
+
+  /** Reads what is new; the agent's joining and the end come with it. */
+  async poll(): Promise<void> {
+    const id = this.conversationId;
+    if (!id) return;
+    const after = this.messages.length ? (this.messages[this.messages.length - 1]?.seq ?? 0) : 0;
+    const answer = await this.#call("GET", `/api/chat/conversations/${encodeURIComponent(id)}/messages?after=${after}`);
+    if (answer.status === 401 || answer.status === 403 || answer.status === 404) {
+      this.forget();
+      return;
+    }
+    if (answer.status !== 200 || !answer.body) return;
+    const bySeq = new Map(this.messages.map((message) => [message.seq, message]));
+    for (const message of (answer.body["messages"] as WidgetMessage[]) ?? []) bySeq.set(message.seq, message);
+    this.messages = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+    const status = answer.body["status"];
+    if (status === "assigned") this.phase = "chatting";
+    else if (status === "ended") this.phase = "ended";
+    else if (status === "queued" && this.phase !== "left") this.phase = "waiting";
+  }
+
+  async end(): Promise<void> {
+    const id = this.conversationId;
+    if (id) await this.#call("POST", `/api/chat/conversations/${encodeURIComponent(id)}/end`);
+    this.phase = "ended";
+  }
+
+  /** Back to the form (a new chat). */
+  forget(): void {
+    this.#stored = null;
+    this.#options.storage.removeItem(STORE_KEY);
+    this.messages = [];
+    this.nextOpening = null;
+    this.phase = "form";
+  }
+}

@@ -1,0 +1,167 @@
+// The embeddable chat widget (issue 7, CHAT-1/7): a button that opens a small Czech chat panel
+// on the insurer's pages. `<script type="module" src="https://…/linka-widget.js"></script>`
+// mounts it; the API is the script's own origin unless `data-linka-api` says otherwise.
+// Everything it shows comes from ChatSession; it polls for news every 2 s while open.
+
+import { ChatSession, type Phase, type WidgetMessage } from "./session";
+
+const POLL_MS = 2000;
+
+const TEXT = {
+  open: "Chat s operátorem",
+  close: "Zavřít chat",
+  title: "Chat s pojišťovnou",
+  name: "Jméno (nepovinné)",
+  email: "E-mail (nepovinný)",
+  message: "Vaše zpráva",
+  start: "Začít chat",
+  waiting: "Čekáte na operátora, hned se vám bude věnovat.",
+  chatting: "Operátor je ve chatu.",
+  closed: "Chat je teď mimo provozní dobu.",
+  opens: "Otevíráme",
+  leave: "Zanechat vzkaz",
+  left: "Děkujeme, vzkaz máme. Odpovíme, jakmile začneme pracovat.",
+  ended: "Chat skončil. Děkujeme.",
+  again: "Nový chat",
+  reply: "Napište zprávu",
+  send: "Odeslat",
+  end: "Ukončit chat",
+  error: "Něco se nepovedlo; zkuste to prosím znovu.",
+  from: { customer: "Vy", bot: "Chatbot", agent: "Operátor", system: "Pojišťovna" } as Record<WidgetMessage["from"], string>,
+};
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string | null)[]): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) element.setAttribute(name, value);
+  for (const child of children) if (child !== null) element.append(child);
+  return element;
+}
+
+function formatOpening(iso: string): string {
+  return new Intl.DateTimeFormat("cs-CZ", { timeZone: "Europe/Prague", weekday: "long", day: "numeric", month: "numeric", hour: "2-digit", minute: "2-digit" }).format(new Date(iso));
+}
+
+export class ChatWidget {
+  readonly #root: HTMLElement;
+  readonly #session: ChatSession;
+  #open = false;
+  #busy = false;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(root: HTMLElement, session: ChatSession) {
+    this.#root = root;
+    this.#session = session;
+    this.#render();
+  }
+
+  async #do(task: () => Promise<void>): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      await task();
+    } catch {
+      this.#session.error = "network";
+    }
+    this.#busy = false;
+    this.#render();
+  }
+
+  #schedule(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    const active: Phase[] = ["waiting", "chatting", "left"];
+    if (!this.#open || !active.includes(this.#session.phase)) return;
+    this.#timer = setTimeout(() => {
+      void this.#do(() => this.#session.poll());
+    }, POLL_MS);
+  }
+
+  #render(): void {
+    const session = this.#session;
+    const root = this.#root;
+    root.replaceChildren();
+    root.className = "linka-widget";
+    const toggle = el("button", { type: "button", class: "linka-widget-toggle", "data-testid": "linka-widget-toggle", "aria-expanded": String(this.#open) }, this.#open ? TEXT.close : TEXT.open);
+    toggle.addEventListener("click", () => {
+      this.#open = !this.#open;
+      if (this.#open && session.conversationId) void this.#do(() => session.poll());
+      else this.#render();
+    });
+    root.append(toggle);
+    if (this.#open) root.append(this.#panel());
+    this.#schedule();
+  }
+
+  #panel(): HTMLElement {
+    const session = this.#session;
+    const panel = el("section", { class: "linka-widget-panel", "aria-label": TEXT.title, "data-testid": "linka-widget", "data-phase": session.phase }, el("h2", {}, TEXT.title));
+    if (session.error) panel.append(el("p", { role: "alert", class: "linka-widget-error" }, TEXT.error));
+    if (session.phase === "form") {
+      panel.append(this.#form());
+      return panel;
+    }
+    const status: Partial<Record<Phase, string>> = { waiting: TEXT.waiting, chatting: TEXT.chatting, left: TEXT.left, ended: TEXT.ended };
+    if (session.phase === "closed") {
+      panel.append(el("p", { "data-testid": "linka-widget-closed" }, TEXT.closed, session.nextOpening ? ` ${TEXT.opens} ${formatOpening(session.nextOpening)}.` : ""));
+      const leave = el("button", { type: "button", "data-testid": "linka-widget-leave" }, TEXT.leave);
+      leave.addEventListener("click", () => void this.#do(() => session.handoff(true)));
+      panel.append(leave);
+    } else if (status[session.phase]) {
+      panel.append(el("p", { "data-testid": "linka-widget-status", "aria-live": "polite" }, status[session.phase] ?? ""));
+    }
+    panel.append(
+      el(
+        "ol",
+        { class: "linka-widget-transcript", "data-testid": "linka-widget-transcript", "aria-live": "polite" },
+        ...session.messages.map((message) => el("li", { "data-from": message.from, "data-seq": String(message.seq) }, el("strong", {}, `${TEXT.from[message.from]}: `), message.text)),
+      ),
+    );
+    if (session.phase === "waiting" || session.phase === "chatting") panel.append(this.#replyForm());
+    if (session.phase === "ended" || session.phase === "left") {
+      const again = el("button", { type: "button", "data-testid": "linka-widget-again" }, TEXT.again);
+      again.addEventListener("click", () => {
+        session.forget();
+        this.#render();
+      });
+      panel.append(again);
+    }
+    return panel;
+  }
+
+  #form(): HTMLElement {
+    const name = el("input", { type: "text", id: "linka-widget-name", autocomplete: "name", maxlength: "100" });
+    const email = el("input", { type: "email", id: "linka-widget-email", autocomplete: "email", maxlength: "254" });
+    const message = el("textarea", { id: "linka-widget-message", required: "", maxlength: "4000", rows: "3", "data-testid": "linka-widget-message" });
+    const form = el(
+      "form",
+      { "data-testid": "linka-widget-form" },
+      el("label", { for: "linka-widget-name" }, TEXT.name),
+      name,
+      el("label", { for: "linka-widget-email" }, TEXT.email),
+      email,
+      el("label", { for: "linka-widget-message" }, TEXT.message),
+      message,
+      el("button", { type: "submit", "data-testid": "linka-widget-start" }, TEXT.start),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (!message.value.trim()) return;
+      void this.#do(() => this.#session.start({ name: name.value, email: email.value }, message.value));
+    });
+    return form;
+  }
+
+  #replyForm(): HTMLElement {
+    const input = el("input", { type: "text", "aria-label": TEXT.reply, placeholder: TEXT.reply, maxlength: "4000", "data-testid": "linka-widget-input" });
+    const form = el("form", { class: "linka-widget-reply" }, input, el("button", { type: "submit", "data-testid": "linka-widget-send" }, TEXT.send));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = input.value;
+      if (!text.trim()) return;
+      void this.#do(() => this.#session.send(text));
+    });
+    const end = el("button", { type: "button", "data-testid": "linka-widget-end" }, TEXT.end);
+    end.addEventListener("click", () => void this.#do(() => this.#session.end()));
+    return el("div", {}, form, end);
+  }
+}
