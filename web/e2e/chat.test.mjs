@@ -53,17 +53,21 @@ describe(`Linka chats at the desk at ${BASE_URL}`, () => {
     await openDesk(second.page);
 
     // A customer starts a chat: it appears at both desks at once (push), waiting.
-    const created = await pageApi(first.page, "POST", "/api/mock/desk/chat", { customer: { name: "Jana Dvořáková" }, text: "Dobrý den, ztratila jsem průkaz." });
+    const created = await pageApi(first.page, "POST", "/api/mock/desk/chat", { customer: { name: "Jan Dvořák", email: "jan.dvorak@example.cz" }, text: "Dobrý den, ztratil jsem průkaz." });
     const id = created.body.conversationId;
     await first.page.getByTestId(`desk-chat-accept-${id}`).waitFor();
     await second.page.getByTestId(`desk-chat-accept-${id}`).waitFor();
-    assert.match(await first.page.getByTestId("desk-chats-waiting").textContent(), /Jana Dvořáková/);
+    assert.match(await first.page.getByTestId("desk-chats-waiting").textContent(), /Jan Dvořák/);
 
     // agent01 takes it: the transcript opens; agent02's list no longer offers it.
     await first.page.getByTestId(`desk-chat-accept-${id}`).click();
     const transcript = first.page.getByTestId("desk-chat-transcript");
-    await transcript.locator('li[data-from="customer"]').filter({ hasText: "ztratila jsem průkaz" }).waitFor();
+    await transcript.locator('li[data-from="customer"]').filter({ hasText: "ztratil jsem průkaz" }).waitFor();
     await second.page.getByTestId(`desk-chat-accept-${id}`).waitFor({ state: "detached" });
+    // CHAT-4/5: the client with the customer's e-mail, with the ICIS link.
+    const clients = first.page.getByTestId("desk-chat-clients");
+    await clients.waitFor();
+    assert.match(await clients.textContent(), /Jan Dvořák/);
 
     // The answer, sent with Enter; the customer's reply arrives by push.
     await first.page.getByTestId("desk-chat-input").fill("Pošleme vám nový poštou.");

@@ -231,6 +231,9 @@ export const deskCs = {
   "desk.chats.from.bot": "Chatbot",
   "desk.chats.from.agent": "Operátor",
   "desk.chats.from.system": "Linka",
+  "desk.chats.clients": "Klienti s kontaktem {contact}:",
+  "desk.chats.noClient": "Kontakt {contact} nemá v databázi klientů žádný záznam.",
+  "desk.chats.noContact": "Zákazník neuvedl e-mail ani telefon.",
 } as const;
 
 export type DeskMessageKey = keyof typeof deskCs;

@@ -232,4 +232,7 @@ export const deskEn: Record<DeskMessageKey, string> = {
   "desk.chats.from.bot": "Chatbot",
   "desk.chats.from.agent": "Agent",
   "desk.chats.from.system": "Linka",
+  "desk.chats.clients": "Clients with the contact {contact}:",
+  "desk.chats.noClient": "No client record has the contact {contact}.",
+  "desk.chats.noContact": "The customer gave no e-mail or phone.",
 };

@@ -7,10 +7,12 @@
 
 import { ChatApi, type ChatMessage, type DeskChat, type DeskChats } from "../api/chat";
 import type { ApiClient } from "../api/client";
+import { DeskApi, type Client } from "../api/desk";
 import type { Problem } from "../api/problem";
 import { h } from "../ui/dom";
 import { k, panel, when, type T } from "./desk-common";
 import { customerLabel, lastSeq, mergeMessages } from "./desk-chats-model";
+import { clientName } from "./desk-model";
 import { button, textInput } from "./form";
 import { asProblem, problemBox } from "./problem-box";
 
@@ -28,7 +30,11 @@ export interface DeskChatsHost {
 
 export class DeskChatsPanel {
   readonly #api: ChatApi;
+  readonly #desk: DeskApi;
   readonly #host: DeskChatsHost;
+  /** The open chat (its customer) and the clients matching the customer's e-mail or phone (CHAT-4). */
+  #openedChat: DeskChat | null = null;
+  #clients: Client[] | null = null;
   #chats: DeskChats | null = null;
   #open: string | null = null;
   #messages: ChatMessage[] = [];
@@ -43,6 +49,7 @@ export class DeskChatsPanel {
   constructor(host: DeskChatsHost) {
     this.#host = host;
     this.#api = new ChatApi(host.api);
+    this.#desk = new DeskApi(host.api);
   }
 
   async load(): Promise<void> {
@@ -105,8 +112,15 @@ export class DeskChatsPanel {
     this.#unread.delete(id);
     this.#messages = [];
     this.#draft = "";
-    const { messages } = await this.#api.transcript(id);
-    if (this.#open === id) this.#messages = mergeMessages([], messages);
+    this.#clients = null;
+    const { conversation, messages } = await this.#api.transcript(id);
+    if (this.#open !== id) return;
+    this.#openedChat = conversation;
+    this.#messages = mergeMessages([], messages);
+    // CHAT-4: who the customer may be, by the e-mail (else the phone) they gave.
+    const { email, phone } = conversation.customer ?? {};
+    const by = email ? { email } : phone ? { phone } : null;
+    this.#clients = by ? await this.#desk.findClients(by).catch(() => []) : [];
   }
 
   #accept(id: string): void {
@@ -223,6 +237,37 @@ export class DeskChatsPanel {
     );
   }
 
+  /** The clients matching the customer's contact (CHAT-4) with their ICIS links (CHAT-5). */
+  #clientsBox(): HTMLElement | null {
+    const { t } = this.#host;
+    const clients = this.#clients;
+    if (clients === null) return null;
+    const contact = this.#openedChat?.customer?.email ?? this.#openedChat?.customer?.phone ?? "";
+    if (clients.length === 0) {
+      return h("p", { class: "muted", "data-testid": "desk-chat-clients-none" }, contact ? t(k("desk.chats.noClient"), { contact }) : t(k("desk.chats.noContact")));
+    }
+    return h(
+      "div",
+      { "data-testid": "desk-chat-clients" },
+      h("p", null, t(k("desk.chats.clients"), { contact })),
+      h(
+        "ul",
+        { class: "plain" },
+        ...clients.map((client) =>
+          h(
+            "li",
+            { "data-id": client.clientId },
+            clientName(client),
+            " ",
+            client.icisUrl
+              ? h("a", { href: client.icisUrl, target: "_blank", rel: "noopener noreferrer", "data-testid": `desk-chat-icis-${client.clientId}` }, t(k("desk.client.icis")))
+              : h("span", { class: "muted" }, t(k("desk.client.noIcis"))),
+          ),
+        ),
+      ),
+    );
+  }
+
   /** The reply box: Enter sends. */
   #replyBox(): HTMLInputElement {
     const { t } = this.#host;
@@ -262,6 +307,7 @@ export class DeskChatsPanel {
         ),
       ),
       typing ? h("p", { class: "muted", "data-testid": "desk-chat-typing" }, t(k("desk.chats.typing"))) : null,
+      this.#clientsBox(),
       h(
         "div",
         { class: "row" },
