@@ -219,3 +219,33 @@ pub fn foreign_key() -> EncodingKey {
     );
     EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap()
 }
+
+/// A WebSocket of the local stack's WebSocket API.
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Reads JSON messages from `socket` until one satisfies `matches`, for at most `within`.
+pub async fn next_matching(
+    socket: &mut Socket,
+    within: Duration,
+    matches: impl Fn(&Value) -> bool,
+) -> Value {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    tokio::time::timeout(within, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let value: Value = serde_json::from_str(&text).unwrap();
+                    if matches(&value) {
+                        return value;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("socket ended: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("no matching WebSocket message in time")
+}

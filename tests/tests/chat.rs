@@ -6,12 +6,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
-use system_tests::Stack;
+use system_tests::{Socket, Stack};
 use tokio::sync::Mutex;
-use tokio_tungstenite::tungstenite::Message;
 
 /// The local stack's webhook key (localstack/dev-gateway/src/app.rs).
 const WEBHOOK_SECRET: &[u8] = b"linka-local-chat-webhook-secret-0123456789abcdef";
@@ -427,26 +425,8 @@ async fn bot_webhook() -> (String, Received) {
     (url, received)
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn next_push(socket: &mut Socket, matches: impl Fn(&Value) -> bool) -> Value {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match socket.next().await {
-                Some(Ok(Message::Text(text))) => {
-                    let value: Value = serde_json::from_str(&text).unwrap();
-                    if matches(&value) {
-                        return value;
-                    }
-                }
-                Some(Ok(_)) => {}
-                other => panic!("socket ended: {other:?}"),
-            }
-        }
-    })
-    .await
-    .expect("no matching push in time")
+    system_tests::next_matching(socket, WAIT, matches).await
 }
 
 /// The bot scenario through the APIs (the browser part is web/e2e): a bot starts a

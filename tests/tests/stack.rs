@@ -6,10 +6,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::{json, Value};
-use system_tests::{eventually, foreign_key, repo_root, unsigned_token, Stack};
+use system_tests::{eventually, foreign_key, repo_root, unsigned_token, Socket, Stack};
 use tokio_tungstenite::tungstenite::Message;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -415,9 +415,6 @@ async fn when_admin_pages_through_users_should_get_every_seeded_user_from_dynamo
     assert_problem(response, 404).await;
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn connect(stack: &Stack, username: &str) -> Socket {
     let token = stack.token(username).await;
     let (socket, response) = tokio_tungstenite::connect_async(stack.ws_url(&token))
@@ -427,24 +424,8 @@ async fn connect(stack: &Stack, username: &str) -> Socket {
     socket
 }
 
-/// Read JSON messages until one satisfies `matches`.
 async fn next_matching(socket: &mut Socket, matches: impl Fn(&Value) -> bool) -> Value {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match socket.next().await {
-                Some(Ok(Message::Text(text))) => {
-                    let value: Value = serde_json::from_str(&text).unwrap();
-                    if matches(&value) {
-                        return value;
-                    }
-                }
-                Some(Ok(_)) => {}
-                other => panic!("socket ended: {other:?}"),
-            }
-        }
-    })
-    .await
-    .expect("no matching WebSocket message in time")
+    system_tests::next_matching(socket, WAIT, matches).await
 }
 
 #[tokio::test]

@@ -37,7 +37,7 @@ use serde_json::json;
 
 use routing::http_common::{
     auth_failure, bearer_token, body, internal, json, problem_response, query_parameter,
-    request_path, required_body, store_failure, valid_id, Operation,
+    request_path, required_body, segments_under, store_failure, valid_id, Operation,
 };
 
 /// The routes (method, path), as in the template and the OpenAPI file.
@@ -90,14 +90,9 @@ pub fn handles(_method: &Method, path: &str) -> bool {
 }
 
 fn resolve(method: &Method, path: &str) -> Resolution {
-    let Some(start) = path.find("/api/chat/conversations") else {
+    let Some(segments) = segments_under(path, "/api/chat/conversations") else {
         return Resolution::NotFound;
     };
-    let rest = &path[start + "/api/chat/conversations".len()..];
-    if !rest.is_empty() && !rest.starts_with('/') {
-        return Resolution::NotFound;
-    }
-    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let (get, post) = (method == Method::GET, method == Method::POST);
     let id = |s: &&str| (*s).to_owned();
     match segments.as_slice() {

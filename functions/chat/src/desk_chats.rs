@@ -28,14 +28,14 @@ use linka_shared::{
     problem::{FieldError, Problem},
     realtime::PushMessage,
     time::format_rfc3339,
-    users::{is_valid_username, PageLimit},
+    users::{is_valid_username, PageLimit, User},
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use routing::http_common::{
     authenticate, internal, json, problem_response, query_parameter, request_path, required_body,
-    store_failure, valid_id, Operation,
+    segments_under, store_failure, valid_id, Operation,
 };
 
 use crate::effects::ChatEffects;
@@ -96,14 +96,9 @@ pub fn handles(_method: &Method, path: &str) -> bool {
 }
 
 fn resolve(method: &Method, path: &str) -> Resolution {
-    let Some(start) = path.find("/api/desk/chats") else {
+    let Some(segments) = segments_under(path, "/api/desk/chats") else {
         return Resolution::NotFound;
     };
-    let rest = &path[start + "/api/desk/chats".len()..];
-    if !rest.is_empty() && !rest.starts_with('/') {
-        return Resolution::NotFound;
-    }
-    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let (get, post) = (method == Method::GET, method == Method::POST);
     let action = |name: &str| {
         Some(match name {
@@ -266,6 +261,19 @@ pub async fn handle<J: JwksSource>(deps: &DeskChatDeps<J>, request: Request) -> 
         Route::Act(id, Action::End) => end(deps, &principal, &id, now).await,
     };
     outcome.unwrap_or_else(problem_response)
+}
+
+/// The active user `username` (a malformed name is nobody).
+async fn active_user<J>(deps: &DeskChatDeps<J>, username: &str) -> Result<Option<User>, Problem> {
+    if !is_valid_username(username) {
+        return Ok(None);
+    }
+    let user = deps
+        .users
+        .get(username)
+        .await
+        .map_err(|error| store_failure("read a user", error))?;
+    Ok(user.filter(|user| user.active))
 }
 
 async fn is_member<J>(
@@ -548,20 +556,10 @@ async fn transfer<J>(
             )]))
         }
         (Some(username), None) => {
-            let user = if is_valid_username(username) {
-                deps.users
-                    .get(username)
-                    .await
-                    .map_err(|error| store_failure("read a user", error))?
-            } else {
-                None
-            };
-            let works = user.is_some_and(|user| {
-                user.active
-                    && user
-                        .roles
-                        .iter()
-                        .any(|role| role.grants(Permission::WorkAtDesk))
+            let works = active_user(deps, username).await?.is_some_and(|user| {
+                user.roles
+                    .iter()
+                    .any(|role| role.grants(Permission::WorkAtDesk))
             });
             if !works || username == &principal.username {
                 return Err(Problem::unprocessable(vec![FieldError::new(
@@ -633,17 +631,11 @@ async fn invite<J>(
     now: DateTime<Utc>,
 ) -> Operation {
     let wanted: InviteRequest = required_body(request)?;
-    let user = if is_valid_username(&wanted.username) {
-        deps.users
-            .get(&wanted.username)
-            .await
-            .map_err(|error| store_failure("read a user", error))?
-    } else {
-        None
-    };
-    let supervises = user.is_some_and(|user| {
-        user.active && (user.roles.contains(&Role::Supervisor) || user.roles.contains(&Role::Admin))
-    });
+    let supervises = active_user(deps, &wanted.username)
+        .await?
+        .is_some_and(|user| {
+            user.roles.contains(&Role::Supervisor) || user.roles.contains(&Role::Admin)
+        });
     if !supervises {
         return Err(Problem::unprocessable(vec![FieldError::new(
             "username",

@@ -127,14 +127,9 @@ impl Route {
 type Resolution = routing::http_common::Resolution<Route>;
 
 fn resolve(method: &Method, path: &str) -> Resolution {
-    let Some(start) = path.find("/api/desk") else {
+    let Some(segments) = routing::http_common::segments_under(path, "/api/desk") else {
         return Resolution::NotFound;
     };
-    let rest = &path[start + "/api/desk".len()..];
-    if !rest.is_empty() && !rest.starts_with('/') {
-        return Resolution::NotFound;
-    }
-    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let only = |allowed: &'static str, wanted: Method, route: Route| {
         if method == wanted {
             Resolution::Found(route)

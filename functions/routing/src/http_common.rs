@@ -189,6 +189,17 @@ pub fn request_path(request: &Request) -> String {
     }
 }
 
+/// The path's segments after `prefix` (`/api/voicemails`), with or without a stage in front;
+/// `None` when the path is not under it (`/api/voicemailsX` is not).
+pub fn segments_under<'a>(path: &'a str, prefix: &str) -> Option<Vec<&'a str>> {
+    let start = path.find(prefix)?;
+    let rest = &path[start + prefix.len()..];
+    if !rest.is_empty() && !rest.starts_with('/') {
+        return None;
+    }
+    Some(rest.split('/').filter(|s| !s.is_empty()).collect())
+}
+
 /// Where a method and path lead in one function's routes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution<R> {

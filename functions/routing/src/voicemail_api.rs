@@ -37,8 +37,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::http_common::{
     audit_context, audit_unavailable, authenticate, body, internal, json, problem_response,
-    query_parameter, request_path, required_body, router_failure, store_failure, valid_id,
-    Operation,
+    query_parameter, request_path, required_body, router_failure, segments_under, store_failure,
+    valid_id, Operation,
 };
 use crate::router::{Router, RoutingConfig};
 
@@ -112,14 +112,9 @@ type Resolution = crate::http_common::Resolution<Route>;
 
 /// Maps a path (with or without a stage prefix) and method to a route.
 fn resolve(method: &Method, path: &str) -> Resolution {
-    let Some(start) = path.find("/api/voicemails") else {
+    let Some(segments) = segments_under(path, "/api/voicemails") else {
         return Resolution::NotFound;
     };
-    let rest = &path[start + "/api/voicemails".len()..];
-    if !rest.is_empty() && !rest.starts_with('/') {
-        return Resolution::NotFound;
-    }
-    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let get = method == Method::GET;
     let post = method == Method::POST;
     match segments.as_slice() {

@@ -13,6 +13,22 @@ use crate::{
     realtime::BroadcastNotice,
 };
 
+/// Sends `value` as one JSON message to a standard queue.
+async fn send_json<T: serde::Serialize + Sync>(
+    client: &Client,
+    queue_url: &str,
+    value: &T,
+) -> Result<(), crate::BoxError> {
+    let body = serde_json::to_string(value)?;
+    client
+        .send_message()
+        .queue_url(queue_url)
+        .message_body(body)
+        .send()
+        .await?;
+    Ok(())
+}
+
 /// Sends each notice as one JSON message.
 #[derive(Debug, Clone)]
 pub struct SqsNoticePublisher {
@@ -40,15 +56,9 @@ impl SqsNoticePublisher {
 #[async_trait]
 impl NoticePublisher for SqsNoticePublisher {
     async fn publish(&self, notice: &BroadcastNotice) -> Result<(), PublishError> {
-        let body = serde_json::to_string(notice).map_err(|error| PublishError(error.into()))?;
-        self.client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(body)
-            .send()
+        send_json(&self.client, &self.queue_url, notice)
             .await
-            .map_err(|error| PublishError(error.into()))?;
-        Ok(())
+            .map_err(PublishError)
     }
 }
 
@@ -76,15 +86,9 @@ impl SqsWebhookOutbox {
 #[async_trait]
 impl WebhookOutbox for SqsWebhookOutbox {
     async fn enqueue(&self, delivery: &WebhookDelivery) -> Result<(), OutboxError> {
-        let body = serde_json::to_string(delivery).map_err(|error| OutboxError(error.into()))?;
-        self.client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(body)
-            .send()
+        send_json(&self.client, &self.queue_url, delivery)
             .await
-            .map_err(|error| OutboxError(error.into()))?;
-        Ok(())
+            .map_err(OutboxError)
     }
 }
 
