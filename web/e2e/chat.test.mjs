@@ -37,6 +37,38 @@ async function chatbot() {
   };
 }
 
+/** An access token of a demo person (password grant; password = user name). */
+async function tokenOf(username) {
+  const response = await fetch(`${BASE_URL}/auth/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: `grant_type=password&username=${username}&password=${username}`,
+  });
+  assert.equal(response.status, 200, `token of ${username}`);
+  return (await response.json()).access_token;
+}
+
+/** The stack tests' own chat queue, open all week, worked by agent06, agent07 and agent08: the
+ * API fuzzer that runs before the browser tests changes the demo queues and agent01's chats. */
+const CHAT_QUEUE = "chat-e2e";
+async function ensureChatQueue() {
+  const token = await tokenOf("admin");
+  const call = (method, path, body) =>
+    fetch(`${BASE_URL}${path}`, { method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const day = [{ start: "00:00", end: "00:00" }];
+  const queue = {
+    queueId: CHAT_QUEUE, name: "Chat (testy)", priority: 5,
+    schedule: { timezone: "Europe/Prague", weekly: { monday: day, tuesday: day, wednesday: day, thursday: day, friday: day, saturday: day, sunday: day }, exceptions: [], closedOnPublicHolidays: false },
+  };
+  let answer = await call("PUT", `/api/admin/queues/${CHAT_QUEUE}`, queue);
+  if (answer.status === 404) answer = await call("POST", "/api/admin/queues", queue);
+  assert.ok(answer.status === 200 || answer.status === 201, `queue ${answer.status} ${await answer.text()}`);
+  for (const username of ["agent06", "agent07", "agent08"]) {
+    const member = await call("PUT", `/api/admin/queues/${CHAT_QUEUE}/members/${username}`, { skillLevel: 5, priority: 5 });
+    assert.ok(member.status < 300, `member ${username}: ${member.status}`);
+  }
+}
+
 describe(`Linka chats at the desk at ${BASE_URL}`, () => {
   const open = useBrowser();
 
@@ -95,6 +127,7 @@ describe(`Linka chats at the desk at ${BASE_URL}`, () => {
       t.skip("the mock has no conversation API; the test above covers the desk");
       return;
     }
+    await ensureChatQueue();
     await openDesk(agent.page);
     const colleague = await open();
     await login(colleague.page, "agent07");
@@ -108,7 +141,7 @@ describe(`Linka chats at the desk at ${BASE_URL}`, () => {
     for (const [n, text, from] of [[1, "Dobrý den.", "customer"], [2, "Potřebuji kartu EHIC.", "customer"], [3, "Předávám vás operátorovi.", "bot"]]) {
       assert.equal((await bot("POST", messages, { text, clientMessageId: `e2e-${n}`, from })).status, 201);
     }
-    assert.equal((await bot("POST", `/api/chat/conversations/${id}/handoff`, { queueId: "as-asistence" })).status, 202);
+    assert.equal((await bot("POST", `/api/chat/conversations/${id}/handoff`, { queueId: CHAT_QUEUE })).status, 202);
 
     // The agent of the queue sees it waiting (push), takes it and answers.
     await agent.page.getByTestId(`desk-chat-accept-${id}`).click();
@@ -143,21 +176,28 @@ describe(`Linka chats at the desk at ${BASE_URL}`, () => {
 
   test("a visitor chats through the widget on the insurer's page; an agent answers at the desk (stack)", { timeout: TEST_TIMEOUT_MS }, async (t) => {
     const agent = await open();
-    await login(agent.page, "agent01");
+    await login(agent.page, "agent08");
     if ((await pageApi(agent.page, "GET", "/api/mock/desk")).status === 200) {
       t.skip("the mock has no conversation API");
       return;
     }
+    await ensureChatQueue();
     await openDesk(agent.page);
     const visitor = await open();
-    await visitor.page.goto(`${BASE_URL}/widget.html`);
+    // The insurer's page, as a site embeds the widget: one script tag, here with the test queue.
+    await visitor.page.route(`${BASE_URL}/e2e-insurer.html`, (route) =>
+      route.fulfill({
+        contentType: "text/html; charset=utf-8",
+        body: `<!doctype html><html lang="cs"><head><meta charset="utf-8"><title>Pojišťovna</title></head><body><h1>Pojišťovna</h1><script type="module" src="/linka-widget.js" data-linka-queue="${CHAT_QUEUE}"></script></body></html>`,
+      }),
+    );
+    await visitor.page.goto(`${BASE_URL}/e2e-insurer.html`);
     await visitor.page.getByTestId("linka-widget-toggle").click();
     await visitor.page.getByLabel("Jméno (nepovinné)").fill("Eva Malá");
     await visitor.page.getByTestId("linka-widget-message").fill("Dobrý den, jak změním adresu?");
     await visitor.page.getByTestId("linka-widget-start").click();
     const widget = visitor.page.getByTestId("linka-widget");
-    // The default chat queue (kkc-obecne) may be closed when this runs: then the visitor leaves
-    // the message for the agents, who see it waiting either way.
+    // (Should the queue be closed, the visitor leaves the message; the agents see it either way.)
     await visitor.page.locator('[data-testid="linka-widget"][data-phase="waiting"], [data-testid="linka-widget"][data-phase="closed"]').waitFor();
     if ((await widget.getAttribute("data-phase")) === "closed") {
       assert.match(await visitor.page.getByTestId("linka-widget-closed").textContent(), /mimo provozní dobu/);
@@ -165,7 +205,7 @@ describe(`Linka chats at the desk at ${BASE_URL}`, () => {
       await visitor.page.locator('[data-testid="linka-widget"][data-phase="left"]').waitFor();
     }
 
-    // agent01 works kkc-obecne: the chat waits at the desk; taken and answered.
+    // agent08 works the queue: the chat waits at the desk; taken and answered.
     const waiting = agent.page.getByTestId("desk-chats-waiting").locator("li", { hasText: "Eva Malá" }).first();
     await waiting.waitFor();
     await waiting.getByRole("button", { name: "Přijmout" }).click();

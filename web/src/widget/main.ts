@@ -8,8 +8,10 @@ const style = document.createElement("style");
 style.textContent = css;
 document.head.append(style);
 
-const script = document.querySelector<HTMLScriptElement>("script[data-linka-api]");
+// Options on the script tag: data-linka-api (the API's origin), data-linka-queue (the queue).
+const script = document.querySelector<HTMLScriptElement>("script[data-linka-api], script[data-linka-queue]");
 const apiBase = (script?.dataset["linkaApi"] ?? new URL(import.meta.url).origin).replace(/\/+$/, "");
+const queueId = script?.dataset["linkaQueue"] ?? null;
 const root = document.createElement("div");
 document.body.append(root);
-new ChatWidget(root, new ChatSession({ apiBase, storage: window.sessionStorage }));
+new ChatWidget(root, new ChatSession({ apiBase, storage: window.sessionStorage, queueId }));

@@ -76,6 +76,9 @@ describe("the widget's chat session", () => {
     await session.handoff(true);
     expect(session.phase).toBe("left");
     expect(api.calls.at(-1)?.body).toEqual({ leaveMessage: true });
+    const queued = new ChatSession({ apiBase: "http://x", storage: new MemoryStore(), fetchFn: api.fetchFn, newKey, queueId: "chat-web" });
+    await queued.start({}, "Dotaz");
+    expect(api.calls.find((call) => call.path.endsWith("/handoff") && call.body !== undefined && (call.body as { queueId?: string }).queueId === "chat-web")).toBeDefined();
   });
 
   it("forgets a conversation its token no longer reaches", async () => {

@@ -25,6 +25,8 @@ export interface SessionOptions {
   fetchFn?: typeof fetch;
   /** A fresh idempotency key. */
   newKey?: () => string;
+  /** The queue to hand chats to (`data-linka-queue`); the API's default chat queue without. */
+  queueId?: string | null;
 }
 
 const STORE_KEY = "linka-chat";
@@ -97,7 +99,9 @@ export class ChatSession {
   async handoff(leaveMessage: boolean): Promise<void> {
     const id = this.conversationId;
     if (!id) return;
-    const answer = await this.#call("POST", `/api/chat/conversations/${encodeURIComponent(id)}/handoff`, leaveMessage ? { leaveMessage: true } : undefined);
+    const queue = this.#options.queueId ? { queueId: this.#options.queueId } : {};
+    const body = leaveMessage ? { ...queue, leaveMessage: true } : this.#options.queueId ? queue : undefined;
+    const answer = await this.#call("POST", `/api/chat/conversations/${encodeURIComponent(id)}/handoff`, body);
     if (answer.status === 202) {
       this.phase = answer.body?.["leftMessage"] === true ? "left" : answer.body?.["status"] === "assigned" ? "chatting" : "waiting";
     } else if (answer.status === 409 && answer.body?.["code"] === "chat-closed") {
