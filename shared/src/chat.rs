@@ -137,6 +137,47 @@ pub struct Conversation {
     pub updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<DateTime<Utc>>,
+    /// E-mail: the subject of the thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// E-mail: what a reply must name to stay in the customer's thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_thread: Option<MailThread>,
+    /// Social: the page and the customer's page-scoped id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub social: Option<SocialAddress>,
+}
+
+/// The `Message-ID`s of an e-mail conversation (without angle brackets).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MailThread {
+    /// The customer's latest e-mail: a reply's `In-Reply-To`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_inbound: Option<String>,
+    /// The thread, oldest first: a reply's `References`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+}
+
+/// Who a social conversation is with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SocialAddress {
+    pub network: String,
+    pub page_id: String,
+    pub user_id: String,
+}
+
+/// A file that came with a message (an e-mail attachment), stored in S3.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    /// The object's key in the attachments bucket.
+    pub key: String,
 }
 
 /// One message of a transcript.
@@ -155,6 +196,11 @@ pub struct ChatMessage {
     pub at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_message_id: Option<String>,
+    /// E-mail: the subject the agent gave a new e-mail (replies take the thread's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// Why a conversation refused a change.
@@ -363,6 +409,9 @@ impl Conversation {
             created_at: now,
             updated_at: now,
             ended_at: None,
+            subject: None,
+            mail_thread: None,
+            social: None,
         };
         let first = request
             .initial_message
@@ -389,6 +438,8 @@ impl Conversation {
             text: text.trim().to_owned(),
             at: now,
             client_message_id: client_message_id.map(str::to_owned),
+            subject: None,
+            attachments: Vec::new(),
         };
         self.next_seq += 1;
         self.updated_at = now;
@@ -579,6 +630,95 @@ impl Conversation {
         Ok(())
     }
 
+    /// A conversation on another channel than the web: a customer's SMS, e-mail or social
+    /// message starts it (`agent: None`: nobody handles it yet), or an agent does by writing
+    /// first from the desk or a client card (then it is theirs). `started_by` is the channel's
+    /// starter name (`channel:sms`…) or the agent; `client_token` its idempotency key.
+    pub fn open_channel(
+        id: &str,
+        channel: ChatChannel,
+        customer: ChatCustomer,
+        started_by: &str,
+        client_token: &str,
+        agent: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Conversation {
+        let request = StartConversation {
+            customer,
+            attributes: BTreeMap::new(),
+            initial_message: None,
+            client_token: client_token.to_owned(),
+            webhook_url: None,
+        };
+        let (mut conversation, _) = Conversation::start(id, &request, channel, "", now);
+        conversation.started_by = Some(started_by.to_owned());
+        if let Some(agent) = agent {
+            conversation.status = ConversationStatus::Assigned;
+            conversation.agent = Some(agent.to_owned());
+        }
+        conversation
+    }
+
+    /// A customer's message that came on the conversation's channel; `external_id` (the SMS's,
+    /// e-mail's or social message's own id) is its idempotency key; `attachments` are stored.
+    pub fn receive(
+        &mut self,
+        message_id: &str,
+        text: &str,
+        external_id: &str,
+        attachments: Vec<Attachment>,
+        now: DateTime<Utc>,
+    ) -> Result<ChatMessage, ChatError> {
+        if self.status == ConversationStatus::Ended {
+            return Err(ChatError::Ended);
+        }
+        let mut message = self.append(
+            message_id,
+            Sender::Customer,
+            None,
+            text,
+            Some(external_id),
+            now,
+        );
+        message.attachments = attachments;
+        Ok(message)
+    }
+
+    /// Puts a conversation nobody handles yet into `queue_id`. An SMS or e-mail waits for the
+    /// agents whatever the hour (nobody is there live to be told the queue is closed). Queued or
+    /// held already: unchanged (`false`).
+    pub fn enqueue(&mut self, queue_id: &str, now: DateTime<Utc>) -> Result<bool, ChatError> {
+        match self.status {
+            ConversationStatus::Ended => Err(ChatError::Ended),
+            ConversationStatus::Queued | ConversationStatus::Assigned => Ok(false),
+            ConversationStatus::Bot => {
+                self.status = ConversationStatus::Queued;
+                self.queue_id = Some(queue_id.to_owned());
+                self.updated_at = now;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Remembers an inbound e-mail's place in the customer's thread: its `Message-ID` is what
+    /// a reply answers, and the chain it named (oldest first) plus itself what a reply refers to.
+    pub fn note_mail(&mut self, message_id: Option<&str>, replies_to: &[String]) {
+        let thread = self.mail_thread.get_or_insert_with(MailThread::default);
+        for id in replies_to.iter().rev().chain(message_id.map(str::to_owned).iter()) {
+            if !thread.references.contains(id) {
+                thread.references.push(id.clone());
+            }
+        }
+        let overflow = thread
+            .references
+            .len()
+            .saturating_sub(channels::MAX_REFERENCES);
+        thread.references.drain(..overflow);
+        if let Some(id) = message_id {
+            thread.last_inbound = Some(id.to_owned());
+        }
+    }
+
     /// Ends the conversation; ending an ended one changes nothing (`None`).
     pub fn end(&mut self, message_id: &str, now: DateTime<Utc>) -> Option<ChatMessage> {
         if self.status == ConversationStatus::Ended {
@@ -623,6 +763,7 @@ pub fn transcript_page(
     (page, next)
 }
 
+pub mod channels;
 pub mod participant;
 pub mod webhook;
 

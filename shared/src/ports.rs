@@ -580,6 +580,17 @@ pub enum ChatWriteError {
 pub struct ChatWrite {
     pub conversation: Versioned<crate::chat::Conversation>,
     pub messages: Vec<crate::chat::ChatMessage>,
+    /// Makes an alias (a channel address: the conversation open with an SMS number, e-mail
+    /// address or social user) name this conversation, if it still names what it did when read.
+    pub alias: Option<AliasClaim>,
+}
+
+/// An alias moved to a conversation by a [`ChatWrite`] (issue 7, OMNI-1…3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasClaim {
+    pub key: String,
+    /// The conversation it named when read (`None`: none); otherwise the write is a conflict.
+    pub previous: Option<String>,
 }
 
 /// Conversations and their transcripts (`ChatTable`). A write stores the conversation and its
@@ -621,6 +632,26 @@ pub trait ConversationStore: Send + Sync {
         username: &str,
     ) -> Result<Vec<Versioned<crate::chat::Conversation>>, StoreError>;
     async fn save(&self, write: &ChatWrite) -> Result<(), ChatWriteError>;
+    /// The conversation an alias names: the one open with a channel address
+    /// (`chat::channels::address_key`) or the one an e-mail's `Message-ID` belongs to
+    /// (`chat::channels::mail_id_key`).
+    async fn by_alias(
+        &self,
+        key: &str,
+    ) -> Result<Option<Versioned<crate::chat::Conversation>>, StoreError>;
+    /// Makes `key` name the conversation (the ids of e-mails sent: written once).
+    async fn set_alias(&self, key: &str, conversation_id: &str) -> Result<(), StoreError>;
+    /// The provider's id of the outbound message `seq`, once it was sent.
+    async fn sent_id(&self, conversation_id: &str, seq: u64) -> Result<Option<String>, StoreError>;
+    /// Records that the outbound message `seq` was sent with the provider's id (SNS, SES or the
+    /// social network's message id).
+    async fn mark_sent(
+        &self,
+        conversation_id: &str,
+        seq: u64,
+        provider_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError>;
 }
 
 /// Hands bot webhook deliveries (issue 7) to the delivery queue; the `chat-webhook` function
@@ -638,3 +669,79 @@ pub trait WebhookOutbox: Send + Sync {
 #[derive(Debug, Error)]
 #[error("failed to queue a webhook delivery")]
 pub struct OutboxError(#[source] pub BoxError);
+
+/// Hands agents' messages in SMS, e-mail and social conversations (issue 7, OMNI-1…3) to the
+/// outbound queue; the `chat-outbound` function sends them, retrying until the provider takes
+/// them (then the dead-letter queue).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ChannelOutbox: Send + Sync {
+    async fn enqueue(
+        &self,
+        message: &crate::chat::channels::OutboundMessage,
+    ) -> Result<(), OutboxError>;
+}
+
+/// A provider did not take an outbound message.
+#[derive(Debug, Error)]
+pub enum SendError {
+    /// Worth retrying (throttled, unavailable, a network failure).
+    #[error("the provider failed to send, retry later")]
+    Transient(#[source] BoxError),
+    /// Never going to work (an invalid number or address, a refused recipient).
+    #[error("the provider refused the message")]
+    Refused(#[source] BoxError),
+}
+
+/// Sends SMS (SNS `Publish` to a phone number in production).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    /// Sends `text` to `to` (E.164); the provider's message id.
+    async fn send_sms(&self, to: &str, text: &str) -> Result<String, SendError>;
+}
+
+/// Sends e-mail (SESv2 `SendEmail` with raw MIME in production).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait MailSender: Send + Sync {
+    /// Sends the MIME message `raw` to `to`; the provider's message id.
+    async fn send_mail(&self, to: &str, raw: &[u8]) -> Result<String, SendError>;
+}
+
+/// Sends a message to a social network's user (Messenger's Send API first).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SocialSender: Send + Sync {
+    /// Sends `text` from page `page_id` to the page-scoped user; the network's message id.
+    async fn send_social(
+        &self,
+        page_id: &str,
+        recipient_id: &str,
+        text: &str,
+    ) -> Result<String, SendError>;
+}
+
+/// Raw inbound e-mail where SES's receipt rule stored it, and the attachments kept of it
+/// (issue 7, OMNI-2).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait MailObjects: Send + Sync {
+    /// The raw message SES stored at `bucket`/`key`.
+    async fn raw_mail(&self, bucket: &str, key: &str) -> Result<Vec<u8>, StoreError>;
+    /// Stores an attachment under `key` (in the attachments bucket).
+    async fn put_attachment(
+        &self,
+        key: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), StoreError>;
+    /// A presigned GET of an attachment, valid for `expires`, served as a download of
+    /// `file_name`.
+    async fn attachment_url(
+        &self,
+        key: &str,
+        file_name: &str,
+        expires: std::time::Duration,
+    ) -> Result<String, StoreError>;
+}

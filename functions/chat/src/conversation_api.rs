@@ -432,6 +432,7 @@ async fn start<J>(
                     version: 0,
                 },
                 messages: first.into_iter().collect(),
+                alias: None,
             };
             match deps.store.save(&write).await {
                 Ok(()) => conversation,
@@ -518,6 +519,7 @@ async fn post<J>(
                 version: conversation.version,
             },
             messages: vec![stored.clone()],
+            alias: None,
         };
         match deps.store.save(&write).await {
             Ok(()) => {
@@ -626,6 +628,7 @@ async fn change<J>(
                 version: conversation.version,
             },
             messages: vec![message.clone()],
+            alias: None,
         };
         match deps.store.save(&write).await {
             Ok(()) => {

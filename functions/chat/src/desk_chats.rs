@@ -427,6 +427,7 @@ async fn change<J>(
                 version: conversation.version,
             },
             messages: message.clone().into_iter().collect(),
+            alias: None,
         };
         match deps.store.save(&write).await {
             Ok(()) => return Ok((changed, message)),

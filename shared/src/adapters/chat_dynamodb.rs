@@ -7,7 +7,12 @@
 //!   query of the partition reads the transcript in order;
 //! - `pk = conv#<id>`, `sk = cmid#<clientMessageId>`: the claim of a client message id;
 //! - `pk = token#<starter>#<clientToken>`, `sk = token`: the claim of a client token (expires
-//!   after [`TOKEN_CLAIM_DAYS`] days through the table's TTL attribute `expiresAt`).
+//!   after [`TOKEN_CLAIM_DAYS`] days through the table's TTL attribute `expiresAt`);
+//! - `pk = alias#<key>`, `sk = alias`: `conversationId` named by a channel address (the SMS
+//!   number, e-mail address or social user it is open with: moved by the conversation's writes)
+//!   or an e-mail's `Message-ID` (written once);
+//! - `pk = conv#<id>`, `sk = sent#<seq, 12 digits>`: an outbound message was sent
+//!   (`providerId`, `sentAt`).
 //!
 //! A conversation, its new messages and their claims are one `TransactWriteItems`: when a claim
 //! exists the transaction is cancelled and the first request's conversation or message is read.
@@ -60,6 +65,14 @@ fn message_sort_key(seq: u64) -> String {
 
 fn token_key(started_by: Option<&str>, client_token: &str) -> String {
     format!("token#{}#{client_token}", started_by.unwrap_or("-"))
+}
+
+fn alias_key(key: &str) -> String {
+    format!("alias#{key}")
+}
+
+fn sent_sort_key(seq: u64) -> String {
+    format!("sent#{seq:012}")
 }
 
 fn owner_of(conversation: &Conversation) -> Option<String> {
@@ -330,6 +343,7 @@ impl ConversationStore for DynamoConversationStore {
         enum Claim {
             Conversation,
             Token,
+            Alias,
             ClientMessage(String),
             Message,
         }
@@ -361,6 +375,28 @@ impl ConversationStore for DynamoConversationStore {
             );
             items.push(self.put(claim, "attribute_not_exists(#pk)", None)?);
             claims.push(Claim::Token);
+        }
+        if let Some(alias) = &write.alias {
+            let mut item = Item::new();
+            item.insert("pk".into(), string(&alias_key(&alias.key)));
+            item.insert("sk".into(), string("alias"));
+            item.insert("conversationId".into(), string(id));
+            let mut put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .expression_attribute_names("#pk", "pk");
+            put = match &alias.previous {
+                None => put.condition_expression("attribute_not_exists(#pk)"),
+                Some(previous) => put
+                    .condition_expression("#conversationId = :previous")
+                    .expression_attribute_names("#conversationId", "conversationId")
+                    .expression_attribute_values(":previous", string(previous)),
+            };
+            let put = put
+                .build()
+                .map_err(|error| backend("build a chat alias write", error))?;
+            items.push(TransactWriteItem::builder().put(put).build());
+            claims.push(Claim::Alias);
         }
         for message in &write.messages {
             let mut item: Item = to_item(message).map_err(corrupt)?;
@@ -424,10 +460,68 @@ impl ConversationStore for DynamoConversationStore {
                         return Err(ChatWriteError::DuplicateClientMessage(first.message_id));
                     }
                 }
-                Claim::Conversation | Claim::Message => {}
+                Claim::Conversation | Claim::Alias | Claim::Message => {}
             }
         }
         // A version moved, a message slot was taken, or the transaction met another one.
         Err(ChatWriteError::Conflict)
+    }
+
+    async fn by_alias(&self, key: &str) -> Result<Option<Versioned<Conversation>>, StoreError> {
+        let Some(alias) = self.get_item(&alias_key(key), "alias").await? else {
+            return Ok(None);
+        };
+        let Some(AttributeValue::S(id)) = alias.get("conversationId") else {
+            return Err(StoreError::Corrupt {
+                entity: "conversation",
+                source: "an alias has no conversationId".into(),
+            });
+        };
+        self.get(id).await
+    }
+
+    async fn set_alias(&self, key: &str, conversation_id: &str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", string(&alias_key(key)))
+            .item("sk", string("alias"))
+            .item("conversationId", string(conversation_id))
+            .send()
+            .await
+            .map_err(|error| backend("store a chat alias", aws_sdk_dynamodb::Error::from(error)))?;
+        Ok(())
+    }
+
+    async fn sent_id(&self, conversation_id: &str, seq: u64) -> Result<Option<String>, StoreError> {
+        let item = self
+            .get_item(&conversation_key(conversation_id), &sent_sort_key(seq))
+            .await?;
+        Ok(item.and_then(|item| match item.get("providerId") {
+            Some(AttributeValue::S(id)) => Some(id.clone()),
+            _ => None,
+        }))
+    }
+
+    async fn mark_sent(
+        &self,
+        conversation_id: &str,
+        seq: u64,
+        provider_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", string(&conversation_key(conversation_id)))
+            .item("sk", string(&sent_sort_key(seq)))
+            .item("providerId", string(provider_id))
+            .item("sentAt", string(&format_rfc3339(at)))
+            .send()
+            .await
+            .map_err(|error| {
+                backend("record a sent message", aws_sdk_dynamodb::Error::from(error))
+            })?;
+        Ok(())
     }
 }

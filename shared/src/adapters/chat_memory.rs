@@ -22,6 +22,10 @@ struct Data {
     tokens: BTreeMap<(String, String), String>,
     /// (conversation id, client message id) → seq.
     client_messages: BTreeMap<(String, String), u64>,
+    /// alias → conversation id.
+    aliases: BTreeMap<String, String>,
+    /// (conversation id, seq) → the provider's id of the sent message.
+    sent: BTreeMap<(String, u64), String>,
 }
 
 /// Conversations in memory. Clones share the same data.
@@ -169,6 +173,14 @@ impl ConversationStore for InMemoryConversationStore {
                 }
             }
         }
+        if let Some(claim) = &write.alias {
+            if data.aliases.get(&claim.key) != claim.previous.as_ref() {
+                return Err(ChatWriteError::Conflict);
+            }
+        }
+        if let Some(claim) = &write.alias {
+            data.aliases.insert(claim.key.clone(), id.clone());
+        }
         if write.conversation.version == 0 {
             data.tokens.insert(
                 (
@@ -193,6 +205,43 @@ impl ConversationStore for InMemoryConversationStore {
                 version: write.conversation.version + 1,
             },
         );
+        Ok(())
+    }
+
+    async fn by_alias(&self, key: &str) -> Result<Option<Versioned<Conversation>>, StoreError> {
+        let data = self.lock();
+        Ok(data
+            .aliases
+            .get(key)
+            .and_then(|id| data.conversations.get(id))
+            .cloned())
+    }
+
+    async fn set_alias(&self, key: &str, conversation_id: &str) -> Result<(), StoreError> {
+        self.lock()
+            .aliases
+            .insert(key.to_owned(), conversation_id.to_owned());
+        Ok(())
+    }
+
+    async fn sent_id(&self, conversation_id: &str, seq: u64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .sent
+            .get(&(conversation_id.to_owned(), seq))
+            .cloned())
+    }
+
+    async fn mark_sent(
+        &self,
+        conversation_id: &str,
+        seq: u64,
+        provider_id: &str,
+        _at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.lock()
+            .sent
+            .insert((conversation_id.to_owned(), seq), provider_id.to_owned());
         Ok(())
     }
 }

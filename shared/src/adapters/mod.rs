@@ -4,6 +4,7 @@ mod apigw;
 mod audit_dynamodb;
 mod callbacks_dynamodb;
 mod callbacks_memory;
+mod channels_aws;
 mod chat_dynamodb;
 mod chat_memory;
 mod clients_dynamodb;
@@ -37,6 +38,7 @@ pub use apigw::ApiGatewayNotifier;
 pub use audit_dynamodb::{DynamoAuditLog, DynamoUserAdministration};
 pub use callbacks_dynamodb::DynamoCallbackStore;
 pub use callbacks_memory::InMemoryCallbackStore;
+pub use channels_aws::{S3MailObjects, SesMailSender, SnsSmsSender};
 pub use chat_dynamodb::DynamoConversationStore;
 pub use chat_memory::InMemoryConversationStore;
 pub use clients_dynamodb::DynamoClientStore;
@@ -57,7 +59,7 @@ pub use prompts_s3::S3PromptStore;
 pub use routing_dynamodb::{DynamoRoutingStateStore, RoutingTables};
 pub use routing_memory::InMemoryRoutingStateStore;
 pub use sqs::{
-    SqsCtiCommands, SqsNoticePublisher, SqsRoutingSignals, SqsRoutingTriggers, SqsWebhookOutbox,
+    SqsChannelOutbox, SqsCtiCommands, SqsNoticePublisher, SqsRoutingSignals, SqsRoutingTriggers, SqsWebhookOutbox,
     MAX_TRIGGER_DELAY_SECONDS,
 };
 pub use stats_dynamodb::{counter_updates, DynamoStatsStore};

@@ -8,7 +8,7 @@ use crate::{
     chat::webhook::WebhookDelivery,
     ports::{
         CtiCommands, NoticePublisher, OutboxError, PublishError, RoutingSignals, RoutingTriggers,
-        SignalError, WebhookOutbox,
+        SignalError, WebhookOutbox, ChannelOutbox,
     },
     realtime::BroadcastNotice,
 };
@@ -87,6 +87,38 @@ impl SqsWebhookOutbox {
 impl WebhookOutbox for SqsWebhookOutbox {
     async fn enqueue(&self, delivery: &WebhookDelivery) -> Result<(), OutboxError> {
         send_json(&self.client, &self.queue_url, delivery)
+            .await
+            .map_err(OutboxError)
+    }
+}
+
+/// [`ChannelOutbox`] on `ChatOutboundQueue`.
+#[derive(Debug, Clone)]
+pub struct SqsChannelOutbox {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsChannelOutbox {
+    /// With a client built from the shared SDK configuration.
+    pub fn from_sdk_config(
+        sdk_config: &aws_config::SdkConfig,
+        queue_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            client: Client::new(sdk_config),
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl ChannelOutbox for SqsChannelOutbox {
+    async fn enqueue(
+        &self,
+        message: &crate::chat::channels::OutboundMessage,
+    ) -> Result<(), OutboxError> {
+        send_json(&self.client, &self.queue_url, message)
             .await
             .map_err(OutboxError)
     }
