@@ -704,7 +704,11 @@ impl Conversation {
     /// a reply answers, and the chain it named (oldest first) plus itself what a reply refers to.
     pub fn note_mail(&mut self, message_id: Option<&str>, replies_to: &[String]) {
         let thread = self.mail_thread.get_or_insert_with(MailThread::default);
-        for id in replies_to.iter().rev().chain(message_id.map(str::to_owned).iter()) {
+        for id in replies_to
+            .iter()
+            .rev()
+            .chain(message_id.map(str::to_owned).iter())
+        {
             if !thread.references.contains(id) {
                 thread.references.push(id.clone());
             }
@@ -717,6 +721,11 @@ impl Conversation {
         if let Some(id) = message_id {
             thread.last_inbound = Some(id.to_owned());
         }
+    }
+
+    /// A note of Linka's own in the transcript (a message that could not be sent…).
+    pub fn note(&mut self, message_id: &str, text: &str, now: DateTime<Utc>) -> ChatMessage {
+        self.append(message_id, Sender::System, None, text, None, now)
     }
 
     /// Ends the conversation; ending an ended one changes nothing (`None`).

@@ -20,11 +20,16 @@ use linka_shared::{
     auth::{JwksSource, Principal, Role, TokenValidator},
     authz::Permission,
     chat::{
+        channels::{address_key, MAX_SMS_CHARS, MAX_SUBJECT_CHARS},
         AgentMessage, ChatChannel, ChatCustomer, ChatError, ChatMessage, Conversation,
         ConversationStatus, Sender, DEFAULT_CHATS_PER_AGENT,
     },
+    identifiers::normalize_czech_phone,
     paging::all_pages,
-    ports::{ChatWrite, ChatWriteError, ConfigStore, ConversationStore, UserDirectory, Versioned},
+    ports::{
+        AliasClaim, ChatWrite, ChatWriteError, ConfigStore, ConversationStore, MailObjects,
+        UserDirectory, Versioned,
+    },
     problem::{FieldError, Problem},
     realtime::PushMessage,
     time::format_rfc3339,
@@ -50,7 +55,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/desk/chats/{conversationId}/invite"),
     ("POST", "/api/desk/chats/{conversationId}/typing"),
     ("POST", "/api/desk/chats/{conversationId}/end"),
+    ("POST", "/api/desk/chats/sms"),
+    ("POST", "/api/desk/chats/email"),
+    (
+        "GET",
+        "/api/desk/chats/{conversationId}/messages/{seq}/attachments/{index}",
+    ),
 ];
+
+/// How long an attachment's download link works.
+const ATTACHMENT_LINK: std::time::Duration = std::time::Duration::from_secs(300);
 
 const MAX_TRIES: usize = 24;
 
@@ -63,6 +77,8 @@ pub struct DeskChatDeps<J> {
     pub effects: ChatEffects,
     /// Chats one agent holds at once (CHAT-2).
     pub chats_per_agent: u8,
+    /// E-mail attachments (download links); none: attachments cannot be opened.
+    pub attachments: Option<Arc<dyn MailObjects>>,
 }
 
 impl<J> DeskChatDeps<J> {
@@ -86,6 +102,9 @@ enum Route {
     Messages(String),
     Post(String),
     Act(String, Action),
+    /// An agent writes first: a new SMS or e-mail conversation.
+    Open(ChatChannel),
+    Attachment(String, String, String),
 }
 
 type Resolution = routing::http_common::Resolution<Route>;
@@ -113,6 +132,15 @@ fn resolve(method: &Method, path: &str) -> Resolution {
     match segments.as_slice() {
         [] if get => Resolution::Found(Route::List),
         [] => Resolution::MethodNotAllowed("GET"),
+        ["sms"] if post => Resolution::Found(Route::Open(ChatChannel::Sms)),
+        ["email"] if post => Resolution::Found(Route::Open(ChatChannel::Email)),
+        ["sms" | "email"] => Resolution::MethodNotAllowed("POST"),
+        [id, "messages", seq, "attachments", index] if get => Resolution::Found(Route::Attachment(
+            (*id).to_owned(),
+            (*seq).to_owned(),
+            (*index).to_owned(),
+        )),
+        [_, "messages", _, "attachments", _] => Resolution::MethodNotAllowed("GET"),
         [id, "messages"] if get => Resolution::Found(Route::Messages((*id).to_owned())),
         [id, "messages"] if post => Resolution::Found(Route::Post((*id).to_owned())),
         [_, "messages"] => Resolution::MethodNotAllowed("GET, POST"),
@@ -145,6 +173,8 @@ struct ChatSummary<'a> {
     agent: Option<&'a str>,
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     invited: &'a BTreeSet<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
     /// The `seq` of the newest message (0: none yet).
     last_seq: u64,
     created_at: String,
@@ -162,6 +192,7 @@ impl<'a> From<&'a Conversation> for ChatSummary<'a> {
             queue_id: c.queue_id.as_deref(),
             agent: c.agent.as_deref(),
             invited: &c.invited,
+            subject: c.subject.as_deref(),
             last_seq: c.next_seq.saturating_sub(1),
             created_at: format_rfc3339(c.created_at),
             updated_at: format_rfc3339(c.updated_at),
@@ -259,6 +290,8 @@ pub async fn handle<J: JwksSource>(deps: &DeskChatDeps<J>, request: Request) -> 
         Route::Act(id, Action::Invite) => invite(deps, &principal, &id, &request, now).await,
         Route::Act(id, Action::Typing) => typing(deps, &principal, &id).await,
         Route::Act(id, Action::End) => end(deps, &principal, &id, now).await,
+        Route::Open(channel) => open(deps, &principal, channel, &request, now).await,
+        Route::Attachment(id, seq, index) => attachment(deps, &principal, &id, &seq, &index).await,
     };
     outcome.unwrap_or_else(problem_response)
 }
@@ -465,6 +498,14 @@ async fn post<J>(
         Some(first) => first,
         None => {
             let result = change(deps, id, |conversation| {
+                if conversation.channel == ChatChannel::Sms
+                    && message.text.chars().count() > MAX_SMS_CHARS
+                {
+                    return Err(Problem::unprocessable(vec![FieldError::new(
+                        "text",
+                        format!("an SMS must be at most {MAX_SMS_CHARS} characters"),
+                    )]));
+                }
                 conversation
                     .post_as_agent(
                         &uuid::Uuid::new_v4().to_string(),
@@ -721,3 +762,263 @@ async fn end<J>(
 #[cfg(test)]
 #[path = "desk_chats_tests.rs"]
 mod tests;
+
+// ---------------------------------------------------------------------------------------------
+// SMS and e-mail an agent starts (OMNI-1/2, DESK-15)
+// ---------------------------------------------------------------------------------------------
+
+/// `POST /api/desk/chats/sms` and `…/email`: the first message of a new conversation.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OpenRequest {
+    /// The phone number (SMS) or e-mail address.
+    to: String,
+    text: String,
+    /// The desk's idempotency key: a repeat returns what the first request made.
+    client_message_id: String,
+    /// E-mail: required.
+    #[serde(default)]
+    subject: Option<String>,
+    /// The customer's name, when known (from the client card).
+    #[serde(default)]
+    name: Option<String>,
+}
+
+fn has_control(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+}
+
+/// The request's customer and subject, or every problem with it.
+fn opening(
+    channel: ChatChannel,
+    request: &OpenRequest,
+) -> Result<(ChatCustomer, Option<String>), Vec<FieldError>> {
+    let mut errors = AgentMessage {
+        text: request.text.clone(),
+        client_message_id: request.client_message_id.clone(),
+    }
+    .validate();
+    let mut customer = ChatCustomer::default();
+    if let Some(name) = &request.name {
+        if name.trim().is_empty()
+            || name.chars().count() > linka_shared::chat::MAX_NAME_CHARS
+            || has_control(name)
+        {
+            errors.push(FieldError::new("name", "must be 1 to 100 characters"));
+        } else {
+            customer.name = Some(name.trim().to_owned());
+        }
+    }
+    let mut subject = None;
+    match channel {
+        ChatChannel::Sms => {
+            match normalize_czech_phone(&request.to) {
+                Ok(number) => customer.phone = Some(number),
+                Err(_) => errors.push(FieldError::new("to", "must be a phone number")),
+            }
+            if request.text.chars().count() > MAX_SMS_CHARS {
+                errors.push(FieldError::new(
+                    "text",
+                    format!("an SMS must be at most {MAX_SMS_CHARS} characters"),
+                ));
+            }
+            if request.subject.is_some() {
+                errors.push(FieldError::new("subject", "an SMS has no subject"));
+            }
+        }
+        _ => {
+            let to = request.to.trim().to_lowercase();
+            if linka_shared::users::is_valid_email(&to) {
+                customer.email = Some(to);
+            } else {
+                errors.push(FieldError::new("to", "must be an e-mail address"));
+            }
+            match request.subject.as_deref().map(str::trim) {
+                Some(text)
+                    if !text.is_empty()
+                        && text.chars().count() <= MAX_SUBJECT_CHARS
+                        && !text.chars().any(char::is_control) =>
+                {
+                    subject = Some(text.to_owned());
+                }
+                _ => errors.push(FieldError::new(
+                    "subject",
+                    format!("must be 1 to {MAX_SUBJECT_CHARS} characters on one line"),
+                )),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok((customer, subject))
+    } else {
+        Err(errors)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Opened<'a> {
+    conversation: ChatSummary<'a>,
+    message: &'a ChatMessage,
+}
+
+async fn opened<J>(
+    deps: &DeskChatDeps<J>,
+    conversation: &Conversation,
+    status: StatusCode,
+) -> Operation {
+    let messages = deps
+        .store
+        .messages(&conversation.conversation_id, 0, 1)
+        .await
+        .map_err(|error| store_failure("read a transcript", error))?;
+    let message = messages.first().ok_or_else(Problem::internal)?;
+    json(
+        status,
+        &Opened {
+            conversation: ChatSummary::from(conversation),
+            message,
+        },
+    )
+}
+
+async fn open<J>(
+    deps: &DeskChatDeps<J>,
+    principal: &Principal,
+    channel: ChatChannel,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Operation {
+    let body: OpenRequest = required_body(request)?;
+    let (customer, subject) = opening(channel, &body).map_err(Problem::unprocessable)?;
+    let username = principal.username.as_str();
+    let address = match channel {
+        ChatChannel::Sms => customer.phone.clone(),
+        _ => customer.email.clone(),
+    }
+    .unwrap_or_default();
+    let alias = address_key(channel, &address);
+    for _ in 0..MAX_TRIES {
+        if let Some(first) = deps
+            .store
+            .by_client_token(Some(username), &body.client_message_id)
+            .await
+            .map_err(|error| store_failure("find a conversation by client token", error))?
+        {
+            return opened(deps, &first.value, StatusCode::OK).await;
+        }
+        // Replies go to the newest conversation with the address: this one.
+        let previous = deps
+            .store
+            .by_alias(&alias)
+            .await
+            .map_err(|error| store_failure("read a channel address", error))?
+            .map(|c| c.value.conversation_id);
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut conversation = Conversation::open_channel(
+            &id,
+            channel,
+            customer.clone(),
+            username,
+            &body.client_message_id,
+            Some(username),
+            now,
+        );
+        conversation.subject.clone_from(&subject);
+        let mut message = conversation
+            .post_as_agent(
+                &uuid::Uuid::new_v4().to_string(),
+                username,
+                &body.text,
+                Some(&body.client_message_id),
+                now,
+            )
+            .map_err(refused)?;
+        message.subject.clone_from(&subject);
+        let write = ChatWrite {
+            conversation: Versioned {
+                value: conversation.clone(),
+                version: 0,
+            },
+            messages: vec![message.clone()],
+            alias: Some(AliasClaim {
+                key: alias.clone(),
+                previous,
+            }),
+        };
+        match deps.store.save(&write).await {
+            Ok(()) => {
+                deps.effects.status(&conversation, &[], &[], false).await;
+                deps.effects
+                    .messages(&conversation, std::slice::from_ref(&message))
+                    .await;
+                return json(
+                    StatusCode::CREATED,
+                    &Opened {
+                        conversation: ChatSummary::from(&conversation),
+                        message: &message,
+                    },
+                );
+            }
+            Err(ChatWriteError::Conflict | ChatWriteError::DuplicateClientToken(_)) => continue,
+            Err(error) => return Err(internal("open a conversation", &error)),
+        }
+    }
+    Err(busy())
+}
+
+/// `GET …/{id}/messages/{seq}/attachments/{index}` (index from 1): a short-lived download link.
+async fn attachment<J>(
+    deps: &DeskChatDeps<J>,
+    principal: &Principal,
+    id: &str,
+    seq: &str,
+    index: &str,
+) -> Operation {
+    let no_such = || {
+        Problem::not_found(
+            "attachment-not-found",
+            "The message has no such attachment.",
+        )
+    };
+    let (Ok(seq), Ok(index)) = (seq.parse::<u64>(), index.parse::<usize>()) else {
+        return Err(no_such());
+    };
+    let conversation = load(deps, id).await?;
+    if !may_read(deps, principal, &conversation.value).await? {
+        return Err(Problem::forbidden(
+            "not-your-chat",
+            "The chat is another agent's.",
+        ));
+    }
+    let messages = deps
+        .store
+        .messages(id, seq.saturating_sub(1), 1)
+        .await
+        .map_err(|error| store_failure("read a message", error))?;
+    let attachment = messages
+        .iter()
+        .find(|m| m.seq == seq)
+        .and_then(|m| index.checked_sub(1).and_then(|i| m.attachments.get(i)))
+        .ok_or_else(no_such)?;
+    let objects = deps.attachments.as_ref().ok_or_else(|| {
+        Problem::service_unavailable(
+            "attachments-unavailable",
+            "Attachments cannot be opened here.",
+        )
+    })?;
+    let url = objects
+        .attachment_url(&attachment.key, &attachment.name, ATTACHMENT_LINK)
+        .await
+        .map_err(|error| store_failure("link an attachment", error))?;
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "url": url,
+            "name": attachment.name,
+            "contentType": attachment.content_type,
+            "size": attachment.size,
+        }),
+    )
+}

@@ -474,3 +474,130 @@ async fn when_a_target_username_is_malformed_should_answer_422() {
         );
     }
 }
+
+#[tokio::test]
+async fn when_an_agent_sends_an_sms_from_a_client_card_should_open_a_conversation_they_hold_and_send_it_once(
+) {
+    use linka_shared::chat::channels::OutboundMessage;
+    let chat = chat().await;
+    let body = json!({"to": "601 234 567", "text": "Vaše karta je na cestě.", "clientMessageId": "card-1", "name": "Jana Dvořáková"});
+    let (status, opened) = desk(
+        &chat,
+        "POST",
+        "/api/desk/chats/sms",
+        "agent01",
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{opened}");
+    assert_eq!(opened["conversation"]["channel"], "sms");
+    assert_eq!(opened["conversation"]["status"], "assigned");
+    assert_eq!(opened["conversation"]["agent"], "agent01");
+    assert_eq!(opened["conversation"]["customer"]["phone"], "+420601234567");
+    assert_eq!(opened["message"]["from"], "agent");
+    let id = opened["conversation"]["conversationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, again) = desk(&chat, "POST", "/api/desk/chats/sms", "agent01", Some(body)).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["conversation"]["conversationId"], id.as_str());
+    assert_eq!(
+        chat.channel_outbox.taken(),
+        vec![OutboundMessage::Sms {
+            conversation_id: id.clone(),
+            seq: 1,
+            to: "+420601234567".into(),
+            text: "Vaše karta je na cestě.".into()
+        }]
+    );
+    let (_, list) = desk(&chat, "GET", "/api/desk/chats", "agent01", None).await;
+    assert_eq!(list["held"][0]["conversationId"], id.as_str());
+}
+
+#[tokio::test]
+async fn when_an_agent_sends_an_email_should_it_carry_the_subject_and_bad_input_be_refused() {
+    use linka_shared::chat::channels::OutboundMessage;
+    let chat = chat().await;
+    let (status, problem) = desk(
+        &chat,
+        "POST",
+        "/api/desk/chats/email",
+        "agent01",
+        Some(json!({
+            "to": "not-an-address", "text": "x", "clientMessageId": "m-1"
+        })),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&"to") && fields.contains(&"subject"),
+        "{problem}"
+    );
+    let (status, problem) = desk(
+        &chat,
+        "POST",
+        "/api/desk/chats/sms",
+        "agent01",
+        Some(json!({
+            "to": "12", "text": "", "clientMessageId": "m-2"
+        })),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    let (status, opened) = desk(&chat, "POST", "/api/desk/chats/email", "agent01", Some(json!({
+        "to": "Jana@Example.cz", "subject": "Potvrzení změny", "text": "Dobrý den, změnu jsme provedli.", "clientMessageId": "m-3"
+    }))).await;
+    assert_eq!(status, 201, "{opened}");
+    assert_eq!(opened["conversation"]["subject"], "Potvrzení změny");
+    let taken = chat.channel_outbox.taken();
+    let [OutboundMessage::Email { to, subject, .. }] = taken.as_slice() else {
+        panic!("{taken:?}");
+    };
+    assert_eq!(
+        (to.as_str(), subject.as_str()),
+        ("jana@example.cz", "Potvrzení změny")
+    );
+}
+
+#[tokio::test]
+async fn when_an_attachment_is_asked_for_should_answer_404_for_none_and_refuse_strangers() {
+    let chat = chat().await;
+    let id = queued_chat(&chat, "att-1").await;
+    let (status, body) = desk(
+        &chat,
+        "GET",
+        &format!("/api/desk/chats/{id}/messages/1/attachments/1"),
+        "agent01",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["code"], "attachment-not-found");
+    let (status, _) = desk(
+        &chat,
+        "GET",
+        &format!("/api/desk/chats/{id}/messages/x/attachments/1"),
+        "agent01",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = desk(
+        &chat,
+        "GET",
+        &format!("/api/desk/chats/{id}/messages/1/attachments/1"),
+        "agent03",
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = desk(&chat, "DELETE", "/api/desk/chats/sms", "agent01", None).await;
+    assert_eq!(status, 405);
+}

@@ -9,11 +9,12 @@ use linka_shared::{
     adapters::fanout::push_to_connections,
     admin_config::members_collection,
     chat::{
+        channels::outbound_for,
         webhook::{WebhookDelivery, WebhookEvent},
         ChatMessage, Conversation, Sender,
     },
     paging::all_pages,
-    ports::{ConfigStore, ConnectionNotifier, ConnectionStore, WebhookOutbox},
+    ports::{ChannelOutbox, ConfigStore, ConnectionNotifier, ConnectionStore, WebhookOutbox},
     realtime::PushMessage,
     telemetry::ErrorChain,
     users::PageLimit,
@@ -33,9 +34,41 @@ pub struct ChatEffects {
     pub config: Arc<dyn ConfigStore>,
     pub pushes: Option<ChatPushes>,
     pub outbox: Option<Arc<dyn WebhookOutbox>>,
+    /// Agents' messages in SMS, e-mail and social conversations, to be sent.
+    pub channel_outbox: Option<Arc<dyn ChannelOutbox>>,
 }
 
 impl ChatEffects {
+    /// From the environment: pushes when `CONNECTIONS_TABLE` and `WS_MANAGEMENT_ENDPOINT` are
+    /// both set, bot webhooks with `CHAT_WEBHOOK_QUEUE_URL`, outbound SMS/e-mail/social with
+    /// `CHAT_OUTBOUND_QUEUE_URL`; what is not set is not done.
+    pub fn from_environment(sdk: &aws_config::SdkConfig, config: Arc<dyn ConfigStore>) -> Self {
+        use linka_shared::{
+            adapters::{
+                ApiGatewayNotifier, DynamoConnectionStore, SqsChannelOutbox, SqsWebhookOutbox,
+            },
+            config::{optional, ProcessEnv},
+        };
+        let pushes = optional(&ProcessEnv, "CONNECTIONS_TABLE")
+            .zip(optional(&ProcessEnv, "WS_MANAGEMENT_ENDPOINT"))
+            .map(|(table, endpoint)| ChatPushes {
+                connections: Arc::new(DynamoConnectionStore::from_sdk_config(sdk, table)),
+                notifier: Arc::new(ApiGatewayNotifier::new(sdk, &endpoint)),
+            });
+        let outbox = optional(&ProcessEnv, "CHAT_WEBHOOK_QUEUE_URL").map(|url| {
+            Arc::new(SqsWebhookOutbox::from_sdk_config(sdk, url)) as Arc<dyn WebhookOutbox>
+        });
+        let channel_outbox = optional(&ProcessEnv, "CHAT_OUTBOUND_QUEUE_URL").map(|url| {
+            Arc::new(SqsChannelOutbox::from_sdk_config(sdk, url)) as Arc<dyn ChannelOutbox>
+        });
+        Self {
+            config,
+            pushes,
+            outbox,
+            channel_outbox,
+        }
+    }
+
     /// The usernames of the queue's members.
     pub async fn queue_members(&self, queue_id: &str) -> BTreeSet<String> {
         let collection = members_collection(queue_id);
@@ -100,7 +133,27 @@ impl ChatEffects {
         agents
     }
 
-    /// New messages: to the conversation's agents; agents' and Linka's own to the bot.
+    /// An agent's message of an SMS, e-mail or social conversation to the outbound queue. A
+    /// failure to queue it is logged as an error: the message is in the transcript, not sent.
+    async fn send_out(&self, conversation: &Conversation, message: &ChatMessage) {
+        let Some(outbound) = outbound_for(conversation, message) else {
+            return;
+        };
+        let Some(outbox) = &self.channel_outbox else {
+            tracing::error!(
+                conversation_id = conversation.conversation_id,
+                seq = message.seq,
+                "no outbound queue: the message is not sent"
+            );
+            return;
+        };
+        if let Err(error) = outbox.enqueue(&outbound).await {
+            tracing::error!(conversation_id = conversation.conversation_id, seq = message.seq, error.message = %error, error.cause_chain = %ErrorChain(&error), "outbound message not queued");
+        }
+    }
+
+    /// New messages: to the conversation's agents; agents' and Linka's own to the bot; agents'
+    /// to the customer on SMS, e-mail and social channels.
     pub async fn messages(&self, conversation: &Conversation, messages: &[ChatMessage]) {
         let agents = Self::agents(conversation);
         for message in messages {
@@ -111,6 +164,7 @@ impl ChatEffects {
                 },
             )
             .await;
+            self.send_out(conversation, message).await;
             if matches!(message.from, Sender::Agent | Sender::System) {
                 self.webhook(
                     conversation,

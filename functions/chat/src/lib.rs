@@ -2,9 +2,14 @@
 //! web widget and the insurer's chatbot (`/api/chat/conversations…`). The model is
 //! `linka_shared::chat`; the HTTP plumbing is `routing::http_common`.
 
+pub mod channels_inbound;
 pub mod conversation_api;
 pub mod desk_chats;
 pub mod effects;
+pub mod inbound_worker;
+pub mod messenger_sender;
+pub mod outbound_worker;
+pub mod social_webhook;
 pub mod webhook_worker;
 
 #[cfg(test)]
@@ -12,7 +17,10 @@ pub(crate) mod test_support;
 
 /// Every HTTP route of `chat-api` (method, path), as in the template and the OpenAPI file.
 pub fn routes() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
-    conversation_api::ROUTES.iter().chain(desk_chats::ROUTES)
+    conversation_api::ROUTES
+        .iter()
+        .chain(desk_chats::ROUTES)
+        .chain(social_webhook::ROUTES)
 }
 
 /// Every environment variable `chat-api` reads, checked against `infra/template.yaml` by the
@@ -26,6 +34,10 @@ pub const ENVIRONMENT: &[&str] = &[
     "CHAT_ALLOW_HTTP_WEBHOOKS",
     "CHAT_WEBHOOK_QUEUE_URL",
     "CHATS_PER_AGENT",
+    "CHAT_OUTBOUND_QUEUE_URL",
+    "CHAT_ATTACHMENTS_BUCKET",
+    "MESSENGER_APP_SECRET",
+    "MESSENGER_VERIFY_TOKEN",
     "USERS_TABLE",
     "CONNECTIONS_TABLE",
     "WS_MANAGEMENT_ENDPOINT",
@@ -33,6 +45,28 @@ pub const ENVIRONMENT: &[&str] = &[
     "AUTH_AUDIENCE",
     "AUTH_JWKS_URL",
     "AUTH_ROLES_CLAIM",
+];
+
+/// Every environment variable `chat-inbound` reads.
+pub const INBOUND_ENVIRONMENT: &[&str] = &[
+    "CONFIG_TABLE",
+    "AUDIT_TABLE",
+    "CHAT_TABLE",
+    "CHAT_DEFAULT_QUEUE_ID",
+    "CHAT_ATTACHMENTS_BUCKET",
+    "CONNECTIONS_TABLE",
+    "WS_MANAGEMENT_ENDPOINT",
+];
+
+/// Every environment variable `chat-outbound` reads.
+pub const OUTBOUND_ENVIRONMENT: &[&str] = &[
+    "CHAT_TABLE",
+    "SMS_SENDER_ID",
+    "MAIL_FROM_ADDRESS",
+    "MAIL_FROM_NAME",
+    "MAIL_CONFIGURATION_SET",
+    "MESSENGER_API_URL",
+    "MESSENGER_PAGE_TOKEN",
 ];
 
 /// Every environment variable `chat-webhook` reads.

@@ -15,8 +15,11 @@ use linka_shared::{
     admin_config::members_collection,
     audit::{AuditAction, AuditContext, AuditRecord},
     auth::{Principal, Role},
-    chat::{participant::ParticipantTokens, webhook::WebhookDelivery, WebhookSchemes},
-    ports::{ConfigStore, ConfigWrite, OutboxError, WebhookOutbox},
+    chat::{
+        channels::OutboundMessage, participant::ParticipantTokens, webhook::WebhookDelivery,
+        WebhookSchemes,
+    },
+    ports::{ChannelOutbox, ConfigStore, ConfigWrite, OutboxError, WebhookOutbox},
     realtime::Connection,
     testing::{StaticJwks, TestIssuer},
     users::User,
@@ -49,12 +52,40 @@ impl WebhookOutbox for RecordingOutbox {
     }
 }
 
+/// Outbound SMS, e-mails and social messages, kept.
+#[derive(Default)]
+pub(crate) struct RecordingChannelOutbox {
+    pub messages: Mutex<Vec<OutboundMessage>>,
+}
+
+impl RecordingChannelOutbox {
+    pub fn taken(&self) -> Vec<OutboundMessage> {
+        self.messages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl ChannelOutbox for RecordingChannelOutbox {
+    async fn enqueue(&self, message: &OutboundMessage) -> Result<(), OutboxError> {
+        self.messages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(message.clone());
+        Ok(())
+    }
+}
+
 pub(crate) struct Chat {
     pub conversations: ConversationDeps<StaticJwks>,
     pub desk: DeskChatDeps<StaticJwks>,
     pub store: InMemoryConversationStore,
     pub pushed: Arc<RecordingNotifier>,
     pub outbox: Arc<RecordingOutbox>,
+    pub channel_outbox: Arc<RecordingChannelOutbox>,
+    pub effects: ChatEffects,
 }
 
 fn schedule(open: bool) -> Value {
@@ -136,6 +167,7 @@ pub(crate) async fn chat() -> Chat {
     let store = InMemoryConversationStore::new();
     let pushed = Arc::new(RecordingNotifier::new());
     let outbox = Arc::new(RecordingOutbox::default());
+    let channel_outbox = Arc::new(RecordingChannelOutbox::default());
     let connections = InMemoryConnectionStore::default().with_connections([
         desk_tab("tab-1", "agent01", Role::Agent),
         desk_tab("tab-2", "agent02", Role::Agent),
@@ -149,6 +181,7 @@ pub(crate) async fn chat() -> Chat {
             notifier: pushed.clone(),
         }),
         outbox: Some(outbox.clone()),
+        channel_outbox: Some(channel_outbox.clone()),
     };
     Chat {
         conversations: ConversationDeps {
@@ -170,12 +203,15 @@ pub(crate) async fn chat() -> Chat {
                 user("agent03", "agent"),
                 user("supervisor", "supervisor"),
             ])),
-            effects,
+            effects: effects.clone(),
             chats_per_agent: 2,
+            attachments: None,
         },
         store,
         pushed,
         outbox,
+        channel_outbox,
+        effects,
     }
 }
 

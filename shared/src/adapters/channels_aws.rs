@@ -61,9 +61,9 @@ impl SmsSender for SnsSmsSender {
             request = request.message_attributes("AWS.SNS.SMS.SenderID", attribute(sender_id)?);
         }
         let output = request.send().await.map_err(|error| {
-            let refused = error
-                .as_service_error()
-                .is_some_and(|e| e.is_invalid_parameter_exception() || e.is_invalid_parameter_value_exception());
+            let refused = error.as_service_error().is_some_and(|e| {
+                e.is_invalid_parameter_exception() || e.is_invalid_parameter_value_exception()
+            });
             let error: BoxError = aws_sdk_sns::Error::from(error).into();
             if refused {
                 SendError::Refused(error)
@@ -116,9 +116,9 @@ impl MailSender for SesMailSender {
             .send()
             .await
             .map_err(|error| {
-                let refused = error.as_service_error().is_some_and(|e| {
-                    e.is_message_rejected() || e.is_bad_request_exception()
-                });
+                let refused = error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_message_rejected() || e.is_bad_request_exception());
                 let error: BoxError = aws_sdk_sesv2::Error::from(error).into();
                 if refused {
                     SendError::Refused(error)
@@ -204,9 +204,16 @@ impl MailObjects for S3MailObjects {
             .map_err(|error| backend("presign an attachment", error))?;
         let ascii: String = file_name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
-        let encoded = percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
+        let encoded =
+            percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
         let request = self
             .client
             .get_object()

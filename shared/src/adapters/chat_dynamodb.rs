@@ -520,7 +520,10 @@ impl ConversationStore for DynamoConversationStore {
             .send()
             .await
             .map_err(|error| {
-                backend("record a sent message", aws_sdk_dynamodb::Error::from(error))
+                backend(
+                    "record a sent message",
+                    aws_sdk_dynamodb::Error::from(error),
+                )
             })?;
         Ok(())
     }

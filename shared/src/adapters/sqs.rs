@@ -7,8 +7,8 @@ use aws_sdk_sqs::Client;
 use crate::{
     chat::webhook::WebhookDelivery,
     ports::{
-        CtiCommands, NoticePublisher, OutboxError, PublishError, RoutingSignals, RoutingTriggers,
-        SignalError, WebhookOutbox, ChannelOutbox,
+        ChannelOutbox, CtiCommands, NoticePublisher, OutboxError, PublishError, RoutingSignals,
+        RoutingTriggers, SignalError, WebhookOutbox,
     },
     realtime::BroadcastNotice,
 };

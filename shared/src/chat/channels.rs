@@ -66,7 +66,10 @@ pub fn address_key(channel: ChatChannel, address: &str) -> String {
 /// (SES gives sent mail the id `<SES message id>@<region>.amazonses.com`, so the local part is
 /// what the send call returned), lower-cased, without angle brackets.
 pub fn mail_id_key(message_id: &str) -> Option<String> {
-    let id = message_id.trim().trim_start_matches('<').trim_end_matches('>');
+    let id = message_id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>');
     let local = id.split('@').next().unwrap_or_default().trim();
     (!local.is_empty() && local.len() <= 200).then(|| format!("mailid:{}", local.to_lowercase()))
 }
@@ -146,9 +149,12 @@ impl SesNotification {
     /// The bucket and key of the stored message (an S3 action's notification).
     pub fn stored_at(&self) -> Option<(&str, &str)> {
         let action = &self.receipt.action;
-        (action.kind.eq_ignore_ascii_case("S3"))
-            .then_some(())
-            .and(action.bucket_name.as_deref().zip(action.object_key.as_deref()))
+        (action.kind.eq_ignore_ascii_case("S3")).then_some(()).and(
+            action
+                .bucket_name
+                .as_deref()
+                .zip(action.object_key.as_deref()),
+        )
     }
 }
 
@@ -442,8 +448,8 @@ struct MessengerContent {
 /// own messages, deliveries and reads are skipped; a message with only attachments becomes a
 /// note that it has them.
 pub fn parse_messenger(body: &[u8]) -> Result<Vec<SocialMessage>, ChannelError> {
-    let parsed: MessengerBody = serde_json::from_slice(body)
-        .map_err(|error| ChannelError::Messenger(error.to_string()))?;
+    let parsed: MessengerBody =
+        serde_json::from_slice(body).map_err(|error| ChannelError::Messenger(error.to_string()))?;
     if parsed.object != "page" {
         return Err(ChannelError::Messenger(format!(
             "object is {:?}, not \"page\"",
@@ -487,7 +493,11 @@ pub fn parse_messenger(body: &[u8]) -> Result<Vec<SocialMessage>, ChannelError> 
 
 /// An agent's message on its way to the customer (the message of the outbound queue).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "channel", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "channel",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum OutboundMessage {
     Sms {
         conversation_id: String,
@@ -570,9 +580,8 @@ pub fn outbound_for(conversation: &Conversation, message: &ChatMessage) -> Optio
                 .clone()
                 .unwrap_or_else(|| reply_subject(conversation.subject.as_deref()));
             let in_reply_to = thread.and_then(|t| t.last_inbound.clone());
-            let mut references: Vec<String> = thread
-                .map(|t| t.references.clone())
-                .unwrap_or_default();
+            let mut references: Vec<String> =
+                thread.map(|t| t.references.clone()).unwrap_or_default();
             if references.len() > MAX_REFERENCES {
                 references.drain(..references.len() - MAX_REFERENCES);
             }
@@ -588,7 +597,10 @@ pub fn outbound_for(conversation: &Conversation, message: &ChatMessage) -> Optio
             })
         }
         ChatChannel::Social => {
-            let (page_id, recipient_id) = conversation.social.clone().map(|s| (s.page_id, s.user_id))?;
+            let (page_id, recipient_id) = conversation
+                .social
+                .clone()
+                .map(|s| (s.page_id, s.user_id))?;
             Some(OutboundMessage::Social {
                 conversation_id,
                 seq,

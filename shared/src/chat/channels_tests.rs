@@ -7,7 +7,8 @@ fn at() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 9, 30, 0).unwrap()
 }
 
-const MAIL_WITH_ATTACHMENT: &str = "From: =?UTF-8?Q?Jana_Dvo=C5=99=C3=A1kov=C3=A1?= <Jana.Dvorakova@example.cz>\r
+const MAIL_WITH_ATTACHMENT: &str =
+    "From: =?UTF-8?Q?Jana_Dvo=C5=99=C3=A1kov=C3=A1?= <Jana.Dvorakova@example.cz>\r
 To: podpora@linka.example\r
 Subject: =?UTF-8?Q?Zm=C4=9Bna_adresy?=\r
 Message-ID: <reply-2@example.cz>\r
@@ -41,7 +42,10 @@ fn when_an_sms_notification_is_read_should_give_the_number_text_and_id() {
     };
     assert_eq!(sms.origination_number, "+420601234567");
     assert_eq!(sms.message_body, "Dobrý den, kdy mi přijde karta?");
-    assert_eq!(sms.inbound_message_id, "cae173d2-66b9-564c-8309-21f858e9fb84");
+    assert_eq!(
+        sms.inbound_message_id,
+        "cae173d2-66b9-564c-8309-21f858e9fb84"
+    );
 }
 
 #[test]
@@ -127,7 +131,11 @@ fn when_message_ids_are_keyed_should_use_the_local_part_in_lower_case() {
 fn when_messenger_signs_a_body_should_verify_only_that_body_and_secret() {
     let body = br#"{"object":"page","entry":[]}"#;
     let header = sign_messenger(b"app-secret", body);
-    assert!(verify_messenger_signature(b"app-secret", body, Some(&header)));
+    assert!(verify_messenger_signature(
+        b"app-secret",
+        body,
+        Some(&header)
+    ));
     assert!(!verify_messenger_signature(b"other", body, Some(&header)));
     assert!(!verify_messenger_signature(
         b"app-secret",
@@ -210,7 +218,13 @@ fn when_an_agent_answers_an_email_should_reply_in_the_customers_thread() {
     conversation.enqueue("kkc", at()).unwrap();
     conversation.assign("agent01", 0, 3, at()).unwrap();
     let message = conversation
-        .post_as_agent("m2", "agent01", "Děkujeme, adresu jsme změnili.", None, at())
+        .post_as_agent(
+            "m2",
+            "agent01",
+            "Děkujeme, adresu jsme změnili.",
+            None,
+            at(),
+        )
         .unwrap();
     let outbound = outbound_for(&conversation, &message).unwrap();
     let OutboundMessage::Email {

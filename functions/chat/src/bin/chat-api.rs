@@ -4,21 +4,23 @@
 use std::sync::Arc;
 
 use chat::{
+    channels_inbound::InboundDeps,
     conversation_api::{self, ConversationDeps},
     desk_chats::{self, DeskChatDeps},
-    effects::{ChatEffects, ChatPushes},
+    effects::ChatEffects,
+    social_webhook::{self, MessengerSecrets, SocialDeps},
 };
 use lambda_http::{run, service_fn, Error, Request};
 use linka_shared::{
     adapters::{
-        ApiGatewayNotifier, DynamoAuditLog, DynamoConfigStore, DynamoConnectionStore,
-        DynamoConversationStore, DynamoUserDirectory, SqsWebhookOutbox,
+        DynamoAuditLog, DynamoConfigStore, DynamoConversationStore, DynamoUserDirectory,
+        S3MailObjects,
     },
     auth::{AuthConfig, HttpJwksSource, TokenValidator},
     aws::sdk_config,
     chat::{participant::ParticipantTokens, WebhookSchemes},
     config::{self, ProcessEnv},
-    ports::{ConfigStore, ConversationStore, WebhookOutbox},
+    ports::{ConfigStore, ConversationStore, MailObjects},
     problem::Problem,
     telemetry,
 };
@@ -59,20 +61,23 @@ async fn main() -> Result<(), Error> {
         required("CONFIG_TABLE")?,
         audit,
     ));
-    // Pushes: both set, or neither (then desks see changes when they read again).
-    let pushes = config::optional(&ProcessEnv, "CONNECTIONS_TABLE")
-        .zip(config::optional(&ProcessEnv, "WS_MANAGEMENT_ENDPOINT"))
-        .map(|(table, endpoint)| ChatPushes {
-            connections: Arc::new(DynamoConnectionStore::from_sdk_config(&sdk, table)),
-            notifier: Arc::new(ApiGatewayNotifier::new(&sdk, &endpoint)),
-        });
-    let outbox = config::optional(&ProcessEnv, "CHAT_WEBHOOK_QUEUE_URL").map(|url| {
-        Arc::new(SqsWebhookOutbox::from_sdk_config(&sdk, url)) as Arc<dyn WebhookOutbox>
+    let effects = ChatEffects::from_environment(&sdk, config.clone());
+    let attachments = config::optional(&ProcessEnv, "CHAT_ATTACHMENTS_BUCKET").map(|bucket| {
+        Arc::new(S3MailObjects::from_sdk_config(&sdk, bucket)) as Arc<dyn MailObjects>
     });
-    let effects = ChatEffects {
-        config: config.clone(),
-        pushes,
-        outbox,
+    let messenger = config::optional(&ProcessEnv, "MESSENGER_APP_SECRET")
+        .zip(config::optional(&ProcessEnv, "MESSENGER_VERIFY_TOKEN"))
+        .map(|(secret, verify_token)| MessengerSecrets {
+            app_secret: secret.into_bytes(),
+            verify_token,
+        });
+    let social = SocialDeps {
+        inbound: InboundDeps {
+            store: store.clone(),
+            effects: effects.clone(),
+            queue_id: default_queue_id.clone(),
+        },
+        messenger,
     };
     let validator = || -> Result<_, Error> {
         Ok(TokenValidator::new(
@@ -99,15 +104,18 @@ async fn main() -> Result<(), Error> {
         )),
         effects,
         chats_per_agent,
+        attachments,
     };
     run(service_fn(|request: Request| {
-        let (conversations, desk) = (&conversations, &desk);
+        let (conversations, desk, social) = (&conversations, &desk, &social);
         async move {
             let path = request_path(&request);
             let response = if conversation_api::handles(request.method(), &path) {
                 conversation_api::handle(conversations, request).await
             } else if desk_chats::handles(request.method(), &path) {
                 desk_chats::handle(desk, request).await
+            } else if social_webhook::handles(request.method(), &path) {
+                social_webhook::handle(social, request).await
             } else {
                 problem_response(Problem::not_found(
                     "route-not-found",
