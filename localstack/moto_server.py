@@ -1,4 +1,7 @@
-"""moto's server with one performance fix for the local stack (docs/adr/0001).
+"""moto's server with one performance fix for the local stack (docs/adr/0001), and one
+inspection route: `GET /moto-api/linka/outbox` lists the SMS published to phone numbers (SNS)
+and the e-mails sent (SES/SESv2), which moto keeps but its own `/moto-api/data.json` does not
+show (SMS) or shows among everything else. The dev gateway's `/_local/outbox` reads it.
 
 moto backs up every table a TransactWriteItems touches with copy.deepcopy before applying it,
 so each transaction costs time proportional to the whole table. Every audited write of the HTTP
@@ -40,5 +43,39 @@ _copy_shim = types.SimpleNamespace(**{name: getattr(copy, name) for name in dir(
 _copy_shim.deepcopy = _deepcopy
 dynamodb_models.copy = _copy_shim
 
+def _outbox(request, full_url, headers):
+    import json
+
+    from moto.ses.models import RawMessage, ses_backends
+    from moto.sns.models import sns_backends
+
+    sms = []
+    for account, regions in sns_backends.items():
+        for region, backend in regions.items():
+            for message_id, (phone_number, text) in backend.sms_messages.items():
+                sms.append({"messageId": message_id, "region": region, "to": phone_number, "text": text})
+    email = []
+    for account, regions in ses_backends.items():
+        for region, backend in regions.items():
+            for message in backend.sent_messages:
+                entry = {"messageId": message.id, "region": region, "source": message.source}
+                if isinstance(message, RawMessage):
+                    entry["destinations"] = list(message.destinations)
+                    entry["raw"] = message.raw_data
+                else:
+                    entry["destinations"] = message.destinations
+                    entry["subject"] = message.subject
+                    entry["body"] = message.body
+                email.append(entry)
+    return 200, {"Content-Type": "application/json"}, json.dumps({"sms": sms, "email": email})
+
+
+def _register_outbox():
+    from moto.moto_api._internal import urls
+
+    urls.url_paths["{0}/moto-api/linka/outbox"] = _outbox
+
+
 if __name__ == "__main__":
+    _register_outbox()
     sys.exit(main())

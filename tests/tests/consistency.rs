@@ -23,6 +23,8 @@ fn crates() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("desk-api", desk::ENVIRONMENT),
         ("chat-api", chat::ENVIRONMENT),
         ("chat-webhook", chat::WEBHOOK_ENVIRONMENT),
+        ("chat-inbound", chat::INBOUND_ENVIRONMENT),
+        ("chat-outbound", chat::OUTBOUND_ENVIRONMENT),
     ])
 }
 
@@ -32,7 +34,7 @@ fn crate_of(binary: &str) -> &str {
     match binary {
         "routing-api" | "routing-worker" | "callbacks-api" | "voicemail-api" => "routing",
         "desk-api" => "desk",
-        "chat-api" | "chat-webhook" => "chat",
+        "chat-api" | "chat-webhook" | "chat-inbound" | "chat-outbound" => "chat",
         other => other,
     }
 }

@@ -323,7 +323,12 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
         (["api", "chat", "conversations", _, "handoff" | "end"], _) => {
             Resolution::MethodNotAllowed("POST")
         }
+        (["api", "chat", "social", "messenger"], _) => Resolution::MethodNotAllowed("GET, POST"),
         (["api", "desk", "chats"], _) => Resolution::MethodNotAllowed("GET"),
+        (["api", "desk", "chats", "sms" | "email"], _) => Resolution::MethodNotAllowed("POST"),
+        (["api", "desk", "chats", _, "messages", _, "attachments", _], _) => {
+            Resolution::MethodNotAllowed("GET")
+        }
         (["api", "desk", "chats", _, "messages"], _) => Resolution::MethodNotAllowed("GET, POST"),
         (["api", "desk", "chats", _, "accept" | "transfer" | "invite" | "typing" | "end"], _) => {
             Resolution::MethodNotAllowed("POST")

@@ -383,6 +383,18 @@ async fn start_stack(
         ),
         // The test bots of tests/tests/chat.rs listen on plain HTTP.
         ("ChatAllowHttpWebhooks", "true".to_owned()),
+        // Messenger (OMNI-3): fixed local secrets, and the Send API played by this gateway
+        // (`/_local/messenger`, src/outbox.rs); scripts/channels.py signs with the same secret.
+        (
+            "MessengerAppSecret",
+            "linka-local-messenger-app-secret".to_owned(),
+        ),
+        (
+            "MessengerVerifyToken",
+            "linka-local-verify-token".to_owned(),
+        ),
+        ("MessengerPageToken", "linka-local-page-token".to_owned()),
+        ("MessengerApiUrl", format!("{base_url}/_local/messenger")),
     ]
     .into_iter()
     .filter(|(name, _)| document.parameters.contains_key(*name))
@@ -499,7 +511,8 @@ async fn start_stack(
     )
     .merge(issuer.router())
     .merge(scheduler.router())
-    .merge(local_router(lambda.clone()));
+    .merge(local_router(lambda.clone()))
+    .merge(Arc::new(crate::outbox::Outbox::new(&config.aws_endpoint)).router());
     if let Some(spec) = template.websocket.clone() {
         router = router.merge(Arc::new(WebSocketGateway::new(spec, invoker.clone())).router());
     }
@@ -661,6 +674,8 @@ mod tests {
             "desk-api",
             "chat-api",
             "chat-webhook",
+            "chat-inbound",
+            "chat-outbound",
         ] {
             write_fake_function(&functions.path, binary);
         }
@@ -709,7 +724,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         assert_eq!(health["status"], "ok");
-        assert_eq!(health["functions"].as_object().unwrap().len(), 12);
+        assert_eq!(health["functions"].as_object().unwrap().len(), 14);
 
         let fired: Value = client
             .post(format!("{base}/_local/schedules/WsSweeperFunction/fire"))

@@ -13,6 +13,7 @@ pub mod http_api;
 pub mod intrinsics;
 pub mod issuer;
 pub mod model;
+pub mod outbox;
 pub mod resources;
 pub mod runtime;
 pub mod schedules;

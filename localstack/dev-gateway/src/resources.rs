@@ -75,6 +75,7 @@ pub struct AwsClients {
     pub sqs: aws_sdk_sqs::Client,
     pub s3: aws_sdk_s3::Client,
     pub sns: aws_sdk_sns::Client,
+    pub sesv2: aws_sdk_sesv2::Client,
 }
 
 impl AwsClients {
@@ -102,6 +103,7 @@ impl AwsClients {
             sqs: aws_sdk_sqs::Client::new(&config),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             sns: aws_sdk_sns::Client::new(&config),
+            sesv2: aws_sdk_sesv2::Client::new(&config),
         }
     }
 
@@ -192,6 +194,44 @@ pub async fn provision(
         resolver.set_attribute(&topic.logical_id, "TopicArn", arn);
         // CreateTopic is idempotent: there is no telling created from reused.
         provisioned.record(&topic.logical_id, true);
+    }
+    for subscription in &template.subscriptions {
+        // Subscribe is idempotent too (the same topic, protocol and endpoint).
+        clients
+            .sns
+            .subscribe()
+            .topic_arn(&subscription.topic_arn)
+            .protocol("sqs")
+            .endpoint(&subscription.queue_arn)
+            .attributes(
+                "RawMessageDelivery",
+                subscription.raw_message_delivery.to_string(),
+            )
+            .send()
+            .await
+            .map_err(aws("Subscribe", &subscription.logical_id))?;
+        tracing::info!(subscription = %subscription.logical_id, "subscription ready");
+        provisioned.record(&subscription.logical_id, true);
+    }
+    for identity in &template.email_identities {
+        let result = clients
+            .sesv2
+            .create_email_identity()
+            .email_identity(&identity.identity)
+            .send()
+            .await;
+        let created = match result {
+            Ok(_) => true,
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_already_exists_exception()) =>
+            {
+                false
+            }
+            Err(error) => return Err(aws("CreateEmailIdentity", &identity.identity)(error)),
+        };
+        provisioned.record(&identity.logical_id, created);
     }
     Ok(provisioned)
 }

@@ -486,6 +486,24 @@ pub struct TopicSpec {
     pub content_based_deduplication: bool,
 }
 
+/// An `AWS::SNS::Subscription` of an SQS queue to a topic (SNS → SQS → function): the local
+/// emulator delivers what is published to the topic into the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionSpec {
+    pub logical_id: String,
+    pub topic_arn: String,
+    /// The queue's ARN (protocol `sqs`, the only one the local stack delivers).
+    pub queue_arn: String,
+    pub raw_message_delivery: bool,
+}
+
+/// An `AWS::SES::EmailIdentity`: a domain or address the emulator then lets send mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailIdentitySpec {
+    pub logical_id: String,
+    pub identity: String,
+}
+
 /// What the local stack runs, read from the template.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Template {
@@ -498,6 +516,8 @@ pub struct Template {
     pub queues: Vec<QueueSpec>,
     pub buckets: Vec<BucketSpec>,
     pub topics: Vec<TopicSpec>,
+    pub subscriptions: Vec<SubscriptionSpec>,
+    pub email_identities: Vec<EmailIdentitySpec>,
 }
 
 /// Resource types that exist only for deployment: the local stack has nothing to do for them.
@@ -530,6 +550,10 @@ const IGNORED_TYPES: &[&str] = &[
     "AWS::SQS::QueuePolicy",
     "AWS::SNS::TopicPolicy",
     "AWS::Scheduler::ScheduleGroup",
+    // Receiving mail: the local injection script (scripts/channels.py) plays SES's receipt rule,
+    // storing the message in the bucket and notifying the topic.
+    "AWS::SES::ReceiptRuleSet",
+    "AWS::SES::ReceiptRule",
 ];
 
 impl Template {
@@ -603,6 +627,45 @@ impl Template {
                             &location,
                         )?
                         .unwrap_or(false),
+                    });
+                }
+                "AWS::SNS::Subscription" => {
+                    let properties = resolve_all(&properties, resolver, &location)?;
+                    let text = |name: &str| {
+                        properties
+                            .get(name)
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                            .ok_or_else(|| invalid(&location, format!("{name} must be a string")))
+                    };
+                    let protocol = text("Protocol")?;
+                    if protocol != "sqs" {
+                        return Err(invalid(
+                            &location,
+                            format!("the local stack delivers subscriptions of protocol sqs only, not {protocol}"),
+                        ));
+                    }
+                    template.subscriptions.push(SubscriptionSpec {
+                        logical_id: logical_id.clone(),
+                        topic_arn: text("TopicArn")?,
+                        queue_arn: text("Endpoint")?,
+                        raw_message_delivery: optional_bool(
+                            &properties,
+                            "RawMessageDelivery",
+                            &location,
+                        )?
+                        .unwrap_or(false),
+                    });
+                }
+                "AWS::SES::EmailIdentity" => {
+                    let properties = resolve_all(&properties, resolver, &location)?;
+                    let identity = properties
+                        .get("EmailIdentity")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| invalid(&location, "EmailIdentity must be a string"))?;
+                    template.email_identities.push(EmailIdentitySpec {
+                        logical_id: logical_id.clone(),
+                        identity: identity.to_owned(),
                     });
                 }
                 "AWS::ApiGatewayV2::Api" => {
@@ -2385,6 +2448,8 @@ Resources:
                 ("BroadcastFunction", "broadcast"),
                 ("CallbacksApiFunction", "callbacks-api"),
                 ("ChatApiFunction", "chat-api"),
+                ("ChatInboundFunction", "chat-inbound"),
+                ("ChatOutboundFunction", "chat-outbound"),
                 ("ChatWebhookFunction", "chat-webhook"),
                 ("CtiIngestFunction", "cti-ingest"),
                 ("DeskApiFunction", "desk-api"),
@@ -2478,12 +2543,33 @@ Resources:
             .buckets
             .iter()
             .all(|b| b.public_access_block.is_some() && b.encryption.is_some()));
+        let mut subscriptions: Vec<(&str, &str)> = template
+            .subscriptions
+            .iter()
+            .map(|s| (s.topic_arn.as_str(), s.queue_arn.as_str()))
+            .collect();
+        subscriptions.sort_unstable();
+        assert_eq!(
+            subscriptions,
+            vec![
+                (
+                    "arn:aws:sns:eu-central-1:123456789012:linka-InboundMailTopic",
+                    "arn:aws:sqs:eu-central-1:123456789012:linka-ChatInboundQueue"
+                ),
+                (
+                    "arn:aws:sns:eu-central-1:123456789012:linka-InboundSmsTopic",
+                    "arn:aws:sqs:eu-central-1:123456789012:linka-ChatInboundQueue"
+                ),
+            ]
+        );
+        assert_eq!(template.email_identities[0].identity, "linka.example");
 
         for queue in [
             "BroadcastQueue",
             "RoutingQueue",
             "CtiCommandQueue",
             "ChatWebhookQueue",
+            "ChatOutboundQueue",
         ] {
             resolver.set_reference(
                 queue,
