@@ -22,7 +22,7 @@ use linka_shared::{
     chat::{
         channels::{address_key, MAX_SMS_CHARS, MAX_SUBJECT_CHARS},
         AgentMessage, ChatChannel, ChatCustomer, ChatError, ChatMessage, Conversation,
-        ConversationStatus, Sender, DEFAULT_CHATS_PER_AGENT,
+        ConversationStatus, Sender, SocialAddress, DEFAULT_CHATS_PER_AGENT,
     },
     identifiers::normalize_czech_phone,
     paging::all_pages,
@@ -175,6 +175,9 @@ struct ChatSummary<'a> {
     invited: &'a BTreeSet<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     subject: Option<&'a str>,
+    /// Social: the network, page and user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    social: Option<&'a SocialAddress>,
     /// The `seq` of the newest message (0: none yet).
     last_seq: u64,
     created_at: String,
@@ -193,6 +196,7 @@ impl<'a> From<&'a Conversation> for ChatSummary<'a> {
             agent: c.agent.as_deref(),
             invited: &c.invited,
             subject: c.subject.as_deref(),
+            social: c.social.as_ref(),
             last_seq: c.next_seq.saturating_sub(1),
             created_at: format_rfc3339(c.created_at),
             updated_at: format_rfc3339(c.updated_at),

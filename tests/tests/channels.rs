@@ -1,0 +1,402 @@
+//! SMS, e-mail and Messenger on the local stack (issue 7, OMNI-1…3, DESK-15). Customers' messages
+//! come in as in production — published to the SNS topics (two-way SMS, SES receipt with the
+//! message in S3) or posted to the Messenger webhook, signed — and reach the desk of an agent of
+//! the chat queue; the agent's answers leave through chat-outbound (SNS, SESv2, the Send API the
+//! dev gateway plays) and are read back from the emulator's outbox.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use aws_lc_rs::hmac;
+use reqwest::Method;
+use serde_json::{json, Value};
+use system_tests::{eventually, next_matching, Stack};
+
+const WAIT: Duration = Duration::from_secs(30);
+/// The local Messenger app secret (localstack/dev-gateway/src/app.rs).
+const MESSENGER_SECRET: &[u8] = b"linka-local-messenger-app-secret";
+/// An agent of kkc-obecne, the local chat queue (ChatDefaultQueueId).
+const AGENT: &str = "agent04";
+
+async fn call(
+    stack: &Stack,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut request = stack
+        .http
+        .request(method, stack.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn unique_number() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 1_000_000;
+    format!("+420779{n:06}")
+}
+
+async fn topic_arn(stack: &Stack, logical_id: &str) -> String {
+    let sns = aws_sdk_sns::Client::new(&stack.sdk_config().await);
+    let name = Stack::physical_name(logical_id);
+    let topics = sns.list_topics().send().await.unwrap();
+    topics
+        .topics()
+        .iter()
+        .filter_map(|t| t.topic_arn())
+        .find(|arn| arn.ends_with(&format!(":{name}")))
+        .unwrap()
+        .to_owned()
+}
+
+async fn publish(stack: &Stack, topic: &str, message: &Value) {
+    let sns = aws_sdk_sns::Client::new(&stack.sdk_config().await);
+    sns.publish()
+        .topic_arn(topic_arn(stack, topic).await)
+        .message(message.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn text_in(stack: &Stack, from: &str, text: &str) {
+    publish(
+        stack,
+        "InboundSmsTopic",
+        &json!({"originationNumber": from, "destinationNumber": "+420800123456",
+                "messageBody": text, "inboundMessageId": uuid::Uuid::new_v4().to_string()}),
+    )
+    .await;
+}
+
+/// What SES's receipt rule does: the message in the bucket, the notification on the topic.
+async fn mail_in(stack: &Stack, raw: &str) {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&stack.sdk_config().await)
+            .force_path_style(true)
+            .build(),
+    );
+    let ses_id = uuid::Uuid::new_v4().simple().to_string();
+    let bucket = Stack::physical_name("ChatMailBucket").to_lowercase();
+    let key = format!("inbound/{ses_id}");
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(raw.as_bytes().to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    publish(
+        stack,
+        "InboundMailTopic",
+        &json!({"notificationType": "Received",
+                "mail": {"messageId": ses_id, "source": "customer"},
+                "receipt": {"action": {"type": "S3", "bucketName": bucket, "objectKey": key}}}),
+    )
+    .await;
+}
+
+async fn outbox(stack: &Stack) -> Value {
+    stack
+        .http
+        .get(stack.url("/_local/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The waiting conversation of the agent's queues whose customer matches.
+async fn waiting(stack: &Stack, agent: &str, matches: impl Fn(&Value) -> bool) -> String {
+    eventually("the conversation waits at the desk", WAIT, || async {
+        let (status, list) = call(stack, Method::GET, "/api/desk/chats", agent, None).await;
+        assert_eq!(status, 200, "{list}");
+        list["waiting"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| matches(c))
+            .map(|c| c["conversationId"].as_str().unwrap().to_owned())
+    })
+    .await
+}
+
+async fn transcript(stack: &Stack, agent: &str, id: &str) -> Vec<Value> {
+    let (status, body) = call(
+        stack,
+        Method::GET,
+        &format!("/api/desk/chats/{id}/messages"),
+        agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["messages"].as_array().unwrap().clone()
+}
+
+async fn take_and_answer(stack: &Stack, agent: &str, id: &str, text: &str) {
+    let (status, taken) = call(
+        stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/accept"),
+        agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{taken}");
+    let (status, reply) = call(
+        stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/messages"),
+        agent,
+        Some(&json!({"text": text, "clientMessageId": uuid::Uuid::new_v4().to_string()})),
+    )
+    .await;
+    assert_eq!(status, 201, "{reply}");
+}
+
+async fn end(stack: &Stack, agent: &str, id: &str) {
+    let (status, body) = call(
+        stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/end"),
+        agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn when_a_customer_texts_should_an_agent_see_it_and_answer_by_sms() {
+    let stack = Stack::from_env();
+    let agent = stack.token(AGENT).await;
+    let (mut desk, _) = tokio_tungstenite::connect_async(stack.ws_url(&agent))
+        .await
+        .unwrap();
+    let number = unique_number();
+    text_in(&stack, &number, "Dobrý den, kdy mi přijde nová karta?").await;
+    let id = waiting(&stack, &agent, |c| {
+        c["channel"] == "sms" && c["customer"]["phone"] == json!(number)
+    })
+    .await;
+    next_matching(&mut desk, WAIT, |m| {
+        m["type"] == "chat" && m["conversationId"] == json!(id)
+    })
+    .await;
+    take_and_answer(&stack, &agent, &id, "Dobrý den, karta je na cestě.").await;
+    let sent = eventually("the SMS is sent", WAIT, || async {
+        outbox(&stack).await["sms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["to"] == json!(number))
+            .cloned()
+    })
+    .await;
+    assert_eq!(sent["text"], "Dobrý den, karta je na cestě.");
+    // The customer answers: the same conversation, in order.
+    text_in(&stack, &number, "Děkuji.").await;
+    let texts = eventually("the answer joins the conversation", WAIT, || async {
+        let texts: Vec<String> = transcript(&stack, &agent, &id)
+            .await
+            .iter()
+            .map(|m| m["text"].as_str().unwrap().to_owned())
+            .collect();
+        (texts.len() == 3).then_some(texts)
+    })
+    .await;
+    assert_eq!(
+        texts,
+        vec![
+            "Dobrý den, kdy mi přijde nová karta?",
+            "Dobrý den, karta je na cestě.",
+            "Děkuji."
+        ]
+    );
+    end(&stack, &agent, &id).await;
+}
+
+#[tokio::test]
+async fn when_a_customer_emails_with_an_attachment_should_the_reply_stay_in_the_thread() {
+    let stack = Stack::from_env();
+    let agent = stack.token(AGENT).await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let address = format!("jana.{tag}@example.cz");
+    let mail = format!(
+        "From: =?UTF-8?Q?Jana_Dvo=C5=99=C3=A1kov=C3=A1?= <{address}>\r\nTo: podpora@linka.example\r\nSubject: =?UTF-8?Q?Zm=C4=9Bna_adresy?=\r\nMessage-ID: <first-{tag}@example.cz>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nDobrý den, posílám novou adresu.\r\n--b\r\nContent-Type: text/plain; name=\"adresa.txt\"\r\nContent-Disposition: attachment; filename=\"adresa.txt\"\r\n\r\nNová 12, Praha\r\n--b--\r\n"
+    );
+    mail_in(&stack, &mail).await;
+    let id = waiting(&stack, &agent, |c| {
+        c["channel"] == "email" && c["customer"]["email"] == json!(address)
+    })
+    .await;
+    let messages = transcript(&stack, &agent, &id).await;
+    assert_eq!(messages[0]["text"], "Dobrý den, posílám novou adresu.");
+    assert_eq!(messages[0]["attachments"][0]["name"], "adresa.txt");
+    let (status, link) = call(
+        &stack,
+        Method::GET,
+        &format!("/api/desk/chats/{id}/messages/1/attachments/1"),
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{link}");
+    let file = stack
+        .http
+        .get(link["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status().as_u16(), 200);
+    assert_eq!(file.text().await.unwrap().trim(), "Nová 12, Praha");
+
+    take_and_answer(&stack, &agent, &id, "Dobrý den, adresu jsme změnili.").await;
+    let sent = eventually("the e-mail is sent", WAIT, || async {
+        outbox(&stack).await["email"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["destinations"][0] == json!(address))
+            .cloned()
+    })
+    .await;
+    let raw = sent["raw"].as_str().unwrap();
+    assert!(
+        raw.contains(&format!("In-Reply-To: <first-{tag}@example.cz>")),
+        "{raw}"
+    );
+    assert!(
+        raw.contains("Subject: =?utf-8?") || raw.contains("Re: Zm"),
+        "{raw}"
+    );
+    // The customer answers from another address, replying to Linka's e-mail: the thread wins.
+    let sent_id = sent["messageId"].as_str().unwrap();
+    mail_in(
+        &stack,
+        &format!("From: prace.{tag}@example.cz\r\nTo: podpora@linka.example\r\nSubject: Re: Zmena adresy\r\nMessage-ID: <second-{tag}@example.cz>\r\nIn-Reply-To: <{sent_id}@eu-central-1.amazonses.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nDěkuji za rychlé vyřízení.\r\n\r\nOn Sat, 28 Nov 2026 Linka wrote:\r\n> Dobrý den, adresu jsme změnili.\r\n"),
+    )
+    .await;
+    let last = eventually("the answer joins the thread", WAIT, || async {
+        let messages = transcript(&stack, &agent, &id).await;
+        (messages.len() == 3).then(|| messages[2].clone())
+    })
+    .await;
+    assert_eq!(last["text"], "Děkuji za rychlé vyřízení.");
+    assert_eq!(last["from"], "customer");
+    end(&stack, &agent, &id).await;
+}
+
+fn messenger_call(user: &str, text: &str) -> (String, String) {
+    let body = json!({"object": "page", "entry": [{"id": "LINKA-PAGE", "time": 1_764_322_200_000_i64,
+        "messaging": [{"sender": {"id": user}, "recipient": {"id": "LINKA-PAGE"},
+                       "timestamp": 1_764_322_200_000_i64,
+                       "message": {"mid": format!("m_{}", uuid::Uuid::new_v4().simple()), "text": text}}]}]})
+    .to_string();
+    let key = hmac::Key::new(hmac::HMAC_SHA256, MESSENGER_SECRET);
+    let signature = format!(
+        "sha256={}",
+        hex_encode(hmac::sign(&key, body.as_bytes()).as_ref())
+    );
+    (body, signature)
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn when_a_messenger_user_writes_should_an_agent_answer_through_the_send_api() {
+    let stack = Stack::from_env();
+    let agent = stack.token(AGENT).await;
+    let user = format!("PSID-{}", uuid::Uuid::new_v4().simple());
+    let (body, signature) = messenger_call(&user, "Dobrý den, jak se k vám přihlásím?");
+    let unsigned = stack
+        .http
+        .post(stack.url("/api/chat/social/messenger"))
+        .header("Content-Type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status().as_u16(), 401);
+    let signed = stack
+        .http
+        .post(stack.url("/api/chat/social/messenger"))
+        .header("Content-Type", "application/json")
+        .header("X-Hub-Signature-256", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status().as_u16(), 200);
+    let id = waiting(&stack, &agent, |c| {
+        c["channel"] == "social" && c["social"]["userId"] == json!(user)
+    })
+    .await;
+    let messages = transcript(&stack, &agent, &id).await;
+    assert_eq!(messages[0]["text"], "Dobrý den, jak se k vám přihlásím?");
+    take_and_answer(&stack, &agent, &id, "Přes aplikaci Moje pojišťovna.").await;
+    let sent = eventually("the answer goes to Messenger", WAIT, || async {
+        outbox(&stack).await["messenger"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["recipientId"] == json!(user))
+            .cloned()
+    })
+    .await;
+    assert_eq!(sent["text"], "Přes aplikaci Moje pojišťovna.");
+    end(&stack, &agent, &id).await;
+}
+
+#[tokio::test]
+async fn when_an_agent_texts_a_client_from_the_card_should_the_sms_be_sent_once() {
+    let stack = Stack::from_env();
+    let agent = stack.token("agent05").await;
+    let number = unique_number();
+    let key = uuid::Uuid::new_v4().to_string();
+    let body = json!({"to": number, "text": "Připomínáme termín prohlídky.", "clientMessageId": key, "name": "Eva Malá"});
+    let (status, opened) = call(
+        &stack,
+        Method::POST,
+        "/api/desk/chats/sms",
+        &agent,
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 201, "{opened}");
+    let (status, again) = call(
+        &stack,
+        Method::POST,
+        "/api/desk/chats/sms",
+        &agent,
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    let id = opened["conversation"]["conversationId"].as_str().unwrap();
+    assert_eq!(again["conversation"]["conversationId"], json!(id));
+    eventually("the SMS is sent", WAIT, || async {
+        let outbox = outbox(&stack).await;
+        let sent: Vec<&Value> = outbox["sms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["to"] == json!(number))
+            .collect();
+        (sent.len() == 1).then_some(())
+    })
+    .await;
+    end(&stack, &agent, id).await;
+}
