@@ -400,3 +400,86 @@ async fn when_an_agent_texts_a_client_from_the_card_should_the_sms_be_sent_once(
     .await;
     end(&stack, &agent, id).await;
 }
+
+#[tokio::test]
+async fn when_an_admin_prepares_an_email_template_should_agents_get_it_and_bad_placeholders_be_refused(
+) {
+    let stack = Stack::from_env();
+    let admin = stack.token("admin").await;
+    let id = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let (status, problem) = call(
+        &stack,
+        Method::POST,
+        "/api/admin/mail-templates",
+        &admin,
+        Some(&json!({
+            "templateId": id, "name": "Chybná", "subject": "Dobrý den {{name}}", "body": "Text"
+        })),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "subject");
+    let template = json!({
+        "templateId": id, "name": format!("Potvrzení změny adresy {id}"),
+        "subject": "Změna adresy ze dne {{datum}}",
+        "body": "Dobrý den {{jmeno}},\n\nadresu jsme změnili.\n\n{{agent}}"
+    });
+    let (status, created) = call(
+        &stack,
+        Method::POST,
+        "/api/admin/mail-templates",
+        &admin,
+        Some(&template),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let agent = stack.token(AGENT).await;
+    let (status, list) = call(
+        &stack,
+        Method::GET,
+        "/api/desk/mail-templates",
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    let found = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["templateId"] == json!(id))
+        .cloned()
+        .unwrap();
+    assert_eq!(found["subject"], "Změna adresy ze dne {{datum}}");
+    let (status, _) = call(
+        &stack,
+        Method::PUT,
+        &format!("/api/admin/mail-templates/{id}"),
+        &admin,
+        Some(&json!({"name": "Skrytá", "subject": "S", "body": "B", "active": false})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, list) = call(
+        &stack,
+        Method::GET,
+        "/api/desk/mail-templates",
+        &agent,
+        None,
+    )
+    .await;
+    assert!(!list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["templateId"] == json!(id)));
+    let (status, _) = call(
+        &stack,
+        Method::DELETE,
+        &format!("/api/admin/mail-templates/{id}"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+}

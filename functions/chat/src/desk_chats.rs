@@ -21,6 +21,7 @@ use linka_shared::{
     authz::Permission,
     chat::{
         channels::{address_key, MAX_SMS_CHARS, MAX_SUBJECT_CHARS},
+        mail_templates::MailTemplate,
         AgentMessage, ChatChannel, ChatCustomer, ChatError, ChatMessage, Conversation,
         ConversationStatus, Sender, SocialAddress, DEFAULT_CHATS_PER_AGENT,
     },
@@ -55,6 +56,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/desk/chats/{conversationId}/invite"),
     ("POST", "/api/desk/chats/{conversationId}/typing"),
     ("POST", "/api/desk/chats/{conversationId}/end"),
+    ("GET", "/api/desk/mail-templates"),
     ("POST", "/api/desk/chats/sms"),
     ("POST", "/api/desk/chats/email"),
     (
@@ -105,16 +107,24 @@ enum Route {
     /// An agent writes first: a new SMS or e-mail conversation.
     Open(ChatChannel),
     Attachment(String, String, String),
+    MailTemplates,
 }
 
 type Resolution = routing::http_common::Resolution<Route>;
 
 /// Whether this module serves the path.
 pub fn handles(_method: &Method, path: &str) -> bool {
-    path.contains("/api/desk/chats")
+    path.contains("/api/desk/chats") || path.ends_with("/api/desk/mail-templates")
 }
 
 fn resolve(method: &Method, path: &str) -> Resolution {
+    if path.ends_with("/api/desk/mail-templates") {
+        return if method == Method::GET {
+            Resolution::Found(Route::MailTemplates)
+        } else {
+            Resolution::MethodNotAllowed("GET")
+        };
+    }
     let Some(segments) = segments_under(path, "/api/desk/chats") else {
         return Resolution::NotFound;
     };
@@ -296,6 +306,7 @@ pub async fn handle<J: JwksSource>(deps: &DeskChatDeps<J>, request: Request) -> 
         Route::Act(id, Action::End) => end(deps, &principal, &id, now).await,
         Route::Open(channel) => open(deps, &principal, channel, &request, now).await,
         Route::Attachment(id, seq, index) => attachment(deps, &principal, &id, &seq, &index).await,
+        Route::MailTemplates => mail_templates(deps).await,
     };
     outcome.unwrap_or_else(problem_response)
 }
@@ -1025,4 +1036,27 @@ async fn attachment<J>(
             "size": attachment.size,
         }),
     )
+}
+
+/// `GET /api/desk/mail-templates`: the active templates, by name.
+async fn mail_templates<J>(deps: &DeskChatDeps<J>) -> Operation {
+    let documents = all_pages(|cursor| {
+        deps.config
+            .list(MailTemplate::COLLECTION, PageLimit::DEFAULT, cursor)
+    })
+    .await
+    .map_err(|error| store_failure("list e-mail templates", error))?;
+    let mut templates: Vec<MailTemplate> = documents
+        .into_iter()
+        .filter_map(|document| match serde_json::from_value::<MailTemplate>(document) {
+            Ok(template) => Some(template),
+            Err(error) => {
+                tracing::warn!(error.message = %error, "a stored e-mail template cannot be read; skipped");
+                None
+            }
+        })
+        .filter(|template| template.active)
+        .collect();
+    templates.sort_by_key(|template| template.name.to_lowercase());
+    json(StatusCode::OK, &serde_json::json!({ "items": templates }))
 }

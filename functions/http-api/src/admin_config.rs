@@ -28,6 +28,7 @@ use linka_shared::{
     audit::{AuditAction, AuditContext, AuditRecord},
     auth::Principal,
     authz::Permission,
+    chat::mail_templates::MailTemplate,
     clients::CustomClientField,
     ivr::IvrTree,
     paging::Page,
@@ -87,6 +88,9 @@ pub(crate) async fn serve<U: UserDirectory>(
                 Collection::Ivrs => $operation::<IvrTree, U>(&deps, $($arg,)* note).await,
                 Collection::ClientFields => {
                     $operation::<CustomClientField, U>(&deps, $($arg,)* note).await
+                }
+                Collection::MailTemplates => {
+                    $operation::<MailTemplate, U>(&deps, $($arg,)* note).await
                 }
             }
         };

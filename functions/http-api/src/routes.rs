@@ -43,6 +43,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/admin/client-fields/{key}"),
     ("PUT", "/api/admin/client-fields/{key}"),
     ("DELETE", "/api/admin/client-fields/{key}"),
+    ("GET", "/api/admin/mail-templates"),
+    ("POST", "/api/admin/mail-templates"),
+    ("GET", "/api/admin/mail-templates/{templateId}"),
+    ("PUT", "/api/admin/mail-templates/{templateId}"),
+    ("DELETE", "/api/admin/mail-templates/{templateId}"),
     ("GET", "/api/admin/transfer-groups"),
     ("POST", "/api/admin/transfer-groups"),
     ("GET", "/api/admin/transfer-groups/{groupId}"),
@@ -135,6 +140,8 @@ pub enum Collection {
     Ivrs,
     /// Custom fields of the client card (CDB-4).
     ClientFields,
+    /// E-mail templates (OMNI-2).
+    MailTemplates,
 }
 
 impl Collection {
@@ -148,6 +155,7 @@ impl Collection {
             "transfer-lines" => Self::TransferLines,
             "ivrs" => Self::Ivrs,
             "client-fields" => Self::ClientFields,
+            "mail-templates" => Self::MailTemplates,
             _ => return None,
         })
     }
@@ -171,6 +179,10 @@ impl Collection {
             ),
             Self::Ivrs => ("/api/admin/ivrs", "/api/admin/ivrs/{ivrId}"),
             Self::ClientFields => ("/api/admin/client-fields", "/api/admin/client-fields/{key}"),
+            Self::MailTemplates => (
+                "/api/admin/mail-templates",
+                "/api/admin/mail-templates/{templateId}",
+            ),
         }
     }
 
@@ -184,6 +196,7 @@ impl Collection {
             Self::TransferLines => "lineId",
             Self::Ivrs => "ivrId",
             Self::ClientFields => "key",
+            Self::MailTemplates => "templateId",
         }
     }
 }
@@ -325,6 +338,7 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
         }
         (["api", "chat", "social", "messenger"], _) => Resolution::MethodNotAllowed("GET, POST"),
         (["api", "desk", "chats"], _) => Resolution::MethodNotAllowed("GET"),
+        (["api", "desk", "mail-templates"], _) => Resolution::MethodNotAllowed("GET"),
         (["api", "desk", "chats", "sms" | "email"], _) => Resolution::MethodNotAllowed("POST"),
         (["api", "desk", "chats", _, "messages", _, "attachments", _], _) => {
             Resolution::MethodNotAllowed("GET")
