@@ -90,6 +90,11 @@ impl RecordOutcome {
     }
 }
 
+/// The contact id of a text conversation's record.
+pub fn conversation_contact_id(conversation_id: &str) -> String {
+    format!("chat:{conversation_id}")
+}
+
 /// One version of a contact's note. Versions are numbered from 1 and never changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -532,6 +537,98 @@ impl ContactRecord {
             self.outcome = update.outcome;
             self.call_key = Some(update.call_key.clone());
             self.cti = Some(update.progress);
+        }
+        *self != before
+    }
+
+    /// A new record of a text conversation (issue 7): the same history, notes and categories as
+    /// calls (DESK-4/5/10).
+    pub fn from_conversation(conversation: &crate::chat::Conversation) -> Self {
+        let mut record = Self {
+            contact_id: conversation_contact_id(&conversation.conversation_id),
+            channel: Channel::Chat,
+            direction: Direction::Inbound,
+            number: None,
+            dialled: None,
+            queue_id: None,
+            agents: Vec::new(),
+            started_at: conversation.created_at,
+            answered_at: None,
+            ended_at: None,
+            duration_seconds: None,
+            outcome: None,
+            client_id: None,
+            client_name: None,
+            category_id: None,
+            note: None,
+            data: BTreeMap::new(),
+            attributes: BTreeMap::new(),
+            call_key: None,
+            cti: None,
+            notes_text: String::new(),
+        };
+        record.apply_conversation(conversation);
+        record
+    }
+
+    /// Merges what a text conversation says now: its channel and customer address, queue, every
+    /// agent who held or was invited into it (they may then edit the record), when an agent
+    /// first had it, its end and outcome (handled if an agent had it, else lost). `true` when
+    /// anything changed.
+    pub fn apply_conversation(&mut self, conversation: &crate::chat::Conversation) -> bool {
+        use crate::chat::{ChatChannel, ConversationStatus};
+        let before = self.clone();
+        self.channel = match conversation.channel {
+            ChatChannel::Web => Channel::Chat,
+            ChatChannel::Sms => Channel::Sms,
+            ChatChannel::Email => Channel::Email,
+            ChatChannel::Social => Channel::Social,
+        };
+        // Opened by an agent (an SMS or e-mail from the desk) or by the customer.
+        let by_agent = conversation.channel != ChatChannel::Web
+            && conversation
+                .started_by
+                .as_deref()
+                .is_some_and(|starter| !starter.contains(':'));
+        self.direction = if by_agent {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        };
+        let customer = &conversation.customer;
+        self.number = match conversation.channel {
+            ChatChannel::Sms => customer.phone.clone(),
+            ChatChannel::Email => customer.email.clone(),
+            ChatChannel::Social => conversation.social.as_ref().map(|s| s.user_id.clone()),
+            ChatChannel::Web => customer.email.clone().or_else(|| customer.phone.clone()),
+        };
+        if conversation.queue_id.is_some() {
+            self.queue_id.clone_from(&conversation.queue_id);
+        }
+        for agent in conversation.agent.iter().chain(conversation.invited.iter()) {
+            if !self.agents.contains(agent) {
+                self.agents.push(agent.clone());
+            }
+        }
+        if self.answered_at.is_none() && conversation.agent.is_some() {
+            self.answered_at = Some(conversation.updated_at);
+        }
+        if self.client_name.is_none() {
+            self.client_name.clone_from(&customer.name);
+        }
+        if conversation.status == ConversationStatus::Ended {
+            self.ended_at = conversation.ended_at;
+            self.outcome = Some(if self.agents.is_empty() {
+                RecordOutcome::Lost
+            } else {
+                RecordOutcome::Handled
+            });
+            self.duration_seconds = match (self.answered_at, self.ended_at) {
+                (Some(answered), Some(ended)) if ended >= answered => {
+                    u64::try_from((ended - answered).num_seconds()).ok()
+                }
+                _ => None,
+            };
         }
         *self != before
     }

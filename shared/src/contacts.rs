@@ -28,12 +28,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::format_rfc3339;
 
-/// The channel of a contact. Only voice is produced so far.
+/// The channel of a contact: a call, or a text conversation (issue 7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Channel {
     #[default]
     Voice,
+    /// The web chat (widget or chatbot).
+    Chat,
+    Sms,
+    Email,
+    /// A social network's messages (Messenger).
+    Social,
 }
 
 /// Where a contact is in its life.

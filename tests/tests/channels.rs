@@ -224,6 +224,36 @@ async fn when_a_customer_texts_should_an_agent_see_it_and_answer_by_sms() {
         ]
     );
     end(&stack, &agent, &id).await;
+    // The conversation is a contact record like a call: a note on it, in the agent's history.
+    let contact = format!("chat:{id}");
+    let (status, note) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/contacts/{contact}/notes"),
+        &agent,
+        Some(&json!({"text": "Karta odeslána 27. 11.", "baseVersion": null})),
+    )
+    .await;
+    assert_eq!(status, 201, "{note}");
+    let (status, history) = call(
+        &stack,
+        Method::GET,
+        "/api/desk/history?q=karta%20odeslana",
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{history}");
+    let item = history["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["contactId"] == json!(contact))
+        .cloned()
+        .unwrap_or_else(|| panic!("not in the history: {history}"));
+    assert_eq!(item["channel"], "sms");
+    assert_eq!(item["number"], json!(number));
+    assert_eq!(item["outcome"], "handled");
 }
 
 #[tokio::test]

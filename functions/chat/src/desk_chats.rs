@@ -25,6 +25,7 @@ use linka_shared::{
         AgentMessage, ChatChannel, ChatCustomer, ChatError, ChatMessage, Conversation,
         ConversationStatus, Sender, SocialAddress, DEFAULT_CHATS_PER_AGENT,
     },
+    contact_records::conversation_contact_id,
     identifiers::normalize_czech_phone,
     paging::all_pages,
     ports::{
@@ -172,6 +173,8 @@ fn resolve(method: &Method, path: &str) -> Resolution {
 #[serde(rename_all = "camelCase")]
 struct ChatSummary<'a> {
     conversation_id: &'a str,
+    /// Its contact record (notes, category, client: `/api/desk/contacts/{contactId}…`).
+    contact_id: String,
     channel: ChatChannel,
     status: ConversationStatus,
     customer: &'a ChatCustomer,
@@ -198,6 +201,7 @@ impl<'a> From<&'a Conversation> for ChatSummary<'a> {
     fn from(c: &'a Conversation) -> Self {
         Self {
             conversation_id: &c.conversation_id,
+            contact_id: conversation_contact_id(&c.conversation_id),
             channel: c.channel,
             status: c.status,
             customer: &c.customer,

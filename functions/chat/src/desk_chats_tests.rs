@@ -601,3 +601,87 @@ async fn when_an_attachment_is_asked_for_should_answer_404_for_none_and_refuse_s
     let (status, _) = desk(&chat, "DELETE", "/api/desk/chats/sms", "agent01", None).await;
     assert_eq!(status, 405);
 }
+
+#[tokio::test]
+async fn when_a_chat_is_taken_transferred_and_ended_should_its_contact_record_list_both_agents() {
+    use linka_shared::contact_records::{
+        conversation_contact_id, ContactRecordStore, Direction, RecordOutcome,
+    };
+    use linka_shared::contacts::Channel;
+    let chat = chat().await;
+    let id = queued_chat(&chat, "rec-1").await;
+    let contact_id = conversation_contact_id(&id);
+    let waiting = chat.contacts.get(&contact_id).await.unwrap().unwrap().value;
+    assert_eq!(waiting.channel, Channel::Chat);
+    assert!(waiting.agents.is_empty());
+    assert_eq!(waiting.number.as_deref(), Some("jana@example.cz"));
+    assert_eq!(waiting.client_name.as_deref(), Some("Jana Dvořáková"));
+    desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/accept"),
+        "agent01",
+        None,
+    )
+    .await;
+    let (_, list) = desk(&chat, "GET", "/api/desk/chats", "agent01", None).await;
+    assert_eq!(list["held"][0]["contactId"], contact_id.as_str());
+    desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/transfer"),
+        "agent01",
+        Some(json!({"username": "agent02"})),
+    )
+    .await;
+    let (status, _) = desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/end"),
+        "agent02",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let record = chat.contacts.get(&contact_id).await.unwrap().unwrap().value;
+    assert_eq!(
+        record.agents,
+        vec!["agent01".to_owned(), "agent02".to_owned()]
+    );
+    assert_eq!(record.direction, Direction::Inbound);
+    assert_eq!(record.outcome, Some(RecordOutcome::Handled));
+    assert!(record.answered_at.is_some() && record.ended_at.is_some());
+    assert!(record.may_edit("agent01", false) && !record.may_edit("agent03", false));
+}
+
+#[tokio::test]
+async fn when_an_agent_texts_first_should_the_record_be_an_outbound_sms_to_the_number() {
+    use linka_shared::contact_records::{conversation_contact_id, ContactRecordStore, Direction};
+    use linka_shared::contacts::Channel;
+    let chat = chat().await;
+    let (status, opened) = desk(
+        &chat,
+        "POST",
+        "/api/desk/chats/sms",
+        "agent01",
+        Some(json!({
+            "to": "+420601234567", "text": "Dobrý den", "clientMessageId": "o-1"
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{opened}");
+    let id = opened["conversation"]["conversationId"].as_str().unwrap();
+    let record = chat
+        .contacts
+        .get(&conversation_contact_id(id))
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(
+        (record.channel, record.direction),
+        (Channel::Sms, Direction::Outbound)
+    );
+    assert_eq!(record.number.as_deref(), Some("+420601234567"));
+    assert_eq!(record.agents, vec!["agent01".to_owned()]);
+}

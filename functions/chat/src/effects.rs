@@ -13,6 +13,9 @@ use linka_shared::{
         webhook::{WebhookDelivery, WebhookEvent},
         ChatMessage, Conversation, Sender,
     },
+    contact_records::{
+        conversation_contact_id, ContactRecord, ContactRecordStore, ContactWrite, ContactWriteError,
+    },
     paging::all_pages,
     ports::{ChannelOutbox, ConfigStore, ConnectionNotifier, ConnectionStore, WebhookOutbox},
     realtime::PushMessage,
@@ -36,6 +39,8 @@ pub struct ChatEffects {
     pub outbox: Option<Arc<dyn WebhookOutbox>>,
     /// Agents' messages in SMS, e-mail and social conversations, to be sent.
     pub channel_outbox: Option<Arc<dyn ChannelOutbox>>,
+    /// The conversations' contact records (history, notes, categories as for calls).
+    pub contacts: Option<Arc<dyn ContactRecordStore>>,
 }
 
 impl ChatEffects {
@@ -45,7 +50,8 @@ impl ChatEffects {
     pub fn from_environment(sdk: &aws_config::SdkConfig, config: Arc<dyn ConfigStore>) -> Self {
         use linka_shared::{
             adapters::{
-                ApiGatewayNotifier, DynamoConnectionStore, SqsChannelOutbox, SqsWebhookOutbox,
+                ApiGatewayNotifier, DynamoConnectionStore, DynamoContactRecordStore,
+                SqsChannelOutbox, SqsWebhookOutbox,
             },
             config::{optional, ProcessEnv},
         };
@@ -61,11 +67,16 @@ impl ChatEffects {
         let channel_outbox = optional(&ProcessEnv, "CHAT_OUTBOUND_QUEUE_URL").map(|url| {
             Arc::new(SqsChannelOutbox::from_sdk_config(sdk, url)) as Arc<dyn ChannelOutbox>
         });
+        let contacts = optional(&ProcessEnv, "CONTACTS_TABLE").map(|table| {
+            Arc::new(DynamoContactRecordStore::from_sdk_config(sdk, table))
+                as Arc<dyn ContactRecordStore>
+        });
         Self {
             config,
             pushes,
             outbox,
             channel_outbox,
+            contacts,
         }
     }
 
@@ -133,6 +144,49 @@ impl ChatEffects {
         agents
     }
 
+    /// The conversation's contact record, created or brought up to date (best effort: a
+    /// failure is logged; the next change of the conversation writes it again).
+    pub async fn record(&self, conversation: &Conversation) {
+        let Some(contacts) = &self.contacts else {
+            return;
+        };
+        let contact_id = conversation_contact_id(&conversation.conversation_id);
+        for _ in 0..5 {
+            let before = match contacts.get(&contact_id).await {
+                Ok(before) => before,
+                Err(error) => {
+                    tracing::warn!(contact_id, error.message = %error, error.cause_chain = %ErrorChain(&error), "cannot read a chat's contact record");
+                    return;
+                }
+            };
+            let after = match &before {
+                Some(before) => {
+                    let mut after = before.value.clone();
+                    if !after.apply_conversation(conversation) {
+                        return;
+                    }
+                    after
+                }
+                None => ContactRecord::from_conversation(conversation),
+            };
+            match contacts
+                .save(&ContactWrite::of(before.as_ref(), after))
+                .await
+            {
+                Ok(()) => return,
+                Err(ContactWriteError::Conflict) => continue,
+                Err(ContactWriteError::Store(error)) => {
+                    tracing::warn!(contact_id, error.message = %error, error.cause_chain = %ErrorChain(&error), "cannot store a chat's contact record");
+                    return;
+                }
+            }
+        }
+        tracing::warn!(
+            contact_id,
+            "a chat's contact record kept changing; left for its next change"
+        );
+    }
+
     /// An agent's message of an SMS, e-mail or social conversation to the outbound queue. A
     /// failure to queue it is logged as an error: the message is in the transcript, not sent.
     async fn send_out(&self, conversation: &Conversation, message: &ChatMessage) {
@@ -187,6 +241,7 @@ impl ChatEffects {
         also: &[&str],
         tell_bot: bool,
     ) {
+        self.record(conversation).await;
         let mut usernames = Self::agents(conversation);
         for queue_id in queues {
             usernames.extend(self.queue_members(queue_id).await);

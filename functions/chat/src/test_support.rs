@@ -10,7 +10,7 @@ use linka_shared::{
         memory::{
             InMemoryAuditLog, InMemoryConnectionStore, InMemoryUserDirectory, RecordingNotifier,
         },
-        InMemoryConfigStore, InMemoryConversationStore,
+        InMemoryConfigStore, InMemoryContactRecordStore, InMemoryConversationStore,
     },
     admin_config::members_collection,
     audit::{AuditAction, AuditContext, AuditRecord},
@@ -86,6 +86,7 @@ pub(crate) struct Chat {
     pub outbox: Arc<RecordingOutbox>,
     pub channel_outbox: Arc<RecordingChannelOutbox>,
     pub effects: ChatEffects,
+    pub contacts: InMemoryContactRecordStore,
 }
 
 fn schedule(open: bool) -> Value {
@@ -168,6 +169,7 @@ pub(crate) async fn chat() -> Chat {
     let pushed = Arc::new(RecordingNotifier::new());
     let outbox = Arc::new(RecordingOutbox::default());
     let channel_outbox = Arc::new(RecordingChannelOutbox::default());
+    let contacts = InMemoryContactRecordStore::default();
     let connections = InMemoryConnectionStore::default().with_connections([
         desk_tab("tab-1", "agent01", Role::Agent),
         desk_tab("tab-2", "agent02", Role::Agent),
@@ -182,6 +184,7 @@ pub(crate) async fn chat() -> Chat {
         }),
         outbox: Some(outbox.clone()),
         channel_outbox: Some(channel_outbox.clone()),
+        contacts: Some(Arc::new(contacts.clone())),
     };
     Chat {
         conversations: ConversationDeps {
@@ -212,6 +215,7 @@ pub(crate) async fn chat() -> Chat {
         outbox,
         channel_outbox,
         effects,
+        contacts,
     }
 }
 
