@@ -583,6 +583,24 @@ pub struct ChatWrite {
     /// Makes an alias (a channel address: the conversation open with an SMS number, e-mail
     /// address or social user) name this conversation, if it still names what it did when read.
     pub alias: Option<AliasClaim>,
+    /// An agent takes a chat: their list of taken chats, conditional on its version (CHAT-2:
+    /// two takes by one agent at once cannot both pass the limit).
+    pub load: Option<LoadClaim>,
+}
+
+/// The chats an agent took, as read (`version` 0: never).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentLoad {
+    pub conversation_ids: Vec<String>,
+    pub version: u64,
+}
+
+/// An agent's new list of taken chats, stored if it is still at the version read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadClaim {
+    pub agent: String,
+    pub conversation_ids: Vec<String>,
+    pub version: u64,
 }
 
 /// An alias moved to a conversation by a [`ChatWrite`] (issue 7, OMNI-1…3).
@@ -639,6 +657,8 @@ pub trait ConversationStore: Send + Sync {
         &self,
         key: &str,
     ) -> Result<Option<Versioned<crate::chat::Conversation>>, StoreError>;
+    /// The chats `agent` took through [`LoadClaim`]s (some may be theirs no longer).
+    async fn agent_load(&self, agent: &str) -> Result<AgentLoad, StoreError>;
     /// Makes `key` name the conversation (the ids of e-mails sent: written once).
     async fn set_alias(&self, key: &str, conversation_id: &str) -> Result<(), StoreError>;
     /// The provider's id of the outbound message `seq`, once it was sent.

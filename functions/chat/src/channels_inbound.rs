@@ -175,6 +175,7 @@ pub async fn accept(
             },
             messages: vec![stored.clone()],
             alias,
+            load: None,
         };
         match deps.store.save(&write).await {
             Ok(()) => {

@@ -433,6 +433,7 @@ async fn start<J>(
                 },
                 messages: first.into_iter().collect(),
                 alias: None,
+                load: None,
             };
             match deps.store.save(&write).await {
                 Ok(()) => conversation,
@@ -520,6 +521,7 @@ async fn post<J>(
             },
             messages: vec![stored.clone()],
             alias: None,
+            load: None,
         };
         match deps.store.save(&write).await {
             Ok(()) => {
@@ -629,6 +631,7 @@ async fn change<J>(
             },
             messages: vec![message.clone()],
             alias: None,
+            load: None,
         };
         match deps.store.save(&write).await {
             Ok(()) => {

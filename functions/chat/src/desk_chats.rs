@@ -29,8 +29,8 @@ use linka_shared::{
     identifiers::normalize_czech_phone,
     paging::all_pages,
     ports::{
-        AliasClaim, ChatWrite, ChatWriteError, ConfigStore, ConversationStore, MailObjects,
-        UserDirectory, Versioned,
+        AliasClaim, ChatWrite, ChatWriteError, ConfigStore, ConversationStore, LoadClaim,
+        MailObjects, UserDirectory, Versioned,
     },
     problem::{FieldError, Problem},
     realtime::PushMessage,
@@ -480,6 +480,7 @@ async fn change<J>(
             },
             messages: message.clone().into_iter().collect(),
             alias: None,
+            load: None,
         };
         match deps.store.save(&write).await {
             Ok(()) => return Ok((changed, message)),
@@ -575,20 +576,7 @@ async fn accept<J>(
             ));
         }
     }
-    let held = deps
-        .store
-        .held_by(&principal.username)
-        .await
-        .map_err(|error| store_failure("list held chats", error))?
-        .len();
-    let limit = deps.chats_per_agent;
-    let (conversation, _) = change(deps, id, |conversation| {
-        conversation
-            .assign(&principal.username, held, limit, now)
-            .map(|()| None)
-            .map_err(refused)
-    })
-    .await?;
+    let conversation = take(deps, &principal.username, id, now).await?;
     let queue = conversation.queue_id.clone();
     deps.effects
         .status(
@@ -599,6 +587,87 @@ async fn accept<J>(
         )
         .await;
     json(StatusCode::OK, &ChatSummary::from(&conversation))
+}
+
+/// The chats `username` holds now besides `except`: those their taken list names that are still
+/// theirs, and those they hold otherwise (transferred to them, an SMS they opened). The list is
+/// read consistently; the index behind `held_by` may lag a moment.
+async fn still_held<J>(
+    deps: &DeskChatDeps<J>,
+    username: &str,
+    listed: &[String],
+    except: &str,
+) -> Result<BTreeSet<String>, Problem> {
+    let mut held = BTreeSet::new();
+    for id in listed.iter().filter(|id| *id != except) {
+        let conversation = deps
+            .store
+            .get(id)
+            .await
+            .map_err(|error| store_failure("read a held chat", error))?;
+        if conversation.is_some_and(|c| {
+            c.value.status == ConversationStatus::Assigned
+                && c.value.agent.as_deref() == Some(username)
+        }) {
+            held.insert(id.clone());
+        }
+    }
+    for conversation in deps
+        .store
+        .held_by(username)
+        .await
+        .map_err(|error| store_failure("list held chats", error))?
+    {
+        if conversation.value.conversation_id != except {
+            held.insert(conversation.value.conversation_id);
+        }
+    }
+    Ok(held)
+}
+
+/// The agent takes the chat under their limit (CHAT-2). The take is stored with the agent's
+/// new list of taken chats, conditional on the list's version: two takes by one agent at once
+/// cannot both pass the limit (the second reads again and counts the first).
+async fn take<J>(
+    deps: &DeskChatDeps<J>,
+    username: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Conversation, Problem> {
+    for _ in 0..MAX_TRIES {
+        let current = load(deps, id).await?;
+        let taken = deps
+            .store
+            .agent_load(username)
+            .await
+            .map_err(|error| store_failure("read the agent's chats", error))?;
+        let held = still_held(deps, username, &taken.conversation_ids, id).await?;
+        let mut changed = current.value.clone();
+        changed
+            .assign(username, held.len(), deps.chats_per_agent, now)
+            .map_err(refused)?;
+        let mut conversation_ids: Vec<String> = held.into_iter().collect();
+        conversation_ids.push(id.to_owned());
+        let write = ChatWrite {
+            conversation: Versioned {
+                value: changed.clone(),
+                version: current.version,
+            },
+            messages: Vec::new(),
+            alias: None,
+            load: Some(LoadClaim {
+                agent: username.to_owned(),
+                conversation_ids,
+                version: taken.version,
+            }),
+        };
+        match deps.store.save(&write).await {
+            Ok(()) => return Ok(changed),
+            Err(ChatWriteError::Conflict) => continue,
+            Err(error) => return Err(internal("take a chat", &error)),
+        }
+    }
+    Err(busy())
 }
 
 async fn transfer<J>(
@@ -965,6 +1034,7 @@ async fn open<J>(
                 key: alias.clone(),
                 previous,
             }),
+            load: None,
         };
         match deps.store.save(&write).await {
             Ok(()) => {

@@ -685,3 +685,28 @@ async fn when_an_agent_texts_first_should_the_record_be_an_outbound_sms_to_the_n
     assert_eq!(record.number.as_deref(), Some("+420601234567"));
     assert_eq!(record.agents, vec!["agent01".to_owned()]);
 }
+
+#[tokio::test]
+async fn when_one_agent_takes_several_chats_at_once_should_stop_at_the_limit() {
+    let chat = chat().await;
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        ids.push(queued_chat(&chat, &format!("race-{n}")).await);
+    }
+    let paths: Vec<String> = ids
+        .iter()
+        .map(|id| format!("/api/desk/chats/{id}/accept"))
+        .collect();
+    let takes = paths
+        .iter()
+        .map(|path| desk(&chat, "POST", path, "agent01", None));
+    let results = futures_util::future::join_all(takes).await;
+    let taken = results.iter().filter(|(status, _)| *status == 200).count();
+    let refused = results
+        .iter()
+        .filter(|(status, body)| *status == 409 && body["code"] == "chat-limit")
+        .count();
+    assert_eq!((taken, refused), (2, 2), "{results:?}");
+    let (_, list) = desk(&chat, "GET", "/api/desk/chats", "agent01", None).await;
+    assert_eq!(list["held"].as_array().unwrap().len(), 2);
+}

@@ -124,6 +124,7 @@ async fn note_refusal(
             conversation: Versioned { value, version },
             messages: vec![note],
             alias: None,
+            load: None,
         };
         match deps.store.save(&write).await {
             Err(ChatWriteError::Conflict) => continue,

@@ -91,6 +91,7 @@ async fn stored_conversation(store: &InMemoryConversationStore, channel: ChatCha
             },
             messages: Vec::new(),
             alias: None,
+            load: None,
         })
         .await
         .unwrap();

@@ -11,6 +11,8 @@
 //! - `pk = alias#<key>`, `sk = alias`: `conversationId` named by a channel address (the SMS
 //!   number, e-mail address or social user it is open with: moved by the conversation's writes)
 //!   or an e-mail's `Message-ID` (written once);
+//! - `pk = load#<agent>`, `sk = load`: the chats the agent took (`conversationIds`, `version`;
+//!   every take is conditional on the version read, CHAT-2);
 //! - `pk = conv#<id>`, `sk = sent#<seq, 12 digits>`: an outbound message was sent
 //!   (`providerId`, `sentAt`).
 //!
@@ -30,7 +32,7 @@ use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use crate::{
     chat::{ChatMessage, Conversation, ConversationStatus},
-    ports::{ChatWrite, ChatWriteError, ConversationStore, StoreError, Versioned},
+    ports::{AgentLoad, ChatWrite, ChatWriteError, ConversationStore, StoreError, Versioned},
     time::format_rfc3339,
 };
 
@@ -344,6 +346,7 @@ impl ConversationStore for DynamoConversationStore {
             Conversation,
             Token,
             Alias,
+            Load,
             ClientMessage(String),
             Message,
         }
@@ -397,6 +400,29 @@ impl ConversationStore for DynamoConversationStore {
                 .map_err(|error| backend("build a chat alias write", error))?;
             items.push(TransactWriteItem::builder().put(put).build());
             claims.push(Claim::Alias);
+        }
+        if let Some(load) = &write.load {
+            let mut item = Item::new();
+            item.insert("pk".into(), string(&format!("load#{}", load.agent)));
+            item.insert("sk".into(), string("load"));
+            item.insert(
+                "conversationIds".into(),
+                AttributeValue::L(load.conversation_ids.iter().map(|id| string(id)).collect()),
+            );
+            item.insert(
+                "version".into(),
+                AttributeValue::N((load.version + 1).to_string()),
+            );
+            items.push(if load.version == 0 {
+                self.put(item, "attribute_not_exists(#pk)", None)?
+            } else {
+                self.put(
+                    item,
+                    "attribute_exists(#pk) AND #version = :version",
+                    Some(load.version),
+                )?
+            });
+            claims.push(Claim::Load);
         }
         for message in &write.messages {
             let mut item: Item = to_item(message).map_err(corrupt)?;
@@ -460,7 +486,7 @@ impl ConversationStore for DynamoConversationStore {
                         return Err(ChatWriteError::DuplicateClientMessage(first.message_id));
                     }
                 }
-                Claim::Conversation | Claim::Alias | Claim::Message => {}
+                Claim::Conversation | Claim::Alias | Claim::Load | Claim::Message => {}
             }
         }
         // A version moved, a message slot was taken, or the transaction met another one.
@@ -478,6 +504,32 @@ impl ConversationStore for DynamoConversationStore {
             });
         };
         self.get(id).await
+    }
+
+    async fn agent_load(&self, agent: &str) -> Result<AgentLoad, StoreError> {
+        let Some(item) = self.get_item(&format!("load#{agent}"), "load").await? else {
+            return Ok(AgentLoad::default());
+        };
+        let version = match item.get("version") {
+            Some(AttributeValue::N(number)) => number.parse().map_err(corrupt)?,
+            _ => {
+                return Err(StoreError::Corrupt {
+                    entity: "conversation",
+                    source: "an agent's chat load has no version".into(),
+                })
+            }
+        };
+        let conversation_ids = match item.get("conversationIds") {
+            Some(AttributeValue::L(ids)) => ids
+                .iter()
+                .filter_map(|id| id.as_s().ok().cloned())
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(AgentLoad {
+            conversation_ids,
+            version,
+        })
     }
 
     async fn set_alias(&self, key: &str, conversation_id: &str) -> Result<(), StoreError> {

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use crate::{
     chat::{ChatMessage, Conversation, ConversationStatus},
-    ports::{ChatWrite, ChatWriteError, ConversationStore, StoreError, Versioned},
+    ports::{AgentLoad, ChatWrite, ChatWriteError, ConversationStore, StoreError, Versioned},
 };
 
 #[derive(Debug, Default)]
@@ -24,6 +24,8 @@ struct Data {
     client_messages: BTreeMap<(String, String), u64>,
     /// alias → conversation id.
     aliases: BTreeMap<String, String>,
+    /// agent → (taken chats, version).
+    loads: BTreeMap<String, (Vec<String>, u64)>,
     /// (conversation id, seq) → the provider's id of the sent message.
     sent: BTreeMap<(String, u64), String>,
 }
@@ -178,8 +180,23 @@ impl ConversationStore for InMemoryConversationStore {
                 return Err(ChatWriteError::Conflict);
             }
         }
+        if let Some(load) = &write.load {
+            let stored = data
+                .loads
+                .get(&load.agent)
+                .map_or(0, |(_, version)| *version);
+            if stored != load.version {
+                return Err(ChatWriteError::Conflict);
+            }
+        }
         if let Some(claim) = &write.alias {
             data.aliases.insert(claim.key.clone(), id.clone());
+        }
+        if let Some(load) = &write.load {
+            data.loads.insert(
+                load.agent.clone(),
+                (load.conversation_ids.clone(), load.version + 1),
+            );
         }
         if write.conversation.version == 0 {
             data.tokens.insert(
@@ -215,6 +232,20 @@ impl ConversationStore for InMemoryConversationStore {
             .get(key)
             .and_then(|id| data.conversations.get(id))
             .cloned())
+    }
+
+    async fn agent_load(&self, agent: &str) -> Result<AgentLoad, StoreError> {
+        let load = self.lock().loads.get(agent).cloned();
+        // Let concurrent takes interleave as they do against DynamoDB.
+        tokio::task::yield_now().await;
+        Ok(
+            load.map_or_else(AgentLoad::default, |(conversation_ids, version)| {
+                AgentLoad {
+                    conversation_ids,
+                    version,
+                }
+            }),
+        )
     }
 
     async fn set_alias(&self, key: &str, conversation_id: &str) -> Result<(), StoreError> {
