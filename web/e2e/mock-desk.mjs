@@ -12,6 +12,11 @@
 //   GET  /api/clients/{id}/contacts
 //   GET  /api/contacts/{id}, GET/POST /api/contacts/{id}/notes,
 //   PUT  /api/contacts/{id}/category|client|data
+//   GET  /api/desk/chats, GET/POST /api/desk/chats/{id}/messages, POST …/{id}/accept|typing|
+//        transfer|end, POST /api/desk/chats/sms|email (a conversation the agent opens: 201, 200
+//        for a repeated clientMessageId, 422 for a bad number/address/subject/text),
+//        GET /api/desk/chats/{id}/messages/{seq}/attachments/{index} → a "presigned" link to
+//        /mock-attachments/{key} (served without a token, Content-Disposition: attachment)
 // The PBX is imitated: a command answers 202 and its effect follows ~100 ms later as
 // WebSocket pushes ({"type":"desk"} to the agent, {"type":"presence"} to everyone,
 // {"type":"contact"} when a contact record changes). Test hooks (mock only):
@@ -21,6 +26,11 @@
 //   POST /api/mock/desk/drop-sockets                 closes every WebSocket (the app reconnects)
 //   POST /api/mock/desk/clients/{id}/touch           another user changes the client (version+1)
 //   PUT  /api/mock/desk/presence {username, presence}  sets another agent's panel presence
+//   POST /api/mock/desk/chat {customer, text, queueId?, channel?, subject?, social?, attachments?:
+//        [{name, contentType, size}]}            a customer starts a conversation (waiting)
+//   POST /api/mock/desk/chat-message {conversationId, text}  the customer writes
+//   GET  /api/mock/desk/outbox                   the SMS and e-mails sent from the desk
+// Seeded: an SMS and an e-mail (with an attachment) waiting in kkc-obecne.
 
 const ROLES = ["agent", "supervisor", "admin"];
 const ACTIONS = ["answer", "hangup", "hold", "retrieve", "consult", "transfer", "blind-transfer", "conference", "send-digits"];
@@ -536,8 +546,91 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
     const { messages, ...rest } = chat;
     return { ...rest, lastSeq: messages.length };
   }
-  async function handleChats(req, res, url, me, id, action) {
+  const outbox = []; // {channel, conversationId, seq, to, subject?, text}
+  const attachmentFiles = new Map(); // key → {name, contentType, size}
+  const byClientToken = new Map(); // `${username} ${clientMessageId}` → conversationId
+  const MAX_SMS = 1600;
+  /** Like normalize_czech_phone: spaces dropped, +420/00420 optional, 9 digits of a Czech number. */
+  const czechPhone = (input) => {
+    const compact = String(input ?? "").replace(/\s+/g, "");
+    const national = compact.replace(/^(\+420|00420)/, "");
+    return /^[2-7]\d{8}$/.test(national) ? `+420${national}` : null;
+  };
+  const chars = (text) => [...String(text ?? "")].length;
+  function newConversation(fields) {
+    const conversationId = `chat-${++chatSeq}`;
+    const chat = { conversationId, channel: "web", status: "queued", customer: {}, createdAt: iso(), updatedAt: iso(), messages: [], ...fields };
+    conversations.set(conversationId, chat);
+    return chat;
+  }
+  function withAttachments(message, list) {
+    if (!Array.isArray(list) || !list.length) return message;
+    message.attachments = list.map((file, index) => {
+      const key = `mail/${message.conversationId}/${message.seq}/${index + 1}`;
+      const attachment = { name: String(file.name ?? `priloha-${index + 1}`), contentType: String(file.contentType ?? "application/octet-stream"), size: Number(file.size ?? 0), key };
+      attachmentFiles.set(key, attachment);
+      return attachment;
+    });
+    return message;
+  }
+  /** Delivers an agent's message to the customer (the outbox), or a system message when refused. */
+  function deliver(chat, message) {
+    if (chat.channel === "web") return;
+    const to = chat.channel === "sms" ? chat.customer.phone : chat.channel === "email" ? chat.customer.email : chat.social?.userId;
+    outbox.push({ channel: chat.channel, conversationId: chat.conversationId, seq: message.seq, to, ...(chat.subject ? { subject: chat.subject } : {}), text: message.text });
+  }
+  // Seed: an SMS and an e-mail with an attachment, waiting in the general queue.
+  {
+    const sms = newConversation({ channel: "sms", customer: { phone: "+420777888999" }, queueId: "kkc-obecne" });
+    chatMessage(sms, "customer", "Dobrý den, kdy mi přijde nová kartička?");
+    const mail = newConversation({ channel: "email", customer: { name: "Jan Dvořák", email: "jan.dvorak@example.cz" }, subject: "Změna adresy", queueId: "kkc-obecne" });
+    withAttachments(chatMessage(mail, "customer", "Dobrý den,\nposílám potvrzení o změně trvalého pobytu.\nJan Dvořák"), [{ name: "potvrzeni.pdf", contentType: "application/pdf", size: 12_500 }]);
+  }
+
+  async function openConversation(req, res, me, channel) {
+    const body = await json(req, res);
+    if (!body) return;
+    const errors = [];
+    const text = typeof body.text === "string" ? body.text : "";
+    if (!text.trim()) errors.push({ field: "text", message: "must not be empty" });
+    else if (chars(text) > 4000) errors.push({ field: "text", message: "must be at most 4000 characters" });
+    if (typeof body.clientMessageId !== "string" || !body.clientMessageId) errors.push({ field: "clientMessageId", message: "must not be empty" });
+    if (body.name !== undefined && (typeof body.name !== "string" || !body.name.trim() || chars(body.name) > 100)) errors.push({ field: "name", message: "must be 1 to 100 characters" });
+    const customer = typeof body.name === "string" && body.name.trim() ? { name: body.name.trim() } : {};
+    let subject;
+    if (channel === "sms") {
+      const phone = czechPhone(body.to);
+      if (phone) customer.phone = phone;
+      else errors.push({ field: "to", message: "must be a phone number" });
+      if (chars(text) > MAX_SMS) errors.push({ field: "text", message: `an SMS must be at most ${MAX_SMS} characters` });
+      if (body.subject !== undefined) errors.push({ field: "subject", message: "an SMS has no subject" });
+    } else {
+      const to = String(body.to ?? "").trim().toLowerCase();
+      if (/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(to)) customer.email = to;
+      else errors.push({ field: "to", message: "must be an e-mail address" });
+      subject = typeof body.subject === "string" ? body.subject.trim() : "";
+      if (!subject || chars(subject) > 200 || /[\u0000-\u001f]/.test(subject)) errors.push({ field: "subject", message: "must be 1 to 200 characters on one line" });
+    }
+    if (errors.length) return problem(res, 422, "validation-failed", "The message is not valid.", { errors });
+    const token = `${me} ${body.clientMessageId}`;
+    const known = conversations.get(byClientToken.get(token) ?? "");
+    if (known) return send(res, 200, { conversation: chatView(known), message: known.messages[0] });
+    const chat = newConversation({ channel, status: "assigned", agent: me, customer, ...(subject ? { subject } : {}) });
+    byClientToken.set(token, chat.conversationId);
+    const message = chatMessage(chat, "agent", text.trim(), me);
+    message.clientMessageId = body.clientMessageId;
+    if (subject) message.subject = subject;
+    deliver(chat, message);
+    push(me, { type: "chat", conversationId: chat.conversationId, status: chat.status, agent: me });
+    return send(res, 201, { conversation: chatView(chat), message });
+  }
+
+  async function handleChats(req, res, url, me, id, action, seq, sub, index) {
     const method = req.method;
+    if ((id === "sms" || id === "email") && !action) {
+      if (method !== "POST") return problem(res, 405, "method-not-allowed", "POST.");
+      return openConversation(req, res, me, id);
+    }
     if (!id && method === "GET") {
       const all = [...conversations.values()];
       return send(res, 200, {
@@ -548,6 +641,14 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
     }
     const chat = id ? conversations.get(id) : null;
     if (!chat) return problem(res, 404, "conversation-not-found", "No such conversation.");
+    if (action === "messages" && seq && sub === "attachments" && index && method === "GET") {
+      if (chat.agent !== me && chat.status !== "queued") return problem(res, 403, "not-your-chat", "The chat is another agent's.");
+      const attachment = chat.messages.find((m) => String(m.seq) === seq)?.attachments?.[Number(index) - 1];
+      if (!attachment) return problem(res, 404, "attachment-not-found", "The message has no such attachment.");
+      const origin = `http://${req.headers.host ?? "127.0.0.1"}`;
+      const url = `${origin}/mock-attachments/${attachment.key.split("/").map(encodeURIComponent).join("/")}?X-Amz-Expires=300&X-Amz-Signature=mock`;
+      return send(res, 200, { url, name: attachment.name, contentType: attachment.contentType, size: attachment.size });
+    }
     if (action === "messages" && method === "GET") {
       const after = Number(url.searchParams.get("after") ?? "0");
       return send(res, 200, { conversation: chatView(chat), messages: chat.messages.filter((m) => m.seq > after) });
@@ -565,7 +666,11 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
       const body = await json(req, res);
       if (!body) return;
       if (typeof body.text !== "string" || !body.text.trim()) return problem(res, 422, "validation-failed", "text.", { errors: [{ field: "text", message: "must not be empty" }] });
+      if (chat.channel === "sms" && chars(body.text.trim()) > MAX_SMS) {
+        return problem(res, 422, "validation-failed", "text.", { errors: [{ field: "text", message: `an SMS must be at most ${MAX_SMS} characters` }] });
+      }
       const message = chatMessage(chat, "agent", body.text.trim(), me);
+      deliver(chat, message);
       push(me, { type: "chat-message", message });
       return send(res, 201, message);
     }
@@ -591,7 +696,7 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
     const method = req.method;
     const desk = deskOf(me);
     const [, second, third, fourth, fifth, ...rest] = parts; // desk, …
-    if (second === "chats") return handleChats(req, res, url, me, third, fourth);
+    if (second === "chats") return handleChats(req, res, url, me, third, fourth, fifth, rest[0], rest[1]);
     if (!second && method === "GET") return send(res, 200, deskView(desk));
     if (second === "presence" && !third && method === "PUT") {
       const body = await json(req, res);
@@ -846,6 +951,7 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
   async function handleMock(req, res, url, parts) {
     const [, , action, id, sub] = parts; // mock, desk, …
     if (!action && req.method === "GET") return send(res, 200, { mock: true });
+    if (action === "outbox" && req.method === "GET") return send(res, 200, { items: outbox });
     if (req.method !== "POST" && req.method !== "PUT") return problem(res, 405, "method-not-allowed", "POST.");
     const body = await json(req, res);
     if (!body) return;
@@ -865,11 +971,17 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
       return send(res, 201, { callKey: call.callKey, contactId: record.contactId });
     }
     if (action === "chat") {
-      const conversationId = `chat-${++chatSeq}`;
-      const chat = { conversationId, channel: "web", status: "queued", customer: body.customer ?? {}, queueId: body.queueId ?? "kkc-obecne", createdAt: iso(), updatedAt: iso(), messages: [] };
-      conversations.set(conversationId, chat);
-      if (typeof body.text === "string") chatMessage(chat, "customer", body.text);
-      chatMessage(chat, "system", "Předáváme vás operátorovi.");
+      const channel = ["web", "sms", "email", "social"].includes(body.channel) ? body.channel : "web";
+      const chat = newConversation({
+        channel,
+        customer: body.customer ?? {},
+        queueId: body.queueId ?? "kkc-obecne",
+        ...(typeof body.subject === "string" ? { subject: body.subject } : {}),
+        ...(channel === "social" ? { social: { network: "messenger", pageId: "page-1", userId: String(body.social?.userId ?? `psid-${chatSeq}`) } } : {}),
+      });
+      const conversationId = chat.conversationId;
+      if (typeof body.text === "string") withAttachments(chatMessage(chat, "customer", body.text), body.attachments);
+      if (channel === "web") chatMessage(chat, "system", "Předáváme vás operátorovi.");
       push(null, { type: "chat", conversationId, status: "queued", queueId: chat.queueId });
       return send(res, 201, { conversationId });
     }
@@ -905,6 +1017,18 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
   }
 
   return {
+    /** GET /mock-attachments/{key}: the "S3 object" behind an attachment link (no token). */
+    serveAttachment(req, res, url) {
+      const key = url.pathname.replace(/^\/mock-attachments\//, "").split("/").map(decodeURIComponent).join("/");
+      const file = attachmentFiles.get(key);
+      if (!file || url.searchParams.get("X-Amz-Signature") !== "mock") return send(res, 404, { message: "Not Found" });
+      res.writeHead(200, {
+        "Content-Type": file.contentType,
+        "Content-Disposition": `attachment; filename="${file.name.replace(/[^A-Za-z0-9._-]/g, "_")}"`,
+      });
+      return res.end(`Mock attachment ${file.name} (${file.size} B)\n`);
+    },
+
     owns(path) {
       return (
         path === "/api/desk" ||

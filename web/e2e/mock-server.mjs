@@ -537,6 +537,7 @@ const server = createServer(async (req, res) => {
     if (url.pathname.startsWith("/auth/")) return await handleAuth(req, res, url);
     if (url.pathname.startsWith("/api/")) return await handleApi(req, res, url);
     if (url.pathname.startsWith("/mock-recordings/")) return callbackApi.serveRecording(req, res, url);
+    if (url.pathname.startsWith("/mock-attachments/")) return deskApi.serveAttachment(req, res, url);
     return await serveStatic(req, res, url);
   } catch (error) {
     console.error("mock-server:", error);

@@ -1,20 +1,27 @@
-// The desk's chats (issue 7, CHAT-2/3): GET /api/desk/chats and the actions on one chat, on top
-// of the app's ApiClient (Bearer, problem+json).
+// The desk's chats (issue 7, CHAT-2/3, OMNI-1…3): GET /api/desk/chats and the actions on one chat,
+// attachment links, and the SMS and e-mail conversations an agent opens, on top of the app's
+// ApiClient (Bearer, problem+json). Conversations come from the web chat, SMS, e-mail and
+// Messenger (`channel: social`).
 
 import type { ApiClient } from "./client";
 
 export type ConversationStatus = "bot" | "queued" | "assigned" | "ended";
 export type Sender = "customer" | "bot" | "agent" | "system";
+export type ChatChannel = "web" | "sms" | "email" | "social";
 
 export interface DeskChat {
   conversationId: string;
-  channel: "web" | "sms" | "email" | "social";
+  channel: ChatChannel;
   status: ConversationStatus;
   customer: { name?: string; email?: string; phone?: string };
   attributes?: Record<string, string>;
   queueId?: string;
   agent?: string;
   invited?: string[];
+  /** E-mail: the thread's subject. */
+  subject?: string;
+  /** Social: the network (`messenger`), page and user. */
+  social?: { network: string; pageId: string; userId: string };
   lastSeq: number;
   createdAt: string;
   updatedAt: string;
@@ -29,6 +36,40 @@ export interface ChatMessage {
   text: string;
   at: string;
   clientMessageId?: string;
+  /** E-mail: the subject the agent gave a new e-mail. */
+  subject?: string;
+  /** E-mail attachments, in order (the download link's index counts from 1). */
+  attachments?: ChatAttachment[];
+}
+
+export interface ChatAttachment {
+  name: string;
+  contentType: string;
+  size: number;
+  key: string;
+}
+
+/** A presigned download link (valid 5 minutes). */
+export interface AttachmentLink {
+  url: string;
+  name: string;
+  contentType: string;
+  size: number;
+}
+
+/** The first message of an SMS or e-mail conversation the agent opens (held by them). */
+export interface OpenRequest {
+  to: string;
+  text: string;
+  clientMessageId: string;
+  /** E-mail only (1–200 characters). */
+  subject?: string;
+  name?: string;
+}
+
+export interface Opened {
+  conversation: DeskChat;
+  message: ChatMessage;
 }
 
 export interface DeskChats {
@@ -57,6 +98,16 @@ export class ChatApi {
 
   async act(id: string, action: "accept" | "end" | "typing"): Promise<DeskChat | null> {
     return (await this.api.call("POST", `/api/desk/chats/${encodeURIComponent(id)}/${action}`)) as DeskChat | null;
+  }
+
+  /** `POST /api/desk/chats/sms|email`: 201 (200 for a repeated clientMessageId). */
+  async open(channel: "sms" | "email", request: OpenRequest): Promise<Opened> {
+    return (await this.api.call("POST", `/api/desk/chats/${channel}`, request)) as Opened;
+  }
+
+  /** The download link of a message's attachment (`index` from 1). */
+  async attachment(id: string, seq: number, index: number): Promise<AttachmentLink> {
+    return (await this.api.call("GET", `/api/desk/chats/${encodeURIComponent(id)}/messages/${seq}/attachments/${index}`)) as AttachmentLink;
   }
 
   async transfer(id: string, target: { username: string } | { queueId: string }): Promise<DeskChat> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ChatMessage } from "../api/chat";
-import { customerLabel, lastSeq, mergeMessages } from "./desk-chats-model";
+import { fieldErrorMessage } from "../forms/field-errors";
+import { chatHeading, checkOutbound, customerLabel, lastSeq, mergeMessages, outboundRequest, sendKey } from "./desk-chats-model";
 
 const message = (seq: number, text = `m${seq}`): ChatMessage => ({
   conversationId: "c-1",
@@ -10,6 +11,8 @@ const message = (seq: number, text = `m${seq}`): ChatMessage => ({
   text,
   at: "2026-11-28T09:00:00Z",
 });
+
+const FALLBACK = { customer: "Zákazník", messengerUser: "Uživatel Messengeru" };
 
 describe("desk chats model", () => {
   it("merges a push and a read into one ordered transcript without duplicates", () => {
@@ -23,5 +26,65 @@ describe("desk chats model", () => {
     expect(customerLabel({ customer: { name: " Jana ", email: "j@x.cz" } }, "?")).toBe("Jana");
     expect(customerLabel({ customer: { email: "j@x.cz" } }, "?")).toBe("j@x.cz");
     expect(customerLabel({ customer: {} }, "Zákazník")).toBe("Zákazník");
+  });
+
+  it("heads an SMS by the name and the phone number, or the number alone", () => {
+    expect(chatHeading({ channel: "sms", customer: { phone: "+420601234567" } }, FALLBACK)).toEqual({ who: "+420 601 234 567", contact: null, subject: null });
+    expect(chatHeading({ channel: "sms", customer: { name: "Jana Dvořáková", phone: "+420601234567" } }, FALLBACK)).toEqual({
+      who: "Jana Dvořáková",
+      contact: "+420 601 234 567",
+      subject: null,
+    });
+    expect(chatHeading({ channel: "sms", customer: {} }, FALLBACK).who).toBe("Zákazník");
+  });
+
+  it("heads an e-mail by the name and the address, with the subject", () => {
+    expect(chatHeading({ channel: "email", customer: { name: "Jan Dvořák", email: "jan@example.cz" }, subject: " Změna adresy " }, FALLBACK)).toEqual({
+      who: "Jan Dvořák",
+      contact: "jan@example.cz",
+      subject: "Změna adresy",
+    });
+    expect(chatHeading({ channel: "email", customer: { email: "jan@example.cz" } }, FALLBACK)).toEqual({ who: "jan@example.cz", contact: null, subject: null });
+  });
+
+  it("heads a Messenger conversation by the name, else as a Messenger user; a web chat as before", () => {
+    expect(chatHeading({ channel: "social", customer: {} }, FALLBACK).who).toBe("Uživatel Messengeru");
+    expect(chatHeading({ channel: "social", customer: { name: "Eva Malá" } }, FALLBACK).who).toBe("Eva Malá");
+    expect(chatHeading({ channel: "web", customer: { email: "j@x.cz" } }, FALLBACK)).toEqual({ who: "j@x.cz", contact: null, subject: null });
+  });
+
+  it("checks a new SMS or e-mail before sending, in words the UI turns into its messages", () => {
+    const sms = { channel: "sms" as const, to: "601 234 567", subject: "", text: "Dobrý den" };
+    expect(checkOutbound(sms)).toEqual([]);
+    expect(checkOutbound({ ...sms, to: " ", text: "  " }).map((error) => [error.field, fieldErrorMessage(error).key])).toEqual([
+      ["to", "field.required"],
+      ["text", "field.required"],
+    ]);
+    const long = checkOutbound({ ...sms, text: "a".repeat(1601) });
+    expect(long).toEqual([{ field: "text", message: "an SMS must be at most 1600 characters" }]);
+    expect(fieldErrorMessage(long[0]!)).toEqual({ key: "field.maxLength", params: { max: "1600" } });
+    // Spaces around are not sent, so not counted.
+    expect(checkOutbound({ ...sms, text: ` ${"a".repeat(1600)} ` })).toEqual([]);
+
+    const email = { channel: "email" as const, to: "jan@example.cz", subject: "", text: "Dobrý den" };
+    expect(checkOutbound(email).map((error) => error.field)).toEqual(["subject"]);
+    const subject = checkOutbound({ ...email, subject: "x".repeat(201) });
+    expect(fieldErrorMessage(subject[0]!)).toEqual({ key: "field.length", params: { min: "1", max: "200" } });
+    expect(checkOutbound({ ...email, subject: "Změna", text: "a".repeat(4001) }).map((error) => error.field)).toEqual(["text"]);
+    expect(checkOutbound({ ...email, subject: "Změna", text: "a".repeat(1601) })).toEqual([]);
+  });
+
+  it("builds the request: trimmed, the subject for e-mail only, the name when known", () => {
+    expect(outboundRequest({ channel: "sms", to: " 601 234 567 ", subject: "ignored", text: " Ahoj ", name: " Jana " })).toEqual({ to: "601 234 567", text: "Ahoj", name: "Jana" });
+    expect(outboundRequest({ channel: "email", to: "jan@example.cz", subject: " Změna ", text: "Text", name: "" })).toEqual({ to: "jan@example.cz", subject: "Změna", text: "Text" });
+  });
+
+  it("keeps the clientMessageId for the very same message and takes a fresh one when it changed", () => {
+    let n = 0;
+    const fresh = () => `id-${++n}`;
+    const first = sendKey(null, "a", fresh);
+    expect(first).toEqual({ body: "a", id: "id-1" });
+    expect(sendKey(first, "a", fresh)).toBe(first);
+    expect(sendKey(first, "b", fresh)).toEqual({ body: "b", id: "id-2" });
   });
 });

@@ -4,28 +4,62 @@
 // open chats still takes calls (CHAT-3). Pushes keep it current: `chat` re-reads the lists,
 // `chat-message` adds a message to the open chat (or marks another chat unread), `chat-typing`
 // shows that someone else in the chat is typing.
+// Channels (OMNI-1…3): each chat carries a badge (Chat / SMS / E-mail / Messenger); an SMS is
+// named by the phone number, an e-mail by its subject, a Messenger chat by the name or "Uživatel
+// Messengeru". E-mail attachments are listed under their message (Stáhnout asks for a link valid
+// 5 minutes and opens it). An SMS reply has a live counter of characters and parts and is not
+// sent over 1600 characters. Nová SMS / Nový e-mail open a conversation by the agent (desk-compose).
 
-import { ChatApi, type ChatMessage, type DeskChat, type DeskChats } from "../api/chat";
+import { ChatApi, type ChatAttachment, type ChatChannel, type ChatMessage, type DeskChat, type DeskChats } from "../api/chat";
 import type { ApiClient } from "../api/client";
 import { DeskApi, type Client } from "../api/desk";
 import type { Problem } from "../api/problem";
+import { formatSize } from "../format/number";
+import type { Locale } from "../i18n";
 import { h } from "../ui/dom";
-import { k, panel, when, type T } from "./desk-common";
-import { customerLabel, lastSeq, mergeMessages } from "./desk-chats-model";
-import { clientName } from "./desk-model";
+import { k, known, panel, when, type T } from "./desk-common";
+import { chatHeading, lastSeq, mergeMessages } from "./desk-chats-model";
+import { Composer, smsCounter, type OutboundChannel } from "./desk-compose";
+import { clientName, formatCount } from "./desk-model";
 import { button, textInput } from "./form";
 import { asProblem, problemBox } from "./problem-box";
+import { countSms, SMS_MAX_CHARS } from "./sms-parts";
 
 /** How often the agent's typing is told to the other side at most. */
 const TYPING_EVERY_MS = 3000;
 /** How long a typing signal is shown. */
 const TYPING_SHOWN_MS = 5000;
+/** How long an attachment link is offered after it was read (the backend's link lasts 5 min). */
+const LINK_SHOWN_MS = 4 * 60_000;
 
 export interface DeskChatsHost {
   api: Pick<ApiClient, "call">;
   t: T;
+  locale: () => Locale;
   username: string;
-  rerender: (focus?: string) => void;
+  rerender: (focus?: string | null) => void;
+  /** A message for the desk's status line (e.g. "SMS odeslána…"), then a re-render. */
+  flash: (text: string, focus?: string | null) => void;
+}
+
+/** A channel's badge: the visible name, read as "Kanál: SMS". */
+export function channelBadge(t: T, channel: ChatChannel): HTMLElement {
+  return h(
+    "span",
+    { class: `badge channel channel-${channel}`, "data-testid": "desk-chat-channel", "data-channel": channel },
+    h("span", { class: "visually-hidden" }, `${t(k("desk.chats.channelPrefix"))} `),
+    known(t, `desk.chats.channel.${channel}`, channel),
+  );
+}
+
+/** Only http(s) links (and the app's own) are opened. */
+function safeUrl(url: string): string | null {
+  try {
+    const parsed = new URL(url, location.href);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+  } catch {
+    return null;
+  }
 }
 
 export class DeskChatsPanel {
@@ -44,12 +78,40 @@ export class DeskChatsPanel {
   #typingUntil = 0;
   #lastTypingSent = 0;
   #problem: Problem | null = null;
+  /** What the panel's own checks refused (an SMS over the limit). */
+  #invalid: string | null = null;
   #busy = false;
+  /** Attachment links read: `conversation/seq/index` → the link and until when it is offered. */
+  readonly #links = new Map<string, { url: string; name: string; until: number }>();
+  /** Nová SMS / Nový e-mail. */
+  readonly #composer: Composer;
 
   constructor(host: DeskChatsHost) {
     this.#host = host;
     this.#api = new ChatApi(host.api);
     this.#desk = new DeskApi(host.api);
+    this.#composer = new Composer(
+      {
+        api: host.api,
+        t: host.t,
+        locale: host.locale,
+        rerender: host.rerender,
+        sent: (text, opened, focus) => {
+          host.flash(text, focus);
+          this.opened(opened.conversation);
+        },
+      },
+      "desk-chats-compose",
+    );
+  }
+
+  /** Opens the panel's form of a new SMS or e-mail. */
+  #compose(channel: OutboundChannel): void {
+    if (this.#composer.channel === channel) {
+      this.#composer.close(`desk-chats-new-${channel}`);
+      return;
+    }
+    this.#composer.start(channel, { returnFocus: `desk-chats-new-${channel}` });
   }
 
   async load(): Promise<void> {
@@ -63,6 +125,15 @@ export class DeskChatsPanel {
       this.#problem = asProblem(error);
     }
     this.#host.rerender();
+  }
+
+  /** A conversation the agent opened (an SMS or e-mail sent): held at once, then the lists read again. */
+  opened(conversation: DeskChat): void {
+    const chats = this.#chats;
+    if (chats && !chats.held.some((chat) => chat.conversationId === conversation.conversationId)) {
+      this.#chats = { ...chats, held: [...chats.held, conversation] };
+    }
+    void this.load();
   }
 
   /** A push from the WebSocket; `true` when it was a chat push. */
@@ -98,6 +169,7 @@ export class DeskChatsPanel {
     if (this.#busy) return;
     this.#busy = true;
     this.#problem = null;
+    this.#invalid = null;
     try {
       await task();
     } catch (error) {
@@ -112,6 +184,7 @@ export class DeskChatsPanel {
     this.#unread.delete(id);
     this.#messages = [];
     this.#draft = "";
+    this.#invalid = null;
     this.#clients = null;
     const { conversation, messages } = await this.#api.transcript(id);
     if (this.#open !== id) return;
@@ -135,6 +208,17 @@ export class DeskChatsPanel {
     const id = this.#open;
     const text = this.#draft.trim();
     if (!id || !text) return;
+    const { t } = this.#host;
+    if (this.#current()?.channel === "sms") {
+      const count = countSms(text);
+      if (count.tooLong) {
+        // The backend would refuse it (422): said here, the text kept for shortening.
+        const locale = this.#host.locale();
+        this.#invalid = t(k("desk.sms.tooLong"), { max: formatCount(SMS_MAX_CHARS, locale), count: formatCount(count.characters, locale) });
+        this.#host.rerender("desk-chat-input");
+        return;
+      }
+    }
     const key = `desk-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     void this.#run(async () => {
       const stored = await this.#api.send(id, text, key);
@@ -144,6 +228,25 @@ export class DeskChatsPanel {
       const { messages } = await this.#api.transcript(id, Math.max(0, lastSeq(this.#messages) - 1));
       this.#messages = mergeMessages(this.#messages, messages);
     }, "desk-chat-input");
+  }
+
+  /** The open chat's summary (from the lists, else as the transcript read it). */
+  #current(): DeskChat | null {
+    const id = this.#open;
+    if (!id) return null;
+    return this.#chats?.held.find((chat) => chat.conversationId === id) ?? (this.#openedChat?.conversationId === id ? this.#openedChat : null);
+  }
+
+  /** Stáhnout: reads the attachment's link and opens it in a new tab (also offered as a link). */
+  #download(message: ChatMessage, index: number): void {
+    const key = `${message.conversationId}/${message.seq}/${index}`;
+    void this.#run(async () => {
+      const link = await this.#api.attachment(message.conversationId, message.seq, index);
+      const url = safeUrl(link.url);
+      if (!url) throw { problem: { status: 0 } };
+      this.#links.set(key, { url, name: link.name, until: Date.now() + LINK_SHOWN_MS });
+      window.open(url, "_blank", "noopener,noreferrer");
+    }, `desk-chat-attachment-${message.seq}-${index}`);
   }
 
   #typed(value: string): void {
@@ -180,21 +283,38 @@ export class DeskChatsPanel {
     });
   }
 
+  /** The chat's channel badge, who it is with, the number or address, the e-mail's subject. */
+  #heading(chat: DeskChat): { who: string; details: HTMLElement[] } {
+    const { t } = this.#host;
+    const heading = chatHeading(chat, { customer: t(k("desk.chats.customer")), messengerUser: t(k("desk.chats.messengerUser")) });
+    const details: HTMLElement[] = [];
+    if (heading.contact) details.push(h("span", { class: "muted", "data-testid": "desk-chat-contact" }, heading.contact));
+    if (chat.channel === "email") {
+      details.push(
+        h("span", { class: "desk-chat-subject", "data-testid": "desk-chat-subject" }, heading.subject ? t(k("desk.chats.subject"), { subject: heading.subject }) : t(k("desk.chats.noSubject"))),
+      );
+    }
+    return { who: heading.who, details };
+  }
+
   render(): HTMLElement {
     const { t } = this.#host;
     const chats = this.#chats;
-    const customer = (chat: DeskChat) => customerLabel(chat, t(k("desk.chats.customer")));
     const waiting = chats?.waiting ?? [];
     const held = chats?.held ?? [];
     const waitingList = waiting.length
       ? h(
           "ul",
-          { class: "plain", "data-testid": "desk-chats-waiting" },
-          ...waiting.map((chat) =>
-            h(
+          { class: "plain desk-chat-list", "data-testid": "desk-chats-waiting" },
+          ...waiting.map((chat) => {
+            const { who, details } = this.#heading(chat);
+            return h(
               "li",
-              { "data-id": chat.conversationId },
-              h("strong", null, customer(chat)),
+              { "data-id": chat.conversationId, "data-channel": chat.channel },
+              channelBadge(t, chat.channel),
+              " ",
+              h("strong", null, who),
+              ...details.flatMap((detail) => [" ", detail]),
               " ",
               h("span", { class: "muted" }, `${chat.queueId ?? ""} · ${when(chat.updatedAt)}`),
               " ",
@@ -203,32 +323,50 @@ export class DeskChatsPanel {
                 "data-testid": `desk-chat-accept-${chat.conversationId}`,
                 disabled: this.#busy || held.length >= (chats?.chatLimit ?? 0),
               }),
-            ),
-          ),
+            );
+          }),
         )
       : h("p", { class: "muted", "data-testid": "desk-chats-none-waiting" }, t(k("desk.chats.noneWaiting")));
     const heldList = held.length
       ? h(
           "ul",
-          { class: "plain", "data-testid": "desk-chats-held" },
-          ...held.map((chat) =>
-            h(
+          { class: "plain desk-chat-list", "data-testid": "desk-chats-held" },
+          ...held.map((chat) => {
+            const { who, details } = this.#heading(chat);
+            return h(
               "li",
-              { "data-id": chat.conversationId, class: chat.conversationId === this.#open ? "selected" : "" },
-              button(customer(chat), () => void this.#run(() => this.#openChat(chat.conversationId), "desk-chat-input"), {
+              { "data-id": chat.conversationId, "data-channel": chat.channel, class: chat.conversationId === this.#open ? "selected" : "" },
+              channelBadge(t, chat.channel),
+              " ",
+              button(who, () => void this.#run(() => this.#openChat(chat.conversationId), "desk-chat-input"), {
                 class: "link",
                 "data-testid": `desk-chat-open-${chat.conversationId}`,
                 "aria-current": chat.conversationId === this.#open ? "true" : "false",
               }),
+              ...details.flatMap((detail) => [" ", detail]),
               this.#unread.has(chat.conversationId) ? h("span", { class: "badge", "data-testid": `desk-chat-unread-${chat.conversationId}` }, t(k("desk.chats.unread"))) : null,
-            ),
-          ),
+            );
+          }),
         )
       : h("p", { class: "muted" }, t(k("desk.chats.noneHeld")));
+    const composing = this.#composer.channel;
+    const newButton = (channel: OutboundChannel, key: string) =>
+      button(t(k(key)), () => this.#compose(channel), {
+        class: "secondary small",
+        "data-testid": `desk-chats-new-${channel}`,
+        "aria-expanded": composing === channel ? "true" : "false",
+      });
     return panel(
       "desk-chats",
       t(k("desk.chats.title")),
       this.#problem ? problemBox(this.#problem, t) : null,
+      h(
+        "div",
+        { class: "row desk-chats-new", role: "group", "aria-label": t(k("desk.chats.new")) },
+        newButton("sms", "desk.chats.newSms"),
+        newButton("email", "desk.chats.newEmail"),
+      ),
+      this.#composer.render(),
       h("h3", null, t(k("desk.chats.waiting"))),
       waitingList,
       h("h3", null, t(k("desk.chats.mine"), { count: held.length, limit: chats?.chatLimit ?? 0 })),
@@ -268,22 +406,72 @@ export class DeskChatsPanel {
     );
   }
 
-  /** The reply box: Enter sends. */
-  #replyBox(): HTMLInputElement {
+  /** The reply box (Enter sends, Shift+Enter makes a new line): a line for a web chat, an area for SMS, e-mail and Messenger; an SMS one counts characters and parts. */
+  #replyBox(channel: ChatChannel | undefined): { input: HTMLElement; counter: HTMLElement | null } {
     const { t } = this.#host;
-    const input = textInput(this.#draft, (value) => this.#typed(value), {
+    const counter = channel === "sms" ? smsCounter(t, this.#host.locale(), "desk-chat-sms-counter", this.#draft) : null;
+    const typed = (value: string) => {
+      this.#typed(value);
+      counter?.update(value);
+    };
+    const attrs = {
       id: "desk-chat-input",
       "data-testid": "desk-chat-input",
       placeholder: t(k("desk.chats.reply")),
       maxlength: 4000,
-    });
+      ...(counter ? { "aria-describedby": "desk-chat-sms-counter" } : {}),
+      ...(this.#invalid ? { "aria-invalid": "true" } : {}),
+    };
+    let input: HTMLInputElement | HTMLTextAreaElement;
+    if (!channel || channel === "web") {
+      input = textInput(this.#draft, typed, attrs);
+    } else {
+      input = h("textarea", { ...attrs, rows: 3, on: { input: (event) => typed((event.target as HTMLTextAreaElement).value) } });
+      input.value = this.#draft;
+    }
     input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey) {
+      const key = event as KeyboardEvent;
+      if (key.key === "Enter" && !key.shiftKey) {
         event.preventDefault();
         this.#send();
       }
     });
-    return input;
+    return { input, counter: counter?.element ?? null };
+  }
+
+  /** A message's attachments: name, size and Stáhnout (and the link once read). */
+  #attachments(message: ChatMessage, attachments: readonly ChatAttachment[]): HTMLElement {
+    const { t } = this.#host;
+    const locale = this.#host.locale();
+    const now = Date.now();
+    return h(
+      "ul",
+      { class: "plain desk-chat-attachments", "data-testid": "desk-chat-attachments", "aria-label": t(k("desk.chats.attachments")) },
+      ...attachments.map((attachment, i) => {
+        const index = i + 1;
+        const link = this.#links.get(`${message.conversationId}/${message.seq}/${index}`);
+        return h(
+          "li",
+          { "data-testid": "desk-chat-attachment", "data-index": index },
+          h("span", { class: "desk-chat-attachment-name" }, attachment.name),
+          " ",
+          h("span", { class: "muted", "data-testid": "desk-chat-attachment-size" }, `(${formatSize(attachment.size, locale)})`),
+          " ",
+          button(t(k("desk.chats.download")), () => this.#download(message, index), {
+            class: "secondary small",
+            "data-testid": `desk-chat-attachment-${message.seq}-${index}`,
+            "aria-label": t(k("desk.chats.downloadName"), { name: attachment.name }),
+          }),
+          link && link.until > now
+            ? h(
+                "a",
+                { href: link.url, target: "_blank", rel: "noopener noreferrer", "data-testid": `desk-chat-attachment-link-${message.seq}-${index}` },
+                t(k("desk.chats.downloadLink"), { name: link.name }),
+              )
+            : null,
+        );
+      }),
+    );
   }
 
   #conversation(): HTMLElement {
@@ -291,29 +479,43 @@ export class DeskChatsPanel {
     const sender = (message: ChatMessage) =>
       message.from === "agent" ? (message.author ?? t(k("desk.chats.from.agent"))) : t(k(`desk.chats.from.${message.from}`));
     const typing = this.#typingUntil > Date.now();
+    const chat = this.#current();
+    const heading = chat ? this.#heading(chat) : null;
+    const reply = this.#replyBox(chat?.channel);
     return h(
       "div",
-      { class: "desk-chat", "data-testid": "desk-chat", "data-id": this.#open ?? "" },
+      { class: "desk-chat", "data-testid": "desk-chat", "data-id": this.#open ?? "", "data-channel": chat?.channel ?? "" },
+      chat && heading
+        ? h(
+            "div",
+            { class: "desk-chat-header", "data-testid": "desk-chat-header" },
+            h("h3", { id: "desk-chat-title" }, channelBadge(t, chat.channel), " ", heading.who),
+            heading.details.length ? h("p", null, ...heading.details.flatMap((detail, i) => (i ? [" · ", detail] : [detail]))) : null,
+          )
+        : null,
       h(
         "ol",
-        { class: "plain desk-chat-transcript", "data-testid": "desk-chat-transcript", "aria-live": "polite" },
+        { class: "plain desk-chat-transcript", "data-testid": "desk-chat-transcript", "aria-live": "polite", ...(chat ? { "aria-labelledby": "desk-chat-title" } : {}) },
         ...this.#messages.map((message) =>
           h(
             "li",
             { "data-from": message.from, "data-seq": message.seq },
             h("span", { class: "muted" }, `${sender(message)} · ${when(message.at)}`),
             h("p", null, message.text),
+            message.attachments?.length ? this.#attachments(message, message.attachments) : null,
           ),
         ),
       ),
       typing ? h("p", { class: "muted", "data-testid": "desk-chat-typing" }, t(k("desk.chats.typing"))) : null,
       this.#clientsBox(),
+      this.#invalid ? h("div", { class: "alert alert-error", role: "alert", "data-testid": "desk-chat-invalid" }, h("p", null, this.#invalid)) : null,
       h(
         "div",
-        { class: "row" },
+        { class: "row desk-chat-reply" },
         h("label", { for: "desk-chat-input", class: "visually-hidden" }, t(k("desk.chats.reply"))),
-        this.#replyBox(),
+        reply.input,
         button(t(k("desk.chats.send")), () => this.#send(), { "data-testid": "desk-chat-send", disabled: this.#busy }),
+        reply.counter,
       ),
       h(
         "div",

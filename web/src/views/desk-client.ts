@@ -1,7 +1,7 @@
 // Caller identification and the client card (IN-15, CDB-4/5, DESK-14): every client with the
 // caller's number to pick from, a person entered by hand, the card's fields (inCard first, the
-// rest under "Další údaje"), each editable one editable, the ICIS link, and the client's
-// contact history.
+// rest under "Další údaje"), each editable one editable, the ICIS link, Poslat SMS / Poslat
+// e-mail (a new conversation with the client, desk-compose.ts), and the client's contact history.
 
 import type { Client, ClientField } from "../api/desk";
 import { formatPhone } from "../format/phone";
@@ -76,12 +76,25 @@ function firstFieldTestId(host: DeskHost): string | null {
 }
 
 function clientCard(host: DeskHost, client: Client): HTMLElement {
-  const { t, s, locale } = host;
+  const { t, s, locale, composer } = host;
   const { card, more } = splitFields(s.fields ?? []);
   const name = clientName(client);
   const fieldRow = (field: ClientField) => fieldControl(field, locale, s.clientEdit, "desk-card");
   const phones = [client.fields["phone"], client.fields["mobile"]].filter((value): value is string => !!value);
-  return h(
+  // The form of a new SMS / e-mail belongs to the client it was opened for.
+  if (composer.channel && composer.owner !== client.clientId) composer.drop();
+  const composing = composer.channel;
+  const compose = (channel: "sms" | "email", testId: string) => () => {
+    if (composing === channel) {
+      composer.close(testId);
+      return;
+    }
+    // What the card shows now (perhaps typed, not yet saved), else what is stored.
+    const value = (key: string) => s.clientEdit[key]?.trim() || client.fields[key] || "";
+    const to = channel === "sms" ? value("mobile") || value("phone") : value("email");
+    composer.start(channel, { to, name, owner: client.clientId, returnFocus: testId });
+  };
+  const form = h(
     "form",
     {
       class: "form desk-card",
@@ -133,7 +146,30 @@ function clientCard(host: DeskHost, client: Client): HTMLElement {
         },
         { class: "secondary", "data-testid": "desk-card-other" },
       ),
+      phones.length || client.fields["email"] ? " " : null,
+      phones.length
+        ? button(t(k("desk.compose.sms")), compose("sms", "desk-card-send-sms"), {
+            class: "secondary",
+            "data-testid": "desk-card-send-sms",
+            "aria-expanded": composing === "sms" ? "true" : "false",
+          })
+        : null,
+      client.fields["email"] ? " " : null,
+      client.fields["email"]
+        ? button(t(k("desk.compose.email")), compose("email", "desk-card-send-email"), {
+            class: "secondary",
+            "data-testid": "desk-card-send-email",
+            "aria-expanded": composing === "email" ? "true" : "false",
+          })
+        : null,
     ),
+  );
+  // Outside the card's form: a form of its own (Enter there sends the message, not the card).
+  return h(
+    "div",
+    { class: "desk-card-box" },
+    form,
+    composer.render(),
     h("h3", null, t(k("desk.client.history"))),
     s.clientHistory === null
       ? h("p", { class: "muted" }, t(k("app.loading")))

@@ -9,6 +9,7 @@ import type { Me } from "../api/types";
 import { formatDateTime } from "../format/date";
 import type { Locale, MessageKey, Params } from "../i18n";
 import { h } from "../ui/dom";
+import type { Composer } from "./desk-compose";
 
 export type T = (key: MessageKey, params?: Params) => string;
 /** A desk text key (the desk's texts are registered with its chunk). */
@@ -110,6 +111,8 @@ export interface DeskHost {
   readonly locale: Locale;
   readonly me: Me;
   readonly s: DeskState;
+  /** The client card's form of a new SMS or e-mail. */
+  readonly composer: Composer;
   /** Re-renders the page, keeping the focus (or moving it to the element with this test id). */
   rerender(focus?: string | null): void;
   presence(state: "ready" | "notReady", breakCode?: string): void;

@@ -15,6 +15,7 @@ import { h } from "../ui/dom";
 import { rerenderKeepingFocus } from "./callbacks-common";
 import { callsPanel } from "./desk-calls";
 import { DeskChatsPanel } from "./desk-chats";
+import { Composer } from "./desk-compose";
 import { clientPanel } from "./desk-client";
 import { initialState, k, type DeskHost, type DeskState } from "./desk-common";
 import { historyPanel, recentPanel } from "./desk-history";
@@ -53,6 +54,8 @@ export class DeskView implements View {
   #api: DeskApi | null = null;
   /** Chaty (issue 7): its own state, loaded with the desk and kept current by chat pushes. */
   #chats: DeskChatsPanel | null = null;
+  /** Poslat SMS / Poslat e-mail of the client card. */
+  #cardComposer: Composer | null = null;
   #started = false;
   #disposed = false;
   #unsubscribe: (() => void)[] = [];
@@ -114,12 +117,35 @@ export class DeskView implements View {
   #start(context: ViewContext): void {
     this.#started = true;
     this.#api = new DeskApi(context.api);
+    const locale = () => this.#context?.locale ?? context.locale;
+    const flash = (text: string, focus?: string | null) => {
+      const s = this.#s;
+      s.message = text;
+      s.problem = null;
+      s.invalid = null;
+      this.#rerender(focus);
+    };
     this.#chats = new DeskChatsPanel({
       api: context.api,
       t: context.t,
+      locale,
       username: context.me.username,
       rerender: (focus) => this.#rerender(focus),
+      flash,
     });
+    this.#cardComposer = new Composer(
+      {
+        api: context.api,
+        t: context.t,
+        locale,
+        rerender: (focus) => this.#rerender(focus),
+        sent: (text, opened, focus) => {
+          flash(text, focus);
+          this.#chats?.opened(opened.conversation);
+        },
+      },
+      "desk-card-compose",
+    );
     void this.#loadAll();
     const live = context.live;
     if (live) {
@@ -346,6 +372,7 @@ export class DeskView implements View {
       locale: context.locale,
       me: context.me,
       s,
+      composer: this.#cardComposer!,
       rerender: (focus) => this.#rerender(focus),
       presence: (state, breakCode) =>
         void run(async (api) => {
