@@ -513,3 +513,65 @@ async fn when_an_admin_prepares_an_email_template_should_agents_get_it_and_bad_p
     .await;
     assert_eq!(status, 204);
 }
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+/// Benchmark (docs/benchmarks.md): a customer's SMS → the queue agent's desk, the time from the
+/// SNS `Publish` (what End User Messaging does) to the `chat` push at the agent's open WebSocket
+/// (SNS → ChatInboundQueue → chat-inbound → ChatTable → push), one SMS at a time.
+///
+/// `LINKA_BASE_URL=… cargo test -p system-tests --features stack --test channels -- --ignored --nocapture sms_latency`
+#[tokio::test]
+#[ignore = "a benchmark: run by hand, results in docs/benchmarks.md"]
+async fn sms_latency() {
+    let count: usize = std::env::var("LINKA_BENCH_SMS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(50);
+    let stack = Stack::from_env();
+    let agent = stack.token(AGENT).await;
+    let (mut desk, _) = tokio_tungstenite::connect_async(stack.ws_url(&agent))
+        .await
+        .unwrap();
+    let topic = topic_arn(&stack, "InboundSmsTopic").await;
+    let sns = aws_sdk_sns::Client::new(&stack.sdk_config().await);
+    let mut latencies = Vec::with_capacity(count);
+    for _ in 0..count {
+        let number = unique_number();
+        let message = json!({"originationNumber": number, "messageBody": "bench",
+                             "inboundMessageId": uuid::Uuid::new_v4().to_string()});
+        let sent = std::time::Instant::now();
+        sns.publish()
+            .topic_arn(&topic)
+            .message(message.to_string())
+            .send()
+            .await
+            .unwrap();
+        let pushed = next_matching(&mut desk, WAIT, |m| {
+            m["type"] == "chat" && m["status"] == "queued"
+        })
+        .await;
+        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+        // Not left waiting for the agents of the demo queue.
+        let id = pushed["conversationId"].as_str().unwrap().to_owned();
+        call(
+            &stack,
+            Method::POST,
+            &format!("/api/desk/chats/{id}/accept"),
+            &agent,
+            None,
+        )
+        .await;
+        end(&stack, &agent, &id).await;
+    }
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "channels: SMS published → desk push, {count} SMS: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.95),
+        latencies[latencies.len() - 1]
+    );
+}
