@@ -431,3 +431,88 @@ async fn when_two_agents_work_a_call_at_their_desks_should_control_it_and_keep_t
     assert_eq!(agent02["device"], "2002");
     assert!(agent02["presence"].is_string());
 }
+
+/// CHAT-3: an agent who holds a chat still takes a call, and writes in the chat while talking.
+#[tokio::test]
+async fn when_an_agent_holds_a_chat_should_a_call_still_reach_them_and_both_go_on() {
+    let stack = Stack::from_env();
+    let agent = stack.token("agent03").await;
+    let bot = stack.client_token("chatbot").await;
+    let (status, started) = api(
+        &stack,
+        Method::POST,
+        "/api/chat/conversations",
+        &bot,
+        Some(
+            &json!({"clientToken": format!("chat3-{}", uuid::Uuid::new_v4()),
+                     "initialMessage": "Dobrý den, mám dotaz k průkazu."}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let id = started["conversationId"].as_str().unwrap().to_owned();
+    let (status, _) = api(
+        &stack,
+        Method::POST,
+        &format!("/api/chat/conversations/{id}/handoff"),
+        &bot,
+        Some(&json!({"queueId": "kkc-obecne", "leaveMessage": true})),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let (status, taken) = api(
+        &stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/accept"),
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{taken}");
+
+    // A customer calls agent03's phone: the desk shows it and the agent answers.
+    let caller = "+420777000444";
+    let created: Value = stack
+        .http
+        .post(sim_url("/calls"))
+        .json(&json!({"from": caller, "to": "2003"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(created["call_id"].is_string(), "{created}");
+    let ringing = call_in_state(&stack, &agent, caller, "ringing").await;
+    press(&stack, &agent, &ringing, "answer", json!({})).await;
+    let talking = call_in_state(&stack, &agent, caller, "connected").await;
+
+    // While talking, the chat is still theirs and they write in it.
+    let (status, list) = api(&stack, Method::GET, "/api/desk/chats", &agent, None).await;
+    assert_eq!(status, 200);
+    assert!(list["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["conversationId"] == json!(id)));
+    let (status, reply) = api(
+        &stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/messages"),
+        &agent,
+        Some(&json!({"text": "Moment, hned se vám budu věnovat.", "clientMessageId": "chat3-1"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{reply}");
+    press(&stack, &agent, &talking, "hangup", json!({})).await;
+    no_calls(&stack, &agent).await;
+    let (status, _) = api(
+        &stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/end"),
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
