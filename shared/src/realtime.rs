@@ -66,6 +66,14 @@ pub struct Connection {
     pub heartbeat_at: Option<i64>,
 }
 
+/// The username under which a chat visitor's connections are stored (`visitor:<conversation>`;
+/// never a real username, which has no `:`).
+pub fn visitor_name(conversation_id: &str) -> String {
+    format!("{VISITOR_PREFIX}{conversation_id}")
+}
+
+const VISITOR_PREFIX: &str = "visitor:";
+
 impl Connection {
     /// The record for a connection `principal` opened at `now`.
     pub fn open(
@@ -84,6 +92,31 @@ impl Connection {
             expires_at: now.timestamp() + CONNECTION_LIFETIME_SECONDS,
             heartbeat_at: None,
         }
+    }
+
+    /// A chat widget visitor's connection (issue 7): authorised by the participant token of one
+    /// conversation, with no roles; it gets that conversation's messages and nothing else.
+    pub fn visitor(
+        connection_id: impl Into<String>,
+        conversation_id: &str,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            connection_id: connection_id.into(),
+            subject: "visitor".to_owned(),
+            username: visitor_name(conversation_id),
+            display_name: None,
+            roles: BTreeSet::new(),
+            client_id: None,
+            connected_at: now,
+            expires_at: now.timestamp() + CONNECTION_LIFETIME_SECONDS,
+            heartbeat_at: None,
+        }
+    }
+
+    /// Whether this is a chat visitor's connection ([`Connection::visitor`]).
+    pub fn is_visitor(&self) -> bool {
+        self.username.starts_with(VISITOR_PREFIX)
     }
 
     /// When the browser behind this connection was last known alive: its last recorded
@@ -113,7 +146,8 @@ impl Connection {
 
     /// Whether a notice for `audience` (`None` = everyone) goes to this connection.
     pub fn is_in_audience(&self, audience: Option<Role>) -> bool {
-        audience.is_none_or(|role| self.roles.contains(&role))
+        // Broadcasts are the staff's: a chat visitor never gets one.
+        !self.is_visitor() && audience.is_none_or(|role| self.roles.contains(&role))
     }
 }
 

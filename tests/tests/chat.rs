@@ -744,3 +744,79 @@ async fn chat_latency() {
     );
     assert_eq!(failed, 0);
 }
+
+/// CHAT-1 live delivery: the widget visitor's WebSocket (participant token) gets the agent's
+/// reply as it is stored, without the agent's name; a forged token is refused at the upgrade.
+#[tokio::test]
+async fn when_a_visitor_keeps_a_websocket_open_should_the_agents_reply_arrive_live() {
+    let stack = Stack::from_env();
+    let (status, started) = call(
+        &stack,
+        Method::POST,
+        "/api/chat/conversations",
+        None,
+        Some(&json!({"clientToken": unique("live"), "initialMessage": "Dobrý den, jsem tu?"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let id = started["conversationId"].as_str().unwrap().to_owned();
+    let participant = started["participantToken"].as_str().unwrap().to_owned();
+    let ws = stack.base_url.replacen("http", "ws", 1);
+    let refused =
+        tokio_tungstenite::connect_async(format!("{ws}/ws?participantToken=forged.token.x")).await;
+    assert!(
+        refused.is_err(),
+        "a forged participant token must be refused"
+    );
+    let (mut visitor, _) =
+        tokio_tungstenite::connect_async(format!("{ws}/ws?participantToken={participant}"))
+            .await
+            .unwrap();
+    let (status, _) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/chat/conversations/{id}/handoff"),
+        Some(&participant),
+        Some(&json!({"queueId": "as-asistence", "leaveMessage": true})),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let agent = stack.token("agent06").await;
+    let (status, taken) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/accept"),
+        Some(&agent),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{taken}");
+    let (status, _) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/messages"),
+        Some(&agent),
+        Some(&json!({"text": "Ano, dobrý den!", "clientMessageId": "live-a1"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let pushed = next_push(&mut visitor, |m| {
+        m["type"] == "chat-message" && m["message"]["text"] == "Ano, dobrý den!"
+    })
+    .await;
+    assert_eq!(pushed["message"]["from"], "agent");
+    assert!(pushed["message"].get("author").is_none(), "{pushed}");
+    assert!(
+        pushed["message"].get("clientMessageId").is_none(),
+        "{pushed}"
+    );
+    let (status, _) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/end"),
+        Some(&agent),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}

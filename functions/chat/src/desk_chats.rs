@@ -789,8 +789,9 @@ async fn typing<J>(deps: &DeskChatDeps<J>, principal: &Principal, id: &str) -> O
         return Err(refused(ChatError::NotHolder(principal.username.clone())));
     }
     if let Some(pushes) = &deps.effects.pushes {
-        // The other agents of the chat (a supervisor sees the agent typing, and the reverse).
-        let others: Vec<String> = conversation
+        // The other agents of the chat (a supervisor sees the agent typing, and the reverse),
+        // and the widget visitor of a web chat.
+        let mut others: Vec<String> = conversation
             .value
             .invited
             .iter()
@@ -798,6 +799,9 @@ async fn typing<J>(deps: &DeskChatDeps<J>, principal: &Principal, id: &str) -> O
             .filter(|u| **u != principal.username)
             .cloned()
             .collect();
+        if conversation.value.channel == ChatChannel::Web {
+            others.push(linka_shared::realtime::visitor_name(id));
+        }
         let message = PushMessage::ChatTyping {
             conversation_id: id.to_owned(),
             from: Sender::Agent,

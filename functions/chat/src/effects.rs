@@ -11,14 +11,14 @@ use linka_shared::{
     chat::{
         channels::outbound_for,
         webhook::{WebhookDelivery, WebhookEvent},
-        ChatMessage, Conversation, Sender,
+        ChatChannel, ChatMessage, Conversation, Sender,
     },
     contact_records::{
         conversation_contact_id, ContactRecord, ContactRecordStore, ContactWrite, ContactWriteError,
     },
     paging::all_pages,
     ports::{ChannelOutbox, ConfigStore, ConnectionNotifier, ConnectionStore, WebhookOutbox},
-    realtime::PushMessage,
+    realtime::{visitor_name, PushMessage},
     telemetry::ErrorChain,
     users::PageLimit,
 };
@@ -207,10 +207,24 @@ impl ChatEffects {
     }
 
     /// New messages: to the conversation's agents; agents' and Linka's own to the bot; agents'
-    /// to the customer on SMS, e-mail and social channels.
+    /// to the customer on SMS, e-mail and social channels; every one to the widget visitor's
+    /// open WebSocket (as the conversation API shows it: no author, no agent's keys).
     pub async fn messages(&self, conversation: &Conversation, messages: &[ChatMessage]) {
         let agents = Self::agents(conversation);
+        let visitor: BTreeSet<String> = (conversation.channel == ChatChannel::Web)
+            .then(|| visitor_name(&conversation.conversation_id))
+            .into_iter()
+            .collect();
         for message in messages {
+            if !visitor.is_empty() {
+                let mut shown = message.clone();
+                shown.author = None;
+                if shown.from != Sender::Customer {
+                    shown.client_message_id = None;
+                }
+                self.push(&visitor, &PushMessage::ChatMessage { message: shown })
+                    .await;
+            }
             self.push(
                 &agents,
                 &PushMessage::ChatMessage {

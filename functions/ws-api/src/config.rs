@@ -12,6 +12,9 @@ pub struct Config {
     pub connections_table: String,
     /// `WS_MANAGEMENT_ENDPOINT`: `https://{api}.execute-api.{region}.amazonaws.com/{stage}`.
     pub ws_management_endpoint: String,
+    /// `CHAT_TOKEN_SECRET`: the key of the chat participant tokens (issue 7); without it chat
+    /// visitors cannot connect.
+    pub chat_token_secret: Option<String>,
 }
 
 impl Config {
@@ -24,6 +27,7 @@ impl Config {
             auth: AuthConfig::from_source(env)?,
             connections_table: config::required(env, "CONNECTIONS_TABLE")?,
             ws_management_endpoint: config::required_url(env, "WS_MANAGEMENT_ENDPOINT")?,
+            chat_token_secret: config::optional(env, "CHAT_TOKEN_SECRET"),
         })
     }
 }

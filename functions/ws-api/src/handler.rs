@@ -3,7 +3,9 @@
 //! - `$connect`: the browser passes its access token as `?token=` (browsers cannot set headers
 //!   on a WebSocket). Valid token with a role that may connect → the connection is stored and
 //!   200 accepts the upgrade; otherwise 401/403 refuse it (API Gateway answers the upgrade
-//!   request with that status).
+//!   request with that status). A chat widget visitor passes their conversation's participant
+//!   token as `?participantToken=` instead (issue 7): the connection then gets that
+//!   conversation's messages and nothing else (no broadcasts, no other conversation).
 //! - `$disconnect`: forget the connection and remember when its user left (best effort: API
 //!   Gateway ignores the answer, and TTL and the sweeper catch what is missed).
 //! - `$default`: `{"action":"ping"}` → `{"type":"pong","at":…}` (and the connection's
@@ -18,6 +20,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use linka_shared::{
     auth::{AuthError, JwksSource, TokenValidator},
     authz::Permission,
+    chat::participant::ParticipantTokens,
     ports::{ConnectionNotifier, ConnectionStore, PostOutcome},
     realtime::{ClientAction, Connection, PushMessage},
     telemetry::ErrorChain,
@@ -29,6 +32,8 @@ pub struct HandlerDeps<J, S, N> {
     pub validator: TokenValidator<J>,
     pub connections: S,
     pub notifier: N,
+    /// Chat participant tokens; `None`: visitors cannot connect.
+    pub participants: Option<ParticipantTokens>,
 }
 
 /// Entry point for every WebSocket event. Failures become status codes, not Lambda errors.
@@ -68,6 +73,13 @@ async fn connect<J: JwksSource, S: ConnectionStore, N>(
         .query_string_parameters
         .first("token")
         .filter(|token| !token.is_empty());
+    let participant = request
+        .query_string_parameters
+        .first("participantToken")
+        .filter(|token| !token.is_empty());
+    if let (None, Some(participant)) = (token, participant) {
+        return connect_visitor(deps, participant, connection_id).await;
+    }
     let validated = match token {
         Some(token) => deps.validator.validate(token).await,
         None => Err(AuthError::MissingToken),
@@ -96,6 +108,32 @@ async fn connect<J: JwksSource, S: ConnectionStore, N>(
         return response(500, Some("internal-error"));
     }
     tracing::debug!(username = %principal.username, "connection stored");
+    response(200, None)
+}
+
+/// A chat visitor with the participant token of one conversation.
+async fn connect_visitor<J, S: ConnectionStore, N>(
+    deps: &HandlerDeps<J, S, N>,
+    token: &str,
+    connection_id: &str,
+) -> ApiGatewayProxyResponse {
+    let Some(participants) = &deps.participants else {
+        tracing::info!("visitor refused: no participant token key configured");
+        return response(401, Some("participant-token-invalid"));
+    };
+    let conversation_id = match participants.verify(token) {
+        Ok(conversation_id) => conversation_id,
+        Err(error) => {
+            tracing::info!(error.message = %error, "visitor refused: participant token");
+            return response(401, Some("participant-token-invalid"));
+        }
+    };
+    let connection = Connection::visitor(connection_id, &conversation_id, now_utc());
+    if let Err(error) = deps.connections.put(&connection).await {
+        tracing::error!(error.message = %error, error.cause_chain = %ErrorChain(&error), "failed to store a connection");
+        return response(500, Some("internal-error"));
+    }
+    tracing::debug!(conversation_id, "visitor connection stored");
     response(200, None)
 }
 
@@ -209,6 +247,7 @@ mod tests {
     const WHOAMI: &str = include_str!("../../../events/ws/whoami.json");
     const UNKNOWN_ACTION: &str = include_str!("../../../events/ws/unknown-action.json");
     const CONNECTION_ID: &str = "L0SM9cOFvHcCIhw=";
+    const PARTICIPANT_SECRET: &[u8] = b"a-participant-secret-of-32-bytes-or-more";
 
     fn deps() -> HandlerDeps<StaticJwks, InMemoryConnectionStore, RecordingNotifier> {
         deps_with(InMemoryConnectionStore::default(), RecordingNotifier::new())
@@ -222,6 +261,7 @@ mod tests {
             validator: TestIssuer::primary().validator(),
             connections,
             notifier,
+            participants: Some(ParticipantTokens::new(PARTICIPANT_SECRET).unwrap()),
         }
     }
 
@@ -284,6 +324,57 @@ mod tests {
             connection.expires_at - connection.connected_at.timestamp(),
             7800
         );
+    }
+
+    /// `$connect` with `?participantToken=` instead of `?token=`.
+    fn visitor_event(participant_token: &str) -> LambdaEvent<ApiGatewayWebsocketProxyRequest> {
+        let mut value: Value = serde_json::from_str(CONNECT).unwrap();
+        value["queryStringParameters"] = json!({ "participantToken": participant_token });
+        value["multiValueQueryStringParameters"] =
+            json!({ "participantToken": [participant_token] });
+        LambdaEvent::new(
+            serde_json::from_value(value).unwrap(),
+            lambda_runtime::Context::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn when_a_chat_visitor_connects_with_a_participant_token_should_store_a_roleless_visitor()
+    {
+        let deps = deps();
+        let token = ParticipantTokens::new(PARTICIPANT_SECRET)
+            .unwrap()
+            .issue("conv-1", Utc::now())
+            .unwrap();
+        let response = function_handler(&deps, visitor_event(&token))
+            .await
+            .unwrap();
+        assert_eq!(response.status_code, 200);
+        let stored = deps.connections.get(CONNECTION_ID).await.unwrap().unwrap();
+        assert_eq!(stored.username, "visitor:conv-1");
+        assert!(stored.roles.is_empty() && stored.is_visitor());
+        assert!(
+            !stored.is_in_audience(None),
+            "a visitor never gets a broadcast"
+        );
+    }
+
+    #[tokio::test]
+    async fn when_a_participant_token_is_forged_should_refuse_with_401() {
+        let deps = deps();
+        let forged = ParticipantTokens::new(b"another-secret-another-secret-another!")
+            .unwrap()
+            .issue("conv-1", Utc::now())
+            .unwrap();
+        let response = function_handler(&deps, visitor_event(&forged))
+            .await
+            .unwrap();
+        assert_eq!(response.status_code, 401);
+        assert_eq!(
+            body_of(&response).as_deref(),
+            Some("participant-token-invalid")
+        );
+        assert!(deps.connections.ids().is_empty());
     }
 
     #[tokio::test]

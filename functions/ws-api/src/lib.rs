@@ -13,4 +13,5 @@ pub const ENVIRONMENT: &[&str] = &[
     "AUTH_ROLES_CLAIM",
     "CONNECTIONS_TABLE",
     "WS_MANAGEMENT_ENDPOINT",
+    "CHAT_TOKEN_SECRET",
 ];
