@@ -90,4 +90,24 @@ describe("the widget's chat session", () => {
     expect(session.phase).toBe("form");
     expect(storage.getItem("linka-chat")).toBeNull();
   });
+
+  it("merges pushed messages once by seq, for its own conversation only, and joins on the agent's", async () => {
+    const { fetchFn } = fakeApi({
+      "POST /api/chat/conversations": started,
+      "POST /api/chat/conversations/c-1/handoff": { status: 202, body: { status: "queued" } },
+      "GET /api/chat/conversations/c-1/messages": { status: 200, body: { status: "queued", messages: [{ seq: 1, from: "customer", text: "Dobrý den", at: "2026-11-28T10:00:00Z" }] } },
+    });
+    const session = new ChatSession({ apiBase: "https://linka.example", storage: new MemoryStore(), fetchFn, newKey });
+    expect(session.liveUrl()).toBeNull();
+    await session.start({ name: "Jana" }, "Dobrý den");
+    expect(session.liveUrl()).toBe("wss://linka.example/ws?participantToken=tok");
+    expect(session.phase).toBe("waiting");
+    const reply = { conversationId: "c-1", seq: 2, from: "agent", text: "Dobrý den, jak pomohu?", at: "2026-11-28T10:00:05Z" };
+    expect(session.receive(reply)).toBe(true);
+    expect(session.receive(reply)).toBe(false);
+    expect(session.receive({ ...reply, seq: 3, conversationId: "c-2" })).toBe(false);
+    expect(session.receive({ nonsense: true })).toBe(false);
+    expect(session.messages.map((m) => m.seq)).toEqual([1, 2]);
+    expect(session.phase).toBe("chatting");
+  });
 });

@@ -1,7 +1,9 @@
 // The customer's side of a web chat (issue 7, CHAT-1/7): one conversation through the
 // conversation API with a participant token — start (idempotent by a client token kept for the
 // browser tab), handoff to the agents, and outside the queue's hours a message left for when it
-// opens; then messages both ways, read by polling `GET …/messages?after=` (each seq once).
+// opens; then messages both ways: pushed live over the WebSocket API (`/ws?participantToken=`)
+// and read with `GET …/messages?after=` (each seq once), which also brings the status; the
+// widget polls only as a fallback while the socket is down.
 // No DOM here: the widget (widget.ts) renders what this holds.
 
 export type Phase = "form" | "waiting" | "chatting" | "closed" | "left" | "ended";
@@ -64,6 +66,25 @@ export class ChatSession {
 
   get conversationId(): string | null {
     return this.#stored?.conversationId ?? null;
+  }
+
+  /** The WebSocket address for the live messages of this conversation, once it exists. */
+  liveUrl(): string | null {
+    if (!this.#stored) return null;
+    const base = this.#options.apiBase.replace(/^http/, "ws");
+    return `${base}/ws?participantToken=${encodeURIComponent(this.#stored.token)}`;
+  }
+
+  /** A message pushed over the WebSocket (`chat-message`), merged by its seq. `true` when new. */
+  receive(pushed: unknown): boolean {
+    const message = pushed as Partial<WidgetMessage> & { conversationId?: string };
+    if (!message || typeof message.seq !== "number" || typeof message.text !== "string") return false;
+    if (message.conversationId !== undefined && message.conversationId !== this.conversationId) return false;
+    if (this.messages.some((known) => known.seq === message.seq)) return false;
+    const from = message.from ?? "system";
+    this.messages = [...this.messages, { seq: message.seq, from, text: message.text, at: message.at ?? new Date().toISOString() }].sort((a, b) => a.seq - b.seq);
+    if (from === "agent" && this.phase === "waiting") this.phase = "chatting";
+    return true;
   }
 
   async #call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> | null }> {

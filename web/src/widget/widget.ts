@@ -1,11 +1,16 @@
 // The embeddable chat widget (issue 7, CHAT-1/7): a button that opens a small Czech chat panel
 // on the insurer's pages. `<script type="module" src="https://…/linka-widget.js"></script>`
 // mounts it; the API is the script's own origin unless `data-linka-api` says otherwise.
-// Everything it shows comes from ChatSession; it polls for news every 2 s while open.
+// Everything it shows comes from ChatSession; news arrives over a live WebSocket while the
+// panel is open, with polling every 2 s only while that socket is down (20 s while it is up).
 
 import { ChatSession, type Phase, type WidgetMessage } from "./session";
 
+/** How often the widget reads the conversation: quickly while it has no live socket. */
 const POLL_MS = 2000;
+const POLL_LIVE_MS = 20000;
+/** API Gateway closes a WebSocket idle for 10 minutes: a ping keeps it. */
+const PING_MS = 5 * 60 * 1000;
 
 const TEXT = {
   open: "Chat s operátorem",
@@ -47,6 +52,9 @@ export class ChatWidget {
   #open = false;
   #busy = false;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  #socket: WebSocket | null = null;
+  #live = false;
+  #ping: ReturnType<typeof setInterval> | null = null;
 
   constructor(root: HTMLElement, session: ChatSession) {
     this.#root = root;
@@ -70,10 +78,53 @@ export class ChatWidget {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     const active: Phase[] = ["waiting", "chatting", "left"];
-    if (!this.#open || !active.includes(this.#session.phase)) return;
+    if (!this.#open || !active.includes(this.#session.phase)) {
+      this.#disconnect();
+      return;
+    }
+    this.#connect();
     this.#timer = setTimeout(() => {
       void this.#do(() => this.#session.poll());
-    }, POLL_MS);
+    }, this.#live ? POLL_LIVE_MS : POLL_MS);
+  }
+
+  /** Opens the live socket of the conversation (once); a push reads the news at once. */
+  #connect(): void {
+    const url = this.#session.liveUrl();
+    if (this.#socket || !url || typeof WebSocket === "undefined") return;
+    const socket = new WebSocket(url);
+    this.#socket = socket;
+    socket.addEventListener("open", () => {
+      this.#live = true;
+      this.#ping = setInterval(() => socket.send(JSON.stringify({ action: "ping" })), PING_MS);
+    });
+    socket.addEventListener("message", (event) => {
+      let pushed: { type?: string; message?: unknown } | null = null;
+      try {
+        pushed = JSON.parse(String(event.data)) as { type?: string; message?: unknown };
+      } catch {
+        return;
+      }
+      if (pushed?.type !== "chat-message") return;
+      this.#session.receive(pushed.message);
+      this.#render();
+      // The status (taken, ended) comes with a read.
+      void this.#do(() => this.#session.poll());
+    });
+    socket.addEventListener("close", () => {
+      if (this.#socket === socket) this.#socket = null;
+      this.#live = false;
+      if (this.#ping !== null) clearInterval(this.#ping);
+      this.#ping = null;
+    });
+  }
+
+  #disconnect(): void {
+    this.#socket?.close();
+    this.#socket = null;
+    this.#live = false;
+    if (this.#ping !== null) clearInterval(this.#ping);
+    this.#ping = null;
   }
 
   #render(): void {
