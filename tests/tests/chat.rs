@@ -820,3 +820,36 @@ async fn when_a_visitor_keeps_a_websocket_open_should_the_agents_reply_arrive_li
     .await;
     assert_eq!(status, 200);
 }
+
+/// The widget on the insurer's own site calls the API across origins: the HTTP API's CORS
+/// (`WidgetOrigin`; the local stack allows any origin) answers the preflight.
+#[tokio::test]
+async fn when_the_widget_runs_on_another_origin_should_the_preflight_allow_it() {
+    let stack = Stack::from_env();
+    let response = stack
+        .http
+        .request(Method::OPTIONS, stack.url("/api/chat/conversations"))
+        .header("Origin", "https://www.pojistovna.example")
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let allowed = response.headers()["access-control-allow-origin"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        allowed == "*" || allowed == "https://www.pojistovna.example",
+        "{allowed}"
+    );
+    let methods = response.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(methods.contains("POST"), "{methods}");
+}

@@ -395,6 +395,8 @@ async fn start_stack(
         ),
         ("MessengerPageToken", "linka-local-page-token".to_owned()),
         ("MessengerApiUrl", format!("{base_url}/_local/messenger")),
+        // The widget may be tried from any local page (nothing local is secret).
+        ("WidgetOrigin", "*".to_owned()),
     ]
     .into_iter()
     .filter(|(name, _)| document.parameters.contains_key(*name))
@@ -508,6 +510,7 @@ async fn start_stack(
         template.http_routes.clone(),
         invoker.clone(),
         "$default".to_owned(),
+        template.http_cors.as_ref(),
     )
     .merge(issuer.router())
     .merge(scheduler.router())

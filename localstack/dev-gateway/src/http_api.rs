@@ -38,7 +38,10 @@ use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::model::{HttpRoute, Invoke, InvokeError};
+use crate::{
+    model::{HttpRoute, Invoke, InvokeError},
+    template::HttpCorsSpec,
+};
 
 /// API Gateway's quota for an HTTP API request payload (10 MB).
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
@@ -53,7 +56,12 @@ const HTTP_API_LOGICAL_ID: &str = "HttpApi";
 ///
 /// `/api/health` is not handled here: the application adds it before this router, and axum
 /// prefers its literal route to the catch-all one.
-pub fn router(routes: Vec<HttpRoute>, invoker: Arc<dyn Invoke>, stage: String) -> Router {
+pub fn router(
+    routes: Vec<HttpRoute>,
+    invoker: Arc<dyn Invoke>,
+    stage: String,
+    cors: Option<&HttpCorsSpec>,
+) -> Router {
     let api = Arc::new(HttpApi {
         routes: routes.into_iter().map(CompiledRoute::new).collect(),
         invoker,
@@ -61,10 +69,50 @@ pub fn router(routes: Vec<HttpRoute>, invoker: Arc<dyn Invoke>, stage: String) -
         api_id: api_id(HTTP_API_LOGICAL_ID),
         integration_timeout: INTEGRATION_TIMEOUT,
     });
-    Router::new()
+    let router = Router::new()
         .route("/api", any(handle))
         .route("/api/{*rest}", any(handle))
-        .with_state(api)
+        .with_state(api);
+    match cors.and_then(cors_layer) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
+}
+
+/// API Gateway's CORS for an HTTP API: it answers preflights itself and adds the headers to
+/// every answer to an allowed origin.
+fn cors_layer(spec: &HttpCorsSpec) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if spec.allow_origins.is_empty() {
+        return None;
+    }
+    let origins = if spec.allow_origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            spec.allow_origins
+                .iter()
+                .filter_map(|origin| origin.parse().ok()),
+        )
+    };
+    let methods: Vec<Method> = spec
+        .allow_methods
+        .iter()
+        .filter_map(|method| method.parse().ok())
+        .collect();
+    let headers: Vec<HeaderName> = spec
+        .allow_headers
+        .iter()
+        .filter_map(|header| header.parse().ok())
+        .collect();
+    let mut layer = CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods(methods)
+        .allow_headers(headers);
+    if let Some(seconds) = spec.max_age_seconds {
+        layer = layer.max_age(Duration::from_secs(seconds));
+    }
+    Some(layer)
 }
 
 struct HttpApi {
@@ -899,12 +947,71 @@ mod tests {
             route("GET", "/api/me", "MeFunction"),
             route("POST", "/api/broadcasts", "HttpApiFunction"),
         ];
-        (router(routes, fake.clone(), "$default".to_owned()), fake)
+        (
+            router(routes, fake.clone(), "$default".to_owned(), None),
+            fake,
+        )
     }
 
     async fn send(router: Router, request: http::Request<Body>) -> Response {
         use tower::ServiceExt as _;
         router.oneshot(request).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn when_cors_is_configured_should_answer_preflights_of_the_allowed_origin_only() {
+        let fake = Arc::new(FakeInvoke {
+            answer: Box::new(|_| Ok(json!({"statusCode": 201, "body": "{}"}))),
+            calls: Mutex::new(Vec::new()),
+        });
+        let cors = HttpCorsSpec {
+            allow_origins: vec!["https://www.pojistovna.cz".into()],
+            allow_methods: vec!["GET".into(), "POST".into()],
+            allow_headers: vec!["authorization".into(), "content-type".into()],
+            max_age_seconds: Some(600),
+        };
+        let router = router(
+            vec![route("POST", "/api/chat/conversations", "ChatApiFunction")],
+            fake.clone(),
+            "$default".to_owned(),
+            Some(&cors),
+        );
+        let preflight = |origin: &str| {
+            http::Request::builder()
+                .method(Method::OPTIONS)
+                .uri("/api/chat/conversations")
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "content-type")
+                .body(Body::empty())
+                .unwrap()
+        };
+        let allowed = send(router.clone(), preflight("https://www.pojistovna.cz")).await;
+        assert_eq!(allowed.status(), StatusCode::OK);
+        assert_eq!(
+            allowed.headers()["access-control-allow-origin"],
+            "https://www.pojistovna.cz"
+        );
+        let other = send(router.clone(), preflight("https://evil.example")).await;
+        assert!(!other.headers().contains_key("access-control-allow-origin"));
+        let posted = send(
+            router,
+            http::Request::post("/api/chat/conversations")
+                .header("origin", "https://www.pojistovna.cz")
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(posted.status(), StatusCode::CREATED);
+        assert_eq!(
+            posted.headers()["access-control-allow-origin"],
+            "https://www.pojistovna.cz"
+        );
+        assert_eq!(
+            fake.calls.lock().unwrap().len(),
+            1,
+            "a preflight invokes nothing"
+        );
     }
 
     #[tokio::test]

@@ -504,6 +504,15 @@ pub struct EmailIdentitySpec {
     pub identity: String,
 }
 
+/// The HTTP API's `CorsConfiguration` (the chat widget on another origin).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpCorsSpec {
+    pub allow_origins: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub max_age_seconds: Option<u64>,
+}
+
 /// What the local stack runs, read from the template.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Template {
@@ -518,6 +527,8 @@ pub struct Template {
     pub topics: Vec<TopicSpec>,
     pub subscriptions: Vec<SubscriptionSpec>,
     pub email_identities: Vec<EmailIdentitySpec>,
+    /// The HTTP API's CORS, when it has one.
+    pub http_cors: Option<HttpCorsSpec>,
 }
 
 /// Resource types that exist only for deployment: the local stack has nothing to do for them.
@@ -540,7 +551,6 @@ const IGNORED_TYPES: &[&str] = &[
     "AWS::Lambda::Version",
     "AWS::Lambda::Alias",
     "AWS::Lambda::EventInvokeConfig",
-    "AWS::Serverless::HttpApi",
     "AWS::ApiGatewayV2::Deployment",
     "AWS::ApiGatewayV2::DomainName",
     "AWS::ApiGatewayV2::ApiMapping",
@@ -656,6 +666,30 @@ impl Template {
                         )?
                         .unwrap_or(false),
                     });
+                }
+                "AWS::Serverless::HttpApi" => {
+                    let properties =
+                        resolve_only(&properties, &["CorsConfiguration"], resolver, &location)?;
+                    if let Some(cors) = properties.get("CorsConfiguration") {
+                        let strings = |name: &str| -> Vec<String> {
+                            cors.get(name)
+                                .and_then(Value::as_array)
+                                .map(|items| {
+                                    items
+                                        .iter()
+                                        .filter_map(Value::as_str)
+                                        .map(str::to_owned)
+                                        .collect()
+                                })
+                                .unwrap_or_default()
+                        };
+                        template.http_cors = Some(HttpCorsSpec {
+                            allow_origins: strings("AllowOrigins"),
+                            allow_methods: strings("AllowMethods"),
+                            allow_headers: strings("AllowHeaders"),
+                            max_age_seconds: cors.get("MaxAge").and_then(Value::as_u64),
+                        });
+                    }
                 }
                 "AWS::SES::EmailIdentity" => {
                     let properties = resolve_all(&properties, resolver, &location)?;
