@@ -90,6 +90,16 @@ impl RecordOutcome {
     }
 }
 
+/// Whole seconds from the answer to the end, when both are known and in order.
+fn talk_seconds(answered: Option<DateTime<Utc>>, ended: Option<DateTime<Utc>>) -> Option<u64> {
+    match (answered, ended) {
+        (Some(answered), Some(ended)) if ended >= answered => {
+            u64::try_from((ended - answered).num_seconds()).ok()
+        }
+        _ => None,
+    }
+}
+
 /// The contact id of a text conversation's record.
 pub fn conversation_contact_id(conversation_id: &str) -> String {
     format!("chat:{conversation_id}")
@@ -480,15 +490,23 @@ pub fn valid_data(
 impl ContactRecord {
     /// A new record from the CTI projection.
     pub fn from_update(update: &ContactRecordUpdate) -> Self {
-        let mut record = Self {
-            contact_id: update.contact_id.clone(),
-            channel: update.channel,
-            direction: update.direction,
+        let mut record = Self::blank(&update.contact_id, update.channel, update.started_at);
+        record.direction = update.direction;
+        record.apply_cti(update);
+        record
+    }
+
+    /// A record with nothing known but its id, channel and start.
+    fn blank(contact_id: &str, channel: Channel, started_at: DateTime<Utc>) -> Self {
+        Self {
+            contact_id: contact_id.to_owned(),
+            channel,
+            direction: Direction::Inbound,
             number: None,
             dialled: None,
             queue_id: None,
             agents: Vec::new(),
-            started_at: update.started_at,
+            started_at,
             answered_at: None,
             ended_at: None,
             duration_seconds: None,
@@ -502,9 +520,7 @@ impl ContactRecord {
             call_key: None,
             cti: None,
             notes_text: String::new(),
-        };
-        record.apply_cti(update);
-        record
+        }
     }
 
     /// Merges the CTI-derived fields of `update`; `true` when anything changed. A call state
@@ -528,12 +544,7 @@ impl ContactRecord {
             self.started_at = update.started_at;
             self.answered_at = update.answered_at;
             self.ended_at = update.ended_at;
-            self.duration_seconds = match (update.answered_at, update.ended_at) {
-                (Some(answered), Some(ended)) if ended >= answered => {
-                    u64::try_from((ended - answered).num_seconds()).ok()
-                }
-                _ => None,
-            };
+            self.duration_seconds = talk_seconds(update.answered_at, update.ended_at);
             self.outcome = update.outcome;
             self.call_key = Some(update.call_key.clone());
             self.cti = Some(update.progress);
@@ -544,29 +555,11 @@ impl ContactRecord {
     /// A new record of a text conversation (issue 7): the same history, notes and categories as
     /// calls (DESK-4/5/10).
     pub fn from_conversation(conversation: &crate::chat::Conversation) -> Self {
-        let mut record = Self {
-            contact_id: conversation_contact_id(&conversation.conversation_id),
-            channel: Channel::Chat,
-            direction: Direction::Inbound,
-            number: None,
-            dialled: None,
-            queue_id: None,
-            agents: Vec::new(),
-            started_at: conversation.created_at,
-            answered_at: None,
-            ended_at: None,
-            duration_seconds: None,
-            outcome: None,
-            client_id: None,
-            client_name: None,
-            category_id: None,
-            note: None,
-            data: BTreeMap::new(),
-            attributes: BTreeMap::new(),
-            call_key: None,
-            cti: None,
-            notes_text: String::new(),
-        };
+        let mut record = Self::blank(
+            &conversation_contact_id(&conversation.conversation_id),
+            Channel::Chat,
+            conversation.created_at,
+        );
         record.apply_conversation(conversation);
         record
     }
@@ -623,12 +616,7 @@ impl ContactRecord {
             } else {
                 RecordOutcome::Handled
             });
-            self.duration_seconds = match (self.answered_at, self.ended_at) {
-                (Some(answered), Some(ended)) if ended >= answered => {
-                    u64::try_from((ended - answered).num_seconds()).ok()
-                }
-                _ => None,
-            };
+            self.duration_seconds = talk_seconds(self.answered_at, self.ended_at);
         }
         *self != before
     }

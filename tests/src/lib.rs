@@ -159,6 +159,28 @@ impl Stack {
             .await
     }
 
+    /// One HTTP call to the stack with a bearer token (when given) and a JSON body (when given):
+    /// the status and the JSON answer (`null` when it is not JSON).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     /// Physical name of a template resource in the local stack.
     pub fn physical_name(logical_id: &str) -> String {
         format!("linka-{logical_id}")
@@ -248,4 +270,10 @@ pub async fn next_matching(
     })
     .await
     .expect("no matching WebSocket message in time")
+}
+
+/// The `p` quantile (0–1) of ascending `sorted` samples (benchmarks).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
 }

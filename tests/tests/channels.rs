@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_lc_rs::hmac;
 use reqwest::Method;
 use serde_json::{json, Value};
-use system_tests::{eventually, next_matching, Stack};
+use system_tests::{eventually, next_matching, percentile, Stack};
 
 const WAIT: Duration = Duration::from_secs(30);
 /// The local Messenger app secret (localstack/dev-gateway/src/app.rs).
@@ -25,17 +25,7 @@ async fn call(
     token: &str,
     body: Option<&Value>,
 ) -> (u16, Value) {
-    let mut request = stack
-        .http
-        .request(method, stack.url(path))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    stack.call(method, path, Some(token), body).await
 }
 
 fn unique_number() -> String {
@@ -512,11 +502,6 @@ async fn when_an_admin_prepares_an_email_template_should_agents_get_it_and_bad_p
     )
     .await;
     assert_eq!(status, 204);
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
 }
 
 /// Benchmark (docs/benchmarks.md): a customer's SMS → the queue agent's desk, the time from the

@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use system_tests::{Socket, Stack};
+use system_tests::{percentile, Socket, Stack};
 use tokio::sync::Mutex;
 
 /// The local stack's webhook key (localstack/dev-gateway/src/app.rs).
@@ -22,17 +22,7 @@ async fn call(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, Value) {
-    let mut request = stack.http.request(method, stack.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    stack.call(method, path, token, body).await
 }
 
 fn unique(prefix: &str) -> String {
@@ -612,11 +602,6 @@ async fn when_a_bot_hands_off_to_an_agent_should_the_bot_get_the_agents_reply_si
     )
     .await;
     assert_eq!(status, 200);
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
 }
 
 /// Benchmark (docs/benchmarks.md): message → agent's desk latency, the time from the bot's

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Error, LambdaEvent};
 use linka_shared::{
@@ -18,12 +18,13 @@ use linka_shared::{
     },
     identifiers::normalize_czech_phone,
     ports::{MailObjects, StoreError},
-    telemetry::ErrorChain,
 };
 use thiserror::Error;
-use tracing::Instrument;
 
-use crate::channels_inbound::{accept, Accepted, InboundDeps, InboundError, InboundMessage};
+use crate::{
+    batch::{each_record, Handled},
+    channels_inbound::{accept, Accepted, InboundDeps, InboundError, InboundMessage},
+};
 
 /// What the worker needs.
 #[derive(Clone)]
@@ -198,36 +199,14 @@ pub async fn function_handler(
     deps: &InboundWorkerDeps,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    let mut response = SqsBatchResponse::default();
-    for record in event.payload.records {
-        let SqsMessage {
-            message_id, body, ..
-        } = record;
-        let message_id = message_id.unwrap_or_default();
-        let span = tracing::info_span!("inbound", sqs_message_id = %message_id);
-        let result = async {
-            match body.as_deref() {
-                Some(body) => handle_record(deps, body, Utc::now()).await,
-                None => Err(RecordError::Unreadable("an empty record".into())),
-            }
+    each_record("chat-inbound", event, |body| async move {
+        match handle_record(deps, &body, Utc::now()).await {
+            Ok(accepted) => Handled::Done(format!("{accepted:?}")),
+            Err(RecordError::Unreadable(reason)) => Handled::Dropped(reason),
+            Err(error) => Handled::Failed(error),
         }
-        .instrument(span)
-        .await;
-        match result {
-            Ok(accepted) => tracing::info!(?accepted, "inbound message stored"),
-            Err(RecordError::Unreadable(reason)) => {
-                tracing::error!(sqs_message_id = %message_id, reason, "inbound record dropped: it cannot be read");
-            }
-            Err(error) => {
-                tracing::warn!(sqs_message_id = %message_id, error.message = %error, error.cause_chain = %ErrorChain(&error), "inbound record failed, retried");
-                if message_id.is_empty() {
-                    return Err(crate::webhook_worker::UnreportableFailure.into());
-                }
-                response.add_failure(message_id);
-            }
-        }
-    }
-    Ok(response)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! web widget and the insurer's chatbot (`/api/chat/conversations…`). The model is
 //! `linka_shared::chat`; the HTTP plumbing is `routing::http_common`.
 
+pub mod batch;
 pub mod channels_inbound;
 pub mod conversation_api;
 pub mod desk_chats;

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Error, LambdaEvent};
 use linka_shared::{
@@ -21,10 +21,10 @@ use linka_shared::{
         ChatWrite, ChatWriteError, ConversationStore, MailSender, SendError, SmsSender,
         SocialSender, StoreError, Versioned,
     },
-    telemetry::ErrorChain,
 };
 use thiserror::Error;
-use tracing::Instrument;
+
+use crate::batch::{each_record, Handled};
 
 /// What the worker needs; a channel without a sender refuses its messages.
 #[derive(Clone)]
@@ -181,36 +181,17 @@ pub async fn function_handler(
     deps: &OutboundDeps,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    let mut response = SqsBatchResponse::default();
-    for record in event.payload.records {
-        let SqsMessage {
-            message_id, body, ..
-        } = record;
-        let message_id = message_id.unwrap_or_default();
-        let span = tracing::info_span!("outbound", sqs_message_id = %message_id);
-        let result = async {
-            let message: OutboundMessage =
-                serde_json::from_str(body.as_deref().unwrap_or_default())
-                    .map_err(OutboundError::Malformed)?;
-            deliver(deps, &message, Utc::now()).await
+    each_record("chat-outbound", event, |body| async move {
+        let message: OutboundMessage = match serde_json::from_str(&body) {
+            Ok(message) => message,
+            Err(error) => return Handled::Dropped(format!("not an outbound message: {error}")),
+        };
+        match deliver(deps, &message, Utc::now()).await {
+            Ok(outcome) => Handled::Done(format!("{outcome:?}")),
+            Err(error) => Handled::Failed(error),
         }
-        .instrument(span)
-        .await;
-        match result {
-            Ok(outcome) => tracing::info!(?outcome, "outbound message handled"),
-            Err(OutboundError::Malformed(error)) => {
-                tracing::error!(sqs_message_id = %message_id, error.message = %error, "outbound record dropped: not an outbound message");
-            }
-            Err(error) => {
-                tracing::warn!(sqs_message_id = %message_id, error.message = %error, error.cause_chain = %ErrorChain(&error), "outbound message not sent, retried");
-                if message_id.is_empty() {
-                    return Err(crate::webhook_worker::UnreportableFailure.into());
-                }
-                response.add_failure(message_id);
-            }
-        }
-    }
-    Ok(response)
+    })
+    .await
 }
 
 #[cfg(test)]
