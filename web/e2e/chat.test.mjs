@@ -5,16 +5,26 @@
 // and answers at the desk; the bot reads the answer; the agent transfers the chat to a colleague,
 // whose desk has it; the transcript is complete and in order. On the mock, also the text
 // channels (OMNI-1…3): SMS, e-mail (with an attachment) and Messenger chats with their badges,
-// the SMS counter, and an SMS and an e-mail sent from the client card and the Chaty panel.
-// No fixed sleeps.
+// the SMS counter, and an SMS and an e-mail sent from the client card and the Chaty panel; a
+// chat's contact record (note, category, client assigned) and its channel in the histories.
+// On both: the admin prepares an e-mail template (an unknown placeholder refused), an agent starts
+// an e-mail from it. On the real stack also a customer's SMS, injected as End User Messaging
+// publishes it (scripts/channels.py), taken and answered at the desk, the answer read back from
+// the emulator's outbox (/_local/outbox). No fixed sleeps.
 
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, resolve } from "node:path";
 import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { BASE_URL, login, pageApi, useBrowser } from "./helpers.mjs";
 
 const TEST_TIMEOUT_MS = 180_000;
+const RUN = Date.now().toString(36);
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SHARED_NUMBER = "+420601555777"; // Jan Dvořák (with an e-mail) and Marie Dvořáková (mock seed)
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -91,6 +101,81 @@ async function ensureChatQueue() {
     const member = await call("PUT", `/api/admin/queues/${CHAT_QUEUE}/members/${username}`, { skillLevel: 5, priority: 5 });
     assert.ok(member.status < 300, `member ${username}: ${member.status}`);
   }
+}
+
+/** The stack's inbound SMS land in its default chat queue; the API fuzzer may remove its members. */
+const SMS_QUEUE = "kkc-obecne";
+/** An agent no other stack scenario uses (their chats and queues stay theirs). */
+const SMS_AGENT = "agent09";
+
+/** An admin's JSON call on the stack: `{status, body}`. */
+async function adminCall(method, path, body) {
+  const token = await tokenOf("admin");
+  const answer = await fetch(`${BASE_URL}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await answer.text();
+  return { status: answer.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Makes `username` a member of the SMS queue (re-creating the queue, open all week, if it is gone). */
+async function ensureSmsMember(username) {
+  const member = `/api/admin/queues/${SMS_QUEUE}/members/${username}`;
+  let answer = await adminCall("PUT", member, { skillLevel: 5, priority: 5 });
+  if (answer.status === 404) {
+    const day = [{ start: "00:00", end: "00:00" }];
+    const weekly = Object.fromEntries(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"].map((name) => [name, day]));
+    const queue = { queueId: SMS_QUEUE, name: "Klientská linka", priority: 5, schedule: { timezone: "Europe/Prague", weekly, exceptions: [], closedOnPublicHolidays: false } };
+    const created = await adminCall("POST", "/api/admin/queues", queue);
+    assert.ok(created.status === 201 || created.status === 409, `queue ${SMS_QUEUE}: ${created.status} ${JSON.stringify(created.body)}`);
+    answer = await adminCall("PUT", member, { skillLevel: 5, priority: 5 });
+  }
+  assert.equal(answer.status, 200, `member ${username} of ${SMS_QUEUE}: ${JSON.stringify(answer.body)}`);
+}
+
+/** Ends the chats `username` still holds (from an earlier run that failed halfway): the limit stays free. */
+async function endHeldChats(username) {
+  const token = await tokenOf(username);
+  const call = async (method, path) => {
+    const answer = await fetch(`${BASE_URL}${path}`, { method, headers: { Authorization: `Bearer ${token}` } });
+    const text = await answer.text();
+    return { status: answer.status, body: text ? JSON.parse(text) : null };
+  };
+  const chats = await call("GET", "/api/desk/chats");
+  assert.equal(chats.status, 200, `chats of ${username}: ${JSON.stringify(chats.body)}`);
+  for (const chat of chats.body.held ?? []) await call("POST", `/api/desk/chats/${encodeURIComponent(chat.conversationId)}/end`);
+}
+
+/** A customer's SMS as End User Messaging publishes it to InboundSmsTopic (scripts/channels.py). */
+async function injectSms(from, text) {
+  const python = resolve(ROOT, ".venv", "bin", "python");
+  const script = resolve(ROOT, "scripts", "channels.py");
+  const env = { ...process.env, LINKA_AWS_ENDPOINT: process.env.LINKA_AWS_ENDPOINT ?? "http://127.0.0.1:4566" };
+  try {
+    await promisify(execFile)(python, [script, "sms", "--from", from, "--text", text], { env, timeout: 60_000 });
+  } catch (error) {
+    throw new Error(`channels.py sms failed: ${error.stderr || error.message}`, { cause: error });
+  }
+}
+
+/** Polls `read` until it returns something (not undefined/null/false), or fails after `ms`. */
+async function eventually(what, read, ms = 45_000) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await read();
+    if (last) return last;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 500));
+  }
+  throw new Error(`${what}: not within ${ms} ms`);
+}
+
+/** d. m. yyyy of today in Prague (a template's {{datum}}). */
+function pragueDay() {
+  const [y, m, d] = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Prague" }).format(new Date()).split("-").map(Number);
+  return `${d}. ${m}. ${y}`;
 }
 
 describe(`Linka chats at the desk at ${BASE_URL}`, () => {
@@ -403,5 +488,217 @@ describe(`Linka chats at the desk at ${BASE_URL}`, () => {
     await agent.page.getByTestId("desk-chat-end").click();
     await visitor.page.locator('[data-testid="linka-widget"][data-phase="ended"]').waitFor();
     assert.deepEqual(visitor.errors, []);
+  });
+
+  test("the admin prepares an e-mail template (an unknown placeholder refused); an agent starts an e-mail from it", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const admin = await open();
+    await login(admin.page, "admin");
+    const agent = await open();
+    await login(agent.page, "agent10");
+    const mock = (await pageApi(agent.page, "GET", "/api/mock/desk")).status === 200;
+
+    // E-mailové šablony: {{name}} is refused at the subject; nothing typed is lost.
+    const page = admin.page;
+    await page.getByTestId("main-nav").getByRole("link", { name: "Administrace" }).click();
+    await page.getByTestId("admin-nav").getByRole("link", { name: "E-mailové šablony" }).click();
+    await page.getByTestId("mail-templates-page").waitFor();
+    const templateId = `e2e-t-${RUN}`;
+    const name = `Změna adresy provedena ${RUN}`;
+    const body = "Dobrý den {{jmeno}},\n\nzměnu adresy jsme provedli dne {{datum}}.\n\nS pozdravem\n{{agent}}\nKlientské centrum";
+    await page.getByTestId("mail-templates-templateId").fill(templateId);
+    await page.getByTestId("mail-templates-name").fill(name);
+    await page.getByTestId("mail-templates-subject").fill("Změna adresy {{name}}");
+    await page.getByTestId("mail-templates-body").fill(body);
+    assert.match(await page.getByTestId("mail-templates").textContent(), /\{\{jmeno\}\} – jméno zákazníka/);
+    await page.getByTestId("mail-templates-save").click();
+    const subjectError = page.getByTestId("mail-templates").locator('[data-testid="field-error"][data-field="subject"]');
+    await subjectError.waitFor();
+    assert.equal(await subjectError.textContent(), "Neznámá proměnná {{name}}. Povolené jsou {{jmeno}}, {{agent}} a {{datum}}.");
+    assert.equal(await page.getByTestId("mail-templates-subject").getAttribute("aria-invalid"), "true");
+    assert.equal(await page.getByTestId("mail-templates-body").inputValue(), body);
+    assert.deepEqual(await axeViolations(page), []);
+    await page.getByTestId("mail-templates-subject").fill("Změna adresy ze dne {{datum}}");
+    await page.getByTestId("mail-templates-save").click();
+    const row = page.getByTestId("mail-templates-table").locator(`tr[data-id="${templateId}"]`);
+    await row.waitFor();
+    assert.deepEqual((await row.locator("td").allTextContents()).slice(0, 4), [templateId, name, "Změna adresy ze dne {{datum}}", "ano"]);
+
+    // The agent: Nový e-mail offers it (Šablona); picking it fills the subject and the text.
+    const me = (await pageApi(agent.page, "GET", "/api/me")).body;
+    const agentName = me.name || me.displayName || me.username;
+    const today = pragueDay();
+    await openDesk(agent.page);
+    await agent.page.getByTestId("desk-chats-new-email").click();
+    const form = agent.page.getByTestId("desk-chats-compose");
+    const choice = form.getByLabel("Šablona");
+    await choice.waitFor();
+    assert.equal(await agent.page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "desk-chats-compose-to");
+    await choice.selectOption({ label: name });
+    assert.equal(await form.getByLabel("Předmět").inputValue(), `Změna adresy ze dne ${today}`);
+    assert.equal(await form.getByLabel("Text zprávy").inputValue(), `Dobrý den,\n\nzměnu adresy jsme provedli dne ${today}.\n\nS pozdravem\n${agentName}\nKlientské centrum`);
+    assert.equal(await agent.page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "desk-chats-compose-template");
+    assert.deepEqual(await axeViolations(agent.page), []);
+    await agent.page.keyboard.press("Escape");
+    await form.waitFor({ state: "detached" });
+
+    if (mock) {
+      // On the client card the customer's name fills {{jmeno}}; the agent edits before sending.
+      const offer = await pageApi(agent.page, "POST", "/api/mock/desk/offer", { username: "agent10", number: SHARED_NUMBER });
+      assert.equal(offer.status, 201);
+      await agent.page.getByRole("button", { name: "Vybrat klienta Jan Dvořák" }).click();
+      await agent.page.getByTestId("desk-card-name").filter({ hasText: "Jan Dvořák" }).waitFor();
+      await agent.page.getByTestId("desk-card-send-email").click();
+      const card = agent.page.getByTestId("desk-card-compose");
+      await card.getByLabel("Šablona").selectOption({ label: name });
+      const text = card.getByLabel("Text zprávy");
+      assert.match(await text.inputValue(), /^Dobrý den Jan Dvořák,\n/);
+      await text.fill(`${await text.inputValue()}\n\nP. S. Nová karta přijde poštou.`);
+      await card.getByRole("button", { name: "Odeslat e-mail" }).click();
+      await agent.page.getByTestId("desk-message").filter({ hasText: "E-mail odeslán na adresu jan.dvorak@example.cz." }).waitFor();
+      const outbox = (await pageApi(agent.page, "GET", "/api/mock/desk/outbox")).body.items;
+      const sent = outbox.filter((item) => item.channel === "email" && item.subject === `Změna adresy ze dne ${today}`).at(-1);
+      assert.equal(sent?.text, `Dobrý den Jan Dvořák,\n\nzměnu adresy jsme provedli dne ${today}.\n\nS pozdravem\n${agentName}\nKlientské centrum\n\nP. S. Nová karta přijde poštou.`);
+    }
+
+    // Deactivated, it is no longer offered; then deleted.
+    await row.getByTestId("mail-templates-edit").click();
+    assert.equal(await page.getByTestId("mail-templates-templateId").getAttribute("readonly"), "");
+    await page.getByTestId("mail-templates-active").uncheck();
+    await page.getByTestId("mail-templates-save").click();
+    await row.locator("td").nth(3).filter({ hasText: "ne" }).waitFor();
+    const offered = (await pageApi(agent.page, "GET", "/api/desk/mail-templates")).body.items;
+    assert.equal(offered.some((template) => template.templateId === templateId), false);
+    await row.getByTestId("mail-templates-delete").click();
+    await row.getByTestId("mail-templates-delete-confirm").click();
+    await row.waitFor({ state: "detached" });
+    assert.deepEqual(admin.errors, []);
+    assert.deepEqual(agent.errors, []);
+  });
+
+  test("a chat's contact record: a versioned note, a category and the client assigned; its channel in the histories (mock)", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const { page, errors } = await open();
+    await login(page, "agent07");
+    if ((await pageApi(page, "GET", "/api/mock/desk")).status !== 200) {
+      t.skip("the mock's hooks bring the customer's e-mail");
+      return;
+    }
+    await openDesk(page);
+    const created = await pageApi(page, "POST", "/api/mock/desk/chat", {
+      channel: "email",
+      customer: { name: "Jan Dvořák", email: "jan.dvorak@example.cz" },
+      subject: `Nová adresa ${RUN}`,
+      text: "Dobrý den,\nod prosince bydlím v Olomouci.",
+    });
+    const id = created.body.conversationId;
+    const contactId = `chat:${id}`;
+    await page.getByTestId(`desk-chat-accept-${id}`).click();
+    const record = page.getByTestId("desk-chat-record");
+    await record.waitFor();
+    assert.equal(await record.getAttribute("data-contact-id"), contactId);
+    await page.getByTestId("desk-chat-note-versions-none").waitFor();
+
+    // CHAT-4: Přiřadit the matching client; the chat shows whose it is now.
+    const clients = page.getByTestId("desk-chat-clients");
+    const jan = clients.locator("li", { hasText: "Jan Dvořák" });
+    const assigned = page.waitForRequest((request) => request.method() === "PUT" && new URL(request.url()).pathname === `/api/contacts/${encodeURIComponent(contactId)}/client`);
+    await jan.getByRole("button", { name: "Přiřadit kontakt klientovi Jan Dvořák" }).click();
+    const clientId = (await assigned).postDataJSON().clientId;
+    await page.getByTestId("desk-chat-client").filter({ hasText: "Přiřazený klient: Jan Dvořák" }).waitFor();
+    await page.getByTestId(`desk-chat-assigned-${clientId}`).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "desk-chat-client");
+
+    // A note, saved as version 1. Someone else saves version 2 meanwhile: it shows at once
+    // (contact push) and the text being typed is kept, then saved as version 3.
+    const note = page.getByLabel("Poznámka", { exact: true });
+    await note.fill("Zákazník hlásí změnu adresy na Olomouc.");
+    await page.getByTestId("desk-chat-note-save").click();
+    await page.getByTestId("desk-chat-note-version-1").filter({ hasText: "změnu adresy na Olomouc" }).waitFor();
+    assert.equal(await page.getByTestId("desk-chat-record-saved").textContent(), "Poznámka byla uložena jako verze 1.");
+    await note.fill("Zákazník hlásí změnu adresy na Olomouc; ověřeno.");
+    const other = await pageApi(page, "POST", `/api/contacts/${encodeURIComponent(contactId)}/notes`, { text: "Doplněno: nová karta.", baseVersion: 1 });
+    assert.equal(other.status, 201);
+    await page.getByTestId("desk-chat-note-version-2").filter({ hasText: "Doplněno: nová karta." }).waitFor();
+    assert.equal(await note.inputValue(), "Zákazník hlásí změnu adresy na Olomouc; ověřeno.");
+    await page.getByTestId("desk-chat-note-save").click();
+    await page.getByTestId("desk-chat-note-version-3").filter({ hasText: "ověřeno" }).waitFor();
+    assert.equal(await page.getByTestId("desk-chat-note-versions").locator("li").count(), 3);
+
+    // Kategorie kontaktu.
+    await page.getByLabel("Kategorie kontaktu", { exact: true }).selectOption("zmena-udaju");
+    await page.getByTestId("desk-chat-category-save").click();
+    await page.getByTestId("desk-chat-category-current").filter({ hasText: "Změna údajů" }).waitFor();
+    const stored = (await pageApi(page, "GET", `/api/contacts/${encodeURIComponent(contactId)}`)).body;
+    assert.deepEqual([stored.channel, stored.categoryId, stored.clientId, stored.note?.version], ["email", "zmena-udaju", clientId, 3]);
+    assert.deepEqual(await axeViolations(page), []);
+
+    // Poslední kontakty and Moje historie tell the e-mail from calls by its badge.
+    const recent = page.getByTestId("desk-recent-table").locator(`tr[data-contact-id="${contactId}"]`);
+    await recent.filter({ hasText: "Změna údajů" }).waitFor();
+    assert.equal(await recent.getByTestId("desk-chat-channel").textContent(), "Kanál: E-mail");
+    assert.match(await recent.locator("td").nth(2).textContent(), /^Kanál: E-mail jan\.dvorak@example\.cz$/);
+    await page.getByTestId("desk-history-q").fill("olomouc");
+    await page.getByTestId("desk-history-search").click();
+    const found = page.getByTestId("desk-history-table").locator(`tr[data-contact-id="${contactId}"]`);
+    await found.waitFor();
+    assert.equal(await found.getAttribute("data-channel"), "email");
+
+    // Ended, the chat leaves the panel; the record opens from the history with its note.
+    await page.getByTestId("desk-chat-end").click();
+    await record.waitFor({ state: "detached" });
+    await found.getByRole("button", { name: "Otevřít" }).click();
+    await page.getByTestId("desk-contact-summary").filter({ hasText: "E-mail jan.dvorak@example.cz" }).waitFor();
+    assert.equal(await page.getByTestId("desk-note").inputValue(), "Zákazník hlásí změnu adresy na Olomouc; ověřeno.");
+    // The client's history on the card lists it too, with its channel.
+    await page.getByTestId("desk-card-name").filter({ hasText: "Jan Dvořák" }).waitFor();
+    const history = page.getByTestId("desk-client-history").locator(`tr[data-contact-id="${contactId}"]`);
+    assert.equal(await history.getByTestId("desk-chat-channel").textContent(), "Kanál: E-mail");
+    assert.deepEqual(await axeViolations(page), []);
+    assert.deepEqual(errors, []);
+  });
+
+  test("a customer's SMS reaches an agent of the chat queue, who takes it in Chaty and answers by SMS (stack)", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const agent = await open();
+    await login(agent.page, SMS_AGENT);
+    if ((await pageApi(agent.page, "GET", "/api/mock/desk")).status === 200) {
+      t.skip("the mock has no SMS gateway; the tests above cover SMS at the desk");
+      return;
+    }
+    await ensureSmsMember(SMS_AGENT);
+    await endHeldChats(SMS_AGENT);
+    await openDesk(agent.page);
+
+    // The customer texts from a number of their own (the conversation is theirs alone).
+    const national = String(Math.floor(Math.random() * 1_000_000)).padStart(6, "0");
+    const number = `+420778${national}`;
+    const shown = `+420 778 ${national.slice(0, 3)} ${national.slice(3)}`;
+    await injectSms(number, `Dobrý den, kdy mi přijde nová karta? (${RUN})`);
+
+    // It waits in Chaty with the SMS badge (push); taken, answered.
+    const waiting = agent.page.getByTestId("desk-chats-waiting").locator('li[data-channel="sms"]', { hasText: shown });
+    await waiting.waitFor();
+    assert.equal(await waiting.getByTestId("desk-chat-channel").textContent(), "Kanál: SMS");
+    await waiting.getByRole("button", { name: "Přijmout" }).click();
+    const header = agent.page.getByTestId("desk-chat-header");
+    await header.filter({ hasText: shown }).waitFor();
+    assert.equal(await header.getByTestId("desk-chat-channel").getAttribute("data-channel"), "sms");
+    const transcript = agent.page.getByTestId("desk-chat-transcript");
+    await transcript.locator('li[data-from="customer"]').filter({ hasText: "kdy mi přijde nová karta" }).waitFor();
+    const answer = `Dobrý den, karta je na cestě. (${RUN})`;
+    await agent.page.getByTestId("desk-chat-input").fill(answer);
+    await agent.page.getByTestId("desk-chat-send").click();
+    await transcript.locator('li[data-from="agent"]').filter({ hasText: answer }).waitFor();
+
+    // The answer left as an SMS to the customer's number (the emulator's outbox).
+    const sent = await eventually("the SMS in the outbox", async () => {
+      const response = await fetch(`${BASE_URL}/_local/outbox`);
+      if (!response.ok) return null;
+      const outbox = await response.json();
+      return (outbox.sms ?? []).find((sms) => sms.to === number && sms.text === answer);
+    });
+    assert.equal(sent.text, answer);
+
+    await agent.page.getByTestId("desk-chat-end").click();
+    await agent.page.getByTestId("desk-chat").waitFor({ state: "detached" });
+    assert.deepEqual(agent.errors, []);
   });
 });

@@ -2,7 +2,9 @@
 //   /api/admin/users[/{username}]            GET list/one, POST, PUT, DELETE (ADM-2/3)
 //   /api/admin/queues[/{queueId}]            with openNow + nextChange (Europe/Prague)
 //   /api/admin/queues/{queueId}/members[/{username}]
-//   /api/admin/break-codes, call-categories, transfer-groups, transfer-lines [/{id}]
+//   /api/admin/break-codes, call-categories, transfer-groups, transfer-lines, client-fields,
+//     mail-templates [/{id}]   (mail templates: placeholders checked as the Rust API does;
+//     the desk lists the active ones through `mailTemplates()`, see mock-desk.mjs)
 //   /api/admin/settings/icis-link            GET, PUT
 //   /api/admin/audit?from&to&actor&limit&cursor  newest first (SEC-3)
 //   /api/admin/ivrs[/{ivrId}], POST /api/admin/ivrs/validate → {valid, problems}   (issue 5)
@@ -235,6 +237,29 @@ function checkId(body, idKey, pathId, errors) {
   }
 }
 
+/** The e-mail template checks of shared/src/chat/mail_templates.rs (messages as it words them). */
+const PLACEHOLDERS = ["jmeno", "agent", "datum"];
+function checkTemplateText(body, key, max, oneLine, errors) {
+  const text = body[key];
+  if (typeof text !== "string" || !text.trim() || [...text].length > max) return errors.push({ field: key, message: `must be 1 to ${max} characters` });
+  if (oneLine ? /[\u0000-\u001f\u007f]/.test(text) : /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) {
+    return errors.push({ field: key, message: oneLine ? "must be one line without control characters" : "must not hold control characters" });
+  }
+  let rest = text;
+  for (;;) {
+    const start = rest.indexOf("{{");
+    if (start < 0) return;
+    const after = rest.slice(start + 2);
+    const end = after.indexOf("}}");
+    if (end < 0) return errors.push({ field: key, message: "has a '{{' without '}}'" });
+    const name = after.slice(0, end).trim();
+    if (!PLACEHOLDERS.includes(name)) {
+      errors.push({ field: key, message: `has an unknown placeholder {{${name}}}; allowed: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(", ")}` });
+    }
+    rest = after.slice(end + 2);
+  }
+}
+
 // ---- the store --------------------------------------------------------------------------------
 
 export function createAdminApi({ users, send, problem, readBody }) {
@@ -463,6 +488,20 @@ export function createAdminApi({ users, send, problem, readBody }) {
         order: body.order ?? 500,
         active: body.active !== false,
       }),
+    },
+    "mail-templates": {
+      idKey: "templateId",
+      action: "mail-template",
+      items: new Map(),
+      validate(body, pathId, errors) {
+        checkKnown(body, ["templateId", "name", "subject", "body", "active"], errors);
+        checkId(body, "templateId", pathId, errors);
+        checkTemplateText(body, "name", 80, true, errors);
+        checkTemplateText(body, "subject", 200, true, errors);
+        checkTemplateText(body, "body", 4000, false, errors);
+        checkBool(body, "active", errors);
+      },
+      normalize: (body, id) => ({ templateId: id, name: body.name, subject: body.subject, body: body.body, active: body.active !== false }),
     },
     "transfer-groups": {
       idKey: "groupId",
@@ -864,5 +903,8 @@ export function createAdminApi({ users, send, problem, readBody }) {
     return false;
   }
 
-  return { handle, record };
+  /** The e-mail templates stored (for the desk's GET /api/desk/mail-templates). */
+  const mailTemplates = () => [...simple["mail-templates"].items.values()].map((item) => ({ ...item }));
+
+  return { handle, record, mailTemplates };
 }

@@ -12,6 +12,8 @@
 //   GET  /api/clients/{id}/contacts
 //   GET  /api/contacts/{id}, GET/POST /api/contacts/{id}/notes,
 //   PUT  /api/contacts/{id}/category|client|data
+//   GET  /api/desk/mail-templates      (OMNI-2: the active e-mail templates the admin stored at
+//                                       /api/admin/mail-templates, mock-admin.mjs, by name)
 //   GET  /api/desk/chats, GET/POST /api/desk/chats/{id}/messages, POST …/{id}/accept|typing|
 //        transfer|end, POST /api/desk/chats/sms|email (a conversation the agent opens: 201, 200
 //        for a repeated clientMessageId, 422 for a bad number/address/subject/text),
@@ -30,6 +32,9 @@
 //        [{name, contentType, size}]}            a customer starts a conversation (waiting)
 //   POST /api/mock/desk/chat-message {conversationId, text}  the customer writes
 //   GET  /api/mock/desk/outbox                   the SMS and e-mails sent from the desk
+// Every conversation is a contact record `chat:<conversationId>` (channel chat|sms|email|social),
+// kept up to date as it changes (taken, transferred, ended): notes, category and client through
+// /api/contacts/… as for calls, in the history of the agents who held it.
 // Seeded: an SMS and an e-mail (with an attachment) waiting in kkc-obecne.
 
 const ROLES = ["agent", "supervisor", "admin"];
@@ -95,7 +100,7 @@ const FIELDS = [
   { key: "note", label: label("Poznámka ke klientovi", "Note on the client"), type: "textarea", required: false, editable: true, inCard: true },
 ].map((field, order) => ({ ...field, order: order + 1 }));
 
-export function createDeskApi({ send, problem, readBody, users, push, dropSockets }) {
+export function createDeskApi({ send, problem, readBody, users, push, dropSockets, mailTemplates = () => [] }) {
   const desks = new Map(); // username → desk state
   const clients = new Map();
   const contacts = new Map(); // contactId → record (note = latest version)
@@ -543,8 +548,33 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
     return message;
   }
   function chatView(chat) {
-    const { messages, ...rest } = chat;
-    return { ...rest, lastSeq: messages.length };
+    const { messages, startedBy, ...rest } = chat;
+    return { ...rest, contactId: `chat:${chat.conversationId}`, lastSeq: messages.length };
+  }
+  /** The conversation's contact record, created or brought up to date (as apply_conversation does). */
+  function syncRecord(chat) {
+    const contactId = `chat:${chat.conversationId}`;
+    let record = contacts.get(contactId);
+    if (!record) {
+      record = { contactId, channel: "chat", direction: "inbound", number: null, dialled: null, queueId: null, agents: [], startedAt: chat.createdAt, answeredAt: null, endedAt: null, durationSeconds: null, outcome: null, clientId: null, clientName: null, categoryId: null, note: null, data: {}, attributes: {} };
+      contacts.set(contactId, record);
+      notes.set(contactId, []);
+    }
+    const customer = chat.customer ?? {};
+    record.channel = { web: "chat", sms: "sms", email: "email", social: "social" }[chat.channel] ?? "chat";
+    record.direction = chat.startedBy ? "outbound" : "inbound";
+    record.number =
+      chat.channel === "sms" ? (customer.phone ?? null) : chat.channel === "email" ? (customer.email ?? null) : chat.channel === "social" ? (chat.social?.userId ?? null) : (customer.email ?? customer.phone ?? null);
+    if (chat.queueId) record.queueId = chat.queueId;
+    for (const agent of [chat.agent, ...(chat.invited ?? [])]) if (agent && !record.agents.includes(agent)) record.agents.push(agent);
+    if (!record.answeredAt && chat.agent) record.answeredAt = iso();
+    record.clientName ??= customer.name ?? null;
+    if (chat.status === "ended" && !record.endedAt) {
+      record.endedAt = iso();
+      record.outcome = record.agents.length ? "handled" : "lost";
+      record.durationSeconds = record.answeredAt ? Math.round((Date.parse(record.endedAt) - Date.parse(record.answeredAt)) / 1000) : null;
+    }
+    return record;
   }
   const outbox = []; // {channel, conversationId, seq, to, subject?, text}
   const attachmentFiles = new Map(); // key → {name, contentType, size}
@@ -561,6 +591,7 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
     const conversationId = `chat-${++chatSeq}`;
     const chat = { conversationId, channel: "web", status: "queued", customer: {}, createdAt: iso(), updatedAt: iso(), messages: [], ...fields };
     conversations.set(conversationId, chat);
+    syncRecord(chat);
     return chat;
   }
   function withAttachments(message, list) {
@@ -615,7 +646,7 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
     const token = `${me} ${body.clientMessageId}`;
     const known = conversations.get(byClientToken.get(token) ?? "");
     if (known) return send(res, 200, { conversation: chatView(known), message: known.messages[0] });
-    const chat = newConversation({ channel, status: "assigned", agent: me, customer, ...(subject ? { subject } : {}) });
+    const chat = newConversation({ channel, status: "assigned", agent: me, startedBy: me, customer, ...(subject ? { subject } : {}) });
     byClientToken.set(token, chat.conversationId);
     const message = chatMessage(chat, "agent", text.trim(), me);
     message.clientMessageId = body.clientMessageId;
@@ -657,6 +688,7 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
     if (action === "accept") {
       if (chat.status !== "queued") return problem(res, 409, "chat-taken", "Somebody took it.");
       Object.assign(chat, { status: "assigned", agent: me });
+      syncRecord(chat);
       push(null, { type: "chat", conversationId: chat.conversationId, status: chat.status, agent: me });
       return send(res, 200, chatView(chat));
     }
@@ -680,12 +712,14 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
       if (!users.has(body.username) || body.username === me) return problem(res, 422, "validation-failed", "username.", { errors: [{ field: "username", message: "must be another active agent" }] });
       chatMessage(chat, "system", "Předáváme vás kolegovi.");
       chat.agent = body.username;
+      syncRecord(chat);
       push(null, { type: "chat", conversationId: chat.conversationId, status: chat.status, agent: chat.agent });
       return send(res, 200, chatView(chat));
     }
     if (action === "end") {
       chatMessage(chat, "system", "Konverzace byla ukončena.");
       Object.assign(chat, { status: "ended" });
+      syncRecord(chat);
       push(null, { type: "chat", conversationId: chat.conversationId, status: chat.status });
       return send(res, 200, chatView(chat));
     }
@@ -810,6 +844,12 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
       return send(res, 200, { favourites: favourites.get(me) });
     }
     if (second === "stats" && !third && method === "GET") return send(res, 200, statsOf(me));
+    if (second === "mail-templates" && !third && method === "GET") {
+      const items = mailTemplates()
+        .filter((template) => template.active !== false)
+        .sort((a, b) => a.name.localeCompare(b.name, "cs") || a.templateId.localeCompare(b.templateId));
+      return send(res, 200, { items });
+    }
     if (second === "categories" && !third && method === "GET") return send(res, 200, { items: CATEGORIES });
     if (second === "recent" && !third && method === "GET") {
       const mine = [...contacts.values()].filter((record) => record.agents.includes(me) && record.direction !== "internal").sort(newestFirst).slice(0, 10);

@@ -11,6 +11,8 @@ export type ChatChannel = "web" | "sms" | "email" | "social";
 
 export interface DeskChat {
   conversationId: string;
+  /** Its contact record (`chat:<conversationId>`): notes, category and client as for a call. */
+  contactId?: string;
   channel: ChatChannel;
   status: ConversationStatus;
   customer: { name?: string; email?: string; phone?: string };
@@ -72,6 +74,15 @@ export interface Opened {
   message: ChatMessage;
 }
 
+/** An e-mail template (OMNI-2) as the desk lists it. */
+export interface MailTemplate {
+  templateId: string;
+  name: string;
+  subject: string;
+  body: string;
+  active?: boolean;
+}
+
 export interface DeskChats {
   held: DeskChat[];
   waiting: DeskChat[];
@@ -108,6 +119,12 @@ export class ChatApi {
   /** The download link of a message's attachment (`index` from 1). */
   async attachment(id: string, seq: number, index: number): Promise<AttachmentLink> {
     return (await this.api.call("GET", `/api/desk/chats/${encodeURIComponent(id)}/messages/${seq}/attachments/${index}`)) as AttachmentLink;
+  }
+
+  /** The active e-mail templates (OMNI-2), by name. */
+  async mailTemplates(): Promise<MailTemplate[]> {
+    const body = (await this.api.call("GET", "/api/desk/mail-templates")) as { items?: unknown } | null;
+    return Array.isArray(body?.items) ? (body.items as MailTemplate[]) : [];
   }
 
   async transfer(id: string, target: { username: string } | { queueId: string }): Promise<DeskChat> {

@@ -116,9 +116,11 @@ export interface NoteVersion {
 
 export interface ContactRecord {
   contactId: string;
+  /** `voice`, or a conversation's: `chat` (web), `sms`, `email`, `social` (issue 7). */
   channel: string;
   direction: Direction;
-  number: string;
+  /** The remote party: a phone number (a call, an SMS), an e-mail address, a Messenger user id; null when none. */
+  number: string | null;
   dialled: string | null;
   queueId: string | null;
   agents: string[];

@@ -90,6 +90,8 @@ describe("problem → field errors", () => {
     ["queues.kkc", "must be a PBX device: 1 to 20 digits, '*', '#' or '+'", "Zadejte zařízení ústředny: 1 až 20 číslic, *, # nebo +."],
     ["rules[0].when.callers[1]", "must be a number of 1 to 20 digits, optionally starting with '+' and ending in '*' (a prefix)", "Zadejte číslo o 1 až 20 číslicích (může začínat +); * na konci znamená „začíná na“."],
     ["rules[1].ruleId", "must be unique within the plan", "Tato hodnota je zadána vícekrát."],
+    ["subject", "has an unknown placeholder {{name}}; allowed: {{jmeno}}, {{agent}}, {{datum}}", "Neznámá proměnná {{name}}. Povolené jsou {{jmeno}}, {{agent}} a {{datum}}."],
+    ["body", "has a '{{' without '}}'", "Proměnná není uzavřena: ke každému {{ patří }}."],
     ["x", "something nobody expected", "Neplatná hodnota."],
   ])("shows %s: %s in Czech", (field, message, czech) => {
     expect(cs({ field, message })).toBe(czech);

@@ -69,6 +69,9 @@ type Rule = [RegExp, MessageKey, ((match: RegExpExecArray) => Params)?];
 
 /** Server message → UI message; the first matching rule wins. */
 const RULES: readonly Rule[] = [
+  // E-mail templates (shared/src/chat/mail_templates.rs): before "unknown".
+  [/unknown placeholder (\{\{[^}]*\}\})/i, "field.placeholder", (m) => ({ placeholder: m[1] ?? "" })],
+  [/'\{\{' without '\}\}'/, "field.placeholderOpen"],
   // IVR trees (shared/src/ivr/validate.rs); before the general rules, whose words they share.
   [/refers to node `([^`]*)`/i, "field.ivr.dangling", (m) => ({ node: m[1] ?? "" })],
   [/not reachable from entryNode/i, "field.ivr.unreachable"],

@@ -8,7 +8,7 @@ import { AuditView } from "./admin-audit";
 import { IcisLinkView } from "./admin-icis";
 import { QueueFormView } from "./admin-queue-form";
 import { QueuesView } from "./admin-queues";
-import { breakCodesPage, callCategoriesPage, clientFieldsPage, transferPanelPage } from "./admin-simple";
+import { breakCodesPage, callCategoriesPage, clientFieldsPage, mailTemplatesPage, transferPanelPage } from "./admin-simple";
 import { UserFormView } from "./admin-user-form";
 import { lazyView } from "./lazy";
 import type { View } from "./view";
@@ -38,6 +38,7 @@ export const ADMIN_ROUTES: readonly RouteDef<View>[] = [
   { path: "/admin/call-categories", labelKey: "admin.nav.callCategories", roles: ADMIN, nav: false, create: callCategoriesPage },
   { path: "/admin/transfer-panel", labelKey: "admin.nav.transferPanel", roles: ADMIN, nav: false, create: transferPanelPage },
   { path: "/admin/client-fields", labelKey: "admin.nav.clientFields", roles: ADMIN, nav: false, create: clientFieldsPage },
+  { path: "/admin/mail-templates", labelKey: "admin.nav.mailTemplates", roles: ADMIN, nav: false, create: mailTemplatesPage },
   { path: "/admin/icis-link", labelKey: "admin.nav.icisLink", roles: ADMIN, nav: false, create: () => new IcisLinkView() },
   { path: "/admin/audit", labelKey: "admin.nav.audit", roles: ADMIN, nav: false, create: () => new AuditView() },
 ];
@@ -53,6 +54,7 @@ const MENU: readonly { path: string; labelKey: MessageKey }[] = [
   { path: "/admin/call-categories", labelKey: "admin.nav.callCategories" },
   { path: "/admin/transfer-panel", labelKey: "admin.nav.transferPanel" },
   { path: "/admin/client-fields", labelKey: "admin.nav.clientFields" },
+  { path: "/admin/mail-templates", labelKey: "admin.nav.mailTemplates" },
   { path: "/admin/icis-link", labelKey: "admin.nav.icisLink" },
   { path: "/admin/audit", labelKey: "admin.nav.audit" },
 ];

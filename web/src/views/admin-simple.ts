@@ -1,5 +1,6 @@
 // The small admin lists (ADM-6): přestávky, kategorie hovorů, přepojovací panel (groups and
-// lines). One generic section: a table with edit/delete, and a create/edit form below it.
+// lines), pole karty klienta, e-mailové šablony (OMNI-2). One generic section: a table with
+// edit/delete, and a create/edit form below it.
 
 import { Collection, TARGET_KINDS, type Json, type Target } from "../api/admin";
 import { withConflictOnId, type Problem } from "../api/problem";
@@ -28,6 +29,8 @@ export interface FieldDef {
   defaultValue?: string | boolean;
   options?: (t: Translate) => { value: string; label: string }[];
   hintKey?: MessageKey;
+  /** A textarea's height in lines (default 4). */
+  rows?: number;
   /** Table cell text; default: the value. */
   show?: (item: Json, t: Translate) => string;
   inTable?: boolean;
@@ -219,7 +222,7 @@ export class CrudSection {
     const path = f.errorPath ?? f.key;
     switch (f.kind) {
       case "textarea": {
-        const area = h("textarea", { "data-testid": testId, rows: 4, spellcheck: false, on: { input: (event) => set((event.target as HTMLTextAreaElement).value) } });
+        const area = h("textarea", { "data-testid": testId, rows: f.rows ?? 4, spellcheck: false, on: { input: (event) => set((event.target as HTMLTextAreaElement).value) } });
         area.value = String(value ?? "");
         return field(errors, path, t(f.labelKey), area, options);
       }
@@ -491,4 +494,27 @@ export function transferPanelPage(): View {
     ],
   });
   return new SectionsPage("transfer.title", "transfer-panel-page", [groups, lines], "transfer.intro");
+}
+
+/**
+ * E-mail templates (OMNI-2): what agents start an e-mail from at the desk. The subject and the
+ * body may hold {{jmeno}}, {{agent}} and {{datum}}, filled in at the desk; any other placeholder
+ * is refused by the server (422 at its field).
+ */
+export function mailTemplatesPage(): View {
+  const section = new CrudSection({
+    base: "/api/admin/mail-templates",
+    titleKey: "mailTemplates.list",
+    newKey: "mailTemplates.new",
+    emptyKey: "mailTemplates.empty",
+    testId: "mail-templates",
+    fields: [
+      { key: "templateId", labelKey: "mailTemplates.field.id", kind: "text", id: true, hintKey: ID_HINT },
+      { key: "name", labelKey: "mailTemplates.field.name", kind: "text", required: true, hintKey: "mailTemplates.field.nameHint" },
+      { key: "subject", labelKey: "mailTemplates.field.subject", kind: "text", required: true },
+      { key: "body", labelKey: "mailTemplates.field.body", kind: "textarea", required: true, rows: 10, hintKey: "mailTemplates.field.placeholders", inTable: false },
+      { key: "active", labelKey: "common.active", kind: "checkbox", defaultValue: true },
+    ],
+  });
+  return new SectionsPage("mailTemplates.title", "mail-templates-page", [section], "mailTemplates.intro");
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ChatMessage } from "../api/chat";
 import { fieldErrorMessage } from "../forms/field-errors";
-import { chatHeading, checkOutbound, customerLabel, lastSeq, mergeMessages, outboundRequest, sendKey } from "./desk-chats-model";
+import { chatContactId, chatHeading, checkOutbound, customerLabel, lastSeq, mergeMessages, outboundRequest, sendKey } from "./desk-chats-model";
 
 const message = (seq: number, text = `m${seq}`): ChatMessage => ({
   conversationId: "c-1",
@@ -86,5 +86,13 @@ describe("desk chats model", () => {
     expect(first).toEqual({ body: "a", id: "id-1" });
     expect(sendKey(first, "a", fresh)).toBe(first);
     expect(sendKey(first, "b", fresh)).toEqual({ body: "b", id: "id-2" });
+  });
+});
+
+describe("chatContactId", () => {
+  it("is the contact id the conversation carries, else chat:<conversationId>", () => {
+    expect(chatContactId({ conversationId: "c-1", contactId: "chat:c-1" })).toBe("chat:c-1");
+    expect(chatContactId({ conversationId: "c-2" })).toBe("chat:c-2");
+    expect(chatContactId({ conversationId: "c-3", contactId: " " })).toBe("chat:c-3");
   });
 });

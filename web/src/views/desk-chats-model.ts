@@ -110,3 +110,8 @@ export function outboundRequest(draft: OutboundDraft): Omit<OpenRequest, "client
 export function sendKey(last: { body: string; id: string } | null, body: string, fresh: () => string): { body: string; id: string } {
   return last && last.body === body ? last : { body, id: fresh() };
 }
+
+/** The contact record of a conversation: the id it carries, else `chat:<conversationId>`. */
+export function chatContactId(chat: Pick<DeskChat, "conversationId" | "contactId">): string {
+  return chat.contactId?.trim() || `chat:${chat.conversationId}`;
+}

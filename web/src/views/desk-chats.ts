@@ -9,19 +9,23 @@
 // Messengeru". E-mail attachments are listed under their message (Stáhnout asks for a link valid
 // 5 minutes and opens it). An SMS reply has a live counter of characters and parts and is not
 // sent over 1600 characters. Nová SMS / Nový e-mail open a conversation by the agent (desk-compose).
+// Every conversation is a contact record like a call (`contactId`, `chat:<id>`): the open chat
+// has the call's note and category forms (desk-notes) on it, and Přiřadit per matching client
+// (CHAT-4) identifies the client (PUT /api/contacts/{contactId}/client).
 
 import { ChatApi, type ChatAttachment, type ChatChannel, type ChatMessage, type DeskChat, type DeskChats } from "../api/chat";
 import type { ApiClient } from "../api/client";
-import { DeskApi, type Client } from "../api/desk";
+import { DeskApi, type Category, type Client, type ContactRecord, type NoteVersion } from "../api/desk";
 import type { Problem } from "../api/problem";
 import { formatSize } from "../format/number";
 import type { Locale } from "../i18n";
 import { h } from "../ui/dom";
 import { k, known, panel, when, type T } from "./desk-common";
-import { chatHeading, lastSeq, mergeMessages } from "./desk-chats-model";
+import { chatContactId, chatHeading, lastSeq, mergeMessages } from "./desk-chats-model";
 import { Composer, smsCounter, type OutboundChannel } from "./desk-compose";
-import { clientName, formatCount } from "./desk-model";
-import { button, textInput } from "./form";
+import { clientName, formatCount, latestVersion } from "./desk-model";
+import { categoryForm, noteForm, saveNoteVersion, type NotesBox } from "./desk-notes";
+import { button, statusLine, textInput } from "./form";
 import { asProblem, problemBox } from "./problem-box";
 import { countSms, SMS_MAX_CHARS } from "./sms-parts";
 
@@ -37,9 +41,31 @@ export interface DeskChatsHost {
   t: T;
   locale: () => Locale;
   username: string;
+  /** The agent's name (an e-mail template's `{{agent}}`). */
+  agentName: () => string;
+  /** The categories to choose from (null: none readable, a code is typed in). */
+  categories: () => Category[] | null;
   rerender: (focus?: string | null) => void;
   /** A message for the desk's status line (e.g. "SMS odeslána…"), then a re-render. */
   flash: (text: string, focus?: string | null) => void;
+  /** A conversation's contact record changed (taken, ended, a note…): the desk's lists may read again. */
+  contactsChanged: () => void;
+}
+
+/** The open chat's contact record and its forms' state. */
+interface ChatRecord {
+  contactId: string;
+  /** null until read. */
+  contact: ContactRecord | null;
+  notes: NoteVersion[] | null;
+  noteDraft: string;
+  categoryDraft: string;
+  /** It could not be read. */
+  failed: boolean;
+  /** What the forms' own checks refused, or a newer note version met. */
+  invalid: string | null;
+  /** The last save done. */
+  saved: string | null;
 }
 
 /** A channel's badge: the visible name, read as "Kanál: SMS". */
@@ -69,6 +95,8 @@ export class DeskChatsPanel {
   /** The open chat (its customer) and the clients matching the customer's e-mail or phone (CHAT-4). */
   #openedChat: DeskChat | null = null;
   #clients: Client[] | null = null;
+  /** The open chat's contact record (notes, category, client). */
+  #record: ChatRecord | null = null;
   #chats: DeskChats | null = null;
   #open: string | null = null;
   #messages: ChatMessage[] = [];
@@ -95,6 +123,7 @@ export class DeskChatsPanel {
         api: host.api,
         t: host.t,
         locale: host.locale,
+        agentName: host.agentName,
         rerender: host.rerender,
         sent: (text, opened, focus) => {
           host.flash(text, focus);
@@ -117,10 +146,7 @@ export class DeskChatsPanel {
   async load(): Promise<void> {
     try {
       this.#chats = await this.#api.chats();
-      if (this.#open && !this.#chats.held.some((chat) => chat.conversationId === this.#open)) {
-        this.#open = null;
-        this.#messages = [];
-      }
+      if (this.#open && !this.#chats.held.some((chat) => chat.conversationId === this.#open)) this.#close();
     } catch (error) {
       this.#problem = asProblem(error);
     }
@@ -133,7 +159,15 @@ export class DeskChatsPanel {
     if (chats && !chats.held.some((chat) => chat.conversationId === conversation.conversationId)) {
       this.#chats = { ...chats, held: [...chats.held, conversation] };
     }
+    this.#host.contactsChanged();
     void this.load();
+  }
+
+  /** The open chat is gone (ended, transferred, no longer held). */
+  #close(): void {
+    this.#open = null;
+    this.#messages = [];
+    this.#record = null;
   }
 
   /** A push from the WebSocket; `true` when it was a chat push. */
@@ -154,6 +188,12 @@ export class DeskChatsPanel {
       }
       this.#host.rerender();
       return true;
+    }
+    if (type === "contact") {
+      // The open chat's record changed (a note or category saved elsewhere): read it again. The
+      // desk handles the push too (its own contact, the recent contacts).
+      if (this.#record && message["contactId"] === this.#record.contactId) void this.#loadRecord(this.#record, false);
+      return false;
     }
     if (type === "chat-typing") {
       if (message["conversationId"] === this.#open) {
@@ -186,14 +226,96 @@ export class DeskChatsPanel {
     this.#draft = "";
     this.#invalid = null;
     this.#clients = null;
+    this.#record = null;
     const { conversation, messages } = await this.#api.transcript(id);
     if (this.#open !== id) return;
     this.#openedChat = conversation;
     this.#messages = mergeMessages([], messages);
+    const record: ChatRecord = { contactId: chatContactId(conversation), contact: null, notes: null, noteDraft: "", categoryDraft: "", failed: false, invalid: null, saved: null };
+    this.#record = record;
     // CHAT-4: who the customer may be, by the e-mail (else the phone) they gave.
     const { email, phone } = conversation.customer ?? {};
     const by = email ? { email } : phone ? { phone } : null;
-    this.#clients = by ? await this.#desk.findClients(by).catch(() => []) : [];
+    const [clients] = await Promise.all([by ? this.#desk.findClients(by).catch(() => []) : Promise.resolve([]), this.#loadRecord(record, true)]);
+    if (this.#open === id) this.#clients = clients;
+  }
+
+  /** Reads the open chat's contact record and note versions (a draft typed is kept). */
+  async #loadRecord(record: ChatRecord, first: boolean): Promise<void> {
+    try {
+      const [contact, notes] = await Promise.all([this.#desk.contact(record.contactId), this.#desk.notes(record.contactId)]);
+      if (this.#record !== record) return;
+      const before = record.notes?.find((note) => note.version === latestVersion(record.notes ?? []))?.text ?? "";
+      const latest = notes.find((note) => note.version === latestVersion(notes))?.text ?? "";
+      if (first || !record.noteDraft || record.noteDraft === before) record.noteDraft = latest;
+      if (first || !record.categoryDraft) record.categoryDraft = contact.categoryId ?? "";
+      record.contact = contact;
+      record.notes = notes;
+      record.failed = false;
+    } catch {
+      record.failed = true;
+    }
+    if (!first) this.#host.rerender();
+  }
+
+  /** Uložit poznámku of the open chat: a new version of its note. */
+  #saveNote(): void {
+    const record = this.#record;
+    if (!record) return;
+    const { t } = this.#host;
+    const text = record.noteDraft.trim();
+    record.saved = null;
+    if (!text) {
+      record.invalid = t(k("desk.note.empty"));
+      this.#host.rerender("desk-chat-note");
+      return;
+    }
+    record.invalid = null;
+    void this.#run(async () => {
+      const result = await saveNoteVersion(this.#desk, record.contactId, text, record.notes ?? []);
+      record.notes = result.notes;
+      if (!result.saved) {
+        // Someone saved a newer version meanwhile: shown, the text typed kept.
+        record.invalid = t(k("desk.note.conflict"));
+        return;
+      }
+      record.saved = t(k("desk.note.saved"), { version: result.version });
+      this.#host.contactsChanged();
+    }, "desk-chat-note");
+  }
+
+  /** Uložit kategorii of the open chat. */
+  #saveCategory(): void {
+    const record = this.#record;
+    if (!record) return;
+    const { t } = this.#host;
+    const categoryId = record.categoryDraft.trim();
+    record.saved = null;
+    if (!categoryId) {
+      record.invalid = t(k("desk.category.contactNeeded"));
+      this.#host.rerender("desk-chat-category");
+      return;
+    }
+    record.invalid = null;
+    void this.#run(async () => {
+      record.contact = await this.#desk.setCategory(record.contactId, categoryId);
+      record.saved = t(k("desk.category.contactSaved"));
+      this.#host.contactsChanged();
+    }, "desk-chat-category");
+  }
+
+  /** Přiřadit: the open chat's contact is the client's (CHAT-4). */
+  #assign(client: Client): void {
+    const record = this.#record;
+    if (!record) return;
+    const { t } = this.#host;
+    record.saved = null;
+    record.invalid = null;
+    void this.#run(async () => {
+      record.contact = await this.#desk.setClient(record.contactId, client.clientId);
+      record.saved = t(k("desk.client.picked"), { name: clientName(client) });
+      this.#host.contactsChanged();
+    }, "desk-chat-client");
   }
 
   #accept(id: string): void {
@@ -201,6 +323,7 @@ export class DeskChatsPanel {
       await this.#api.act(id, "accept");
       await this.#openChat(id);
       this.#chats = await this.#api.chats();
+      this.#host.contactsChanged();
     }, "desk-chat-input");
   }
 
@@ -266,9 +389,9 @@ export class DeskChatsPanel {
     void this.#run(async () => {
       await this.#api.transfer(id, { username });
       this.#transferTo = "";
-      this.#open = null;
-      this.#messages = [];
+      this.#close();
       this.#chats = await this.#api.chats();
+      this.#host.contactsChanged();
     });
   }
 
@@ -277,9 +400,9 @@ export class DeskChatsPanel {
     if (!id) return;
     void this.#run(async () => {
       await this.#api.act(id, "end");
-      this.#open = null;
-      this.#messages = [];
+      this.#close();
       this.#chats = await this.#api.chats();
+      this.#host.contactsChanged();
     });
   }
 
@@ -375,18 +498,39 @@ export class DeskChatsPanel {
     );
   }
 
-  /** The clients matching the customer's contact (CHAT-4) with their ICIS links (CHAT-5). */
+  /** The client the open chat's contact is assigned to (null: none yet). */
+  #assigned(): HTMLElement | null {
+    const { t } = this.#host;
+    const contact = this.#record?.contact;
+    if (!contact?.clientId) return null;
+    const client = this.#clients?.find((entry) => entry.clientId === contact.clientId);
+    const name = client ? clientName(client) : contact.clientName || contact.clientId;
+    return h("p", { "data-testid": "desk-chat-client", "data-client-id": contact.clientId, tabindex: -1 }, t(k("desk.chats.assigned"), { name }));
+  }
+
+  /**
+   * The clients matching the customer's contact (CHAT-4) with their ICIS links (CHAT-5), each
+   * with Přiřadit (once the contact record is read) unless the contact is already theirs.
+   */
   #clientsBox(): HTMLElement | null {
     const { t } = this.#host;
     const clients = this.#clients;
     if (clients === null) return null;
     const contact = this.#openedChat?.customer?.email ?? this.#openedChat?.customer?.phone ?? "";
+    const assigned = this.#assigned();
     if (clients.length === 0) {
-      return h("p", { class: "muted", "data-testid": "desk-chat-clients-none" }, contact ? t(k("desk.chats.noClient"), { contact }) : t(k("desk.chats.noContact")));
+      return h(
+        "div",
+        null,
+        assigned,
+        h("p", { class: "muted", "data-testid": "desk-chat-clients-none" }, contact ? t(k("desk.chats.noClient"), { contact }) : t(k("desk.chats.noContact"))),
+      );
     }
+    const record = this.#record?.contact ?? null;
     return h(
       "div",
       { "data-testid": "desk-chat-clients" },
+      assigned,
       h("p", null, t(k("desk.chats.clients"), { contact })),
       h(
         "ul",
@@ -400,9 +544,59 @@ export class DeskChatsPanel {
             client.icisUrl
               ? h("a", { href: client.icisUrl, target: "_blank", rel: "noopener noreferrer", "data-testid": `desk-chat-icis-${client.clientId}` }, t(k("desk.client.icis")))
               : h("span", { class: "muted" }, t(k("desk.client.noIcis"))),
+            record ? " " : null,
+            !record
+              ? null
+              : record.clientId === client.clientId
+                ? h("span", { class: "badge", "data-testid": `desk-chat-assigned-${client.clientId}` }, t(k("desk.chats.assignedBadge")))
+                : button(t(k("desk.chats.assign")), () => this.#assign(client), {
+                    class: "small secondary",
+                    "data-testid": `desk-chat-assign-${client.clientId}`,
+                    "aria-label": t(k("desk.chats.assignName"), { name: clientName(client) }),
+                    disabled: this.#busy,
+                  }),
           ),
         ),
       ),
+    );
+  }
+
+  /** Poznámka and Kategorie of the open chat's contact record (the forms of a call's, desk-notes). */
+  #recordBox(): HTMLElement | null {
+    const record = this.#record;
+    if (!record) return null;
+    const { t } = this.#host;
+    const box: NotesBox = {
+      prefix: "desk-chat",
+      level: 5,
+      notes: record.notes,
+      draft: record.noteDraft,
+      setDraft: (text) => (record.noteDraft = text),
+      categoryId: record.contact?.categoryId ?? null,
+      categoryDraft: record.categoryDraft,
+      setCategoryDraft: (value) => (record.categoryDraft = value),
+      categories: this.#host.categories(),
+      categoryLabel: t(k("desk.category.contactLabel")),
+      saveNote: () => this.#saveNote(),
+      saveCategory: () => this.#saveCategory(),
+    };
+    return h(
+      "section",
+      { class: "desk-chat-record", "aria-labelledby": "desk-chat-record-title", "data-testid": "desk-chat-record", "data-contact-id": record.contactId },
+      h("h4", { id: "desk-chat-record-title" }, t(k("desk.chats.record"))),
+      h("div", { "aria-live": "polite" }, statusLine(record.saved, "desk-chat-record-saved")),
+      record.invalid ? h("div", { class: "alert alert-error", role: "alert", "data-testid": "desk-chat-record-invalid" }, h("p", null, record.invalid)) : null,
+      record.failed
+        ? h(
+            "p",
+            { class: "muted", "data-testid": "desk-chat-record-failed" },
+            t(k("desk.chats.recordFailed")),
+            " ",
+            button(t(k("desk.chats.recordRetry")), () => void this.#run(() => this.#loadRecord(record, true), "desk-chat-note"), { class: "small secondary", "data-testid": "desk-chat-record-retry" }),
+          )
+        : null,
+      record.failed ? null : noteForm(t, box),
+      record.failed ? null : categoryForm(t, box),
     );
   }
 
@@ -525,6 +719,7 @@ export class DeskChatsPanel {
         button(t(k("desk.chats.transfer")), () => this.#transfer(), { class: "secondary", "data-testid": "desk-chat-transfer", disabled: this.#busy }),
         button(t(k("desk.chats.end")), () => this.#end(), { class: "secondary", "data-testid": "desk-chat-end", disabled: this.#busy }),
       ),
+      this.#recordBox(),
     );
   }
 }

@@ -3,9 +3,12 @@
 // (prefilled, editable), subject (e-mail), text with the SMS counter — sent to
 // POST /api/desk/chats/sms|email with a clientMessageId (kept for a retry of the same message).
 // The conversation it opens is held by the agent and shows in Chaty; a 422 shows at the fields.
+// An e-mail may start from a template (Šablona, OMNI-2): the active ones are read once per form
+// opened (none, or a failed read: no choice shown); picking one fills the subject and the text,
+// placeholders filled in (mail-template-fill.ts), still editable.
 // Also the SMS counter (characters and parts, sms-parts.ts) of the form and of an SMS reply.
 
-import { ChatApi, type Opened } from "../api/chat";
+import { ChatApi, type MailTemplate, type Opened } from "../api/chat";
 import type { ApiClient } from "../api/client";
 import type { FieldError, Problem } from "../api/problem";
 import { normalizeField } from "../forms/field-errors";
@@ -17,6 +20,7 @@ import { checkOutbound, outboundRequest, sendKey, type OutboundDraft } from "./d
 import { formatCount } from "./desk-model";
 import { button, field, FormErrors } from "./form";
 import { asProblem } from "./problem-box";
+import { czechDay, fillMailTemplate, offeredTemplates } from "./mail-template-fill";
 import { countSms, SMS_MAX_CHARS } from "./sms-parts";
 
 export type OutboundChannel = "sms" | "email";
@@ -67,6 +71,8 @@ export interface ComposeHost {
   api: Pick<ApiClient, "call">;
   t: T;
   locale(): Locale;
+  /** The agent's name, for a template's `{{agent}}`. */
+  agentName(): string;
   /** Re-renders the page (focus: the test id of the element to focus). */
   rerender(focus?: string | null): void;
   /** The message went out: `text` is the flash; Chaty should read its list again. */
@@ -87,6 +93,9 @@ export class Composer {
   #problem: Problem | null = null;
   #busy = false;
   #last: { body: string; id: string } | null = null;
+  /** The e-mail templates offered in the open form (null: not read, or none to offer). */
+  #templates: MailTemplate[] | null = null;
+  #templateId = "";
 
   constructor(host: ComposeHost, prefix: string) {
     this.#host = host;
@@ -111,8 +120,58 @@ export class Composer {
     this.#returnFocus = options.returnFocus ?? null;
     this.#problem = null;
     this.#last = null;
+    this.#templates = null;
+    this.#templateId = "";
+    if (channel === "email") this.#loadTemplates(this.#draft);
     const first = !to ? "to" : channel === "email" ? "subject" : "text";
     this.#host.rerender(`${this.prefix}-${first}`);
+  }
+
+  /** Reads the templates for the form just opened (quietly: without them the form works as before). */
+  #loadTemplates(draft: OutboundDraft): void {
+    this.#api
+      .mailTemplates()
+      .then((list) => {
+        const offered = offeredTemplates(list);
+        if (this.#draft !== draft || offered.length === 0) return;
+        this.#templates = offered;
+        this.#host.rerender();
+      })
+      .catch(() => undefined);
+  }
+
+  /** Šablona picked: the subject and the text from the template, placeholders filled in. */
+  #pickTemplate(templateId: string): void {
+    const draft = this.#draft;
+    this.#templateId = templateId;
+    const template = this.#templates?.find((entry) => entry.templateId === templateId);
+    if (!draft || !template) return;
+    const filled = fillMailTemplate(template, { customerName: draft.name ?? null, agentName: this.#host.agentName(), date: czechDay(new Date()) });
+    draft.subject = filled.subject;
+    draft.text = filled.text;
+    this.#host.rerender(`${this.prefix}-template`);
+  }
+
+  /** The template choice of an e-mail form (null when there is nothing to choose). */
+  #templateField(): HTMLElement | null {
+    const templates = this.#templates;
+    if (this.#draft?.channel !== "email" || !templates?.length) return null;
+    const { t } = this.#host;
+    const id = `${this.prefix}-template`;
+    const control = h(
+      "select",
+      { id, "data-testid": id, "aria-describedby": `${id}-hint`, on: { change: (event) => this.#pickTemplate((event.target as HTMLSelectElement).value) } },
+      h("option", { value: "" }, t(k("desk.compose.noTemplate"))),
+      ...templates.map((template) => h("option", { value: template.templateId }, template.name)),
+    );
+    control.value = this.#templateId;
+    return h(
+      "div",
+      { class: "field" },
+      h("label", { for: id }, t(k("desk.compose.template"))),
+      control,
+      h("small", { id: `${id}-hint`, class: "muted" }, t(k("desk.compose.templateHint"))),
+    );
   }
 
   close(focus?: string | null): void {
@@ -121,6 +180,7 @@ export class Composer {
     this.#owner = null;
     this.#problem = null;
     this.#busy = false;
+    this.#templates = null;
     this.#host.rerender(back);
   }
 
@@ -129,6 +189,7 @@ export class Composer {
     this.#draft = null;
     this.#owner = null;
     this.#problem = null;
+    this.#templates = null;
   }
 
   render(): HTMLElement | null {
@@ -187,6 +248,7 @@ export class Composer {
       h("h3", { id: `${prefix}-title` }, t(k(sms ? "desk.compose.smsTitle" : "desk.compose.emailTitle"))),
       errors.box(),
       field(errors, "to", t(k(sms ? "desk.compose.toPhone" : "desk.compose.toEmail")), input("to", sms ? "tel" : "email"), { required: true }),
+      this.#templateField(),
       sms ? null : field(errors, "subject", t(k("desk.compose.subject")), input("subject", "text"), { required: true }),
       field(errors, "text", t(k("desk.compose.text")), text, { required: true }),
       counter?.element ?? null,

@@ -1,12 +1,14 @@
 // Contact lists of the desk: Poslední kontakty (the agent's last 10, DESK-12) and Moje
 // historie (own contacts with a period filter and full-text search over notes, DESK-7); the
-// same table shows a client's contact history on the client card (DESK-5).
+// same table shows a client's contact history on the client card (DESK-5). Conversations are
+// contact records too (issue 7): their rows carry the channel's badge (Chat, SMS, E-mail,
+// Messenger) before the number or address, a call's row none.
 
 import type { ContactRecord } from "../api/desk";
-import { formatPhone } from "../format/phone";
 import { h } from "../ui/dom";
 import { button, textInput } from "./form";
-import { categoryOptions, formatDuration } from "./desk-model";
+import { channelBadge } from "./desk-chats";
+import { categoryOptions, formatDuration, recordAddress, recordChannel } from "./desk-model";
 import { k, known, panel, when, type DeskHost } from "./desk-common";
 
 export function contactTable(host: DeskHost, contacts: readonly ContactRecord[], testId: string, caption: string): HTMLElement {
@@ -24,12 +26,14 @@ export function contactTable(host: DeskHost, contacts: readonly ContactRecord[],
       null,
       ...contacts.map((contact) => {
         const numberId = `${testId}-n-${contact.contactId}`;
+        const channel = recordChannel(contact.channel);
+        const address = recordAddress(contact);
         return h(
           "tr",
-          { "data-contact-id": contact.contactId },
+          { "data-contact-id": contact.contactId, "data-channel": channel ?? "voice" },
           h("td", null, when(contact.startedAt)),
           h("td", null, known(t, `desk.direction.${contact.direction}`, contact.direction)),
-          h("td", { id: numberId }, formatPhone(contact.number)),
+          h("td", { id: numberId }, channel ? channelBadge(t, channel) : null, channel && address ? " " : null, address),
           h("td", null, contact.clientName ?? ""),
           h("td", null, contact.queueId ?? ""),
           h("td", null, formatDuration(contact.durationSeconds)),

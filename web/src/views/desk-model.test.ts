@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { Desk, DeskCall, DeskStats, Directory, StatsSummary } from "../api/desk";
 import { splitCallKey } from "../api/desk";
 import { pragueLocalToIso } from "../format/date";
+import { recordAddress, recordChannel } from "./desk-model";
 import {
   applyDeskPush,
   applyPresencePush,
@@ -309,5 +310,22 @@ describe("clients and categories", () => {
     expect(dayBound("2026-11-27", false, pragueLocalToIso)).toBe("2026-11-26T23:00:00.000Z");
     expect(dayBound("2026-11-27", true, pragueLocalToIso)).toBe("2026-11-27T23:00:00.000Z");
     expect(dayBound("27. 11.", false, pragueLocalToIso)).toBeUndefined();
+  });
+});
+
+describe("contact records of conversations", () => {
+  it("names a conversation's channel as the chats do, a call's none", () => {
+    expect(["voice", "chat", "sms", "email", "social", "fax", ""].map((channel) => recordChannel(channel))).toEqual([null, "web", "sms", "email", "social", null, null]);
+    expect(recordChannel(undefined)).toBeNull();
+  });
+
+  it("shows a number formatted, an address as it is, nothing for Messenger or no number", () => {
+    expect(recordAddress({ channel: "voice", number: "+420601555777" })).toBe("+420 601 555 777");
+    expect(recordAddress({ channel: "sms", number: "+420777888999" })).toBe("+420 777 888 999");
+    expect(recordAddress({ channel: "email", number: "jan.dvorak@example.cz" })).toBe("jan.dvorak@example.cz");
+    expect(recordAddress({ channel: "chat", number: "eva@example.cz" })).toBe("eva@example.cz");
+    expect(recordAddress({ channel: "social", number: "psid-123" })).toBe("");
+    expect(recordAddress({ channel: "chat", number: null })).toBe("");
+    expect(recordAddress({ channel: "voice", number: "2001" })).toBe("2001");
   });
 });

@@ -3,7 +3,9 @@
 // category labels, the DTMF/dial input checks and the statistics table's layout. No DOM here
 // (unit-tested in node).
 
-import type { Category, Client, ClientField, Desk, DeskCall, DeskStats, Directory, DirectoryAgent, PanelPresence, PresenceState, StatsPeriod, StatsSummary } from "../api/desk";
+import type { ChatChannel } from "../api/chat";
+import { formatPhone } from "../format/phone";
+import type { Category, Client, ClientField, ContactRecord, Desk, DeskCall, DeskStats, Directory, DirectoryAgent, PanelPresence, PresenceState, StatsPeriod, StatsSummary } from "../api/desk";
 
 // ---- presence ----
 
@@ -294,6 +296,37 @@ export function categoryOptions(categories: readonly Category[]): { value: strin
     .filter((category) => category.active !== false)
     .map((category) => ({ value: category.categoryId, label: label(category) }))
     .sort((a, b) => a.label.localeCompare(b.label, "cs"));
+}
+
+// ---- contact records of calls and conversations ----
+
+/**
+ * The conversation channel of a contact record (a chat, SMS, e-mail or Messenger conversation,
+ * issue 7) as the chats name it (`chat` → `web`); null for a call (or a channel not known).
+ */
+export function recordChannel(channel: string | null | undefined): ChatChannel | null {
+  switch (channel) {
+    case "chat":
+    case "web":
+      return "web";
+    case "sms":
+    case "email":
+    case "social":
+      return channel;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Who a contact record is with, as shown in the lists: a phone number formatted (a call, an
+ * SMS), an e-mail address as it is, nothing for Messenger (its user id says nothing) or when
+ * the record has no number.
+ */
+export function recordAddress(record: Pick<ContactRecord, "channel" | "number">): string {
+  const number = typeof record.number === "string" ? record.number.trim() : "";
+  if (!number || record.channel === "social") return "";
+  return number.includes("@") ? number : formatPhone(number);
 }
 
 /** The latest version of a note history (the highest number), or null. */

@@ -32,7 +32,7 @@ import {
   missingRequired,
   toggleFavourite,
 } from "./desk-model";
-import { contactPanel } from "./desk-notes";
+import { contactPanel, saveNoteVersion } from "./desk-notes";
 import { presenceBar, queuesPanel, tickCountdown } from "./desk-presence";
 import { statsPanel } from "./desk-stats";
 import { transferPanel } from "./desk-transfer";
@@ -125,19 +125,24 @@ export class DeskView implements View {
       s.invalid = null;
       this.#rerender(focus);
     };
+    const agentName = () => this.#context?.me.name || this.#s.desk?.displayName || context.me.username;
     this.#chats = new DeskChatsPanel({
       api: context.api,
       t: context.t,
       locale,
       username: context.me.username,
+      agentName,
+      categories: () => this.#s.categories,
       rerender: (focus) => this.#rerender(focus),
       flash,
+      contactsChanged: () => void this.#loadRecent(),
     });
     this.#cardComposer = new Composer(
       {
         api: context.api,
         t: context.t,
         locale,
+        agentName,
         rerender: (focus) => this.#rerender(focus),
         sent: (text, opened, focus) => {
           flash(text, focus);
@@ -316,7 +321,7 @@ export class DeskView implements View {
         if (!s.client || s.client.clientId !== contact.clientId) await this.#loadClient(contact.clientId);
       } else {
         s.client = null;
-        if (!s.candidatesPhone && isExternalNumber(contact.number)) s.candidatesPhone = contact.number;
+        if (!s.candidatesPhone && contact.number && isExternalNumber(contact.number)) s.candidatesPhone = contact.number;
         if (s.candidatesPhone && (first || s.candidates === null)) s.candidates = await api.findClients({ phone: s.candidatesPhone });
       }
     } catch (error) {
@@ -507,20 +512,15 @@ export class DeskView implements View {
       return;
     }
     await this.#run(async (api) => {
-      try {
-        const saved = await api.addNote(contactId, text, latestVersion(s.notes ?? []));
-        s.notes = await api.notes(contactId);
-        void this.#loadRecent();
-        return t(k("desk.note.saved"), { version: saved?.version ?? latestVersion(s.notes) ?? 1 });
-      } catch (error) {
-        if (asProblem(error).status === 409) {
-          // Someone saved a newer version meanwhile: show it, keep the text typed.
-          s.notes = await api.notes(contactId);
-          s.invalid = t(k("desk.note.conflict"));
-          return null;
-        }
-        throw error;
+      const result = await saveNoteVersion(api, contactId, text, s.notes ?? []);
+      s.notes = result.notes;
+      if (!result.saved) {
+        // Someone saved a newer version meanwhile: show it, keep the text typed.
+        s.invalid = t(k("desk.note.conflict"));
+        return null;
       }
+      void this.#loadRecent();
+      return t(k("desk.note.saved"), { version: result.version });
     }, "desk-note");
   }
 
