@@ -510,6 +510,13 @@ where
         })
     }
 
+    /// The configuration read now, whatever the cache holds (which it then replaces).
+    pub async fn fresh_routing_config(&self) -> Result<Arc<RoutingConfig>, RouterError> {
+        let config = Arc::new(self.load_config().await?);
+        *self.cache.lock().await = Some((Instant::now(), Arc::clone(&config)));
+        Ok(config)
+    }
+
     /// The configuration, read again when older than the cache time.
     pub async fn routing_config(&self) -> Result<Arc<RoutingConfig>, RouterError> {
         let mut cache = self.cache.lock().await;
@@ -1837,20 +1844,25 @@ where
                                 last_agent: None,
                                 recording_allowed: true,
                             };
-                            let plan = config.plan.clone();
-                            match self
-                                .place(
-                                    &config,
-                                    &facts,
-                                    None,
-                                    None,
-                                    |snapshot: &RoutingSnapshot| {
-                                        decide_queue(&facts, &queue_id, priority, &plan, snapshot)
-                                    },
-                                    now,
-                                )
-                                .await
-                            {
+                            let choose = |plan: &InboundPlan| {
+                                let plan = plan.clone();
+                                let (facts, queue_id) = (facts.clone(), queue_id.clone());
+                                move |snapshot: &RoutingSnapshot| {
+                                    decide_queue(&facts, &queue_id, priority, &plan, snapshot)
+                                }
+                            };
+                            let mut placed = self
+                                .place(&config, &facts, None, None, choose(&config.plan), now)
+                                .await;
+                            if let Err(RouterError::Unmapped(_)) = placed {
+                                // A queue configured moments ago: the cached configuration may
+                                // not know its PBX waiting queue yet. Read it again, once.
+                                let fresh = self.fresh_routing_config().await?;
+                                placed = self
+                                    .place(&fresh, &facts, None, None, choose(&fresh.plan), now)
+                                    .await;
+                            }
+                            match placed {
                                 Ok(routed) => Some(routed.destination),
                                 Err(error) => {
                                     tracing::error!(call_id = call.value.call_key, error.message = %error, "IVR transfer to a queue failed; the call goes to the default announcement");
