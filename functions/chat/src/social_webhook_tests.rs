@@ -7,7 +7,7 @@ use linka_shared::{
 use serde_json::json;
 
 use super::*;
-use crate::test_support::{chat, parts, Chat};
+use crate::test_support::{chat, parts, raw_request, Chat};
 
 const SECRET: &[u8] = b"messenger-app-secret";
 
@@ -26,31 +26,11 @@ fn deps(chat: &Chat) -> SocialDeps {
 }
 
 fn call(method: &str, path: &str, body: Option<&str>, signature: Option<String>) -> Request {
-    let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    let mut headers = serde_json::Map::new();
-    if let Some(signature) = signature {
-        headers.insert("x-hub-signature-256".into(), json!(signature));
-    }
-    let parameters: serde_json::Map<String, serde_json::Value> = query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.to_owned(), json!(v)))
+    let headers: Vec<(&str, String)> = signature
+        .map(|signature| ("x-hub-signature-256", signature))
+        .into_iter()
         .collect();
-    let event = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
-        "headers": headers, "queryStringParameters": parameters,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "localhost",
-            "domainPrefix": "localhost",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": "192.0.2.10", "userAgent": "facebookexternalua"},
-            "requestId": "req-1", "routeKey": "$default", "stage": "$default",
-            "time": "28/Nov/2026:09:00:00 +0000", "timeEpoch": 1_795_856_400_000_i64
-        },
-        "isBase64Encoded": false,
-        "body": body
-    });
-    lambda_http::request::from_str(&event.to_string()).unwrap()
+    raw_request(method, path, &headers, body)
 }
 
 fn page_event(mid: &str, text: &str) -> String {

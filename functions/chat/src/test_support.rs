@@ -234,14 +234,33 @@ pub(crate) fn request(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Request {
-    let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    let mut headers = Map::new();
+    let mut headers: Vec<(&str, String)> = Vec::new();
     if let Some(token) = token {
-        headers.insert("authorization".into(), json!(format!("Bearer {token}")));
+        headers.push(("authorization", format!("Bearer {token}")));
     }
     if body.is_some() {
-        headers.insert("content-type".into(), json!("application/json"));
+        headers.push(("content-type", "application/json".to_owned()));
     }
+    raw_request(
+        method,
+        path,
+        &headers,
+        body.map(|b| b.to_string()).as_deref(),
+    )
+}
+
+/// An API Gateway v2 event with these headers and this raw body (`path` may carry a query).
+pub(crate) fn raw_request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Option<&str>,
+) -> Request {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let headers: Map<String, Value> = headers
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), json!(value)))
+        .collect();
     let parameters: Map<String, Value> = query
         .split('&')
         .filter_map(|pair| pair.split_once('='))
@@ -259,7 +278,7 @@ pub(crate) fn request(
             "time": "28/Nov/2026:09:00:00 +0000", "timeEpoch": 1_795_856_400_000_i64
         },
         "isBase64Encoded": false,
-        "body": body.map(|b| b.to_string())
+        "body": body
     });
     lambda_http::request::from_str(&event.to_string()).unwrap()
 }
