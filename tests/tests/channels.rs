@@ -407,6 +407,17 @@ async fn when_an_agent_texts_a_client_from_the_card_should_the_sms_be_sent_once(
     assert_eq!(status, 200, "{again}");
     let id = opened["conversation"]["conversationId"].as_str().unwrap();
     assert_eq!(again["conversation"]["conversationId"], json!(id));
+    // A second SMS to the number opens the newest conversation with it (the number's alias
+    // moves from the first, conditionally).
+    let (status, second) = call(&stack, Method::POST, "/api/desk/chats/sms", &agent, Some(&json!({
+        "to": number, "text": "A ještě jedna věc.", "clientMessageId": uuid::Uuid::new_v4().to_string()
+    }))).await;
+    assert_eq!(status, 201, "{second}");
+    let second_id = second["conversation"]["conversationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(second_id, id);
     eventually("the SMS is sent", WAIT, || async {
         let outbox = outbox(&stack).await;
         let sent: Vec<&Value> = outbox["sms"]
@@ -415,10 +426,11 @@ async fn when_an_agent_texts_a_client_from_the_card_should_the_sms_be_sent_once(
             .iter()
             .filter(|m| m["to"] == json!(number))
             .collect();
-        (sent.len() == 1).then_some(())
+        (sent.len() == 2).then_some(())
     })
     .await;
     end(&stack, &agent, id).await;
+    end(&stack, &agent, &second_id).await;
 }
 
 #[tokio::test]

@@ -391,7 +391,7 @@ impl ConversationStore for DynamoConversationStore {
             put = match &alias.previous {
                 None => put.condition_expression("attribute_not_exists(#pk)"),
                 Some(previous) => put
-                    .condition_expression("#conversationId = :previous")
+                    .condition_expression("attribute_exists(#pk) AND #conversationId = :previous")
                     .expression_attribute_names("#conversationId", "conversationId")
                     .expression_attribute_values(":previous", string(previous)),
             };
