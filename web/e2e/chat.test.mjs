@@ -6,7 +6,10 @@
 // whose desk has it; the transcript is complete and in order. On the mock, also the text
 // channels (OMNI-1…3): SMS, e-mail (with an attachment) and Messenger chats with their badges,
 // the SMS counter, and an SMS and an e-mail sent from the client card and the Chaty panel; a
-// chat's contact record (note, category, client assigned) and its channel in the histories.
+// chat's contact record (note, category, client assigned) and its channel in the histories;
+// Předat to a queue and to a colleague chosen with their live presence (a colleague at the chat
+// limit refused), Přizvat vedoucího. The widget's "Operátor píše…" on the agent's typing push
+// runs everywhere against a routed conversation API and socket (the mock has neither).
 // On both: the admin prepares an e-mail template (an unknown placeholder refused), an agent starts
 // an e-mail from it. On the real stack also a customer's SMS, injected as End User Messaging
 // publishes it (scripts/channels.py), taken and answered at the desk, the answer read back from
@@ -219,8 +222,8 @@ describe(`Linka chats at the desk at ${BASE_URL}`, () => {
     const seqs = await transcript.locator("li").evaluateAll((items) => items.map((item) => Number(item.dataset.seq)));
     assert.deepEqual(seqs, seqs.map((_, index) => index + 1));
 
-    // Předat to agent02: theirs now.
-    await first.page.getByTestId("desk-chat-transfer-user").fill("agent02");
+    // Předat to agent02 (chosen from the colleagues): theirs now.
+    await first.page.getByTestId("desk-chat-transfer-user").selectOption("agent02");
     await first.page.getByTestId("desk-chat-transfer").click();
     await first.page.getByTestId("desk-chat").waitFor({ state: "detached" });
     await second.page.getByTestId(`desk-chat-open-${id}`).click();
@@ -427,7 +430,7 @@ describe(`Linka chats at the desk at ${BASE_URL}`, () => {
     );
 
     // Předat agent07: the chat is on their desk with the whole transcript.
-    await agent.page.getByTestId("desk-chat-transfer-user").fill("agent07");
+    await agent.page.getByTestId("desk-chat-transfer-user").selectOption("agent07");
     await agent.page.getByTestId("desk-chat-transfer").click();
     await agent.page.getByTestId("desk-chat").waitFor({ state: "detached" });
     await colleague.page.getByTestId(`desk-chat-open-${id}`).click();
@@ -700,5 +703,189 @@ describe(`Linka chats at the desk at ${BASE_URL}`, () => {
     await agent.page.getByTestId("desk-chat-end").click();
     await agent.page.getByTestId("desk-chat").waitFor({ state: "detached" });
     assert.deepEqual(agent.errors, []);
+  });
+  test("an agent hands a chat to a queue and to a free colleague chosen with their presence, and invites a supervisor (mock)", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const { page, errors } = await open();
+    await login(page, "agent09");
+    if ((await pageApi(page, "GET", "/api/mock/desk")).status !== 200) {
+      t.skip("the mock's hooks bring the customers' chats");
+      return;
+    }
+    // Jiří Horák (agent08) is on a break, his desk not open here.
+    assert.equal((await pageApi(page, "PUT", "/api/mock/desk/presence", { username: "agent08", presence: "break" })).status, 200);
+    await openDesk(page);
+    const hook = async (body) => {
+      const answer = await pageApi(page, "POST", "/api/mock/desk/chat", body);
+      assert.equal(answer.status, 201);
+      return answer.body.conversationId;
+    };
+    const id = await hook({ customer: { name: "Lenka Horáková" }, text: "Dobrý den, potřebuji pomoc s přihláškou." });
+    await page.getByTestId(`desk-chat-accept-${id}`).click();
+    await page.getByTestId("desk-chat-transcript").locator('li[data-from="customer"]').filter({ hasText: "přihláškou" }).waitFor();
+
+    // Předat: the colleagues with their presence, live (free ones first, logged-out ones last, not me).
+    const colleague = page.getByLabel("Kolegovi", { exact: true });
+    const jiri = colleague.locator('option[value="agent08"]');
+    await jiri.filter({ hasText: "Jiří Horák — Přestávka" }).waitFor({ state: "attached" });
+    await pageApi(page, "PUT", "/api/mock/desk/presence", { username: "agent08", presence: "free" });
+    await jiri.filter({ hasText: "Jiří Horák — Volný" }).waitFor({ state: "attached" });
+    const labels = await colleague.locator("option").allTextContents();
+    assert.equal(labels[0], "— vyberte —");
+    assert.equal(labels.some((label) => label.startsWith("Tereza Němcová")), false, labels.join(", "));
+    const presences = labels.slice(1).map((label) => label.split(" — ")[1]);
+    const rank = (presence) => (presence === "Volný" ? 0 : presence === "Odhlášen" ? 2 : 1);
+    assert.deepEqual(presences.map(rank), [...presences.map(rank)].sort(), labels.join(", "));
+    // …and the agent's queues.
+    const queue = page.getByLabel("Do fronty", { exact: true });
+    assert.deepEqual(await queue.locator("option").allTextContents(), ["— vyberte —", "Klientská linka", "VIP linka", "Asistenční služba (zavřeno)"]);
+    assert.deepEqual(await axeViolations(page), []);
+
+    // Nothing chosen: said, and the focus goes to the choice.
+    await page.getByTestId("desk-chat-transfer-to-queue").click();
+    await page.getByTestId("desk-chat-invalid").filter({ hasText: "Vyberte frontu, do které chat předáte." }).waitFor();
+    assert.equal(await focused(page), "desk-chat-transfer-queue");
+    assert.equal(await queue.getAttribute("aria-invalid"), "true");
+    assert.equal(await queue.getAttribute("aria-describedby"), "desk-chat-transfer-queue-error");
+
+    // To VIP linka, by keyboard: the chat waits in that queue; the desk says so.
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("ArrowDown");
+    assert.equal(await queue.inputValue(), "kkc-vip");
+    const toQueue = page.waitForRequest((request) => request.method() === "POST" && new URL(request.url()).pathname === `/api/desk/chats/${id}/transfer`);
+    await page.keyboard.press("Tab");
+    assert.equal(await focused(page), "desk-chat-transfer-to-queue");
+    await page.keyboard.press("Enter");
+    assert.deepEqual((await toQueue).postDataJSON(), { queueId: "kkc-vip" });
+    await page.getByTestId("desk-message").filter({ hasText: "Chat byl předán do fronty VIP linka." }).waitFor();
+    await page.getByTestId("desk-chat").waitFor({ state: "detached" });
+    assert.equal(await focused(page), "desk-chats-mine");
+    await page.getByTestId("desk-chats-waiting").locator(`li[data-id="${id}"]`).filter({ hasText: "kkc-vip" }).waitFor();
+
+    // Taken again and handed to Jiří Horák, free: his now.
+    await page.getByTestId(`desk-chat-accept-${id}`).click();
+    await page.locator(`[data-testid="desk-chat"][data-id="${id}"]`).waitFor();
+    await colleague.selectOption("agent08");
+    const toColleague = page.waitForRequest((request) => request.method() === "POST" && new URL(request.url()).pathname === `/api/desk/chats/${id}/transfer`);
+    await page.getByRole("button", { name: "Předat kolegovi" }).click();
+    assert.deepEqual((await toColleague).postDataJSON(), { username: "agent08" });
+    await page.getByTestId("desk-message").filter({ hasText: "Chat byl předán kolegovi: Jiří Horák." }).waitFor();
+    await page.getByTestId("desk-chat").waitFor({ state: "detached" });
+    const jiriToken = await tokenOf("agent08");
+    const jiriCall = async (method, path) => {
+      const answer = await fetch(`${BASE_URL}${path}`, { method, headers: { Authorization: `Bearer ${jiriToken}` } });
+      return { status: answer.status, body: await answer.json() };
+    };
+    const his = (await jiriCall("GET", "/api/desk/chats")).body;
+    assert.ok(his.held.some((chat) => chat.conversationId === id && chat.agent === "agent08"));
+
+    // He takes two more and is at the chat limit: a transfer to him is refused at Předat, the chat stays.
+    for (let n = his.held.length; n < his.chatLimit; n += 1) {
+      const more = await hook({ customer: { name: `Zákazník ${n}` }, text: "Dobrý den." });
+      assert.equal((await jiriCall("POST", `/api/desk/chats/${more}/accept`)).status, 200);
+    }
+    const second = await hook({ customer: { name: "Ondřej Malý" }, text: "Dobrý den, chci mluvit s vedoucím." });
+    await page.getByTestId(`desk-chat-accept-${second}`).click();
+    const chat = page.locator(`[data-testid="desk-chat"][data-id="${second}"]`);
+    await chat.waitFor();
+    await colleague.selectOption("agent08");
+    await page.getByTestId("desk-chat-transfer").click();
+    await chat.getByTestId("problem").filter({ hasText: "Kolega má otevřený nejvyšší povolený počet chatů." }).waitFor();
+    assert.equal(await chat.getByTestId("problem").getAttribute("data-code"), "chat-limit");
+    assert.equal(await focused(page), "desk-chat-transfer");
+
+    // Přizvat vedoucího: only supervisors are offered; Pavel Dohledal joins the chat.
+    const supervisors = page.getByLabel("Vedoucí", { exact: true });
+    const offered = await supervisors.locator("option").allTextContents();
+    assert.ok(offered.some((label) => label.startsWith("Pavel Dohledal — ")), offered.join(", "));
+    assert.equal(offered.some((label) => label.startsWith("Jiří Horák")), false, offered.join(", "));
+    await supervisors.selectOption("supervisor");
+    const invited = page.waitForRequest((request) => request.method() === "POST" && new URL(request.url()).pathname === `/api/desk/chats/${second}/invite`);
+    await page.getByRole("button", { name: "Přizvat vedoucího" }).click();
+    assert.deepEqual((await invited).postDataJSON(), { username: "supervisor" });
+    await page.getByTestId("desk-message").filter({ hasText: "Do chatu jste přizvali: Pavel Dohledal." }).waitFor();
+    await page.getByTestId("desk-chat-invited").filter({ hasText: "V chatu je také: Pavel Dohledal" }).waitFor();
+    assert.equal(await chat.getByTestId("problem").count(), 0);
+    assert.equal(await supervisors.locator('option[value="supervisor"]').count(), 0);
+    const stored = await pageApi(page, "GET", `/api/desk/chats/${second}/messages`);
+    assert.deepEqual(stored.body.conversation.invited, ["supervisor"]);
+    assert.deepEqual(await axeViolations(page), []);
+
+    // In English.
+    await page.getByTestId("lang-switch").click();
+    await chat.getByRole("group", { name: "Transfer the chat" }).waitFor();
+    assert.equal(await page.getByTestId("desk-chat-transfer-to-queue").textContent(), "Transfer to the queue");
+    assert.equal(await page.getByTestId("desk-chat-invited").textContent(), "Also in the chat: Pavel Dohledal");
+    await page.getByTestId("lang-switch").click();
+    await chat.getByRole("group", { name: "Předat chat" }).waitFor();
+
+    await page.getByTestId("desk-chat-end").click();
+    await chat.waitFor({ state: "detached" });
+    assert.deepEqual(errors, []);
+  });
+
+  test("the widget shows Operátor píše… on the agent's typing push, for about 4 s or until the agent's message (routed API and socket)", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { page, errors } = await open();
+    const id = "c-typing";
+    const messages = [{ seq: 1, from: "customer", text: "Dobrý den, mám dotaz.", at: new Date().toISOString() }];
+    // The conversation API of the visitor (not in the mock), routed in the browser.
+    await page.route(`${BASE_URL}/api/chat/conversations**`, async (route) => {
+      const url = new URL(route.request().url());
+      const json = (status, body) => route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) });
+      if (url.pathname === "/api/chat/conversations") return json(201, { conversationId: id, participantToken: "tok-typing", status: "bot" });
+      if (url.pathname.endsWith("/handoff")) return json(202, { status: "assigned", queueId: "chat-web", leftMessage: false });
+      if (url.pathname.endsWith("/messages")) {
+        const after = Number(url.searchParams.get("after") ?? "0");
+        return json(200, { status: "assigned", messages: messages.filter((message) => message.seq > after) });
+      }
+      return json(404, { code: "not-found" });
+    });
+    let socket;
+    const connected = new Promise((resolveSocket) => {
+      void page.routeWebSocket(/\/ws\?participantToken=tok-typing$/, (ws) => {
+        socket = ws;
+        resolveSocket(ws);
+      });
+    });
+    await page.route(`${BASE_URL}/e2e-typing.html`, (route) =>
+      route.fulfill({
+        contentType: "text/html; charset=utf-8",
+        body: '<!doctype html><html lang="cs"><head><meta charset="utf-8"><title>Pojišťovna</title></head><body><main><h1>Pojišťovna</h1></main><script type="module" src="/linka-widget.js"></script></body></html>',
+      }),
+    );
+    await page.goto(`${BASE_URL}/e2e-typing.html`);
+    await page.getByTestId("linka-widget-toggle").click();
+    await page.getByTestId("linka-widget-message").fill("Dobrý den, mám dotaz.");
+    await page.getByTestId("linka-widget-start").click();
+    await page.locator('[data-testid="linka-widget"][data-phase="chatting"]').waitFor();
+    await connected;
+    const typing = page.getByTestId("linka-widget-typing");
+    assert.equal(await typing.textContent(), "");
+
+    // The visitor is typing when the agent's signal comes: the notice shows, the reply typed stays.
+    const input = page.getByTestId("linka-widget-input");
+    await input.fill("Jde o přihlášku");
+    socket.send(JSON.stringify({ type: "chat-typing", conversationId: id, from: "agent" }));
+    await typing.filter({ hasText: "Operátor píše…" }).waitFor();
+    const shown = Date.now();
+    assert.equal(await input.inputValue(), "Jde o přihlášku");
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "linka-widget-input");
+    // Another conversation's signal changes nothing.
+    socket.send(JSON.stringify({ type: "chat-typing", conversationId: "c-other", from: "agent" }));
+    // It goes after about 4 s.
+    await page.waitForFunction(() => document.querySelector('[data-testid="linka-widget-typing"]')?.textContent === "", null, { timeout: 20_000 });
+    const lasted = Date.now() - shown;
+    assert.ok(lasted >= 3000, `shown for ${lasted} ms`);
+    assert.deepEqual(await axeViolations(page), []);
+
+    // Typing again, then the agent's message: the notice goes with it.
+    socket.send(JSON.stringify({ type: "chat-typing", conversationId: id, from: "agent" }));
+    await typing.filter({ hasText: "Operátor píše…" }).waitFor();
+    const answer = { conversationId: id, seq: 2, from: "agent", text: "Dobrý den, s přihláškou pomohu.", at: new Date().toISOString() };
+    messages.push(answer);
+    socket.send(JSON.stringify({ type: "chat-message", message: answer }));
+    await page.getByTestId("linka-widget-transcript").locator('li[data-from="agent"]').filter({ hasText: "s přihláškou pomohu" }).waitFor();
+    assert.equal(await typing.textContent(), "");
+    assert.equal(await input.inputValue(), "Jde o přihlášku");
+    assert.deepEqual(errors, []);
   });
 });

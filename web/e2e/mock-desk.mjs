@@ -15,7 +15,9 @@
 //   GET  /api/desk/mail-templates      (OMNI-2: the active e-mail templates the admin stored at
 //                                       /api/admin/mail-templates, mock-admin.mjs, by name)
 //   GET  /api/desk/chats, GET/POST /api/desk/chats/{id}/messages, POST …/{id}/accept|typing|
-//        transfer|end, POST /api/desk/chats/sms|email (a conversation the agent opens: 201, 200
+//        transfer|invite|end (transfer: {username} to another agent under the chat limit, or
+//        {queueId} back to a queue, waiting; invite: {username} of a supervisor, who joins
+//        `invited`), POST /api/desk/chats/sms|email (a conversation the agent opens: 201, 200
 //        for a repeated clientMessageId, 422 for a bad number/address/subject/text),
 //        GET /api/desk/chats/{id}/messages/{seq}/attachments/{index} → a "presigned" link to
 //        /mock-attachments/{key} (served without a token, Content-Disposition: attachment)
@@ -709,9 +711,41 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
     if (action === "transfer") {
       const body = await json(req, res);
       if (!body) return;
-      if (!users.has(body.username) || body.username === me) return problem(res, 422, "validation-failed", "username.", { errors: [{ field: "username", message: "must be another active agent" }] });
+      const hasUser = typeof body.username === "string";
+      const hasQueue = typeof body.queueId === "string";
+      if (hasUser === hasQueue) return problem(res, 422, "validation-failed", "username or queueId.", { errors: [{ field: "username", message: "give either username or queueId" }] });
+      if (hasUser) {
+        const roles = users.get(body.username)?.roles ?? [];
+        if (!roles.some((role) => role === "agent" || role === "supervisor") || body.username === me) {
+          return problem(res, 422, "validation-failed", "username.", { errors: [{ field: "username", message: "must be another active agent" }] });
+        }
+        const held = [...conversations.values()].filter((other) => other.status === "assigned" && other.agent === body.username).length;
+        if (held >= CHAT_LIMIT) return problem(res, 409, "chat-limit", `${held} chats are held already, the most allowed.`);
+      } else if (!QUEUES.some((queue) => queue.queueId === body.queueId)) {
+        return problem(res, 422, "validation-failed", "queueId.", { errors: [{ field: "queueId", message: `there is no queue ${body.queueId}` }] });
+      }
       chatMessage(chat, "system", "Předáváme vás kolegovi.");
-      chat.agent = body.username;
+      if (hasUser) {
+        chat.agent = body.username;
+      } else {
+        // Back to a queue: waiting there for whoever takes it.
+        delete chat.agent;
+        Object.assign(chat, { status: "queued", queueId: body.queueId });
+      }
+      syncRecord(chat);
+      push(null, { type: "chat", conversationId: chat.conversationId, status: chat.status, ...(chat.agent ? { agent: chat.agent } : { queueId: chat.queueId }) });
+      return send(res, 200, chatView(chat));
+    }
+    if (action === "invite") {
+      const body = await json(req, res);
+      if (!body) return;
+      if (chat.status === "ended") return problem(res, 409, "conversation-ended", "The conversation has ended.");
+      const roles = users.get(body.username)?.roles ?? [];
+      if (typeof body.username !== "string" || !roles.some((role) => role === "supervisor" || role === "admin")) {
+        return problem(res, 422, "validation-failed", "username.", { errors: [{ field: "username", message: "must be an active supervisor" }] });
+      }
+      chat.invited = [...new Set([...(chat.invited ?? []), body.username])];
+      chat.updatedAt = iso();
       syncRecord(chat);
       push(null, { type: "chat", conversationId: chat.conversationId, status: chat.status, agent: chat.agent });
       return send(res, 200, chatView(chat));

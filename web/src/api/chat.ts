@@ -1,4 +1,5 @@
-// The desk's chats (issue 7, CHAT-2/3, OMNI-1…3): GET /api/desk/chats and the actions on one chat,
+// The desk's chats (issue 7, CHAT-2/3, OMNI-1…3): GET /api/desk/chats and the actions on one chat
+// (take, typing, transfer to a colleague or a queue, invite a supervisor, end),
 // attachment links, and the SMS and e-mail conversations an agent opens, on top of the app's
 // ApiClient (Bearer, problem+json). Conversations come from the web chat, SMS, e-mail and
 // Messenger (`channel: social`).
@@ -83,6 +84,9 @@ export interface MailTemplate {
   active?: boolean;
 }
 
+/** The body of `POST /api/desk/chats/{id}/transfer`: exactly one of the two. */
+export type TransferTarget = { username: string } | { queueId: string };
+
 export interface DeskChats {
   held: DeskChat[];
   waiting: DeskChat[];
@@ -127,7 +131,13 @@ export class ChatApi {
     return Array.isArray(body?.items) ? (body.items as MailTemplate[]) : [];
   }
 
-  async transfer(id: string, target: { username: string } | { queueId: string }): Promise<DeskChat> {
+  /** Předat: to a colleague (held by them at once) or back to a queue (waiting there), exactly one of the two. */
+  async transfer(id: string, target: TransferTarget): Promise<DeskChat> {
     return (await this.api.call("POST", `/api/desk/chats/${encodeURIComponent(id)}/transfer`, target)) as DeskChat;
+  }
+
+  /** Přizvat vedoucího: a supervisor joins the chat (reads and writes in it); the chat stays the agent's. */
+  async invite(id: string, username: string): Promise<DeskChat> {
+    return (await this.api.call("POST", `/api/desk/chats/${encodeURIComponent(id)}/invite`, { username })) as DeskChat;
   }
 }

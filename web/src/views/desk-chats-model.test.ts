@@ -1,7 +1,23 @@
 import { describe, expect, it } from "vitest";
 import type { ChatMessage } from "../api/chat";
+import type { DirectoryAgent, PanelPresence } from "../api/desk";
 import { fieldErrorMessage } from "../forms/field-errors";
-import { chatContactId, chatHeading, checkOutbound, customerLabel, lastSeq, mergeMessages, outboundRequest, sendKey } from "./desk-chats-model";
+import { deskCs } from "../i18n/desk-cs";
+import { deskEn } from "../i18n/desk-en";
+import {
+  chatContactId,
+  chatHeading,
+  chatProblemKey,
+  checkOutbound,
+  colleagueName,
+  customerLabel,
+  inviteCandidates,
+  lastSeq,
+  mergeMessages,
+  outboundRequest,
+  sendKey,
+  transferColleagues,
+} from "./desk-chats-model";
 
 const message = (seq: number, text = `m${seq}`): ChatMessage => ({
   conversationId: "c-1",
@@ -94,5 +110,75 @@ describe("chatContactId", () => {
     expect(chatContactId({ conversationId: "c-1", contactId: "chat:c-1" })).toBe("chat:c-1");
     expect(chatContactId({ conversationId: "c-2" })).toBe("chat:c-2");
     expect(chatContactId({ conversationId: "c-3", contactId: " " })).toBe("chat:c-3");
+  });
+});
+
+describe("Předat and Přizvat vedoucího (CHAT-2)", () => {
+  const agent = (username: string, displayName: string, presence: PanelPresence, roles: string[] = ["agent"]): DirectoryAgent => ({
+    username,
+    displayName,
+    device: "2000",
+    roles,
+    groups: ["KKC"],
+    presence,
+  });
+  const directory = {
+    agents: [
+      agent("agent01", "Jana Nováková", "free"),
+      agent("agent04", "Tomáš Černý", "loggedOut"),
+      agent("agent03", "Lucie Dvořáková", "busy"),
+      agent("agent02", "Petr Svoboda", "free"),
+      agent("supervisor", "Pavel Dohledal", "break", ["supervisor"]),
+      agent("admin", "Alena Správcová", "loggedOut", ["admin"]),
+      agent("agent05", "Čeněk Adam", "wrapUp"),
+    ],
+  };
+
+  it("when the directory is read, should offer every colleague but me: free first, logged out last, by name within", () => {
+    expect(transferColleagues(directory, "agent01").map((colleague) => [colleague.username, colleague.presence])).toEqual([
+      ["agent02", "free"],
+      ["agent05", "wrapUp"],
+      ["agent03", "busy"],
+      ["supervisor", "break"],
+      ["admin", "loggedOut"],
+      ["agent04", "loggedOut"],
+    ]);
+    // Czech order: Č after C, D…; the name falls back to the user name.
+    expect(transferColleagues({ agents: [agent("x", " ", "free"), agent("y", "Cyril", "free"), agent("z", "Čestmír", "free")] }, "me").map((c) => c.name)).toEqual(["Cyril", "Čestmír", "x"]);
+  });
+
+  it("when inviting, should offer only supervisors and admins, not me and not those already in the chat", () => {
+    expect(inviteCandidates(directory, "agent01").map((colleague) => colleague.username)).toEqual(["supervisor", "admin"]);
+    expect(inviteCandidates(directory, "agent01", ["supervisor"]).map((colleague) => colleague.username)).toEqual(["admin"]);
+    expect(inviteCandidates(directory, "supervisor", ["admin"])).toEqual([]);
+  });
+
+  it("when a colleague is named, should use the directory's name, else the user name", () => {
+    expect(colleagueName(directory, "supervisor")).toBe("Pavel Dohledal");
+    expect(colleagueName(directory, "agent99")).toBe("agent99");
+    expect(colleagueName(null, "agent02")).toBe("agent02");
+  });
+
+  it("when a chat action is refused, should word the known refusals per action and leave the rest to the general text", () => {
+    expect(chatProblemKey({ status: 409, code: "chat-limit" }, "transfer")).toBe("desk.chats.problem.colleagueFull");
+    expect(chatProblemKey({ status: 409, code: "chat-limit" }, "accept")).toBe("desk.chats.problem.full");
+    expect(chatProblemKey({ status: 409, code: "chat-taken" }, "accept")).toBe("desk.chats.problem.taken");
+    expect(chatProblemKey({ status: 409, code: "conversation-ended" }, "invite")).toBe("desk.chats.problem.ended");
+    expect(chatProblemKey({ status: 403, code: "not-your-chat" }, "transfer")).toBe("desk.chats.problem.notYours");
+    expect(chatProblemKey({ status: 404, code: "conversation-not-found" }, null)).toBe("desk.chats.problem.notFound");
+    const badUser = { status: 422, code: "validation-failed", errors: [{ field: "username", message: "must be an active supervisor" }] };
+    expect(chatProblemKey(badUser, "invite")).toBe("desk.chats.problem.notSupervisor");
+    expect(chatProblemKey(badUser, "transfer")).toBe("desk.chats.problem.notColleague");
+    expect(chatProblemKey({ status: 422, code: "validation-failed", errors: [{ field: "queueId", message: "there is no queue x" }] }, "transfer")).toBe("desk.chats.problem.noQueue");
+    expect(chatProblemKey(badUser, "send")).toBeNull();
+    expect(chatProblemKey({ status: 503, code: "service-unavailable" }, "transfer")).toBeNull();
+  });
+
+  it("when a refusal has a desk text, should have it in Czech and in English", () => {
+    const keys = ["colleagueFull", "full", "taken", "ended", "notYours", "notFound", "noQueue", "notColleague", "notSupervisor"].map((key) => `desk.chats.problem.${key}`);
+    for (const key of keys) {
+      expect(key in deskCs, key).toBe(true);
+      expect(key in deskEn, key).toBe(true);
+    }
   });
 });

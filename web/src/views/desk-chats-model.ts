@@ -1,9 +1,11 @@
 // Pure helpers of the desk's chats: merging transcripts by sequence number (a push and a read
 // may bring the same message, in any order), the customer's label and a conversation's heading
-// per channel, and the checks and request of an SMS or e-mail the agent sends (a new one).
+// per channel, the checks and request of an SMS or e-mail the agent sends (a new one), and whom
+// a chat can be handed to (Předat) or who can be invited into it (Přizvat vedoucího).
 
 import type { ChatMessage, DeskChat, OpenRequest } from "../api/chat";
-import type { FieldError } from "../api/problem";
+import type { Directory, PanelPresence } from "../api/desk";
+import type { FieldError, Problem } from "../api/problem";
 import { formatPhone } from "../format/phone";
 import { SMS_MAX_CHARS } from "./sms-parts";
 
@@ -114,4 +116,78 @@ export function sendKey(last: { body: string; id: string } | null, body: string,
 /** The contact record of a conversation: the id it carries, else `chat:<conversationId>`. */
 export function chatContactId(chat: Pick<DeskChat, "conversationId" | "contactId">): string {
   return chat.contactId?.trim() || `chat:${chat.conversationId}`;
+}
+
+// ---- Předat and Přizvat vedoucího (CHAT-2) ----
+
+/** A colleague offered by the open chat's Předat or Přizvat vedoucího choice. */
+export interface ColleagueChoice {
+  username: string;
+  name: string;
+  presence: PanelPresence;
+}
+
+/** Free colleagues first, those logged out last (the rest between), by name within each. */
+function byAvailability(a: ColleagueChoice, b: ColleagueChoice): number {
+  const rank = (presence: PanelPresence) => (presence === "free" ? 0 : presence === "loggedOut" ? 2 : 1);
+  return rank(a.presence) - rank(b.presence) || a.name.localeCompare(b.name, "cs") || a.username.localeCompare(b.username);
+}
+
+function choices(directory: Pick<Directory, "agents">, keep: (agent: Directory["agents"][number]) => boolean): ColleagueChoice[] {
+  return directory.agents
+    .filter(keep)
+    .map((agent) => ({ username: agent.username, name: agent.displayName?.trim() || agent.username, presence: agent.presence }))
+    .sort(byAvailability);
+}
+
+/**
+ * The colleagues a chat can be handed to: the transfer panel's agents and supervisors (the
+ * desk's directory, live presence) without the agent; free ones first, logged-out ones last.
+ */
+export function transferColleagues(directory: Pick<Directory, "agents">, me: string): ColleagueChoice[] {
+  return choices(directory, (agent) => agent.username !== me);
+}
+
+/**
+ * The supervisors who can be invited into the chat (the backend takes an active supervisor or
+ * administrator): not the agent, not those already in it.
+ */
+export function inviteCandidates(directory: Pick<Directory, "agents">, me: string, invited: readonly string[] = []): ColleagueChoice[] {
+  return choices(
+    directory,
+    (agent) => agent.username !== me && !invited.includes(agent.username) && (agent.roles.includes("supervisor") || agent.roles.includes("admin")),
+  );
+}
+
+/** A colleague's name from the directory (the user name when they are not in it or it is not read). */
+export function colleagueName(directory: Pick<Directory, "agents"> | null, username: string): string {
+  return directory?.agents.find((agent) => agent.username === username)?.displayName?.trim() || username;
+}
+
+/** The chat actions whose refusals the panel words itself. */
+export type ChatAction = "accept" | "send" | "transfer" | "invite" | "end";
+
+/**
+ * The desk's own text (a message key) for a refused chat action, or null for the app's general
+ * problem text: the chat limit (the agent's own, or the colleague's on a transfer), a chat
+ * taken, ended or no longer the agent's, and the 422s of a transfer or an invitation.
+ */
+export function chatProblemKey(problem: Problem, action: ChatAction | null): string | null {
+  switch (problem.code) {
+    case "chat-limit":
+      return action === "transfer" ? "desk.chats.problem.colleagueFull" : "desk.chats.problem.full";
+    case "chat-taken":
+      return "desk.chats.problem.taken";
+    case "conversation-ended":
+      return "desk.chats.problem.ended";
+    case "not-your-chat":
+      return "desk.chats.problem.notYours";
+    case "conversation-not-found":
+      return "desk.chats.problem.notFound";
+  }
+  const fields = problem.status === 422 ? (problem.errors ?? []).map((error) => error.field) : [];
+  if (action === "transfer" && fields.includes("queueId")) return "desk.chats.problem.noQueue";
+  if (action === "transfer" && fields.includes("username")) return "desk.chats.problem.notColleague";
+  if (action === "invite" && fields.includes("username")) return "desk.chats.problem.notSupervisor";
+  return null;
 }

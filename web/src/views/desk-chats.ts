@@ -1,9 +1,11 @@
 // Chaty at Pracoviště (issue 7, CHAT-2/3): the chats waiting in the agent's queues (Přijmout),
 // the chats the agent holds (several at once, up to the limit), the open chat's transcript with
-// a reply box, Předat (to a colleague) and Ukončit. Calls are independent of chats: an agent with
-// open chats still takes calls (CHAT-3). Pushes keep it current: `chat` re-reads the lists,
-// `chat-message` adds a message to the open chat (or marks another chat unread), `chat-typing`
-// shows that someone else in the chat is typing.
+// a reply box, Předat (to a colleague chosen from the transfer panel's directory with their live
+// presence, free ones first, or to one of the agent's queues), Přizvat vedoucího (a supervisor
+// joins the chat) and Ukončit. Without a readable directory a colleague is named by user name.
+// Calls are independent of chats: an agent with open chats still takes calls (CHAT-3). Pushes
+// keep it current: `chat` re-reads the lists, `chat-message` adds a message to the open chat (or
+// marks another chat unread), `chat-typing` shows that someone else in the chat is typing.
 // Channels (OMNI-1…3): each chat carries a badge (Chat / SMS / E-mail / Messenger); an SMS is
 // named by the phone number, an e-mail by its subject, a Messenger chat by the name or "Uživatel
 // Messengeru". E-mail attachments are listed under their message (Stáhnout asks for a link valid
@@ -15,17 +17,28 @@
 
 import { ChatApi, type ChatAttachment, type ChatChannel, type ChatMessage, type DeskChat, type DeskChats } from "../api/chat";
 import type { ApiClient } from "../api/client";
-import { DeskApi, type Category, type Client, type ContactRecord, type NoteVersion } from "../api/desk";
+import { DeskApi, type Category, type Client, type ContactRecord, type DeskQueue, type Directory, type NoteVersion } from "../api/desk";
 import type { Problem } from "../api/problem";
 import { formatSize } from "../format/number";
 import type { Locale } from "../i18n";
 import { h } from "../ui/dom";
 import { k, known, panel, when, type T } from "./desk-common";
-import { chatContactId, chatHeading, lastSeq, mergeMessages } from "./desk-chats-model";
+import {
+  chatContactId,
+  chatHeading,
+  chatProblemKey,
+  colleagueName,
+  inviteCandidates,
+  lastSeq,
+  mergeMessages,
+  transferColleagues,
+  type ChatAction,
+  type ColleagueChoice,
+} from "./desk-chats-model";
 import { Composer, smsCounter, type OutboundChannel } from "./desk-compose";
-import { clientName, formatCount, latestVersion } from "./desk-model";
+import { clientName, formatCount, latestVersion, panelPresence } from "./desk-model";
 import { categoryForm, noteForm, saveNoteVersion, type NotesBox } from "./desk-notes";
-import { button, statusLine, textInput } from "./form";
+import { button, select, statusLine, textInput } from "./form";
 import { asProblem, problemBox } from "./problem-box";
 import { countSms, SMS_MAX_CHARS } from "./sms-parts";
 
@@ -45,6 +58,10 @@ export interface DeskChatsHost {
   agentName: () => string;
   /** The categories to choose from (null: none readable, a code is typed in). */
   categories: () => Category[] | null;
+  /** The transfer panel's directory with live presence (null: not read; a colleague is typed in). */
+  directory: () => Directory | null;
+  /** The agent's queues (GET /api/desk): where a chat can be handed back to. */
+  queues: () => readonly DeskQueue[];
   rerender: (focus?: string | null) => void;
   /** A message for the desk's status line (e.g. "SMS odeslána…"), then a re-render. */
   flash: (text: string, focus?: string | null) => void;
@@ -101,13 +118,20 @@ export class DeskChatsPanel {
   #open: string | null = null;
   #messages: ChatMessage[] = [];
   #draft = "";
+  /** Předat: the colleague (user name) and the queue chosen; Přizvat vedoucího: the supervisor. */
   #transferTo = "";
+  #transferQueue = "";
+  #inviteUser = "";
   #unread = new Set<string>();
   #typingUntil = 0;
   #lastTypingSent = 0;
   #problem: Problem | null = null;
-  /** What the panel's own checks refused (an SMS over the limit). */
+  /** The action the problem came from (the panel words some refusals itself). */
+  #problemAction: ChatAction | null = null;
+  /** What the panel's own checks refused (an SMS over the limit, nobody chosen to transfer to). */
   #invalid: string | null = null;
+  /** The choice (its element id) `#invalid` is about, shown there; null: the reply. */
+  #invalidFor: string | null = null;
   #busy = false;
   /** Attachment links read: `conversation/seq/index` → the link and until when it is offered. */
   readonly #links = new Map<string, { url: string; name: string; until: number }>();
@@ -205,18 +229,33 @@ export class DeskChatsPanel {
     return false;
   }
 
-  async #run(task: () => Promise<void>, focus?: string): Promise<void> {
+  /** Runs an action: its problem is shown, the focus goes to `focus` (or where the task says on success). */
+  async #run(task: () => Promise<void | string>, focus?: string, action: ChatAction | null = null): Promise<void> {
     if (this.#busy) return;
     this.#busy = true;
     this.#problem = null;
+    this.#problemAction = action;
     this.#invalid = null;
+    this.#invalidFor = null;
+    let to = focus;
     try {
-      await task();
+      to = (await task()) ?? focus;
     } catch (error) {
-      this.#problem = asProblem(error);
+      const problem = asProblem(error);
+      this.#problem = problem;
+      // The chat is gone from the agent meanwhile (ended, moved): the lists are read again.
+      if (problem.code === "conversation-ended" || problem.code === "not-your-chat") void this.load();
     }
     this.#busy = false;
-    this.#host.rerender(focus);
+    this.#host.rerender(to);
+  }
+
+  /** A problem box: the panel's own words for known chat refusals, else the app's. */
+  #problemBox(problem: Problem): HTMLElement {
+    const { t } = this.#host;
+    const key = chatProblemKey(problem, this.#problemAction);
+    if (!key) return problemBox(problem, t);
+    return h("div", { class: "alert alert-error", role: "alert", "data-testid": "problem", "data-code": problem.code ?? "" }, h("p", null, t(k(key))));
   }
 
   async #openChat(id: string): Promise<void> {
@@ -224,7 +263,11 @@ export class DeskChatsPanel {
     this.#unread.delete(id);
     this.#messages = [];
     this.#draft = "";
+    this.#transferTo = "";
+    this.#transferQueue = "";
+    this.#inviteUser = "";
     this.#invalid = null;
+    this.#invalidFor = null;
     this.#clients = null;
     this.#record = null;
     const { conversation, messages } = await this.#api.transcript(id);
@@ -319,12 +362,16 @@ export class DeskChatsPanel {
   }
 
   #accept(id: string): void {
-    void this.#run(async () => {
-      await this.#api.act(id, "accept");
-      await this.#openChat(id);
-      this.#chats = await this.#api.chats();
-      this.#host.contactsChanged();
-    }, "desk-chat-input");
+    void this.#run(
+      async () => {
+        await this.#api.act(id, "accept");
+        await this.#openChat(id);
+        this.#chats = await this.#api.chats();
+        this.#host.contactsChanged();
+      },
+      "desk-chat-input",
+      "accept",
+    );
   }
 
   #send(): void {
@@ -338,19 +385,24 @@ export class DeskChatsPanel {
         // The backend would refuse it (422): said here, the text kept for shortening.
         const locale = this.#host.locale();
         this.#invalid = t(k("desk.sms.tooLong"), { max: formatCount(SMS_MAX_CHARS, locale), count: formatCount(count.characters, locale) });
+        this.#invalidFor = null;
         this.#host.rerender("desk-chat-input");
         return;
       }
     }
     const key = `desk-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-    void this.#run(async () => {
-      const stored = await this.#api.send(id, text, key);
-      this.#draft = "";
-      this.#messages = mergeMessages(this.#messages, [stored]);
-      // Whatever came meanwhile (a push may have been missed).
-      const { messages } = await this.#api.transcript(id, Math.max(0, lastSeq(this.#messages) - 1));
-      this.#messages = mergeMessages(this.#messages, messages);
-    }, "desk-chat-input");
+    void this.#run(
+      async () => {
+        const stored = await this.#api.send(id, text, key);
+        this.#draft = "";
+        this.#messages = mergeMessages(this.#messages, [stored]);
+        // Whatever came meanwhile (a push may have been missed).
+        const { messages } = await this.#api.transcript(id, Math.max(0, lastSeq(this.#messages) - 1));
+        this.#messages = mergeMessages(this.#messages, messages);
+      },
+      "desk-chat-input",
+      "send",
+    );
   }
 
   /** The open chat's summary (from the lists, else as the transcript read it). */
@@ -382,28 +434,209 @@ export class DeskChatsPanel {
     }
   }
 
-  #transfer(): void {
+  /** A chat no longer the agent's (transferred, ended): closed and out of the held list at once. */
+  #drop(id: string): void {
+    if (this.#open === id) this.#close();
+    if (this.#chats) this.#chats = { ...this.#chats, held: this.#chats.held.filter((chat) => chat.conversationId !== id) };
+    this.#host.contactsChanged();
+  }
+
+  /** Předat: to the colleague or the queue chosen (a choice is needed first). */
+  #transfer(to: "agent" | "queue"): void {
     const id = this.#open;
-    const username = this.#transferTo.trim();
-    if (!id || !username) return;
-    void this.#run(async () => {
-      await this.#api.transfer(id, { username });
-      this.#transferTo = "";
-      this.#close();
-      this.#chats = await this.#api.chats();
-      this.#host.contactsChanged();
-    });
+    if (!id) return;
+    const { t } = this.#host;
+    const value = (to === "agent" ? this.#transferTo : this.#transferQueue).trim();
+    if (!value) {
+      const control = to === "agent" ? "desk-chat-transfer-user" : "desk-chat-transfer-queue";
+      this.#problem = null;
+      this.#invalid = t(k(to === "agent" ? "desk.chats.chooseColleague" : "desk.chats.chooseQueue"));
+      this.#invalidFor = control;
+      this.#host.rerender(control);
+      return;
+    }
+    const done =
+      to === "agent"
+        ? t(k("desk.chats.transferred"), { name: colleagueName(this.#host.directory(), value) })
+        : t(k("desk.chats.transferredQueue"), { queue: this.#host.queues().find((queue) => queue.queueId === value)?.name ?? value });
+    void this.#run(
+      async () => {
+        await this.#api.transfer(id, to === "agent" ? { username: value } : { queueId: value });
+        this.#transferTo = "";
+        this.#transferQueue = "";
+        this.#drop(id);
+        this.#host.flash(done);
+        this.#chats = await this.#api.chats();
+        // The chat and its controls are gone: the focus goes to the agent's chats.
+        return "desk-chats-mine";
+      },
+      to === "agent" ? "desk-chat-transfer" : "desk-chat-transfer-to-queue",
+      "transfer",
+    );
+  }
+
+  /** Přizvat vedoucího: the supervisor chosen joins the open chat. */
+  #invite(): void {
+    const id = this.#open;
+    if (!id) return;
+    const { t } = this.#host;
+    const username = this.#inviteUser.trim();
+    if (!username) {
+      this.#problem = null;
+      this.#invalid = t(k("desk.chats.chooseSupervisor"));
+      this.#invalidFor = "desk-chat-invite-user";
+      this.#host.rerender("desk-chat-invite-user");
+      return;
+    }
+    void this.#run(
+      async () => {
+        const changed = await this.#api.invite(id, username);
+        this.#inviteUser = "";
+        this.#updated(changed);
+        this.#host.flash(t(k("desk.chats.invited"), { name: colleagueName(this.#host.directory(), username) }));
+        const directory = this.#host.directory();
+        const more = directory ? inviteCandidates(directory, this.#host.username, changed.invited).length > 0 : true;
+        return more ? "desk-chat-invite-user" : "desk-chat-invited";
+      },
+      "desk-chat-invite",
+      "invite",
+    );
+  }
+
+  /** A held chat as an action answered it (e.g. its invited supervisors). */
+  #updated(chat: DeskChat | null | undefined): void {
+    if (!chat?.conversationId) return;
+    const id = chat.conversationId;
+    if (this.#openedChat?.conversationId === id) this.#openedChat = { ...this.#openedChat, ...chat };
+    const chats = this.#chats;
+    if (chats) this.#chats = { ...chats, held: chats.held.map((held) => (held.conversationId === id ? { ...held, ...chat } : held)) };
   }
 
   #end(): void {
     const id = this.#open;
     if (!id) return;
-    void this.#run(async () => {
-      await this.#api.act(id, "end");
-      this.#close();
-      this.#chats = await this.#api.chats();
-      this.#host.contactsChanged();
-    });
+    void this.#run(
+      async () => {
+        await this.#api.act(id, "end");
+        this.#drop(id);
+        this.#chats = await this.#api.chats();
+        return "desk-chats-mine";
+      },
+      undefined,
+      "end",
+    );
+  }
+
+  /** Whether the problem belongs to the open chat's Předat / Přizvat controls. */
+  #problemAtChat(): boolean {
+    return this.#open !== null && (this.#problemAction === "transfer" || this.#problemAction === "invite");
+  }
+
+  /** A colleague as an option: the name and the live presence ("Petr Svoboda — Volný"). */
+  #colleagueOption(colleague: ColleagueChoice): { value: string; label: string } {
+    const { t } = this.#host;
+    return { value: colleague.username, label: t(k("desk.chats.colleague"), { name: colleague.name, presence: t(k(panelPresence(colleague.presence).key)) }) };
+  }
+
+  /**
+   * A labelled choice with its button: a select of `options` (after "— vyberte —"), a typed
+   * user name when `options` is null (no directory), or `none` when there is nothing to choose.
+   */
+  #choice(spec: {
+    id: string;
+    label: string;
+    value: string;
+    set: (value: string) => void;
+    options: { value: string; label: string }[] | null;
+    none: string;
+    action: string;
+    actionId: string;
+    run: () => void;
+  }): HTMLElement {
+    const { t } = this.#host;
+    if (spec.options && spec.options.length === 0) return h("p", { class: "muted", "data-testid": `${spec.id}-none` }, spec.none);
+    // Nothing chosen when the button was pressed: said at the choice.
+    const invalid = this.#invalid && this.#invalidFor === spec.id ? this.#invalid : null;
+    const attrs = { id: spec.id, "data-testid": spec.id, ...(invalid ? { "aria-invalid": "true", "aria-describedby": `${spec.id}-error` } : {}) };
+    let control: HTMLElement;
+    if (spec.options) {
+      control = select(spec.value, [{ value: "", label: t(k("desk.chats.choose")) }, ...spec.options], spec.set, attrs);
+    } else {
+      control = textInput(spec.value, spec.set, { ...attrs, autocomplete: "off", spellcheck: "false" });
+      control.addEventListener("keydown", (event) => {
+        if ((event as KeyboardEvent).key === "Enter") {
+          event.preventDefault();
+          spec.run();
+        }
+      });
+    }
+    return h(
+      "div",
+      { class: "row desk-chat-choice" },
+      h("div", { class: "field" }, h("label", { for: spec.id }, spec.label), control),
+      button(spec.action, spec.run, { class: "secondary", "data-testid": spec.actionId, disabled: this.#busy }),
+      invalid ? h("p", { class: "field-error", id: `${spec.id}-error`, role: "alert", "data-testid": "desk-chat-invalid" }, invalid) : null,
+    );
+  }
+
+  /** Předat: to a colleague (with their presence, free ones first) or to one of the agent's queues. */
+  #transferBox(): HTMLElement {
+    const { t } = this.#host;
+    const directory = this.#host.directory();
+    const queues = this.#host.queues();
+    return h(
+      "fieldset",
+      { class: "desk-chat-fieldset", "data-testid": "desk-chat-transfer-box" },
+      h("legend", null, t(k("desk.chats.transferTitle"))),
+      this.#choice({
+        id: "desk-chat-transfer-user",
+        label: t(k(directory ? "desk.chats.toColleague" : "desk.chats.toColleagueTyped")),
+        value: this.#transferTo,
+        set: (value) => (this.#transferTo = value),
+        options: directory ? transferColleagues(directory, this.#host.username).map((colleague) => this.#colleagueOption(colleague)) : null,
+        none: t(k("desk.chats.noColleague")),
+        action: t(k("desk.chats.transfer")),
+        actionId: "desk-chat-transfer",
+        run: () => this.#transfer("agent"),
+      }),
+      this.#choice({
+        id: "desk-chat-transfer-queue",
+        label: t(k("desk.chats.toQueue")),
+        value: this.#transferQueue,
+        set: (value) => (this.#transferQueue = value),
+        options: queues.map((queue) => ({ value: queue.queueId, label: queue.openNow ? queue.name : t(k("desk.chats.queueClosed"), { queue: queue.name }) })),
+        none: t(k("desk.chats.noQueue")),
+        action: t(k("desk.chats.transferQueue")),
+        actionId: "desk-chat-transfer-to-queue",
+        run: () => this.#transfer("queue"),
+      }),
+    );
+  }
+
+  /** Přizvat vedoucího: who is in the chat besides the agent, and a supervisor to invite. */
+  #inviteBox(chat: DeskChat | null): HTMLElement {
+    const { t } = this.#host;
+    const directory = this.#host.directory();
+    const invited = chat?.invited ?? [];
+    return h(
+      "fieldset",
+      { class: "desk-chat-fieldset", "data-testid": "desk-chat-invite-box" },
+      h("legend", null, t(k("desk.chats.inviteTitle"))),
+      invited.length
+        ? h("p", { "data-testid": "desk-chat-invited", tabindex: -1 }, t(k("desk.chats.inChat"), { names: invited.map((username) => colleagueName(directory, username)).join(", ") }))
+        : null,
+      this.#choice({
+        id: "desk-chat-invite-user",
+        label: t(k(directory ? "desk.chats.supervisor" : "desk.chats.supervisorTyped")),
+        value: this.#inviteUser,
+        set: (value) => (this.#inviteUser = value),
+        options: directory ? inviteCandidates(directory, this.#host.username, invited).map((colleague) => this.#colleagueOption(colleague)) : null,
+        none: t(k("desk.chats.noSupervisor")),
+        action: t(k("desk.chats.invite")),
+        actionId: "desk-chat-invite",
+        run: () => this.#invite(),
+      }),
+    );
   }
 
   /** The chat's channel badge, who it is with, the number or address, the e-mail's subject. */
@@ -482,7 +715,8 @@ export class DeskChatsPanel {
     return panel(
       "desk-chats",
       t(k("desk.chats.title")),
-      this.#problem ? problemBox(this.#problem, t) : null,
+      // A refused Předat or Přizvat shows at its controls in the open chat.
+      this.#problem && !this.#problemAtChat() ? this.#problemBox(this.#problem) : null,
       h(
         "div",
         { class: "row desk-chats-new", role: "group", "aria-label": t(k("desk.chats.new")) },
@@ -492,7 +726,7 @@ export class DeskChatsPanel {
       this.#composer.render(),
       h("h3", null, t(k("desk.chats.waiting"))),
       waitingList,
-      h("h3", null, t(k("desk.chats.mine"), { count: held.length, limit: chats?.chatLimit ?? 0 })),
+      h("h3", { tabindex: -1, "data-testid": "desk-chats-mine" }, t(k("desk.chats.mine"), { count: held.length, limit: chats?.chatLimit ?? 0 })),
       heldList,
       this.#open ? this.#conversation() : null,
     );
@@ -702,7 +936,7 @@ export class DeskChatsPanel {
       ),
       typing ? h("p", { class: "muted", "data-testid": "desk-chat-typing" }, t(k("desk.chats.typing"))) : null,
       this.#clientsBox(),
-      this.#invalid ? h("div", { class: "alert alert-error", role: "alert", "data-testid": "desk-chat-invalid" }, h("p", null, this.#invalid)) : null,
+      this.#invalid && !this.#invalidFor ? h("div", { class: "alert alert-error", role: "alert", "data-testid": "desk-chat-invalid" }, h("p", null, this.#invalid)) : null,
       h(
         "div",
         { class: "row desk-chat-reply" },
@@ -711,14 +945,10 @@ export class DeskChatsPanel {
         button(t(k("desk.chats.send")), () => this.#send(), { "data-testid": "desk-chat-send", disabled: this.#busy }),
         reply.counter,
       ),
-      h(
-        "div",
-        { class: "row" },
-        h("label", { for: "desk-chat-transfer-user" }, t(k("desk.chats.transferTo"))),
-        textInput(this.#transferTo, (value) => (this.#transferTo = value), { id: "desk-chat-transfer-user", "data-testid": "desk-chat-transfer-user" }),
-        button(t(k("desk.chats.transfer")), () => this.#transfer(), { class: "secondary", "data-testid": "desk-chat-transfer", disabled: this.#busy }),
-        button(t(k("desk.chats.end")), () => this.#end(), { class: "secondary", "data-testid": "desk-chat-end", disabled: this.#busy }),
-      ),
+      this.#problem && this.#problemAtChat() ? this.#problemBox(this.#problem) : null,
+      this.#transferBox(),
+      this.#inviteBox(chat),
+      h("div", { class: "row" }, button(t(k("desk.chats.end")), () => this.#end(), { class: "secondary", "data-testid": "desk-chat-end", disabled: this.#busy })),
       this.#recordBox(),
     );
   }

@@ -133,6 +133,8 @@ export class DeskView implements View {
       username: context.me.username,
       agentName,
       categories: () => this.#s.categories,
+      directory: () => this.#s.directory,
+      queues: () => this.#s.desk?.queues ?? [],
       rerender: (focus) => this.#rerender(focus),
       flash,
       contactsChanged: () => void this.#loadRecent(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ChatSession, type KeyValueStore } from "./session";
+import { ChatSession, TYPING_SHOWN_MS, type KeyValueStore } from "./session";
 
 class MemoryStore implements KeyValueStore {
   readonly items = new Map<string, string>();
@@ -109,5 +109,68 @@ describe("the widget's chat session", () => {
     expect(session.receive({ nonsense: true })).toBe(false);
     expect(session.messages.map((m) => m.seq)).toEqual([1, 2]);
     expect(session.phase).toBe("chatting");
+  });
+
+  it("when the agent's chat-typing push comes, should show the agent typing for about 4 s, until the agent's message", async () => {
+    const { fetchFn } = fakeApi({
+      "POST /api/chat/conversations": started,
+      "POST /api/chat/conversations/c-1/handoff": { status: 202, body: { status: "assigned" } },
+      "GET /api/chat/conversations/c-1/messages": [
+        { status: 200, body: { status: "assigned", messages: [{ seq: 1, from: "customer", text: "Dobrý den", at: "t" }] } },
+        { status: 200, body: { status: "assigned", messages: [{ seq: 2, from: "agent", text: "Dobrý den, jak pomohu?", at: "t" }] } },
+      ],
+    });
+    const session = new ChatSession({ apiBase: "http://x", storage: new MemoryStore(), fetchFn, newKey });
+    // Before there is a conversation, nothing counts.
+    expect(session.typing({ type: "chat-typing", conversationId: "c-1", from: "agent" }, 0)).toBe(false);
+    await session.start({}, "Dobrý den");
+    expect(session.phase).toBe("chatting");
+    expect(session.agentTyping(1_000)).toBe(0);
+
+    // The push as the backend sends it: {"type":"chat-typing","conversationId":…,"from":"agent"}.
+    expect(session.typing({ type: "chat-typing", conversationId: "c-1", from: "agent" }, 1_000)).toBe(true);
+    expect(TYPING_SHOWN_MS).toBe(4000);
+    expect(session.agentTyping(1_000)).toBe(4000);
+    expect(session.agentTyping(4_999)).toBe(1);
+    expect(session.agentTyping(5_000)).toBe(0);
+    // Another signal while typing goes on extends it.
+    session.typing({ conversationId: "c-1", from: "agent" }, 4_000);
+    expect(session.agentTyping(7_000)).toBe(1000);
+    // Another conversation's signal, or someone else's, does not count.
+    expect(session.typing({ conversationId: "c-2", from: "agent" }, 9_000)).toBe(false);
+    expect(session.typing({ conversationId: "c-1", from: "customer" }, 9_000)).toBe(false);
+    expect(session.typing(null, 9_000)).toBe(false);
+    expect(session.agentTyping(9_000)).toBe(0);
+
+    // The agent's message (pushed) ends it at once; a customer's does not.
+    session.typing({ conversationId: "c-1", from: "agent" }, 10_000);
+    session.receive({ conversationId: "c-1", seq: 5, from: "customer", text: "Ještě něco", at: "t" });
+    expect(session.agentTyping(10_001)).toBeGreaterThan(0);
+    session.receive({ conversationId: "c-1", seq: 6, from: "agent", text: "Hned to bude", at: "t" });
+    expect(session.agentTyping(10_001)).toBe(0);
+  });
+
+  it("when the agent's message comes with a read instead of a push, should stop showing the agent typing", async () => {
+    const { fetchFn } = fakeApi({
+      "POST /api/chat/conversations": started,
+      "POST /api/chat/conversations/c-1/handoff": { status: 202, body: { status: "assigned" } },
+      "GET /api/chat/conversations/c-1/messages": [
+        { status: 200, body: { status: "assigned", messages: [{ seq: 1, from: "customer", text: "Dobrý den", at: "t" }] } },
+        { status: 200, body: { status: "assigned", messages: [{ seq: 2, from: "agent", text: "Dobrý den, jak pomohu?", at: "t" }] } },
+        { status: 200, body: { status: "ended", messages: [] } },
+      ],
+    });
+    const session = new ChatSession({ apiBase: "http://x", storage: new MemoryStore(), fetchFn, newKey });
+    await session.start({}, "Dobrý den");
+    const now = Date.now();
+    session.typing({ conversationId: "c-1", from: "agent" }, now);
+    await session.poll();
+    expect(session.agentTyping(now)).toBe(0);
+    // An ended chat shows no typing.
+    session.typing({ conversationId: "c-1", from: "agent" }, now);
+    await session.poll();
+    expect(session.phase).toBe("ended");
+    expect(session.agentTyping(now)).toBe(0);
+    expect(session.typing({ conversationId: "c-1", from: "agent" }, now)).toBe(false);
   });
 });

@@ -3,7 +3,8 @@
 // browser tab), handoff to the agents, and outside the queue's hours a message left for when it
 // opens; then messages both ways: pushed live over the WebSocket API (`/ws?participantToken=`)
 // and read with `GET …/messages?after=` (each seq once), which also brings the status; the
-// widget polls only as a fallback while the socket is down.
+// widget polls only as a fallback while the socket is down. The agent's typing signal (a
+// `chat-typing` push) shows "Operátor píše…" for a few seconds, or until the agent's message.
 // No DOM here: the widget (widget.ts) renders what this holds.
 
 export type Phase = "form" | "waiting" | "chatting" | "closed" | "left" | "ended";
@@ -32,6 +33,8 @@ export interface SessionOptions {
 }
 
 const STORE_KEY = "linka-chat";
+/** How long the agent's typing signal shows (the desk sends one at most every 3 s while typing). */
+export const TYPING_SHOWN_MS = 4000;
 
 interface Stored {
   conversationId: string;
@@ -48,6 +51,8 @@ export class ChatSession {
   readonly #fetch: typeof fetch;
   readonly #newKey: () => string;
   #stored: Stored | null = null;
+  /** Until when the agent is shown as typing (ms since the epoch; 0: not). */
+  #typingUntil = 0;
 
   constructor(options: SessionOptions) {
     this.#options = options;
@@ -83,8 +88,26 @@ export class ChatSession {
     if (this.messages.some((known) => known.seq === message.seq)) return false;
     const from = message.from ?? "system";
     this.messages = [...this.messages, { seq: message.seq, from, text: message.text, at: message.at ?? new Date().toISOString() }].sort((a, b) => a.seq - b.seq);
-    if (from === "agent" && this.phase === "waiting") this.phase = "chatting";
+    if (from === "agent") {
+      this.#typingUntil = 0;
+      if (this.phase === "waiting") this.phase = "chatting";
+    }
     return true;
+  }
+
+  /** A `chat-typing` push (`{conversationId, from}`): the agent types in this conversation. `true` when it counts. */
+  typing(pushed: unknown, now = Date.now()): boolean {
+    const signal = pushed as { conversationId?: unknown; from?: unknown } | null;
+    if (!signal || signal.from !== "agent" || !this.conversationId) return false;
+    if (signal.conversationId !== undefined && signal.conversationId !== this.conversationId) return false;
+    if (this.phase !== "waiting" && this.phase !== "chatting") return false;
+    this.#typingUntil = now + TYPING_SHOWN_MS;
+    return true;
+  }
+
+  /** How much longer "Operátor píše…" shows, in ms (0: not shown). */
+  agentTyping(now = Date.now()): number {
+    return this.phase === "waiting" || this.phase === "chatting" ? Math.max(0, this.#typingUntil - now) : 0;
   }
 
   async #call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> | null }> {
@@ -157,7 +180,11 @@ export class ChatSession {
     }
     if (answer.status !== 200 || !answer.body) return;
     const bySeq = new Map(this.messages.map((message) => [message.seq, message]));
-    for (const message of (answer.body["messages"] as WidgetMessage[]) ?? []) bySeq.set(message.seq, message);
+    for (const message of (answer.body["messages"] as WidgetMessage[]) ?? []) {
+      // The agent's message ends their typing.
+      if (message.from === "agent" && !bySeq.has(message.seq)) this.#typingUntil = 0;
+      bySeq.set(message.seq, message);
+    }
     this.messages = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
     const status = answer.body["status"];
     if (status === "assigned") this.phase = "chatting";
@@ -177,6 +204,7 @@ export class ChatSession {
     this.#options.storage.removeItem(STORE_KEY);
     this.messages = [];
     this.nextOpening = null;
+    this.#typingUntil = 0;
     this.phase = "form";
   }
 }

@@ -3,6 +3,8 @@
 // mounts it; the API is the script's own origin unless `data-linka-api` says otherwise.
 // Everything it shows comes from ChatSession; news arrives over a live WebSocket while the
 // panel is open, with polling every 2 s only while that socket is down (20 s while it is up).
+// A `chat-typing` push shows "Operátor píše…" under the transcript (updated in place, for
+// TYPING_SHOWN_MS or until the agent's message). A re-render keeps the reply typed and the focus.
 
 import { ChatSession, type Phase, type WidgetMessage } from "./session";
 
@@ -32,6 +34,7 @@ const TEXT = {
   send: "Odeslat",
   end: "Ukončit chat",
   error: "Něco se nepovedlo; zkuste to prosím znovu.",
+  typing: "Operátor píše…",
   from: { customer: "Vy", bot: "Chatbot", agent: "Operátor", system: "Pojišťovna" } as Record<WidgetMessage["from"], string>,
 };
 
@@ -55,6 +58,11 @@ export class ChatWidget {
   #socket: WebSocket | null = null;
   #live = false;
   #ping: ReturnType<typeof setInterval> | null = null;
+  /** The reply being typed (kept across re-renders). */
+  #draft = "";
+  /** "Operátor píše…" of the panel shown, and when it goes. */
+  #typingLine: HTMLElement | null = null;
+  #typingTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(root: HTMLElement, session: ChatSession) {
     this.#root = root;
@@ -105,6 +113,10 @@ export class ChatWidget {
       } catch {
         return;
       }
+      if (pushed?.type === "chat-typing") {
+        if (this.#session.typing(pushed)) this.#showTyping();
+        return;
+      }
       if (pushed?.type !== "chat-message") return;
       this.#session.receive(pushed.message);
       this.#render();
@@ -127,9 +139,20 @@ export class ChatWidget {
     this.#ping = null;
   }
 
+  /** Shows or clears "Operátor píše…" in place (no re-render: the reply typed and the focus stay). */
+  #showTyping(): void {
+    if (this.#typingTimer !== null) clearTimeout(this.#typingTimer);
+    this.#typingTimer = null;
+    const left = this.#session.agentTyping();
+    if (this.#typingLine) this.#typingLine.textContent = left > 0 ? TEXT.typing : "";
+    if (left > 0) this.#typingTimer = setTimeout(() => this.#showTyping(), left);
+  }
+
   #render(): void {
     const session = this.#session;
     const root = this.#root;
+    const focused = root.contains(document.activeElement) ? document.activeElement?.getAttribute("data-testid") : null;
+    this.#typingLine = null;
     root.replaceChildren();
     root.className = "linka-widget";
     const toggle = el("button", { type: "button", class: "linka-widget-toggle", "data-testid": "linka-widget-toggle", "aria-expanded": String(this.#open) }, this.#open ? TEXT.close : TEXT.open);
@@ -140,6 +163,8 @@ export class ChatWidget {
     });
     root.append(toggle);
     if (this.#open) root.append(this.#panel());
+    if (focused) root.querySelector<HTMLElement>(`[data-testid="${focused}"]`)?.focus();
+    this.#showTyping();
     this.#schedule();
   }
 
@@ -167,7 +192,10 @@ export class ChatWidget {
         ...session.messages.map((message) => el("li", { "data-from": message.from, "data-seq": String(message.seq) }, el("strong", {}, `${TEXT.from[message.from]}: `), message.text)),
       ),
     );
-    if (session.phase === "waiting" || session.phase === "chatting") panel.append(this.#replyForm());
+    if (session.phase === "waiting" || session.phase === "chatting") {
+      this.#typingLine = el("p", { class: "linka-widget-typing", "data-testid": "linka-widget-typing", "aria-live": "polite" });
+      panel.append(this.#typingLine, this.#replyForm());
+    }
     if (session.phase === "ended" || session.phase === "left") {
       const again = el("button", { type: "button", "data-testid": "linka-widget-again" }, TEXT.again);
       again.addEventListener("click", () => {
@@ -204,12 +232,19 @@ export class ChatWidget {
 
   #replyForm(): HTMLElement {
     const input = el("input", { type: "text", "aria-label": TEXT.reply, placeholder: TEXT.reply, maxlength: "4000", "data-testid": "linka-widget-input" });
+    input.value = this.#draft;
+    input.addEventListener("input", () => (this.#draft = input.value));
     const form = el("form", { class: "linka-widget-reply" }, input, el("button", { type: "submit", "data-testid": "linka-widget-send" }, TEXT.send));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const text = input.value;
       if (!text.trim()) return;
-      void this.#do(() => this.#session.send(text));
+      void this.#do(async () => {
+        const session = this.#session;
+        session.error = null;
+        await session.send(text);
+        if (!session.error) this.#draft = "";
+      });
     });
     const end = el("button", { type: "button", "data-testid": "linka-widget-end" }, TEXT.end);
     end.addEventListener("click", () => void this.#do(() => this.#session.end()));
