@@ -132,7 +132,7 @@ pub fn parse_document<T: ConfigEntity>(mut body: Map<String, Value>) -> Result<T
 }
 
 /// A short English message from a serde error (without serde's line/column suffix).
-fn describe_serde_error(message: &str) -> String {
+pub fn describe_serde_error(message: &str) -> String {
     let message = message
         .split(" at line ")
         .next()

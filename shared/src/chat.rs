@@ -775,6 +775,7 @@ pub fn transcript_page(
 pub mod channels;
 pub mod mail_templates;
 pub mod participant;
+pub mod settings;
 pub mod webhook;
 
 #[cfg(test)]

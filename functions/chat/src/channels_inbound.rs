@@ -69,7 +69,7 @@ pub enum InboundError {
 pub struct InboundDeps {
     pub store: Arc<dyn ConversationStore>,
     pub effects: ChatEffects,
-    /// The queue new conversations of each channel wait in.
+    /// The queue new conversations wait in unless the chat settings name one for the channel.
     pub queue_id: String,
 }
 
@@ -108,6 +108,11 @@ pub async fn accept(
     message: &InboundMessage,
 ) -> Result<Accepted, InboundError> {
     let address = address_key(message.channel, &message.address);
+    let queue_id = deps
+        .effects
+        .settings()
+        .await
+        .queue_for(message.channel, &deps.queue_id);
     for _ in 0..MAX_TRIES {
         let threaded = if message.channel == ChatChannel::Email {
             thread_of(deps.store.as_ref(), message).await?
@@ -165,9 +170,7 @@ pub async fn accept(
                 continue;
             }
         };
-        let queued = conversation
-            .enqueue(&deps.queue_id, message.at)
-            .unwrap_or(false);
+        let queued = conversation.enqueue(&queue_id, message.at).unwrap_or(false);
         let write = ChatWrite {
             conversation: Versioned {
                 value: conversation.clone(),
@@ -189,9 +192,8 @@ pub async fn accept(
                     }
                 }
                 if queued {
-                    let queue = deps.queue_id.clone();
                     deps.effects
-                        .status(&conversation, &[queue.as_str()], &[], false)
+                        .status(&conversation, &[queue_id.as_str()], &[], false)
                         .await;
                 }
                 deps.effects.messages(&conversation, &[stored]).await;

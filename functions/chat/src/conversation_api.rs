@@ -660,9 +660,14 @@ async fn handoff<J>(
     now: DateTime<Utc>,
 ) -> Operation {
     let wanted: HandoffRequest = body(request, true)?.unwrap_or_default();
-    let queue_id = wanted
-        .queue_id
-        .unwrap_or_else(|| deps.default_queue_id.clone());
+    let queue_id = match wanted.queue_id {
+        Some(queue_id) => queue_id,
+        None => deps
+            .effects
+            .settings()
+            .await
+            .queue_for(ChatChannel::Web, &deps.default_queue_id),
+    };
     // Checked first: the caller learns about its own conversation before the queue.
     load(deps, caller, id).await?;
     let queue = queue(deps, &queue_id).await?;

@@ -392,9 +392,17 @@ async fn list<J>(deps: &DeskChatDeps<J>, principal: &Principal) -> Operation {
                 .iter()
                 .map(|c| ChatSummary::from(&c.value))
                 .collect(),
-            chat_limit: deps.chats_per_agent,
+            chat_limit: chat_limit(deps).await,
         },
     )
+}
+
+/// How many conversations one agent may hold: the chat settings', else the deployment's.
+async fn chat_limit<J>(deps: &DeskChatDeps<J>) -> u8 {
+    deps.effects
+        .settings()
+        .await
+        .chats_per_agent_or(deps.chats_per_agent)
 }
 
 async fn load<J>(deps: &DeskChatDeps<J>, id: &str) -> Result<Versioned<Conversation>, Problem> {
@@ -644,7 +652,7 @@ async fn take<J>(
         let held = still_held(deps, username, &taken.conversation_ids, id).await?;
         let mut changed = current.value.clone();
         changed
-            .assign(username, held.len(), deps.chats_per_agent, now)
+            .assign(username, held.len(), chat_limit(deps).await, now)
             .map_err(refused)?;
         let mut conversation_ids: Vec<String> = held.into_iter().collect();
         conversation_ids.push(id.to_owned());
@@ -703,7 +711,7 @@ async fn transfer<J>(
                 .await
                 .map_err(|error| store_failure("list held chats", error))?
                 .len();
-            if held >= usize::from(deps.chats_per_agent) {
+            if held >= usize::from(chat_limit(deps).await) {
                 return Err(refused(ChatError::AtChatLimit {
                     agent: username.clone(),
                     held,

@@ -199,6 +199,36 @@ async fn when_an_agent_holds_the_most_chats_should_refuse_another() {
 }
 
 #[tokio::test]
+async fn when_the_admin_raises_the_chat_limit_should_an_agent_take_more_at_once() {
+    let chat = chat().await;
+    chat.set_settings(json!({"chatsPerAgent": 3})).await;
+    for n in 0..3 {
+        let id = queued_chat(&chat, &format!("r-{n}")).await;
+        let (status, body) = desk(
+            &chat,
+            "POST",
+            &format!("/api/desk/chats/{id}/accept"),
+            "agent01",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let id = queued_chat(&chat, "r-3").await;
+    let (status, _) = desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/accept"),
+        "agent01",
+        None,
+    )
+    .await;
+    assert_eq!(status, 409);
+    let (_, list) = desk(&chat, "GET", "/api/desk/chats", "agent01", None).await;
+    assert_eq!(list["chatLimit"], 3);
+}
+
+#[tokio::test]
 async fn when_agent_and_customer_write_should_each_side_get_the_other_side_messages() {
     let chat = chat().await;
     let id = queued_chat(&chat, "w-1").await;

@@ -7,9 +7,10 @@ use std::{collections::BTreeSet, sync::Arc};
 
 use linka_shared::{
     adapters::fanout::push_to_connections,
-    admin_config::members_collection,
+    admin_config::{members_collection, SETTINGS_COLLECTION},
     chat::{
         channels::outbound_for,
+        settings::{ChatSettings, CHAT_SETTINGS_ID},
         webhook::{WebhookDelivery, WebhookEvent},
         ChatChannel, ChatMessage, Conversation, Sender,
     },
@@ -77,6 +78,23 @@ impl ChatEffects {
             outbox,
             channel_outbox,
             contacts,
+        }
+    }
+
+    /// The administrator's chat settings (queues per channel, chats per agent); the defaults
+    /// when none are stored or they cannot be read (a customer's message is never refused for
+    /// it: it then waits in the deployment's default queue).
+    pub async fn settings(&self) -> ChatSettings {
+        match self.config.get(SETTINGS_COLLECTION, CHAT_SETTINGS_ID).await {
+            Ok(Some(document)) => serde_json::from_value(document).unwrap_or_else(|error| {
+                tracing::error!(error.message = %error, "unreadable chat settings; using the defaults");
+                ChatSettings::default()
+            }),
+            Ok(None) => ChatSettings::default(),
+            Err(error) => {
+                tracing::warn!(error.message = %error, error.cause_chain = %ErrorChain(&error), "cannot read the chat settings; using the defaults");
+                ChatSettings::default()
+            }
         }
     }
 

@@ -156,6 +156,43 @@ async fn when_an_sms_arrives_should_queue_a_conversation_and_tell_the_queues_age
 }
 
 #[tokio::test]
+async fn when_the_chat_settings_name_a_queue_for_sms_should_the_sms_wait_there() {
+    let chat = chat().await;
+    chat.set_settings(json!({"smsQueueId": "other"})).await;
+    let deps = worker(&chat, Arc::default());
+    let Accepted::Stored {
+        conversation_id, ..
+    } = handle_record(
+        &deps,
+        &sms("in-9", "+420601234599", "Dobrý den"),
+        Utc::now(),
+    )
+    .await
+    .unwrap()
+    else {
+        panic!("not stored");
+    };
+    let conversation = chat
+        .store
+        .get(&conversation_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(conversation.queue_id.as_deref(), Some("other"));
+    // Only the SMS queue's agent hears of it.
+    let told: Vec<String> = chat
+        .pushed
+        .posts()
+        .into_iter()
+        .filter(|(_, m)| matches!(m, PushMessage::Chat { .. }))
+        .map(|(id, _)| id)
+        .collect();
+    assert!(told.contains(&"tab-3".to_owned()), "{told:?}");
+    assert!(!told.contains(&"tab-1".to_owned()), "{told:?}");
+}
+
+#[tokio::test]
 async fn when_the_same_number_writes_again_should_join_its_open_conversation_and_ignore_redeliveries(
 ) {
     let chat = chat().await;

@@ -219,6 +219,31 @@ pub(crate) async fn chat() -> Chat {
     }
 }
 
+impl Chat {
+    /// Stores the administrator's chat settings (`setting/chat`).
+    pub(crate) async fn set_settings(&self, settings: serde_json::Value) {
+        let record = AuditRecord::new(
+            &AuditContext::default(),
+            AuditAction::ConfigUpdate,
+            None,
+            200,
+            Utc::now(),
+        );
+        self.effects
+            .config
+            .write(
+                &ConfigWrite::Upsert {
+                    collection: linka_shared::admin_config::SETTINGS_COLLECTION.to_owned(),
+                    id: linka_shared::chat::settings::CHAT_SETTINGS_ID.to_owned(),
+                    document: settings,
+                },
+                &record,
+            )
+            .await
+            .unwrap();
+    }
+}
+
 pub(crate) fn bot() -> String {
     TestIssuer::primary().token_for("chatbot", &["chatbot"])
 }

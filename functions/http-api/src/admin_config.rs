@@ -28,7 +28,10 @@ use linka_shared::{
     audit::{AuditAction, AuditContext, AuditRecord},
     auth::Principal,
     authz::Permission,
-    chat::mail_templates::MailTemplate,
+    chat::{
+        mail_templates::MailTemplate,
+        settings::{parse_chat_settings, ChatSettings, CHAT_SETTINGS_ID},
+    },
     clients::CustomClientField,
     ivr::IvrTree,
     paging::Page,
@@ -112,6 +115,8 @@ pub(crate) async fn serve<U: UserDirectory>(
         Route::DeleteMember(queue, username) => delete_member(&deps, queue, username, note).await,
         Route::GetIcisLink => get_icis_link(&deps).await,
         Route::PutIcisLink => put_icis_link(&deps, note).await,
+        Route::GetChatSettings => get_chat_settings(&deps).await,
+        Route::PutChatSettings => put_chat_settings(&deps, note).await,
         Route::GetQueueRouting(queue) => routing::get_queue_routing(&deps, queue, note).await,
         Route::PutQueueRouting(queue) => routing::put_queue_routing(&deps, queue, note).await,
         Route::GetRoutingPlan => routing::get_plan(&deps, note).await,
@@ -464,6 +469,16 @@ async fn still_referenced<T: ConfigEntity>(
         if let Some(in_use) = routing::routing_uses(store, Queue::COLLECTION, id).await? {
             return Ok(Some(in_use));
         }
+        if stored_chat_settings(store)
+            .await?
+            .queue_fields()
+            .any(|(_, queue_id)| queue_id == id)
+        {
+            return Ok(Some((
+                "queue-in-use",
+                "The chat settings send a text channel to this queue.".to_owned(),
+            )));
+        }
     } else if T::COLLECTION == IvrTree::COLLECTION {
         if routing::overflows_to_ivr(&load_all(store, Queue::COLLECTION).await?, id) {
             return Ok(Some((
@@ -656,6 +671,71 @@ async fn delete_member<U>(
         Err(AdminError::Store(error)) => Err(internal("delete a queue member", &error)),
         Err(_) => Err(member_not_found()),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chat settings (CHAT-2, OMNI-1…3)
+// ---------------------------------------------------------------------------------------------
+
+/// The stored chat settings; the defaults (every field empty) until some are stored.
+async fn stored_chat_settings(store: &dyn ConfigStore) -> Result<ChatSettings, Problem> {
+    match store.get(SETTINGS_COLLECTION, CHAT_SETTINGS_ID).await {
+        Ok(Some(document)) => serde_json::from_value::<ChatSettings>(document)
+            .map_err(|error| internal("read the stored chat settings", &error)),
+        Ok(None) => Ok(ChatSettings::default()),
+        Err(error) => Err(internal("read the chat settings", &error)),
+    }
+}
+
+/// `GET /api/admin/settings/chat`: every field null until set (the deployment's defaults).
+async fn get_chat_settings<U>(deps: &ConfigDeps<'_, U>) -> Operation {
+    json(StatusCode::OK, &stored_chat_settings(deps.store).await?)
+}
+
+/// `PUT /api/admin/settings/chat`: the queue of each text channel and the per-agent limit;
+/// every queue named must exist.
+async fn put_chat_settings<U>(deps: &ConfigDeps<'_, U>, note: &mut AuditNote) -> Operation {
+    let body = json_object(deps.request)?;
+    let settings =
+        parse_chat_settings(body).map_err(|error| Problem::unprocessable(vec![error]))?;
+    let mut errors = settings.validate();
+    if errors.is_empty() {
+        for (field, queue_id) in settings.queue_fields() {
+            let exists = deps
+                .store
+                .get(Queue::COLLECTION, queue_id)
+                .await
+                .map_err(|error| internal("read a queue", &error))?
+                .is_some();
+            if !exists {
+                errors.push(FieldError::new(
+                    field,
+                    format!("there is no queue {queue_id}"),
+                ));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::unprocessable(errors));
+    }
+    let target = "settings/chat".to_owned();
+    note.target = Some(target.clone());
+    let record = audit_record(deps, AuditAction::ConfigUpdate, target, StatusCode::OK);
+    let write = ConfigWrite::Upsert {
+        collection: SETTINGS_COLLECTION.to_owned(),
+        id: CHAT_SETTINGS_ID.to_owned(),
+        document: serde_json::to_value(&settings)
+            .map_err(|error| internal("serialise the chat settings", &error))?,
+    };
+    deps.store
+        .write(&write, &record)
+        .await
+        .map_err(|error| match error {
+            AdminError::Store(error) => internal("write the chat settings", &error),
+            other => internal("write the chat settings", &other),
+        })?;
+    note.written = true;
+    json(StatusCode::OK, &settings)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -332,6 +332,27 @@ async fn when_icis_link_is_set_should_validate_and_read_back() {
 }
 
 #[tokio::test]
+async fn when_chat_settings_are_set_should_check_the_queues_and_protect_them() {
+    let deps = deps();
+    let (status, body) = send(&deps, "GET", "/api/admin/settings/chat", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"webQueueId": null, "smsQueueId": null, "emailQueueId": null, "socialQueueId": null, "chatsPerAgent": null}));
+    let bad = json!({"smsQueueId": "nikde", "emailQueueId": "Fronta!", "chatsPerAgent": 0});
+    let (status, problem) = send(&deps, "PUT", "/api/admin/settings/chat", Some(bad)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_fields(&problem), ["emailQueueId", "chatsPerAgent"]);
+    let (_, problem) = send(&deps, "PUT", "/api/admin/settings/chat", Some(json!({"smsQueueId": "nikde"}))).await;
+    assert_eq!(error_fields(&problem), ["smsQueueId"]);
+    send(&deps, "POST", "/api/admin/queues", Some(queue("sms"))).await;
+    let settings = json!({"webQueueId": null, "smsQueueId": "sms", "emailQueueId": null, "socialQueueId": null, "chatsPerAgent": 5});
+    let (status, body) = send(&deps, "PUT", "/api/admin/settings/chat", Some(settings.clone())).await;
+    assert_eq!((status, &body), (StatusCode::OK, &settings));
+    assert_eq!(send(&deps, "GET", "/api/admin/settings/chat", None).await.1, settings);
+    let (status, problem) = send(&deps, "DELETE", "/api/admin/queues/sms", None).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::CONFLICT, Some("queue-in-use")));
+}
+
+#[tokio::test]
 async fn when_a_role_without_administration_calls_config_routes_should_get_403_audited() {
     let deps = deps();
     let routes = [
@@ -350,6 +371,8 @@ async fn when_a_role_without_administration_calls_config_routes_should_get_403_a
         ("POST", "/api/admin/client-fields"),
         ("GET", "/api/admin/settings/icis-link"),
         ("PUT", "/api/admin/settings/icis-link"),
+        ("GET", "/api/admin/settings/chat"),
+        ("PUT", "/api/admin/settings/chat"),
         ("GET", "/api/admin/queues/a/routing"),
         ("PUT", "/api/admin/queues/a/routing"),
         ("GET", "/api/admin/routing/plan"),

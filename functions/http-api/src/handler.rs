@@ -175,6 +175,8 @@ where
         | Route::DeleteMember(..)
         | Route::GetIcisLink
         | Route::PutIcisLink
+        | Route::GetChatSettings
+        | Route::PutChatSettings
         | Route::GetQueueRouting(_)
         | Route::PutQueueRouting(_)
         | Route::GetRoutingPlan

@@ -66,6 +66,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/admin/ivrs/{ivrId}"),
     ("GET", "/api/admin/settings/icis-link"),
     ("PUT", "/api/admin/settings/icis-link"),
+    ("GET", "/api/admin/settings/chat"),
+    ("PUT", "/api/admin/settings/chat"),
     ("GET", "/api/admin/routing/plan"),
     ("PUT", "/api/admin/routing/plan"),
     ("GET", "/api/admin/routing/devices"),
@@ -110,6 +112,8 @@ pub enum Route {
     DeleteMember(String, String),
     GetIcisLink,
     PutIcisLink,
+    GetChatSettings,
+    PutChatSettings,
     /// The raw `{queueId}` segment.
     GetQueueRouting(String),
     PutQueueRouting(String),
@@ -226,6 +230,7 @@ impl Route {
                 "/api/admin/queues/{queueId}/members/{username}"
             }
             Route::GetIcisLink | Route::PutIcisLink => "/api/admin/settings/icis-link",
+            Route::GetChatSettings | Route::PutChatSettings => "/api/admin/settings/chat",
             Route::GetQueueRouting(_) | Route::PutQueueRouting(_) => {
                 "/api/admin/queues/{queueId}/routing"
             }
@@ -257,6 +262,7 @@ impl Route {
             }
             Route::GetConfig(..)
             | Route::GetIcisLink
+            | Route::GetChatSettings
             | Route::GetQueueRouting(_)
             | Route::GetRoutingPlan
             | Route::GetRoutingDevices
@@ -267,6 +273,7 @@ impl Route {
             Route::ReplaceConfig(..)
             | Route::PutMember(..)
             | Route::PutIcisLink
+            | Route::PutChatSettings
             | Route::PutQueueRouting(_)
             | Route::PutRoutingPlan
             | Route::PutRoutingDevices
@@ -383,6 +390,11 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
             }
         }
         (["api", "admin", "audit"], "GET") => found(Route::ListAudit),
+        (["api", "admin", "settings", "chat"], method) => match method {
+            "GET" => found(Route::GetChatSettings),
+            "PUT" => found(Route::PutChatSettings),
+            _ => Resolution::MethodNotAllowed("GET, PUT"),
+        },
         (["api", "admin", "settings", "icis-link"], method) => match method {
             "GET" => found(Route::GetIcisLink),
             "PUT" => found(Route::PutIcisLink),
