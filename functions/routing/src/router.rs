@@ -270,6 +270,46 @@ fn command(action: CommandAction, now: DateTime<Utc>) -> CtiCommand {
     }
 }
 
+/// When each agent's device entered its current state, by username.
+type DeviceSince = BTreeMap<String, Option<DateTime<Utc>>>;
+
+/// The live routing state as read from the stores, before it meets the configuration.
+struct LiveState {
+    presences: Vec<linka_shared::cti_state::AgentPresence>,
+    reservations: Vec<Reservation>,
+    waiting: Vec<WaitingCall>,
+    desks: Vec<AgentDesk>,
+}
+
+/// The snapshot of `live` under `config` at `now`, and when each agent's device entered its
+/// state.
+fn snapshot_of(
+    config: &RoutingConfig,
+    live: LiveState,
+    now: DateTime<Utc>,
+) -> Result<(RoutingSnapshot, DeviceSince), RouterError> {
+    let agents = agent_runtimes(
+        &live.presences,
+        &config.identities,
+        &live.reservations,
+        &live.desks,
+        now,
+    );
+    let since = agents
+        .iter()
+        .map(|agent| {
+            let since = live
+                .presences
+                .iter()
+                .find(|p| p.device == agent.device)
+                .and_then(|p| p.since);
+            (agent.username.clone(), since)
+        })
+        .collect();
+    let snapshot = RoutingSnapshot::new(now, config.queues.clone(), agents, live.waiting)?;
+    Ok((snapshot, since))
+}
+
 /// The PBX device where `call` waits (its queue's waiting device).
 fn waiting_device(config: &RoutingConfig, call: &WaitingCall) -> Result<String, RouterError> {
     config
@@ -446,9 +486,13 @@ where
     /// Reads the whole routing configuration (uncached): the queues, every queue's routing
     /// settings in one listing, the members of all queues at once.
     pub async fn load_config(&self) -> Result<RoutingConfig, RouterError> {
-        let (queue_documents, routing_documents) = tokio::try_join!(
+        // Everything that does not depend on the queue list is read in the same round.
+        let (queue_documents, routing_documents, plan, devices, identities) = tokio::try_join!(
             self.list_all(Queue::COLLECTION),
-            self.list_all(QUEUE_ROUTING_COLLECTION)
+            self.list_all(QUEUE_ROUTING_COLLECTION),
+            self.document(ROUTING_SETTINGS_COLLECTION, PLAN_ID),
+            self.document(ROUTING_SETTINGS_COLLECTION, DEVICES_ID),
+            self.identities()
         )?;
         let mut settings: BTreeMap<String, QueueRouting> = BTreeMap::new();
         for document in routing_documents {
@@ -497,11 +541,6 @@ where
                 routing,
             });
         }
-        let (plan, devices, identities) = tokio::try_join!(
-            self.document(ROUTING_SETTINGS_COLLECTION, PLAN_ID),
-            self.document(ROUTING_SETTINGS_COLLECTION, DEVICES_ID),
-            self.identities()
-        )?;
         Ok(RoutingConfig {
             queues,
             plan,
@@ -539,7 +578,15 @@ where
         &self,
         config: &RoutingConfig,
         now: DateTime<Utc>,
-    ) -> Result<(RoutingSnapshot, BTreeMap<String, Option<DateTime<Utc>>>), RouterError> {
+    ) -> Result<(RoutingSnapshot, DeviceSince), RouterError> {
+        let live = self.live_state().await?;
+        snapshot_of(config, live, now)
+    }
+
+    /// The live state a snapshot is built from: presences, reservations, waiting calls and desk
+    /// settings, read in one concurrent round (independent of the configuration, so a route
+    /// request reads it together with everything else).
+    async fn live_state(&self) -> Result<LiveState, RouterError> {
         let ((presences, reservations, waiting), desks) = tokio::try_join!(
             async {
                 tokio::try_join!(
@@ -551,19 +598,12 @@ where
             },
             self.agent_desks()
         )?;
-        let agents = agent_runtimes(&presences, &config.identities, &reservations, &desks, now);
-        let since = agents
-            .iter()
-            .map(|agent| {
-                let since = presences
-                    .iter()
-                    .find(|p| p.device == agent.device)
-                    .and_then(|p| p.since);
-                (agent.username.clone(), since)
-            })
-            .collect();
-        let snapshot = RoutingSnapshot::new(now, config.queues.clone(), agents, waiting)?;
-        Ok((snapshot, since))
+        Ok(LiveState {
+            presences,
+            reservations,
+            waiting,
+            desks,
+        })
     }
 
     /// Marks in `snapshot` every agent reserved now (after a lost race: concurrent decisions
@@ -571,7 +611,7 @@ where
     async fn mark_reserved(
         &self,
         snapshot: &mut RoutingSnapshot,
-        since: &BTreeMap<String, Option<DateTime<Utc>>>,
+        since: &DeviceSince,
         now: DateTime<Utc>,
     ) -> Result<(), RouterError> {
         for reservation in self.state.reservations().await.map_err(state_error)? {
@@ -627,7 +667,6 @@ where
     ) -> Result<Routed, RouterError> {
         let request = &query.request;
         let call_id = linka_shared::cti_state::call_key(&query.relay_id, &request.call_id);
-        let config = self.routing_config().await?;
         // An empty calling device is a withheld number.
         let caller = request
             .calling_device
@@ -635,7 +674,11 @@ where
             .map(str::trim)
             .filter(|number| !number.is_empty())
             .map(|number| normalize_czech_phone(number).unwrap_or_else(|_| number.to_owned()));
-        let (state, client) = tokio::join!(
+        // One concurrent round of reads: the configuration (when its cache is due), this call's
+        // record, the caller's last agent and client facts, and the live state of agents and
+        // queues — every round trip is on the relay's clock (RouteRequest → RouteSelect).
+        let (config, state, client, live) = tokio::join!(
+            self.routing_config(),
             async {
                 tokio::try_join!(self.state.waiting_call(&call_id), async {
                     match &caller {
@@ -644,19 +687,20 @@ where
                     }
                 })
             },
-            self.client_facts(caller.as_deref())
+            self.client_facts(caller.as_deref()),
+            self.live_state()
         );
+        let config = config?;
         let (existing, last_agent) = state.map_err(state_error)?;
+        let live = live?;
         // A repeated request (the relay retried) gets the same answer; a re-route request means
-        // the previous destination failed: decide again without that agent.
-        let mut failed_agent = None;
+        // the previous destination failed: `place` decides again without that agent.
         if let Some(existing) = &existing {
             if request.attempt == 0 {
                 if let Some(answer) = self.repeat_answer(existing, &config).await? {
                     return Ok(answer);
                 }
             }
-            failed_agent = existing.offered_to.clone();
         }
         let facts = CallFacts {
             call_id: call_id.clone(),
@@ -670,11 +714,12 @@ where
             recording_allowed: true,
         };
         let plan = config.plan.clone();
+        let prefetched = snapshot_of(&config, live, now)?;
         self.place(
             &config,
             &facts,
             existing.as_ref(),
-            failed_agent,
+            Some(prefetched),
             |snapshot: &RoutingSnapshot| decide(&facts, &plan, snapshot),
             now,
         )
@@ -684,13 +729,14 @@ where
     /// Places a call where `choose` decides on a fresh snapshot: reserves and offers an agent
     /// (retrying when a concurrent decision took the agent), puts it in its queue's waiting
     /// device, or sends it to an IVR tree, announcement or overflow destination. `existing`:
-    /// the call's waiting record, if it has one; `failed_agent`: an agent who must not get it.
+    /// the call's waiting record, if it has one (the agent it was offered to failed and must not
+    /// get it again); `prefetched`: the snapshot when the caller read it already.
     async fn place<F>(
         &self,
         config: &RoutingConfig,
         facts: &CallFacts,
         existing: Option<&WaitingCall>,
-        failed_agent: Option<String>,
+        prefetched: Option<(RoutingSnapshot, DeviceSince)>,
         choose: F,
         now: DateTime<Utc>,
     ) -> Result<Routed, RouterError>
@@ -703,8 +749,11 @@ where
         } else {
             WaitingGuard::New
         };
-        let (mut snapshot, since) = self.snapshot(config, now).await?;
-        if let Some(agent) = &failed_agent {
+        let (mut snapshot, since) = match prefetched {
+            Some(read) => read,
+            None => self.snapshot(config, now).await?,
+        };
+        if let Some(agent) = existing.and_then(|call| call.offered_to.as_ref()) {
             snapshot.reserve(agent, &call_id);
         }
         for _ in 0..MAX_OFFER_ATTEMPTS {
