@@ -3,8 +3,10 @@
 // between runs, so every id made here carries a per-run suffix. No fixed sleeps.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { describe, test } from "node:test";
-import { BASE_URL, login, navLabels, useBrowser } from "./helpers.mjs";
+import { BASE_URL, login, navLabels, pageApi, useBrowser } from "./helpers.mjs";
 
 const TEST_TIMEOUT_MS = 120_000;
 const RUN = Date.now().toString(36);
@@ -12,6 +14,23 @@ const QUEUE_ID = `e2e-q-${RUN}`;
 const BAD_QUEUE_ID = `e2e-qb-${RUN}`;
 const USERNAME = `e2e-u-${RUN}`;
 const STARTED_AT = Date.now();
+const CHAT_DEFAULTS = { webQueueId: null, smsQueueId: null, emailQueueId: null, socialQueueId: null, chatsPerAgent: null };
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core on the page: the serious and critical violations, as readable lines. */
+async function axeViolations(page) {
+  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) await page.addScriptTag({ content: AXE_SOURCE });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact,
+      nodes: violation.nodes.slice(0, 3).map((node) => node.target.join(" ")),
+    }));
+  });
+  return violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical").map((violation) => `${violation.id} (${violation.impact}): ${violation.nodes.join(", ")}`);
+}
 
 /** yyyy-MM-dd of today + `days` in Europe/Prague. */
 function pragueDate(days) {
@@ -399,6 +418,86 @@ describe(`Linka administration at ${BASE_URL}`, () => {
     await row.getByTestId("client-fields-delete-confirm").click();
     await row.waitFor({ state: "detached" });
     assert.deepEqual(errors, []);
+  });
+
+  test("admin chooses the SMS queue and the chats per agent; a missing queue and an out-of-range limit are shown at their fields", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { page, errors } = await open();
+    await login(page, "admin");
+    // Own queues; the real stack keeps its settings, so the ones found are put back at the end.
+    const smsQueue = `e2e-chs-${RUN}`;
+    const goneQueue = `e2e-chg-${RUN}`;
+    for (const [queueId, name] of [[smsQueue, `SMS E2E ${RUN}`], [goneQueue, `Zrušená E2E ${RUN}`]]) {
+      const { status } = await pageApi(page, "POST", "/api/admin/queues", { queueId, name });
+      assert.equal(status, 201, `queue ${queueId} created`);
+    }
+    const original = await pageApi(page, "GET", "/api/admin/settings/chat");
+    assert.equal(original.status, 200);
+    assert.equal((await pageApi(page, "PUT", "/api/admin/settings/chat", CHAT_DEFAULTS)).status, 200);
+    const queueSelects = { webQueueId: "Webový chat", smsQueueId: "SMS", emailQueueId: "E-mail", socialQueueId: "Sociální sítě" };
+    const sms = page.getByLabel("SMS", { exact: true });
+    const limit = page.getByLabel("Konverzací na operátora", { exact: true });
+    const fieldError = (field) => page.locator(`[data-testid="field-error"][data-field="${field}"]`);
+    try {
+      await openAdminPage(page, "Nastavení chatu", "chat-settings-page");
+      await page.getByTestId("chat-settings-form").waitFor();
+      assert.equal(await page.getByRole("heading", { level: 1 }).textContent(), "Nastavení chatu");
+      // The defaults: every queue "— výchozí —", the limit empty.
+      for (const label of Object.values(queueSelects)) {
+        const select = page.getByLabel(label, { exact: true });
+        assert.equal(await select.inputValue(), "", label);
+        assert.equal(await select.locator("option:checked").textContent(), "— výchozí —", label);
+      }
+      assert.equal(await limit.inputValue(), "");
+      assert.ok((await sms.locator("option").allTextContents()).includes(`SMS E2E ${RUN} (${smsQueue})`));
+
+      // Out of range: refused at its field, nothing chosen is lost.
+      await sms.selectOption(smsQueue);
+      await limit.fill("11");
+      await page.getByTestId("chat-settings-save").click();
+      await fieldError("chatsPerAgent").waitFor();
+      assert.equal(await fieldError("chatsPerAgent").textContent(), "Zadejte celé číslo od 1 do 10.");
+      assert.equal(await limit.getAttribute("aria-invalid"), "true");
+      assert.equal(await sms.inputValue(), smsQueue);
+      assert.deepEqual(await axeViolations(page), []);
+
+      // A queue deleted after the page listed it: the server names the field.
+      await sms.selectOption(goneQueue);
+      await limit.fill("5");
+      assert.equal((await pageApi(page, "DELETE", `/api/admin/queues/${goneQueue}`)).status, 204);
+      await page.getByTestId("chat-settings-save").click();
+      await fieldError("smsQueueId").waitFor();
+      assert.equal(await fieldError("smsQueueId").textContent(), "Taková fronta neexistuje.");
+      assert.equal(await sms.getAttribute("aria-invalid"), "true");
+      assert.ok(await fieldError("chatsPerAgent").isHidden());
+      assert.equal(await limit.inputValue(), "5");
+
+      // Saved from the keyboard (Enter in the limit field), then read again after a reload.
+      await sms.selectOption(smsQueue);
+      await limit.press("Enter");
+      await page.getByTestId("chat-settings-saved").waitFor();
+      assert.equal(await page.getByTestId("chat-settings-saved").textContent(), "Nastavení chatu bylo uloženo.");
+      assert.ok(await fieldError("smsQueueId").isHidden());
+      await page.reload();
+      await page.getByTestId("chat-settings-form").waitFor();
+      assert.equal(await sms.inputValue(), smsQueue);
+      assert.equal(await limit.inputValue(), "5");
+      assert.equal(await page.getByLabel("Webový chat", { exact: true }).inputValue(), "");
+      assert.deepEqual((await pageApi(page, "GET", "/api/admin/settings/chat")).body, { ...CHAT_DEFAULTS, smsQueueId: smsQueue, chatsPerAgent: 5 });
+      // A queue the settings name cannot be deleted.
+      assert.equal((await pageApi(page, "DELETE", `/api/admin/queues/${smsQueue}`)).status, 409);
+      assert.deepEqual(await axeViolations(page), []);
+
+      await page.getByTestId("lang-switch").click();
+      await page.getByRole("heading", { level: 1, name: "Chat settings" }).waitFor();
+      assert.equal(await page.getByLabel("Conversations per agent", { exact: true }).inputValue(), "5");
+      await page.getByTestId("lang-switch").click();
+      await page.getByRole("heading", { level: 1, name: "Nastavení chatu" }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await pageApi(page, "PUT", "/api/admin/settings/chat", original.body ?? CHAT_DEFAULTS);
+      await pageApi(page, "DELETE", `/api/admin/queues/${smsQueue}`);
+      await pageApi(page, "DELETE", `/api/admin/queues/${goneQueue}`);
+    }
   });
 
   test("an agent has no admin pages: none in the menu, and typed addresses are refused", { timeout: TEST_TIMEOUT_MS }, async () => {

@@ -6,6 +6,9 @@
 //     mail-templates [/{id}]   (mail templates: placeholders checked as the Rust API does;
 //     the desk lists the active ones through `mailTemplates()`, see mock-desk.mjs)
 //   /api/admin/settings/icis-link            GET, PUT
+//   /api/admin/settings/chat                 GET (every field null until set), PUT (queues must
+//                                            exist, chatsPerAgent 1..10; a queue named here
+//                                            cannot be deleted: 409 queue-in-use)
 //   /api/admin/audit?from&to&actor&limit&cursor  newest first (SEC-3)
 //   /api/admin/ivrs[/{ivrId}], POST /api/admin/ivrs/validate → {valid, problems}   (issue 5)
 //   /api/admin/queues/{queueId}/routing, /api/admin/routing/plan, /api/admin/routing/devices
@@ -40,6 +43,9 @@ const TIME = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const E164 = /^\+[1-9]\d{7,14}$/;
 const TARGET_FIELDS = { queue: "queueId", extension: "extension", external: "number", agent: "username", mobile: "number", ivr: "ivrId" };
+
+const CHAT_QUEUE_FIELDS = ["webQueueId", "smsQueueId", "emailQueueId", "socialQueueId"];
+const CHAT_DEFAULTS = { webQueueId: null, smsQueueId: null, emailQueueId: null, socialQueueId: null, chatsPerAgent: null };
 
 const isObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
 const b64 = (text) => Buffer.from(text, "utf8").toString("base64url");
@@ -267,6 +273,7 @@ export function createAdminApi({ users, send, problem, readBody }) {
   const queues = new Map();
   const members = new Map(); // queueId → Map(username → member)
   let icisLink = null;
+  let chatSettings = { ...CHAT_DEFAULTS };
   const ivrTrees = new Map();
   const queueRouting = new Map();
   let plan = defaultPlan();
@@ -698,6 +705,10 @@ export function createAdminApi({ users, send, problem, readBody }) {
             problem(res, 409, "queue-in-use", "Another queue overflows to this queue or a transfer-panel line points at it.");
             return done("config.delete", `queues/${id}`, 409), true;
           }
+          if (CHAT_QUEUE_FIELDS.some((key) => chatSettings[key] === id)) {
+            problem(res, 409, "queue-in-use", "The chat settings send a text channel to this queue.");
+            return done("config.delete", `queues/${id}`, 409), true;
+          }
           queues.delete(id);
           members.delete(id);
           queueRouting.delete(id);
@@ -845,6 +856,43 @@ export function createAdminApi({ users, send, problem, readBody }) {
         icisLink = value;
         send(res, 200, { urlTemplate: icisLink });
         done("config.update", "settings/icis-link", 200);
+        return true;
+      }
+      return false;
+    }
+
+    if (resource === "settings" && id === "chat" && parts.length === 2) {
+      if (method === "GET") return send(res, 200, chatSettings), true;
+      if (method === "PUT") {
+        const body = await json(req, res);
+        if (!body) return true;
+        // As shared/src/chat/settings.rs: the shape first, then (only when it is right) whether
+        // each queue named exists.
+        const errors = [];
+        checkKnown(body, [...CHAT_QUEUE_FIELDS, "chatsPerAgent"], errors);
+        for (const key of CHAT_QUEUE_FIELDS) {
+          const value = body[key];
+          if (value !== undefined && value !== null && (typeof value !== "string" || !ID.test(value))) {
+            errors.push({ field: key, message: "must be a queue id (a-z, 0-9, -)" });
+          }
+        }
+        const limit = body.chatsPerAgent;
+        if (limit !== undefined && limit !== null) {
+          // serde's words for what does not fit the u8.
+          if (Number.isInteger(limit) && (limit < 0 || limit > 255)) errors.push({ field: "chatsPerAgent", message: `invalid value: integer \`${limit}\`, expected u8` });
+          else if (!Number.isInteger(limit)) errors.push({ field: "chatsPerAgent", message: `invalid type: ${JSON.stringify(limit)}, expected u8` });
+          else if (limit < 1 || limit > 10) errors.push({ field: "chatsPerAgent", message: "must be between 1 and 10" });
+        }
+        if (!errors.length) {
+          for (const key of CHAT_QUEUE_FIELDS) {
+            const value = body[key];
+            if (typeof value === "string" && !queues.has(value)) errors.push({ field: key, message: `there is no queue ${value}` });
+          }
+        }
+        if (errors.length) return invalid(res, errors), done("config.update", "settings/chat", 422), true;
+        chatSettings = { ...CHAT_DEFAULTS, ...Object.fromEntries([...CHAT_QUEUE_FIELDS, "chatsPerAgent"].map((key) => [key, body[key] ?? null])) };
+        send(res, 200, chatSettings);
+        done("config.update", "settings/chat", 200);
         return true;
       }
       return false;

@@ -8,9 +8,9 @@
 //   /api/health            200 when ready
 //   /api/me, POST /api/broadcasts (RFC 9457 problems)
 //   /api/admin/*           users, queues (+ members), break codes, call categories, transfer
-//                          panel, client fields, e-mail templates, ICIS link, audit log, IVR
-//                          trees, routing settings, the routing plan and PBX devices: see
-//                          mock-admin.mjs
+//                          panel, client fields, e-mail templates, ICIS link, chat settings,
+//                          audit log, IVR trees, routing settings, the routing plan and PBX
+//                          devices: see mock-admin.mjs
 //   /api/callbacks*, /api/voicemails*  callbacks and voicemail (in memory), recordings at
 //                          /mock-recordings/{id}.wav: see mock-callbacks.mjs
 //   /api/desk*, /api/clients*, /api/client-fields, /api/contacts/*  the agent desk (in memory),

@@ -12,7 +12,7 @@ describe("router", () => {
 
   it("finds the admin pages, all for the admin role only and outside the main menu", () => {
     expect(pathFromHash("#/admin/queues")).toBe("/admin/queues");
-    for (const path of ["/admin/queues", "/admin/queues/new", "/admin/queues/edit/x", "/admin/users/new", "/admin/users/edit/agent01", "/admin/audit", "/admin/break-codes", "/admin/call-categories", "/admin/transfer-panel", "/admin/icis-link"]) {
+    for (const path of ["/admin/queues", "/admin/queues/new", "/admin/queues/edit/x", "/admin/users/new", "/admin/users/edit/agent01", "/admin/audit", "/admin/break-codes", "/admin/call-categories", "/admin/transfer-panel", "/admin/icis-link", "/admin/chat-settings"]) {
       const found = matchRoute(ROUTES, path);
       expect(found, path).toBeDefined();
       expect(found?.route.roles).toEqual(["admin"]);

@@ -225,3 +225,43 @@ export async function putIcisLink(api: ApiClient, urlTemplate: string): Promise<
   const r = record(await api.call("PUT", "/api/admin/settings/icis-link", { urlTemplate }));
   return typeof r["urlTemplate"] === "string" ? r["urlTemplate"] : null;
 }
+
+/** The chat settings (CHAT-2, OMNI-1…3): each text channel's queue and the chats per agent. */
+export interface ChatSettings {
+  /** Web chats and the chatbot's hand-offs; null = the deployment's default queue. */
+  webQueueId: string | null;
+  /** Inbound SMS; null = as web chat. */
+  smsQueueId: string | null;
+  /** Inbound e-mail; null = as web chat. */
+  emailQueueId: string | null;
+  /** Social-network (Messenger) messages; null = as web chat. */
+  socialQueueId: string | null;
+  /** Conversations one agent holds at once (1–10); null = the default (3). */
+  chatsPerAgent: number | null;
+}
+
+export const CHAT_QUEUE_FIELDS = ["webQueueId", "smsQueueId", "emailQueueId", "socialQueueId"] as const;
+export type ChatQueueField = (typeof CHAT_QUEUE_FIELDS)[number];
+
+/** Reads the settings leniently: anything missing or of another type is null (the default). */
+export function readChatSettings(value: unknown): ChatSettings {
+  const r = record(value);
+  const id = (key: ChatQueueField): string | null => (typeof r[key] === "string" && r[key] !== "" ? (r[key] as string) : null);
+  const limit = r["chatsPerAgent"];
+  return {
+    webQueueId: id("webQueueId"),
+    smsQueueId: id("smsQueueId"),
+    emailQueueId: id("emailQueueId"),
+    socialQueueId: id("socialQueueId"),
+    chatsPerAgent: typeof limit === "number" && Number.isInteger(limit) ? limit : null,
+  };
+}
+
+export async function getChatSettings(api: ApiClient): Promise<ChatSettings> {
+  return readChatSettings(await api.call("GET", "/api/admin/settings/chat"));
+}
+
+/** PUT the settings (the body as the form built it); answers the stored settings. */
+export async function putChatSettings(api: ApiClient, body: Json): Promise<ChatSettings> {
+  return readChatSettings(await api.call("PUT", "/api/admin/settings/chat", body));
+}

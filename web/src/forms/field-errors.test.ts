@@ -92,6 +92,8 @@ describe("problem → field errors", () => {
     ["rules[1].ruleId", "must be unique within the plan", "Tato hodnota je zadána vícekrát."],
     ["subject", "has an unknown placeholder {{name}}; allowed: {{jmeno}}, {{agent}}, {{datum}}", "Neznámá proměnná {{name}}. Povolené jsou {{jmeno}}, {{agent}} a {{datum}}."],
     ["body", "has a '{{' without '}}'", "Proměnná není uzavřena: ke každému {{ patří }}."],
+    ["smsQueueId", "there is no queue email-sms", "Taková fronta neexistuje."],
+    ["chatsPerAgent", "must be between 1 and 10", "Zadejte celé číslo od 1 do 10."],
     ["x", "something nobody expected", "Neplatná hodnota."],
   ])("shows %s: %s in Czech", (field, message, czech) => {
     expect(cs({ field, message })).toBe(czech);

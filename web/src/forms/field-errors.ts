@@ -69,6 +69,9 @@ type Rule = [RegExp, MessageKey, ((match: RegExpExecArray) => Params)?];
 
 /** Server message → UI message; the first matching rule wins. */
 const RULES: readonly Rule[] = [
+  // A queue that does not exist (chat settings: "there is no queue <id>"); first, as the id in
+  // the message may hold words of later rules (email-…, phone-…).
+  [/there is no queue|no such queue|unknown queue|queue .*(not exist|not found)/i, "field.unknownQueue"],
   // E-mail templates (shared/src/chat/mail_templates.rs): before "unknown".
   [/unknown placeholder (\{\{[^}]*\}\})/i, "field.placeholder", (m) => ({ placeholder: m[1] ?? "" })],
   [/'\{\{' without '\}\}'/, "field.placeholderOpen"],

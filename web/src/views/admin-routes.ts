@@ -5,6 +5,7 @@ import { hashFor, type RouteDef } from "../router";
 import type { Translate } from "../roles";
 import { h } from "../ui/dom";
 import { AuditView } from "./admin-audit";
+import { ChatSettingsView } from "./admin-chat-settings";
 import { IcisLinkView } from "./admin-icis";
 import { QueueFormView } from "./admin-queue-form";
 import { QueuesView } from "./admin-queues";
@@ -39,6 +40,7 @@ export const ADMIN_ROUTES: readonly RouteDef<View>[] = [
   { path: "/admin/transfer-panel", labelKey: "admin.nav.transferPanel", roles: ADMIN, nav: false, create: transferPanelPage },
   { path: "/admin/client-fields", labelKey: "admin.nav.clientFields", roles: ADMIN, nav: false, create: clientFieldsPage },
   { path: "/admin/mail-templates", labelKey: "admin.nav.mailTemplates", roles: ADMIN, nav: false, create: mailTemplatesPage },
+  { path: "/admin/chat-settings", labelKey: "admin.nav.chatSettings", roles: ADMIN, nav: false, create: () => new ChatSettingsView() },
   { path: "/admin/icis-link", labelKey: "admin.nav.icisLink", roles: ADMIN, nav: false, create: () => new IcisLinkView() },
   { path: "/admin/audit", labelKey: "admin.nav.audit", roles: ADMIN, nav: false, create: () => new AuditView() },
 ];
@@ -55,6 +57,7 @@ const MENU: readonly { path: string; labelKey: MessageKey }[] = [
   { path: "/admin/transfer-panel", labelKey: "admin.nav.transferPanel" },
   { path: "/admin/client-fields", labelKey: "admin.nav.clientFields" },
   { path: "/admin/mail-templates", labelKey: "admin.nav.mailTemplates" },
+  { path: "/admin/chat-settings", labelKey: "admin.nav.chatSettings" },
   { path: "/admin/icis-link", labelKey: "admin.nav.icisLink" },
   { path: "/admin/audit", labelKey: "admin.nav.audit" },
 ];
