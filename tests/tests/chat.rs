@@ -731,7 +731,8 @@ async fn chat_latency() {
 }
 
 /// CHAT-1 live delivery: the widget visitor's WebSocket (participant token) gets the agent's
-/// reply as it is stored, without the agent's name; a forged token is refused at the upgrade.
+/// reply as it is stored, without the agent's name, and the typing signals go both ways; a
+/// forged token is refused at the upgrade.
 #[tokio::test]
 async fn when_a_visitor_keeps_a_websocket_open_should_the_agents_reply_arrive_live() {
     let stack = Stack::from_env();
@@ -794,6 +795,38 @@ async fn when_a_visitor_keeps_a_websocket_open_should_the_agents_reply_arrive_li
     assert!(
         pushed["message"].get("clientMessageId").is_none(),
         "{pushed}"
+    );
+    // Typing both ways (CHAT-2): the agent's reaches the visitor, the visitor's the agent's desk.
+    let (mut desk, _) = tokio_tungstenite::connect_async(stack.ws_url(&agent))
+        .await
+        .unwrap();
+    let (status, _) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/desk/chats/{id}/typing"),
+        Some(&agent),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let typing = next_push(&mut visitor, |m| m["type"] == "chat-typing").await;
+    assert_eq!(
+        (typing["conversationId"].as_str(), typing["from"].as_str()),
+        (Some(id.as_str()), Some("agent"))
+    );
+    let (status, _) = call(
+        &stack,
+        Method::POST,
+        &format!("/api/chat/conversations/{id}/typing"),
+        Some(&participant),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let typing = next_push(&mut desk, |m| m["type"] == "chat-typing").await;
+    assert_eq!(
+        (typing["conversationId"].as_str(), typing["from"].as_str()),
+        (Some(id.as_str()), Some("customer"))
     );
     let (status, _) = call(
         &stack,

@@ -48,6 +48,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/chat/conversations/{conversationId}/messages"),
     ("POST", "/api/chat/conversations/{conversationId}/handoff"),
     ("POST", "/api/chat/conversations/{conversationId}/end"),
+    ("POST", "/api/chat/conversations/{conversationId}/typing"),
 ];
 
 /// A transcript page holds at most this many messages (`limit`, default [`DEFAULT_PAGE`]).
@@ -80,6 +81,7 @@ enum Route {
     Post(String),
     Handoff(String),
     End(String),
+    Typing(String),
 }
 
 type Resolution = routing::http_common::Resolution<Route>;
@@ -105,7 +107,8 @@ fn resolve(method: &Method, path: &str) -> Resolution {
         [_, "messages"] => Resolution::MethodNotAllowed("GET, POST"),
         [conversation, "handoff"] if post => Resolution::Found(Route::Handoff(id(conversation))),
         [conversation, "end"] if post => Resolution::Found(Route::End(id(conversation))),
-        [_, "handoff" | "end"] => Resolution::MethodNotAllowed("POST"),
+        [conversation, "typing"] if post => Resolution::Found(Route::Typing(id(conversation))),
+        [_, "handoff" | "end" | "typing"] => Resolution::MethodNotAllowed("POST"),
         _ => Resolution::NotFound,
     }
 }
@@ -355,6 +358,7 @@ pub async fn handle<J: JwksSource>(deps: &ConversationDeps<J>, request: Request)
         Route::Post(id) => post(deps, &caller, &id, &request, now).await,
         Route::Handoff(id) => handoff(deps, &caller, &id, &request, now).await,
         Route::End(id) => end(deps, &caller, &id, now).await,
+        Route::Typing(id) => typing(deps, &caller, &id).await,
     };
     outcome.unwrap_or_else(problem_response)
 }
@@ -699,6 +703,27 @@ async fn end<J>(
     })
     .await?;
     json(StatusCode::OK, &ConversationView::from(&changed))
+}
+
+/// `POST …/typing`: the customer (or the bot for them) is typing; the agents holding the chat see
+/// it for a few seconds. 204 also when no agent holds it yet; 409 once it has ended.
+async fn typing<J>(deps: &ConversationDeps<J>, caller: &Caller, id: &str) -> Operation {
+    let conversation = load(deps, caller, id).await?;
+    if conversation.value.status == ConversationStatus::Ended {
+        return Err(refused(ChatError::Ended));
+    }
+    deps.effects
+        .typing(
+            &conversation.value,
+            linka_shared::chat::Sender::Customer,
+            None,
+        )
+        .await;
+    Ok(routing::http_common::respond(
+        StatusCode::NO_CONTENT,
+        "application/json",
+        String::new(),
+    ))
 }
 
 #[cfg(test)]

@@ -33,7 +33,6 @@ use linka_shared::{
         MailObjects, UserDirectory, Versioned,
     },
     problem::{FieldError, Problem},
-    realtime::PushMessage,
     time::format_rfc3339,
     users::{is_valid_username, PageLimit, User},
 };
@@ -796,38 +795,13 @@ async fn typing<J>(deps: &DeskChatDeps<J>, principal: &Principal, id: &str) -> O
     if !conversation.value.is_participant(&principal.username) {
         return Err(refused(ChatError::NotHolder(principal.username.clone())));
     }
-    if let Some(pushes) = &deps.effects.pushes {
-        // The other agents of the chat (a supervisor sees the agent typing, and the reverse),
-        // and the widget visitor of a web chat.
-        let mut others: Vec<String> = conversation
-            .value
-            .invited
-            .iter()
-            .chain(conversation.value.agent.iter())
-            .filter(|u| **u != principal.username)
-            .cloned()
-            .collect();
-        if conversation.value.channel == ChatChannel::Web {
-            others.push(linka_shared::realtime::visitor_name(id));
-        }
-        let message = PushMessage::ChatTyping {
-            conversation_id: id.to_owned(),
-            from: Sender::Agent,
-        };
-        let mut ids = Vec::new();
-        for username in &others {
-            if let Ok(connections) = pushes.connections.list_for_user(username).await {
-                ids.extend(connections.into_iter().map(|c| c.connection_id));
-            }
-        }
-        linka_shared::adapters::fanout::push_to_connections(
-            pushes.connections.as_ref(),
-            pushes.notifier.as_ref(),
-            ids.iter().map(String::as_str),
-            &message,
+    deps.effects
+        .typing(
+            &conversation.value,
+            Sender::Agent,
+            Some(&principal.username),
         )
         .await;
-    }
     Ok(routing::http_common::respond(
         StatusCode::NO_CONTENT,
         "application/json",

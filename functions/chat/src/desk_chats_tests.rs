@@ -229,6 +229,68 @@ async fn when_the_admin_raises_the_chat_limit_should_an_agent_take_more_at_once(
 }
 
 #[tokio::test]
+async fn when_either_side_types_should_only_the_other_side_see_it() {
+    let chat = chat().await;
+    let id = queued_chat(&chat, "t-1").await;
+    let typing = format!("/api/chat/conversations/{id}/typing");
+    // Nobody holds it yet: accepted, nobody told.
+    let (status, _) = api(&chat, "POST", &typing, Some(&bot()), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/accept"),
+        "agent01",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let typing_pushes = |chat: &Chat| -> Vec<(String, Sender)> {
+        chat.pushed
+            .posts()
+            .into_iter()
+            .filter_map(|(connection, message)| match message {
+                PushMessage::ChatTyping { from, .. } => Some((connection, from)),
+                _ => None,
+            })
+            .collect()
+    };
+    let (status, _) = api(&chat, "POST", &typing, Some(&bot()), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        typing_pushes(&chat),
+        vec![("tab-1".to_owned(), Sender::Customer)]
+    );
+    // The agent's typing goes to nobody else here (a bot conversation has no visitor socket).
+    let (status, _) = desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/typing"),
+        "agent01",
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(typing_pushes(&chat).len(), 1);
+    // Without a token nobody may signal; an ended conversation refuses it.
+    let (status, _) = api(&chat, "POST", &typing, None, None).await;
+    assert_eq!(status, 401);
+    desk(
+        &chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/end"),
+        "agent01",
+        None,
+    )
+    .await;
+    let (status, problem) = api(&chat, "POST", &typing, Some(&bot()), None).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("conversation-ended"))
+    );
+}
+
+#[tokio::test]
 async fn when_agent_and_customer_write_should_each_side_get_the_other_side_messages() {
     let chat = chat().await;
     let id = queued_chat(&chat, "w-1").await;

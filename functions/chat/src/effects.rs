@@ -141,6 +141,27 @@ impl ChatEffects {
         );
     }
 
+    /// Tells the other side that someone is typing (CHAT-2): the chat's agents but `writer`
+    /// (the agent typing, if it is one), and for an agent's typing the widget visitor of a web
+    /// chat. Nothing is stored; a lost signal only hides an indicator.
+    pub async fn typing(&self, conversation: &Conversation, from: Sender, writer: Option<&str>) {
+        let mut others: BTreeSet<String> = conversation
+            .invited
+            .iter()
+            .chain(conversation.agent.iter())
+            .filter(|username| Some(username.as_str()) != writer)
+            .cloned()
+            .collect();
+        if from == Sender::Agent && conversation.channel == ChatChannel::Web {
+            others.insert(visitor_name(&conversation.conversation_id));
+        }
+        let message = PushMessage::ChatTyping {
+            conversation_id: conversation.conversation_id.clone(),
+            from,
+        };
+        self.push(&others, &message).await;
+    }
+
     async fn webhook(&self, conversation: &Conversation, event: WebhookEvent) {
         let (Some(outbox), Some(url)) = (&self.outbox, &conversation.webhook_url) else {
             return;

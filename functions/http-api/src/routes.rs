@@ -340,7 +340,7 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
         (["api", "chat", "conversations", _, "messages"], _) => {
             Resolution::MethodNotAllowed("GET, POST")
         }
-        (["api", "chat", "conversations", _, "handoff" | "end"], _) => {
+        (["api", "chat", "conversations", _, "handoff" | "end" | "typing"], _) => {
             Resolution::MethodNotAllowed("POST")
         }
         (["api", "chat", "social", "messenger"], _) => Resolution::MethodNotAllowed("GET, POST"),

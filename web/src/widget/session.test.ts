@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ChatSession, TYPING_SHOWN_MS, type KeyValueStore } from "./session";
+import { ChatSession, TYPING_SHOWN_MS, TYPING_SIGNAL_MS, type KeyValueStore } from "./session";
 
 class MemoryStore implements KeyValueStore {
   readonly items = new Map<string, string>();
@@ -27,7 +27,7 @@ function fakeApi(answers: Record<string, Answer | Answer[]>) {
     const entry = answers[`${method} ${url.pathname}`];
     const answer = Array.isArray(entry) ? (entry.length > 1 ? entry.shift() : entry[0]) : entry;
     if (!answer) return new Response(JSON.stringify({ code: "not-found" }), { status: 404 });
-    return new Response(answer.body === undefined ? "" : JSON.stringify(answer.body), { status: answer.status });
+    return new Response(answer.body === undefined ? null : JSON.stringify(answer.body), { status: answer.status });
   }) as typeof fetch;
   return { fetchFn, calls };
 }
@@ -89,6 +89,29 @@ describe("the widget's chat session", () => {
     await session.poll();
     expect(session.phase).toBe("form");
     expect(storage.getItem("linka-chat")).toBeNull();
+  });
+
+  it("when the customer types with an agent in the chat, should tell the agent at most every 3 s", async () => {
+    const api = fakeApi({
+      "POST /api/chat/conversations": started,
+      "POST /api/chat/conversations/c-1/handoff": { status: 202, body: { status: "queued", queueId: "kkc", leftMessage: false } },
+      "GET /api/chat/conversations/c-1/messages": { status: 200, body: { messages: [], status: "assigned" } },
+      "POST /api/chat/conversations/c-1/typing": [{ status: 204 }, { status: 409, body: { code: "conversation-ended" } }],
+    });
+    const session = new ChatSession({ apiBase: "http://x", storage: new MemoryStore(), fetchFn: api.fetchFn, newKey });
+    await session.start({ name: "Jana" }, "Dobrý den");
+    // Waiting for an agent: nobody to tell.
+    expect(await session.signalTyping(1_000)).toBe(false);
+    await session.poll();
+    expect(session.phase).toBe("chatting");
+    expect(await session.signalTyping(10_000)).toBe(true);
+    expect(await session.signalTyping(10_000 + TYPING_SIGNAL_MS - 1)).toBe(false);
+    const typingCalls = () => api.calls.filter((call) => call.path.endsWith("/typing"));
+    expect(typingCalls()).toHaveLength(1);
+    expect(typingCalls()[0]?.auth).toBe("Bearer tok");
+    // The agent ended the chat meanwhile.
+    expect(await session.signalTyping(10_000 + TYPING_SIGNAL_MS)).toBe(false);
+    expect(session.phase).toBe("ended");
   });
 
   it("merges pushed messages once by seq, for its own conversation only, and joins on the agent's", async () => {

@@ -35,6 +35,8 @@ export interface SessionOptions {
 const STORE_KEY = "linka-chat";
 /** How long the agent's typing signal shows (the desk sends one at most every 3 s while typing). */
 export const TYPING_SHOWN_MS = 4000;
+/** The customer's typing is told to the agent at most this often (the desk shows it 4 s). */
+export const TYPING_SIGNAL_MS = 3000;
 
 interface Stored {
   conversationId: string;
@@ -53,6 +55,8 @@ export class ChatSession {
   #stored: Stored | null = null;
   /** Until when the agent is shown as typing (ms since the epoch; 0: not). */
   #typingUntil = 0;
+  /** When the customer's typing was last told to the agent (ms since the epoch). */
+  #typingToldAt = 0;
 
   constructor(options: SessionOptions) {
     this.#options = options;
@@ -190,6 +194,23 @@ export class ChatSession {
     if (status === "assigned") this.phase = "chatting";
     else if (status === "ended") this.phase = "ended";
     else if (status === "queued" && this.phase !== "left") this.phase = "waiting";
+  }
+
+  /**
+   * The customer types: tells the agent, at most once per {@link TYPING_SIGNAL_MS} and only while
+   * an agent holds the chat. `true` when a signal was sent. A failure only hides the indicator.
+   */
+  async signalTyping(now = Date.now()): Promise<boolean> {
+    const id = this.conversationId;
+    if (!id || this.phase !== "chatting" || now - this.#typingToldAt < TYPING_SIGNAL_MS) return false;
+    this.#typingToldAt = now;
+    try {
+      const answer = await this.#call("POST", `/api/chat/conversations/${encodeURIComponent(id)}/typing`);
+      if (answer.status === 409) this.phase = "ended";
+      return answer.status === 204;
+    } catch {
+      return false;
+    }
   }
 
   async end(): Promise<void> {

@@ -233,7 +233,10 @@ export class ChatWidget {
   #replyForm(): HTMLElement {
     const input = el("input", { type: "text", "aria-label": TEXT.reply, placeholder: TEXT.reply, maxlength: "4000", "data-testid": "linka-widget-input" });
     input.value = this.#draft;
-    input.addEventListener("input", () => (this.#draft = input.value));
+    input.addEventListener("input", () => {
+      this.#draft = input.value;
+      if (input.value.trim()) void this.#session.signalTyping();
+    });
     const form = el("form", { class: "linka-widget-reply" }, input, el("button", { type: "submit", "data-testid": "linka-widget-send" }, TEXT.send));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
