@@ -120,6 +120,14 @@ pub fn parse_document<T: ConfigEntity>(mut body: Map<String, Value>) -> Result<T
     for field in T::READ_ONLY_FIELDS {
         body.remove(*field);
     }
+    parse_body(body)
+}
+
+/// Parses a JSON object body into `T`, naming the offending field (`body` when the object as a
+/// whole is wrong).
+pub fn parse_body<T: serde::de::DeserializeOwned>(
+    body: Map<String, Value>,
+) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(Value::Object(body)).map_err(|error| {
         let path = error.path().to_string();
         let field = if path == "." || path.is_empty() {
@@ -132,7 +140,7 @@ pub fn parse_document<T: ConfigEntity>(mut body: Map<String, Value>) -> Result<T
 }
 
 /// A short English message from a serde error (without serde's line/column suffix).
-pub fn describe_serde_error(message: &str) -> String {
+fn describe_serde_error(message: &str) -> String {
     let message = message
         .split(" at line ")
         .next()
@@ -344,11 +352,7 @@ impl MemberSettings {
 
 /// Parses a member body, naming the offending field.
 pub fn parse_member_settings(body: Map<String, Value>) -> Result<MemberSettings, FieldError> {
-    serde_path_to_error::deserialize(Value::Object(body)).map_err(|error| {
-        let path = error.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        FieldError::new(field, describe_serde_error(&error.into_inner().to_string()))
-    })
+    parse_body(body)
 }
 
 /// Whether a username can name a member (same rule as user accounts).
@@ -604,11 +608,7 @@ pub fn parse_icis_link(body: Map<String, Value>) -> Result<IcisLink, FieldError>
             "is required (null to show no link)",
         ));
     }
-    serde_path_to_error::deserialize(Value::Object(body)).map_err(|error| {
-        let path = error.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        FieldError::new(field, describe_serde_error(&error.into_inner().to_string()))
-    })
+    parse_body(body)
 }
 
 #[cfg(test)]

@@ -58,6 +58,18 @@ async fn queued_chat(chat: &Chat, client_token: &str) -> String {
     id
 }
 
+/// `who` takes the waiting chat `id`.
+async fn accept(chat: &Chat, id: &str, who: &str) -> (u16, Value) {
+    desk(
+        chat,
+        "POST",
+        &format!("/api/desk/chats/{id}/accept"),
+        who,
+        None,
+    )
+    .await
+}
+
 fn recipients_of(chat: &Chat, matches: impl Fn(&PushMessage) -> bool) -> Vec<String> {
     let mut ids: Vec<String> = chat
         .pushed
@@ -171,25 +183,11 @@ async fn when_an_agent_holds_the_most_chats_should_refuse_another() {
     let chat = chat().await;
     for n in 0..2 {
         let id = queued_chat(&chat, &format!("l-{n}")).await;
-        let (status, _) = desk(
-            &chat,
-            "POST",
-            &format!("/api/desk/chats/{id}/accept"),
-            "agent01",
-            None,
-        )
-        .await;
+        let (status, _) = accept(&chat, &id, "agent01").await;
         assert_eq!(status, 200);
     }
     let id = queued_chat(&chat, "l-2").await;
-    let (status, problem) = desk(
-        &chat,
-        "POST",
-        &format!("/api/desk/chats/{id}/accept"),
-        "agent01",
-        None,
-    )
-    .await;
+    let (status, problem) = accept(&chat, &id, "agent01").await;
     assert_eq!(
         (status, problem["code"].as_str()),
         (409, Some("chat-limit"))
@@ -204,25 +202,11 @@ async fn when_the_admin_raises_the_chat_limit_should_an_agent_take_more_at_once(
     chat.set_settings(json!({"chatsPerAgent": 3})).await;
     for n in 0..3 {
         let id = queued_chat(&chat, &format!("r-{n}")).await;
-        let (status, body) = desk(
-            &chat,
-            "POST",
-            &format!("/api/desk/chats/{id}/accept"),
-            "agent01",
-            None,
-        )
-        .await;
+        let (status, body) = accept(&chat, &id, "agent01").await;
         assert_eq!(status, 200, "{body}");
     }
     let id = queued_chat(&chat, "r-3").await;
-    let (status, _) = desk(
-        &chat,
-        "POST",
-        &format!("/api/desk/chats/{id}/accept"),
-        "agent01",
-        None,
-    )
-    .await;
+    let (status, _) = accept(&chat, &id, "agent01").await;
     assert_eq!(status, 409);
     let (_, list) = desk(&chat, "GET", "/api/desk/chats", "agent01", None).await;
     assert_eq!(list["chatLimit"], 3);
@@ -236,14 +220,7 @@ async fn when_either_side_types_should_only_the_other_side_see_it() {
     // Nobody holds it yet: accepted, nobody told.
     let (status, _) = api(&chat, "POST", &typing, Some(&bot()), None).await;
     assert_eq!(status, 204);
-    let (status, _) = desk(
-        &chat,
-        "POST",
-        &format!("/api/desk/chats/{id}/accept"),
-        "agent01",
-        None,
-    )
-    .await;
+    let (status, _) = accept(&chat, &id, "agent01").await;
     assert_eq!(status, 200);
     let typing_pushes = |chat: &Chat| -> Vec<(String, Sender)> {
         chat.pushed
@@ -294,14 +271,7 @@ async fn when_either_side_types_should_only_the_other_side_see_it() {
 async fn when_agent_and_customer_write_should_each_side_get_the_other_side_messages() {
     let chat = chat().await;
     let id = queued_chat(&chat, "w-1").await;
-    desk(
-        &chat,
-        "POST",
-        &format!("/api/desk/chats/{id}/accept"),
-        "agent01",
-        None,
-    )
-    .await;
+    accept(&chat, &id, "agent01").await;
     let messages = format!("/api/desk/chats/{id}/messages");
     let reply = json!({"text": "Dobrý den, jak mohu pomoci?", "clientMessageId": "a-1"});
     let (status, first) = desk(&chat, "POST", &messages, "agent01", Some(reply.clone())).await;
@@ -378,14 +348,7 @@ async fn when_agent_and_customer_write_should_each_side_get_the_other_side_messa
 async fn when_a_chat_is_transferred_invited_and_ended_should_the_right_people_hold_it() {
     let chat = chat().await;
     let id = queued_chat(&chat, "t-1").await;
-    desk(
-        &chat,
-        "POST",
-        &format!("/api/desk/chats/{id}/accept"),
-        "agent01",
-        None,
-    )
-    .await;
+    accept(&chat, &id, "agent01").await;
     let transfer = format!("/api/desk/chats/{id}/transfer");
     let (status, problem) = desk(
         &chat,
@@ -456,14 +419,7 @@ async fn when_a_chat_is_transferred_invited_and_ended_should_the_right_people_ho
     )
     .await;
     assert_eq!((status, queued["status"].as_str()), (200, Some("queued")));
-    desk(
-        &chat,
-        "POST",
-        &format!("/api/desk/chats/{id}/accept"),
-        "agent01",
-        None,
-    )
-    .await;
+    accept(&chat, &id, "agent01").await;
     let (status, ended) = desk(
         &chat,
         "POST",
@@ -542,14 +498,7 @@ async fn when_the_caller_is_no_desk_user_or_the_route_is_wrong_should_refuse() {
 async fn when_a_target_username_is_malformed_should_answer_422() {
     let chat = chat().await;
     let id = queued_chat(&chat, "m-1").await;
-    desk(
-        &chat,
-        "POST",
-        &format!("/api/desk/chats/{id}/accept"),
-        "agent01",
-        None,
-    )
-    .await;
+    accept(&chat, &id, "agent01").await;
     for action in ["transfer", "invite"] {
         let (status, problem) = desk(
             &chat,
@@ -708,14 +657,7 @@ async fn when_a_chat_is_taken_transferred_and_ended_should_its_contact_record_li
     assert!(waiting.agents.is_empty());
     assert_eq!(waiting.number.as_deref(), Some("jana@example.cz"));
     assert_eq!(waiting.client_name.as_deref(), Some("Jana Dvořáková"));
-    desk(
-        &chat,
-        "POST",
-        &format!("/api/desk/chats/{id}/accept"),
-        "agent01",
-        None,
-    )
-    .await;
+    accept(&chat, &id, "agent01").await;
     let (_, list) = desk(&chat, "GET", "/api/desk/chats", "agent01", None).await;
     assert_eq!(list["held"][0]["contactId"], contact_id.as_str());
     desk(

@@ -106,6 +106,21 @@ fn mail(message_id: &str, in_reply_to: Option<&str>, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The stored conversation.
+async fn stored(chat: &Chat, id: &str) -> linka_shared::chat::Conversation {
+    chat.store.get(id).await.unwrap().unwrap().value
+}
+
+/// The desk connections told of a new or changed chat.
+fn told_of_chats(chat: &Chat) -> Vec<String> {
+    chat.pushed
+        .posts()
+        .into_iter()
+        .filter(|(_, m)| matches!(m, PushMessage::Chat { .. }))
+        .map(|(id, _)| id)
+        .collect()
+}
+
 #[tokio::test]
 async fn when_an_sms_arrives_should_queue_a_conversation_and_tell_the_queues_agents() {
     let chat = chat().await;
@@ -124,13 +139,7 @@ async fn when_an_sms_arrives_should_queue_a_conversation_and_tell_the_queues_age
     else {
         panic!("{accepted:?}");
     };
-    let conversation = chat
-        .store
-        .get(&conversation_id)
-        .await
-        .unwrap()
-        .unwrap()
-        .value;
+    let conversation = stored(&chat, &conversation_id).await;
     assert_eq!(conversation.channel, ChatChannel::Sms);
     assert_eq!(conversation.status, ConversationStatus::Queued);
     assert_eq!(conversation.queue_id.as_deref(), Some("chat"));
@@ -142,13 +151,7 @@ async fn when_an_sms_arrives_should_queue_a_conversation_and_tell_the_queues_age
     assert_eq!(transcript.len(), 1);
     assert_eq!(transcript[0].from, Sender::Customer);
     assert_eq!(transcript[0].text, "Kdy přijde karta?");
-    let told: Vec<String> = chat
-        .pushed
-        .posts()
-        .into_iter()
-        .filter(|(_, m)| matches!(m, PushMessage::Chat { .. }))
-        .map(|(id, _)| id)
-        .collect();
+    let told = told_of_chats(&chat);
     assert!(
         told.contains(&"tab-1".to_owned()) && told.contains(&"tab-2".to_owned()),
         "{told:?}"
@@ -172,22 +175,12 @@ async fn when_the_chat_settings_name_a_queue_for_sms_should_the_sms_wait_there()
     else {
         panic!("not stored");
     };
-    let conversation = chat
-        .store
-        .get(&conversation_id)
-        .await
-        .unwrap()
-        .unwrap()
-        .value;
-    assert_eq!(conversation.queue_id.as_deref(), Some("other"));
+    assert_eq!(
+        stored(&chat, &conversation_id).await.queue_id.as_deref(),
+        Some("other")
+    );
     // Only the SMS queue's agent hears of it.
-    let told: Vec<String> = chat
-        .pushed
-        .posts()
-        .into_iter()
-        .filter(|(_, m)| matches!(m, PushMessage::Chat { .. }))
-        .map(|(id, _)| id)
-        .collect();
+    let told = told_of_chats(&chat);
     assert!(told.contains(&"tab-3".to_owned()), "{told:?}");
     assert!(!told.contains(&"tab-1".to_owned()), "{told:?}");
 }

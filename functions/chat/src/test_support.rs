@@ -122,15 +122,20 @@ fn desk_tab(id: &str, username: &str, role: Role) -> Connection {
     Connection::open(id, &principal, Utc::now())
 }
 
-pub(crate) async fn chat() -> Chat {
-    let config = InMemoryConfigStore::new(InMemoryAuditLog::new());
-    let record = AuditRecord::new(
+/// The audit record of a configuration write the tests make.
+fn config_record() -> AuditRecord {
+    AuditRecord::new(
         &AuditContext::default(),
         AuditAction::ConfigUpdate,
         None,
         200,
         Utc::now(),
-    );
+    )
+}
+
+pub(crate) async fn chat() -> Chat {
+    let config = InMemoryConfigStore::new(InMemoryAuditLog::new());
+    let record = config_record();
     let mut writes = Vec::new();
     for (id, open) in [("chat", true), ("closed", false), ("other", true)] {
         writes.push((
@@ -222,13 +227,7 @@ pub(crate) async fn chat() -> Chat {
 impl Chat {
     /// Stores the administrator's chat settings (`setting/chat`).
     pub(crate) async fn set_settings(&self, settings: serde_json::Value) {
-        let record = AuditRecord::new(
-            &AuditContext::default(),
-            AuditAction::ConfigUpdate,
-            None,
-            200,
-            Utc::now(),
-        );
+        let record = config_record();
         self.effects
             .config
             .write(

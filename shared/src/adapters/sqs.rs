@@ -62,15 +62,21 @@ impl NoticePublisher for SqsNoticePublisher {
     }
 }
 
-/// [`WebhookOutbox`] onto the standard `ChatWebhookQueue` (the delivery id makes duplicates
-/// recognisable to the bot).
+/// An outbox on an SQS standard queue whose messages are JSON documents: the bot webhooks'
+/// [`WebhookOutbox`] on `ChatWebhookQueue` and the channels' [`ChannelOutbox`] on
+/// `ChatOutboundQueue`.
 #[derive(Debug, Clone)]
-pub struct SqsWebhookOutbox {
+pub struct SqsJsonOutbox {
     client: Client,
     queue_url: String,
 }
 
-impl SqsWebhookOutbox {
+/// [`WebhookOutbox`] on `ChatWebhookQueue`.
+pub type SqsWebhookOutbox = SqsJsonOutbox;
+/// [`ChannelOutbox`] on `ChatOutboundQueue`.
+pub type SqsChannelOutbox = SqsJsonOutbox;
+
+impl SqsJsonOutbox {
     /// With a client built from the shared SDK configuration.
     pub fn from_sdk_config(
         sdk_config: &aws_config::SdkConfig,
@@ -84,7 +90,7 @@ impl SqsWebhookOutbox {
 }
 
 #[async_trait]
-impl WebhookOutbox for SqsWebhookOutbox {
+impl WebhookOutbox for SqsJsonOutbox {
     async fn enqueue(&self, delivery: &WebhookDelivery) -> Result<(), OutboxError> {
         send_json(&self.client, &self.queue_url, delivery)
             .await
@@ -92,28 +98,8 @@ impl WebhookOutbox for SqsWebhookOutbox {
     }
 }
 
-/// [`ChannelOutbox`] on `ChatOutboundQueue`.
-#[derive(Debug, Clone)]
-pub struct SqsChannelOutbox {
-    client: Client,
-    queue_url: String,
-}
-
-impl SqsChannelOutbox {
-    /// With a client built from the shared SDK configuration.
-    pub fn from_sdk_config(
-        sdk_config: &aws_config::SdkConfig,
-        queue_url: impl Into<String>,
-    ) -> Self {
-        Self {
-            client: Client::new(sdk_config),
-            queue_url: queue_url.into(),
-        }
-    }
-}
-
 #[async_trait]
-impl ChannelOutbox for SqsChannelOutbox {
+impl ChannelOutbox for SqsJsonOutbox {
     async fn enqueue(
         &self,
         message: &crate::chat::channels::OutboundMessage,

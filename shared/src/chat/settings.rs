@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::ChatChannel;
 use crate::{
-    admin_config::{describe_serde_error, is_valid_config_id},
+    admin_config::{is_valid_config_id, parse_body},
     problem::FieldError,
 };
 
@@ -95,11 +95,7 @@ impl ChatSettings {
 
 /// Parses the settings body of `PUT /api/admin/settings/chat`, naming the offending field.
 pub fn parse_chat_settings(body: Map<String, Value>) -> Result<ChatSettings, FieldError> {
-    serde_path_to_error::deserialize(Value::Object(body)).map_err(|error| {
-        let path = error.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        FieldError::new(field, describe_serde_error(&error.into_inner().to_string()))
-    })
+    parse_body(body)
 }
 
 #[cfg(test)]
