@@ -3,10 +3,8 @@
 // between runs, so every id made here carries a per-run suffix. No fixed sleeps.
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { describe, test } from "node:test";
-import { BASE_URL, login, navLabels, pageApi, useBrowser } from "./helpers.mjs";
+import { BASE_URL, login, navLabels, pageApi, useBrowser, axeViolations } from "./helpers.mjs";
 
 const TEST_TIMEOUT_MS = 120_000;
 const RUN = Date.now().toString(36);
@@ -15,22 +13,7 @@ const BAD_QUEUE_ID = `e2e-qb-${RUN}`;
 const USERNAME = `e2e-u-${RUN}`;
 const STARTED_AT = Date.now();
 const CHAT_DEFAULTS = { webQueueId: null, smsQueueId: null, emailQueueId: null, socialQueueId: null, chatsPerAgent: null };
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
-/** axe-core on the page: the serious and critical violations, as readable lines. */
-async function axeViolations(page) {
-  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) await page.addScriptTag({ content: AXE_SOURCE });
-  const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document, { resultTypes: ["violations"] });
-    return result.violations.map((violation) => ({
-      id: violation.id,
-      impact: violation.impact,
-      nodes: violation.nodes.slice(0, 3).map((node) => node.target.join(" ")),
-    }));
-  });
-  return violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical").map((violation) => `${violation.id} (${violation.impact}): ${violation.nodes.join(", ")}`);
-}
 
 /** yyyy-MM-dd of today + `days` in Europe/Prague. */
 function pragueDate(days) {

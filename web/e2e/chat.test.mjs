@@ -17,34 +17,17 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { BASE_URL, login, pageApi, useBrowser } from "./helpers.mjs";
+import { BASE_URL, login, pageApi, useBrowser, axeViolations } from "./helpers.mjs";
 
 const TEST_TIMEOUT_MS = 180_000;
 const RUN = Date.now().toString(36);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SHARED_NUMBER = "+420601555777"; // Jan Dvořák (with an e-mail) and Marie Dvořáková (mock seed)
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
-/** axe-core on the page: the serious and critical violations, as readable lines. */
-async function axeViolations(page) {
-  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) await page.addScriptTag({ content: AXE_SOURCE });
-  const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document, { resultTypes: ["violations"] });
-    return result.violations.map((violation) => ({
-      id: violation.id,
-      impact: violation.impact,
-      nodes: violation.nodes.slice(0, 3).map((node) => node.target.join(" ")),
-    }));
-  });
-  return violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical").map((violation) => `${violation.id} (${violation.impact}): ${violation.nodes.join(", ")}`);
-}
 
 const focused = (page) => page.evaluate(() => document.activeElement?.getAttribute("data-testid") ?? null);
 

@@ -5,22 +5,12 @@
 // (which has /api/mock/desk) this test is skipped: desk.test.mjs covers the mock. No sleeps.
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { describe, test } from "node:test";
-import { BASE_URL, login, pageApi, useBrowser } from "./helpers.mjs";
+import { BASE_URL, axeViolations, login, pageApi, useBrowser } from "./helpers.mjs";
 
 const TEST_TIMEOUT_MS = 240_000;
 const PBX_SIM_URL = (process.env.LINKA_PBX_SIM_URL ?? "http://127.0.0.1:7080").replace(/\/+$/, "");
 const CUSTOMER = "+420777000111"; // Jana Dvořáková and Tomáš Dvořák (scripts/seed-clients.py)
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-
-async function seriousViolations(page) {
-  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) await page.addScriptTag({ content: AXE_SOURCE });
-  const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ["violations"] })).violations.map((v) => ({ id: v.id, impact: v.impact })));
-  return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => v.id);
-}
 
 describe(`Linka agent desk on the stack at ${BASE_URL}`, () => {
   const open = useBrowser();
@@ -71,7 +61,7 @@ describe(`Linka agent desk on the stack at ${BASE_URL}`, () => {
     const names = (await candidates.allTextContents()).join(" | ");
     assert.match(names, /Jana Dvořáková/);
     assert.match(names, /Tomáš Dvořák/);
-    assert.deepEqual(await seriousViolations(first.page), []);
+    assert.deepEqual(await axeViolations(first.page), []);
 
     // Přijmout from the keyboard; the agent picks Jana: her card with the ICIS link.
     await first.page.getByTestId("desk-call-answer").focus();
@@ -121,7 +111,7 @@ describe(`Linka agent desk on the stack at ${BASE_URL}`, () => {
     await first.page.getByTestId("desk-note-save").click();
     await first.page.getByTestId("desk-note-version-2").filter({ hasText: "Odesláno poštou." }).waitFor();
     await first.page.getByTestId("desk-note-version-1").filter({ hasText: note }).waitFor();
-    assert.deepEqual(await seriousViolations(first.page), []);
+    assert.deepEqual(await axeViolations(first.page), []);
     assert.deepEqual(first.errors, []);
     assert.deepEqual(second.errors, []);
   });

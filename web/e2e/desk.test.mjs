@@ -3,29 +3,12 @@
 // /api/mock/desk) they are skipped: calls there come from the PBX. No fixed sleeps.
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { describe, test } from "node:test";
-import { BASE_URL, login, navLabels, pageApi, useBrowser } from "./helpers.mjs";
+import { BASE_URL, login, navLabels, pageApi, useBrowser, axeViolations } from "./helpers.mjs";
 
 const TEST_TIMEOUT_MS = 180_000;
 const SHARED_NUMBER = "+420601555777"; // Jan Dvořák and Marie Dvořáková (mock seed)
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
-/** axe-core on the page: the serious and critical violations, as readable lines. */
-async function axeViolations(page) {
-  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) await page.addScriptTag({ content: AXE_SOURCE });
-  const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document, { resultTypes: ["violations"] });
-    return result.violations.map((violation) => ({
-      id: violation.id,
-      impact: violation.impact,
-      nodes: violation.nodes.slice(0, 3).map((node) => node.target.join(" ")),
-    }));
-  });
-  return violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical").map((violation) => `${violation.id} (${violation.impact}): ${violation.nodes.join(", ")}`);
-}
 
 describe(`Linka agent desk at ${BASE_URL}`, () => {
   const open = useBrowser();

@@ -108,11 +108,9 @@ pub async fn accept(
     message: &InboundMessage,
 ) -> Result<Accepted, InboundError> {
     let address = address_key(message.channel, &message.address);
-    let queue_id = deps
-        .effects
-        .settings()
-        .await
-        .queue_for(message.channel, &deps.queue_id);
+    // The channel's queue, read only when a conversation is to enter one (not for every message
+    // of a conversation already waiting or held).
+    let mut queue_id: Option<String> = None;
     for _ in 0..MAX_TRIES {
         let threaded = if message.channel == ChatChannel::Email {
             thread_of(deps.store.as_ref(), message).await?
@@ -170,7 +168,14 @@ pub async fn accept(
                 continue;
             }
         };
-        let queued = conversation.enqueue(&queue_id, message.at).unwrap_or(false);
+        if conversation.status == ConversationStatus::Bot && queue_id.is_none() {
+            let settings = deps.effects.settings().await;
+            queue_id = Some(settings.queue_for(message.channel, &deps.queue_id));
+        }
+        let queued = match &queue_id {
+            Some(queue_id) => conversation.enqueue(queue_id, message.at).unwrap_or(false),
+            None => false,
+        };
         let write = ChatWrite {
             conversation: Versioned {
                 value: conversation.clone(),
@@ -191,7 +196,7 @@ pub async fn accept(
                         tracing::warn!(error.message = %error, error.cause_chain = %ErrorChain(&error), "an e-mail's id was not linked to its conversation");
                     }
                 }
-                if queued {
+                if let (true, Some(queue_id)) = (queued, &queue_id) {
                     deps.effects
                         .status(&conversation, &[queue_id.as_str()], &[], false)
                         .await;
