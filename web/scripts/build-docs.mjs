@@ -170,7 +170,7 @@ th { background: #e8eef3; }
 blockquote { margin: 8pt 0; padding: 5pt 9pt; border-left: 3pt solid #2f7dbd; background: #eef5fb; break-inside: avoid; }
 blockquote p:last-child { margin-bottom: 0; }
 figure { margin: 8pt 0 12pt; text-align: center; break-inside: avoid; page-break-inside: avoid; }
-figure img { max-width: 100%; max-height: 120mm; border: 0.6pt solid #b8c4ce; }
+figure img { max-width: 100%; max-height: 150mm; border: 0.6pt solid #b8c4ce; }
 figcaption { font-size: 9pt; color: #555; margin-top: 3pt; }
 p > img { max-width: 100%; }
 a { color: #0b5a94; text-decoration: none; }
@@ -358,10 +358,10 @@ async function main() {
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (failures.length) {
-    console.error(`\nbuild-docs: ${failures.length} of ${files.length} documents failed (${seconds} s)`);
+    console.error(`\nbuild-docs: ${failures.length} of ${files.length} document${files.length === 1 ? "" : "s"} failed (${seconds} s)`);
     process.exit(1);
   }
-  console.log(`build-docs: ${built.length} documents${CHECK ? " (links checked)" : ""} in ${seconds} s → ${relative(ROOT, OUT)}/`);
+  console.log(`build-docs: ${built.length} document${built.length === 1 ? "" : "s"}${CHECK ? " (links checked)" : ""} in ${seconds} s → ${relative(ROOT, OUT)}/`);
 }
 
 main().catch((error) => {
