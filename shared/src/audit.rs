@@ -79,6 +79,9 @@ pub enum AuditAction {
     ContactRead,
     #[serde(rename = "contact.update")]
     ContactUpdate,
+    /// ICIS (or an admin) read a period's records (INT-1 b).
+    #[serde(rename = "contacts.export")]
+    ContactsExport,
     /// An agent's own desk: presence, queue log-in/out, call control, dial, favourites.
     #[serde(rename = "desk.update")]
     DeskUpdate,
@@ -114,6 +117,7 @@ impl AuditAction {
             AuditAction::ContactsList => "contacts.list",
             AuditAction::ContactRead => "contact.read",
             AuditAction::ContactUpdate => "contact.update",
+            AuditAction::ContactsExport => "contacts.export",
             AuditAction::DeskUpdate => "desk.update",
         }
     }

@@ -35,10 +35,13 @@ pub enum Permission {
     /// Start and run conversations through the conversation API as a bot (`/api/chat…`,
     /// CHAT-6): the `chatbot` machine client. (Widget visitors use participant tokens.)
     UseConversationApi,
+    /// Export the contact-centre records of a period (`GET /api/icis/contacts`, INT-1 b): the
+    /// `icis` machine client every night, and admins.
+    ExportContactRecords,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::ReadOwnProfile,
         Permission::ConnectRealtime,
         Permission::AdministerUsers,
@@ -50,6 +53,7 @@ impl Permission {
         Permission::HandleClients,
         Permission::WorkAtDesk,
         Permission::UseConversationApi,
+        Permission::ExportContactRecords,
     ];
 
     /// Stable name for logs and problem details, e.g. `send-broadcast`.
@@ -66,6 +70,7 @@ impl Permission {
             Permission::HandleClients => "handle-clients",
             Permission::WorkAtDesk => "work-at-desk",
             Permission::UseConversationApi => "use-conversation-api",
+            Permission::ExportContactRecords => "export-contact-records",
         }
     }
 }
@@ -96,6 +101,7 @@ impl Role {
             HandleClients => matches!(self, Role::Admin | Role::Supervisor | Role::Agent),
             WorkAtDesk => matches!(self, Role::Admin | Role::Supervisor | Role::Agent),
             UseConversationApi => self == Role::Chatbot,
+            ExportContactRecords => matches!(self, Role::Icis | Role::Admin),
         }
     }
 }
@@ -178,6 +184,18 @@ mod tests {
         for role in Role::ALL {
             let expected = matches!(role, Role::Admin | Role::Supervisor | Role::Agent);
             assert_eq!(role.grants(Permission::HandleClients), expected, "{role}");
+        }
+    }
+
+    #[test]
+    fn when_records_are_exported_should_only_icis_and_admins_be_allowed() {
+        for role in Role::ALL {
+            let expected = matches!(role, Role::Icis | Role::Admin);
+            assert_eq!(
+                role.grants(Permission::ExportContactRecords),
+                expected,
+                "{role}"
+            );
         }
     }
 

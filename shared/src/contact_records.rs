@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
@@ -31,7 +31,7 @@ use crate::{
     paging::{Page, PageCursor},
     ports::{StoreError, Versioned},
     problem::FieldError,
-    time::format_rfc3339,
+    time::{format_rfc3339, to_prague},
 };
 
 /// The longest note, in characters (after trimming).
@@ -144,14 +144,35 @@ pub enum Owner {
     Agent(String),
     /// The identified client.
     Client(String),
+    /// The day (in Prague) the contact started: every record has one, so the nightly ICIS
+    /// export (INT-1 b) lists a period day by day without scanning the table.
+    Day(NaiveDate),
 }
 
 impl Owner {
-    /// The index key: `agent#<username>` or `client#<clientId>`.
+    /// The index key: `agent#<username>`, `client#<clientId>` or `day#<YYYY-MM-DD>`.
     pub fn key(&self) -> String {
         match self {
             Self::Agent(username) => format!("agent#{username}"),
             Self::Client(client_id) => format!("client#{client_id}"),
+            Self::Day(day) => format!("day#{}", day.format("%Y-%m-%d")),
+        }
+    }
+
+    /// The owner of an index key ([`Owner::key`]); `None` for anything else.
+    pub fn parse_key(key: &str) -> Option<Self> {
+        let (kind, rest) = key.split_once('#')?;
+        if rest.is_empty() {
+            return None;
+        }
+        match kind {
+            "agent" => Some(Self::Agent(rest.to_owned())),
+            "client" => Some(Self::Client(rest.to_owned())),
+            "day" => NaiveDate::parse_from_str(rest, "%Y-%m-%d")
+                .ok()
+                .filter(|day| day.format("%Y-%m-%d").to_string() == rest)
+                .map(Self::Day),
+            _ => None,
         }
     }
 }
@@ -637,13 +658,14 @@ impl ContactRecord {
         supervisor || self.agents.iter().any(|agent| agent == username)
     }
 
-    /// Whose history lists the record.
+    /// Whose history lists the record: the agents, the client, and the day it started.
     pub fn owners(&self) -> Vec<Owner> {
         self.agents
             .iter()
             .cloned()
             .map(Owner::Agent)
             .chain(self.client_id.clone().map(Owner::Client))
+            .chain([Owner::Day(to_prague(self.started_at).date_naive())])
             .collect()
     }
 
@@ -823,7 +845,7 @@ pub enum ContactWriteError {
     Store(#[from] StoreError),
 }
 
-/// A history listing: one owner's records, newest first.
+/// A history listing: one owner's records, newest first (or oldest first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryQuery {
     pub owner: Owner,
@@ -833,6 +855,10 @@ pub struct HistoryQuery {
     pub to: Option<DateTime<Utc>>,
     /// Only records whose search text contains this ([`fold`]ed, non-empty).
     pub text: Option<String>,
+    /// Only records of these channels (empty: every channel).
+    pub channels: Vec<Channel>,
+    /// Oldest first (the export) instead of newest first (the desk's histories).
+    pub oldest_first: bool,
     /// Page size, 1 to 100.
     pub limit: usize,
     pub cursor: Option<PageCursor>,
@@ -848,9 +874,11 @@ pub trait ContactRecordStore: Send + Sync {
     async fn notes(&self, contact_id: &str) -> Result<Vec<NoteVersion>, StoreError>;
     /// Stores the write atomically, if the record is still at the version read.
     async fn save(&self, write: &ContactWrite) -> Result<(), ContactWriteError>;
-    /// One page of an owner's history, newest first.
+    /// One page of an owner's history, newest first (oldest first if the query says so).
     async fn history(&self, query: &HistoryQuery) -> Result<Page<ContactRecord>, StoreError>;
 }
+
+pub mod export;
 
 #[cfg(test)]
 mod tests;

@@ -42,6 +42,39 @@ pub enum Channel {
     Social,
 }
 
+impl Channel {
+    pub const ALL: [Channel; 5] = [
+        Channel::Voice,
+        Channel::Chat,
+        Channel::Sms,
+        Channel::Email,
+        Channel::Social,
+    ];
+
+    /// The name as serialised (`voice`, `chat`, `sms`, `email`, `social`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Voice => "voice",
+            Self::Chat => "chat",
+            Self::Sms => "sms",
+            Self::Email => "email",
+            Self::Social => "social",
+        }
+    }
+
+    /// The channel named `name` ([`Channel::as_str`]).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|channel| channel.as_str() == name)
+    }
+
+    /// A text conversation (its transcript is in ChatTable).
+    pub fn is_text(self) -> bool {
+        self != Self::Voice
+    }
+}
+
 /// Where a contact is in its life.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,

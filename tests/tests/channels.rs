@@ -244,6 +244,57 @@ async fn when_a_customer_texts_should_an_agent_see_it_and_answer_by_sms() {
     assert_eq!(item["channel"], "sms");
     assert_eq!(item["number"], json!(number));
     assert_eq!(item["outcome"], "handled");
+    // ICIS's nightly export of the day (INT-1 b, DESK-15) has it, with every SMS and the note.
+    let exported = exported_contact(&stack, "sms", &contact).await;
+    let texts: Vec<(&str, &str)> = exported["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["from"].as_str().unwrap(), m["text"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            ("customer", "Dobrý den, kdy mi přijde nová karta?"),
+            ("agent", "Dobrý den, karta je na cestě."),
+            ("customer", "Děkuji."),
+            ("system", "Konverzace byla ukončena."),
+        ]
+    );
+    assert_eq!(exported["messages"][1]["author"], AGENT);
+    assert_eq!(exported["note"]["text"], "Karta odeslána 27. 11.");
+    assert_eq!(exported["agents"], json!([AGENT]));
+}
+
+/// The contact `contact_id` in the ICIS export of today (and yesterday) of `channel`, read as ICIS does: with its
+/// machine token, page after page.
+async fn exported_contact(stack: &Stack, channel: &str, contact_id: &str) -> Value {
+    let icis = stack.client_token("icis").await;
+    // Yesterday too: the test may run across midnight in Prague.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Prague)
+        .date_naive();
+    let yesterday = today.pred_opt().unwrap();
+    let period = format!("from={yesterday}&to={today}&channels={channel}");
+    let mut path = format!("/api/icis/contacts?{period}");
+    loop {
+        let (status, page) = call(stack, Method::GET, &path, &icis, None).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["to"], json!(today.to_string()));
+        if let Some(found) = page["contacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["contactId"] == json!(contact_id))
+        {
+            assert_eq!(found["channel"], channel);
+            return found.clone();
+        }
+        match page["next"].as_str() {
+            Some(next) => path = format!("/api/icis/contacts?{period}&cursor={next}"),
+            None => panic!("{contact_id} is not in the export of {today}"),
+        }
+    }
 }
 
 #[tokio::test]
@@ -315,6 +366,20 @@ async fn when_a_customer_emails_with_an_attachment_should_the_reply_stay_in_the_
     assert_eq!(last["text"], "Děkuji za rychlé vyřízení.");
     assert_eq!(last["from"], "customer");
     end(&stack, &agent, &id).await;
+    // The nightly ICIS export (OMNI-2) has the thread: both e-mails and the reply, with the
+    // attachment's name, type and size (not where it is stored).
+    let exported = exported_contact(&stack, "email", &format!("chat:{id}")).await;
+    let messages = exported["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 4, "{exported}");
+    assert_eq!(exported["subject"], "Změna adresy");
+    assert_eq!(exported["number"], json!(address));
+    let attachment = &messages[0]["attachments"][0];
+    assert_eq!(attachment["name"], "adresa.txt");
+    assert_eq!(attachment["size"], "Nová 12, Praha".len());
+    assert!(attachment.get("key").is_none(), "{attachment}");
+    assert_eq!(messages[1]["text"], "Dobrý den, adresu jsme změnili.");
+    assert_eq!(messages[2]["text"], "Děkuji za rychlé vyřízení.");
+    assert_eq!(messages[3]["from"], "system");
 }
 
 fn messenger_call(user: &str, text: &str) -> (String, String) {

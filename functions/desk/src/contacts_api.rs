@@ -536,6 +536,8 @@ where
         from,
         to,
         text,
+        channels: Vec::new(),
+        oldest_first: false,
         limit,
         cursor,
     };

@@ -1,11 +1,12 @@
 //! The agent desk's HTTP API (issue 6): one Lambda, `desk-api`, serving `/api/desk…`,
-//! `/api/clients…`, `/api/client-fields` and `/api/contacts…`. Each API module says which
-//! routes it serves (`handles`) and serves them (`handle`); the shared HTTP plumbing is
-//! `routing::http_common`.
+//! `/api/clients…`, `/api/client-fields`, `/api/contacts…` and the nightly ICIS export
+//! `/api/icis/contacts`. Each API module says which routes it serves (`handles`) and serves
+//! them (`handle`); the shared HTTP plumbing is `routing::http_common`.
 
 pub mod clients_api;
 pub mod contacts_api;
 pub mod desk_api;
+pub mod icis_export;
 pub mod stats_api;
 
 #[cfg(test)]
@@ -29,6 +30,7 @@ pub const ENVIRONMENT: &[&str] = &[
     "AGENT_DESK_TABLE",
     "CLIENTS_TABLE",
     "CONTACTS_TABLE",
+    "CHAT_TABLE",
     "STATS_TABLE",
     "CONNECTIONS_TABLE",
     "WS_MANAGEMENT_ENDPOINT",
@@ -45,4 +47,5 @@ pub fn routes() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
         .chain(clients_api::ROUTES)
         .chain(contacts_api::ROUTES)
         .chain(stats_api::ROUTES)
+        .chain(icis_export::ROUTES)
 }

@@ -156,13 +156,22 @@ pub(crate) fn request(method: &str, path: &str, token: Option<&str>) -> Request 
     request_with(method, path, token, None)
 }
 
-/// An API Gateway v2 event for `method path` with a JSON body.
+/// An API Gateway v2 event for `method path[?query]` with a JSON body.
 pub(crate) fn request_with(
     method: &str,
     path: &str,
     token: Option<&str>,
     body: Option<&Value>,
 ) -> Request {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let parameters: Map<String, Value> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (key.to_owned(), Value::String(value.to_owned()))
+        })
+        .collect();
     let mut headers = Map::new();
     if let Some(token) = token {
         headers.insert("authorization".into(), json!(format!("Bearer {token}")));
@@ -170,11 +179,11 @@ pub(crate) fn request_with(
     if body.is_some() {
         headers.insert("content-type".into(), json!("application/json"));
     }
-    let event = json!({
+    let mut event = json!({
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
-        "rawQueryString": "",
+        "rawQueryString": query,
         "headers": headers,
         "requestContext": {
             "accountId": "123456789012", "apiId": "api", "domainName": "localhost",
@@ -187,5 +196,8 @@ pub(crate) fn request_with(
         "isBase64Encoded": false,
         "body": body.map(Value::to_string)
     });
+    if !parameters.is_empty() {
+        event["queryStringParameters"] = Value::Object(parameters);
+    }
     lambda_http::request::from_str(&event.to_string()).unwrap()
 }

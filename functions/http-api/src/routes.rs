@@ -365,9 +365,9 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
         (["api", "desk", "dial"], _)
         | (["api", "desk", "calls", _, _, _], _)
         | (["api", "desk", "wrap-up", "extend" | "end"], _) => Resolution::MethodNotAllowed("POST"),
-        (["api", "client-fields"], _) | (["api", "clients", _, "contacts"], _) => {
-            Resolution::MethodNotAllowed("GET")
-        }
+        (["api", "client-fields"], _)
+        | (["api", "clients", _, "contacts"], _)
+        | (["api", "icis", "contacts"], _) => Resolution::MethodNotAllowed("GET"),
         (["api", "clients"], _) => Resolution::MethodNotAllowed("GET, POST"),
         (["api", "clients", _], _) => Resolution::MethodNotAllowed("GET, PUT"),
         (["api", "contacts", _], _) => Resolution::MethodNotAllowed("GET"),

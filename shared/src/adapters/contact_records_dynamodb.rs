@@ -330,7 +330,7 @@ impl ContactRecordStore for DynamoContactRecordStore {
                 .query()
                 .table_name(&self.table)
                 .index_name(OWNER_INDEX)
-                .scan_index_forward(false)
+                .scan_index_forward(query.oldest_first)
                 .limit(remaining)
                 .key_condition_expression(condition)
                 .expression_attribute_names("#owner", "owner")
@@ -342,11 +342,25 @@ impl ContactRecordStore for DynamoContactRecordStore {
             for (name, value) in &range {
                 request = request.expression_attribute_values(*name, string(value));
             }
+            let mut filters = Vec::new();
             if let Some(text) = query.text.as_deref().filter(|text| !text.is_empty()) {
+                filters.push("contains(#search, :text)".to_owned());
                 request = request
-                    .filter_expression("contains(#search, :text)")
                     .expression_attribute_names("#search", "searchText")
                     .expression_attribute_values(":text", string(text));
+            }
+            if !query.channels.is_empty() {
+                let mut names = Vec::new();
+                for (index, channel) in query.channels.iter().enumerate() {
+                    let name = format!(":channel{index}");
+                    request = request.expression_attribute_values(&name, string(channel.as_str()));
+                    names.push(name);
+                }
+                filters.push(format!("#channel IN ({})", names.join(", ")));
+                request = request.expression_attribute_names("#channel", "channel");
+            }
+            if !filters.is_empty() {
+                request = request.filter_expression(filters.join(" AND "));
             }
             let output = request.send().await.map_err(|error| {
                 backend(
@@ -528,6 +542,8 @@ mod tests {
             from: None,
             to: None,
             text: text.map(str::to_owned),
+            channels: Vec::new(),
+            oldest_first: false,
             limit: 2,
             cursor: None,
         };
@@ -566,6 +582,30 @@ mod tests {
         assert_eq!(found.items.len(), 1);
         assert_eq!(found.items[0].contact_id, "prg-1:1:1");
         assert_eq!(found.next_cursor, None);
+        // The day's listing (the ICIS export) pages oldest first, filtered by channel.
+        let mut sms = record();
+        sms.contact_id = "chat:s1".into();
+        sms.channel = crate::contacts::Channel::Sms;
+        sms.started_at += chrono::Duration::minutes(2);
+        store.save(&ContactWrite::of(None, sms)).await.unwrap();
+        let day = Owner::Day(crate::time::to_prague(record().started_at).date_naive());
+        let mut query = history(day.clone(), None);
+        query.oldest_first = true;
+        let page = store.history(&query).await.unwrap();
+        let ids: Vec<&str> = page.items.iter().map(|r| r.contact_id.as_str()).collect();
+        assert_eq!(ids, ["prg-1:1:1", "prg-1:1:11"]);
+        query.cursor = page.next_cursor;
+        let page = store.history(&query).await.unwrap();
+        let ids: Vec<&str> = page.items.iter().map(|r| r.contact_id.as_str()).collect();
+        assert_eq!(ids, ["chat:s1", "prg-1:1:12"]);
+        let mut query = history(day, None);
+        query.channels = vec![
+            crate::contacts::Channel::Sms,
+            crate::contacts::Channel::Email,
+        ];
+        let page = store.history(&query).await.unwrap();
+        let ids: Vec<&str> = page.items.iter().map(|r| r.contact_id.as_str()).collect();
+        assert_eq!(ids, ["chat:s1"]);
     }
 
     #[test]

@@ -175,12 +175,22 @@ impl ContactRecordStore for InMemoryContactRecordStore {
                 let sort = record.owner_sort();
                 from.as_ref().is_none_or(|from| sort >= *from)
                     && to.as_ref().is_none_or(|to| sort <= *to)
-                    && start.as_ref().is_none_or(|start| sort < *start)
+                    && start.as_ref().is_none_or(|start| {
+                        if query.oldest_first {
+                            sort > *start
+                        } else {
+                            sort < *start
+                        }
+                    })
             })
             .filter(|record| query.text.as_ref().is_none_or(|text| record.matches(text)))
+            .filter(|record| query.channels.is_empty() || query.channels.contains(&record.channel))
             .cloned()
             .collect();
         crate::contact_records::sort_newest_first(&mut records);
+        if query.oldest_first {
+            records.reverse();
+        }
         let limit = query.limit.max(1);
         let next_cursor = (records.len() > limit).then(|| cursor_of(&owner, &records[limit - 1]));
         records.truncate(limit);

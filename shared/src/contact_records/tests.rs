@@ -221,7 +221,8 @@ fn when_the_client_changes_should_move_the_client_owner() {
         record.owners(),
         [
             Owner::Agent("agent01".into()),
-            Owner::Client("10000002".into())
+            Owner::Client("10000002".into()),
+            Owner::Day(NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()),
         ]
     );
     assert_eq!(Owner::Client("1".into()).key(), "client#1");

@@ -390,6 +390,7 @@ export const cs = {
   "audit.action.contacts.list": "seznam kontaktů",
   "audit.action.contact.read": "zobrazení kontaktu",
   "audit.action.contact.update": "změna kontaktu",
+  "audit.action.contacts.export": "export kontaktů (ICIS)",
   "audit.action.desk.update": "akce na pracovišti",
   "audit.action.config.list": "seznam nastavení",
   "audit.action.config.read": "zobrazení nastavení",

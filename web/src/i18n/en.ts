@@ -388,6 +388,7 @@ export const en: Messages = {
   "audit.action.contacts.list": "contacts listed",
   "audit.action.contact.read": "contact viewed",
   "audit.action.contact.update": "contact changed",
+  "audit.action.contacts.export": "contacts exported (ICIS)",
   "audit.action.desk.update": "desk action",
   "audit.action.config.list": "setting list",
   "audit.action.config.read": "setting viewed",

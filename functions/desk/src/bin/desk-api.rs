@@ -4,13 +4,14 @@
 
 use std::sync::Arc;
 
-use desk::{clients_api, contacts_api, desk_api, stats_api};
+use desk::{clients_api, contacts_api, desk_api, icis_export, stats_api};
 use lambda_http::{run, service_fn, Error, Request, RequestExt};
 use linka_shared::{
     adapters::{
         ApiGatewayNotifier, DynamoAgentDeskStore, DynamoAgentPresences, DynamoAuditLog,
         DynamoClientStore, DynamoConfigStore, DynamoConnectionStore, DynamoContactRecordStore,
-        DynamoRoutingStateStore, DynamoStatsStore, DynamoUserDirectory, SqsRoutingSignals,
+        DynamoConversationStore, DynamoRoutingStateStore, DynamoStatsStore, DynamoUserDirectory,
+        SqsRoutingSignals,
     },
     auth::{AuthConfig, HttpJwksSource, TokenValidator},
     aws::sdk_config,
@@ -31,6 +32,7 @@ async fn main() -> Result<(), Error> {
     let contacts_table = config::required(&ProcessEnv, "CONTACTS_TABLE").inspect_err(invalid)?;
     let desk_table = config::required(&ProcessEnv, "AGENT_DESK_TABLE").inspect_err(invalid)?;
     let stats_table = config::required(&ProcessEnv, "STATS_TABLE").inspect_err(invalid)?;
+    let chat_table = config::required(&ProcessEnv, "CHAT_TABLE").inspect_err(invalid)?;
     // Contact pushes: both set, or neither (then the desks read records again when opened).
     let connections_table = config::optional(&ProcessEnv, "CONNECTIONS_TABLE");
     let ws_endpoint = config::optional(&ProcessEnv, "WS_MANAGEMENT_ENDPOINT");
@@ -83,9 +85,16 @@ async fn main() -> Result<(), Error> {
         config: config_store.clone(),
         audit: audit.clone(),
     };
+    let records = DynamoContactRecordStore::from_sdk_config(&sdk, contacts_table);
+    let export_deps = icis_export::IcisExportDeps {
+        validator: validator()?,
+        records: records.clone(),
+        conversations: Arc::new(DynamoConversationStore::from_sdk_config(&sdk, chat_table)),
+        audit: audit.clone(),
+    };
     let contacts_deps = contacts_api::ContactsDeps {
         validator: validator()?,
-        records: DynamoContactRecordStore::from_sdk_config(&sdk, contacts_table),
+        records,
         clients,
         config: config_store,
         audit,
@@ -97,8 +106,13 @@ async fn main() -> Result<(), Error> {
         }),
     };
     run(service_fn(|request: Request| {
-        let (desk_deps, clients_deps, contacts_deps, stats_deps) =
-            (&desk_deps, &clients_deps, &contacts_deps, &stats_deps);
+        let (desk_deps, clients_deps, contacts_deps, stats_deps, export_deps) = (
+            &desk_deps,
+            &clients_deps,
+            &contacts_deps,
+            &stats_deps,
+            &export_deps,
+        );
         async move {
             let path = match request.raw_http_path() {
                 "" => request.uri().path().to_owned(),
@@ -111,6 +125,8 @@ async fn main() -> Result<(), Error> {
                 clients_api::handle(clients_deps, request).await
             } else if stats_api::handles(&method, &path) {
                 stats_api::handle(stats_deps, request).await
+            } else if icis_export::handles(&method, &path) {
+                icis_export::handle(export_deps, request).await
             } else if desk_api::handles(&method, &path) {
                 desk_api::handle(desk_deps, request).await
             } else {
