@@ -1,5 +1,5 @@
 # The two commands a new user needs (see README.md).
-.PHONY: run test build release relay fmt lint bench help
+.PHONY: run test build release relay docs fmt lint bench help
 
 run: ## Install what is missing, build, and run the whole local Linka (Ctrl-C stops it)
 	@bash scripts/run.sh
@@ -15,6 +15,10 @@ release: ## Build every function for deployment (arm64 bootstrap zips via cargo-
 
 relay: ## The on-prem CTI relay as one static binary (cti/relay/dist/ has its unit and config)
 	@bash scripts/build-relay.sh
+
+docs: ## The Czech user and technical documentation as PDF (target/docs/)
+	@bash scripts/bootstrap.sh --browser
+	cd web && npm run --silent docs -- --check
 
 fmt: ## Format the Rust code
 	cargo fmt --all

@@ -43,6 +43,9 @@ cargo build --workspace --all-targets --features system-tests/stack
 step "web unit tests"
 (cd web && npm test --silent)
 
+step "Czech documentation to PDF (links and images checked)"
+(cd web && npm run --silent docs -- --check)
+
 cleanup() { trap - INT TERM EXIT; "$ROOT/scripts/stack.sh" stop || true; }
 trap cleanup INT TERM EXIT
 step "start the local stack"
