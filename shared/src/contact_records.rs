@@ -231,6 +231,17 @@ pub struct ContactRecord {
     /// The folded text of every note version, newest first, at most [`MAX_SEARCH_CHARS`].
     #[serde(default)]
     pub notes_text: String,
+    /// A text conversation: the agent holding it now (kept when it ends), for its lifecycle
+    /// records (`chat::lifecycle`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    /// A text conversation: when it first waited in a queue.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "optional_time"
+    )]
+    pub queued_at: Option<DateTime<Utc>>,
 }
 
 /// Optional RFC 3339 timestamps in the fixed-width form.
@@ -541,6 +552,8 @@ impl ContactRecord {
             call_key: None,
             cti: None,
             notes_text: String::new(),
+            holder: None,
+            queued_at: None,
         }
     }
 
@@ -618,6 +631,16 @@ impl ContactRecord {
         };
         if conversation.queue_id.is_some() {
             self.queue_id.clone_from(&conversation.queue_id);
+        }
+        match conversation.status {
+            ConversationStatus::Assigned => self.holder.clone_from(&conversation.agent),
+            ConversationStatus::Queued => {
+                self.holder = None;
+                if self.queued_at.is_none() {
+                    self.queued_at = Some(conversation.updated_at);
+                }
+            }
+            ConversationStatus::Bot | ConversationStatus::Ended => {}
         }
         for agent in conversation.agent.iter().chain(conversation.invited.iter()) {
             if !self.agents.contains(agent) {

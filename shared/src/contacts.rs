@@ -282,6 +282,9 @@ pub struct ContactEvent {
     /// The agent's device (extension) involved in the move.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_device: Option<String>,
+    /// The agent (username) involved in the move of a text conversation, which has no device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
     /// The PBX cause (`normalClearing`, `singleStepTransfer`, `busy`, …) or ours (`wrapUpEnded`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
@@ -535,6 +538,7 @@ mod tests {
             pilot: Some("5000".into()),
             queue: Some("5000".into()),
             agent_device: None,
+            agent: None,
             cause: Some("normalClearing".into()),
             outcome: Some(ContactOutcome {
                 result: ContactResult::Abandoned,

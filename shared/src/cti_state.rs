@@ -1018,6 +1018,7 @@ impl CallState {
             pilot: self.pilot.clone(),
             queue: self.queue.clone(),
             agent_device: self.agent_device.clone(),
+            agent: None,
             cause,
             outcome,
         }

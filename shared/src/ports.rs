@@ -258,6 +258,15 @@ pub enum CtiWriteError {
     Store(#[from] StoreError),
 }
 
+/// Lifecycle records of contacts without a CTI state: text conversations (issue 7,
+/// `chat::lifecycle`). Appending a record that exists (same contact, time and state) changes
+/// nothing, so a change derived again is stored once.
+#[async_trait]
+pub trait ContactEventLog: Send + Sync {
+    /// Stores the records together or not at all.
+    async fn append(&self, events: &[crate::contacts::ContactEvent]) -> Result<(), StoreError>;
+}
+
 /// Call and agent state fed by the CTI event queue, and the contact lifecycle records.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]

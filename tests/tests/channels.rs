@@ -264,6 +264,40 @@ async fn when_a_customer_texts_should_an_agent_see_it_and_answer_by_sms() {
     assert_eq!(exported["messages"][1]["author"], AGENT);
     assert_eq!(exported["note"]["text"], "Karta odeslána 27. 11.");
     assert_eq!(exported["agents"], json!([AGENT]));
+    // And it is in the one event model, as a call would be (issue 7): its moves, in order.
+    assert_eq!(
+        lifecycle(&stack, &contact).await,
+        [
+            ("arrived".to_owned(), None),
+            ("queued".to_owned(), None),
+            ("connected".to_owned(), Some(AGENT.to_owned())),
+            ("done".to_owned(), Some(AGENT.to_owned())),
+        ]
+    );
+}
+
+/// The lifecycle records of a contact in ContactEventsTable, in key order: (state, agent).
+async fn lifecycle(stack: &Stack, contact_id: &str) -> Vec<(String, Option<String>)> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
+    let items = dynamodb
+        .query()
+        .table_name(Stack::physical_name("ContactEventsTable"))
+        .key_condition_expression("contactId = :c")
+        .expression_attribute_values(":c", AttributeValue::S(contact_id.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    let text = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
+        item.get(name).and_then(|value| value.as_s().ok()).cloned()
+    };
+    items
+        .iter()
+        .map(|item| (text(item, "to").unwrap_or_default(), text(item, "agent")))
+        .collect()
 }
 
 /// The contact `contact_id` in the ICIS export of today (and yesterday) of `channel`, read as ICIS does: with its

@@ -686,6 +686,33 @@ async fn when_a_chat_is_taken_transferred_and_ended_should_its_contact_record_li
     assert_eq!(record.outcome, Some(RecordOutcome::Handled));
     assert!(record.answered_at.is_some() && record.ended_at.is_some());
     assert!(record.may_edit("agent01", false) && !record.may_edit("agent03", false));
+    // The same moves in the event model as a call's (issue 7): once each, in order.
+    let moves: Vec<(String, Option<String>)> = chat
+        .events
+        .of(&contact_id)
+        .iter()
+        .map(|event| (event.to.to_string(), event.agent.clone()))
+        .collect();
+    let agent = |name: &str| Some(name.to_owned());
+    assert_eq!(
+        moves,
+        [
+            ("arrived".to_owned(), None),
+            ("queued".to_owned(), None),
+            ("connected".to_owned(), agent("agent01")),
+            ("transferred".to_owned(), agent("agent01")),
+            ("connected".to_owned(), agent("agent02")),
+            ("done".to_owned(), agent("agent02")),
+        ]
+    );
+    let done = chat.events.of(&contact_id).pop().unwrap();
+    assert_eq!(done.channel, Channel::Chat);
+    let outcome = done.outcome.unwrap();
+    assert_eq!(
+        outcome.result,
+        linka_shared::contacts::ContactResult::Answered
+    );
+    assert!(outcome.from_queue_ms.is_some());
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use linka_shared::{
     admin_config::{members_collection, SETTINGS_COLLECTION},
     chat::{
         channels::outbound_for,
+        lifecycle::chat_events,
         settings::{ChatSettings, CHAT_SETTINGS_ID},
         webhook::{WebhookDelivery, WebhookEvent},
         ChatChannel, ChatMessage, Conversation, Sender,
@@ -18,7 +19,10 @@ use linka_shared::{
         conversation_contact_id, ContactRecord, ContactRecordStore, ContactWrite, ContactWriteError,
     },
     paging::all_pages,
-    ports::{ChannelOutbox, ConfigStore, ConnectionNotifier, ConnectionStore, WebhookOutbox},
+    ports::{
+        ChannelOutbox, ConfigStore, ConnectionNotifier, ConnectionStore, ContactEventLog,
+        WebhookOutbox,
+    },
     realtime::{visitor_name, PushMessage},
     telemetry::ErrorChain,
     users::PageLimit,
@@ -42,17 +46,20 @@ pub struct ChatEffects {
     pub channel_outbox: Option<Arc<dyn ChannelOutbox>>,
     /// The conversations' contact records (history, notes, categories as for calls).
     pub contacts: Option<Arc<dyn ContactRecordStore>>,
+    /// The conversations' lifecycle records (the event model reports use, as for calls).
+    pub events: Option<Arc<dyn ContactEventLog>>,
 }
 
 impl ChatEffects {
     /// From the environment: pushes when `CONNECTIONS_TABLE` and `WS_MANAGEMENT_ENDPOINT` are
     /// both set, bot webhooks with `CHAT_WEBHOOK_QUEUE_URL`, outbound SMS/e-mail/social with
-    /// `CHAT_OUTBOUND_QUEUE_URL`; what is not set is not done.
+    /// `CHAT_OUTBOUND_QUEUE_URL`, contact records with `CONTACTS_TABLE` and lifecycle records with
+    /// `CONTACT_EVENTS_TABLE`; what is not set is not done.
     pub fn from_environment(sdk: &aws_config::SdkConfig, config: Arc<dyn ConfigStore>) -> Self {
         use linka_shared::{
             adapters::{
-                ApiGatewayNotifier, DynamoConnectionStore, DynamoContactRecordStore,
-                SqsChannelOutbox, SqsWebhookOutbox,
+                ApiGatewayNotifier, DynamoConnectionStore, DynamoContactEventLog,
+                DynamoContactRecordStore, SqsChannelOutbox, SqsWebhookOutbox,
             },
             config::{optional, ProcessEnv},
         };
@@ -72,12 +79,16 @@ impl ChatEffects {
             Arc::new(DynamoContactRecordStore::from_sdk_config(sdk, table))
                 as Arc<dyn ContactRecordStore>
         });
+        let events = optional(&ProcessEnv, "CONTACT_EVENTS_TABLE").map(|table| {
+            Arc::new(DynamoContactEventLog::from_sdk_config(sdk, table)) as Arc<dyn ContactEventLog>
+        });
         Self {
             config,
             pushes,
             outbox,
             channel_outbox,
             contacts,
+            events,
         }
     }
 
@@ -183,8 +194,10 @@ impl ChatEffects {
         agents
     }
 
-    /// The conversation's contact record, created or brought up to date (best effort: a
-    /// failure is logged; the next change of the conversation writes it again).
+    /// The conversation's contact record, created or brought up to date, with the lifecycle
+    /// records of the change (`chat::lifecycle`) stored first (best effort: a failure is logged;
+    /// the record is then left as it was, so the next change of the conversation derives and
+    /// writes both again).
     pub async fn record(&self, conversation: &Conversation) {
         let Some(contacts) = &self.contacts else {
             return;
@@ -208,6 +221,13 @@ impl ChatEffects {
                 }
                 None => ContactRecord::from_conversation(conversation),
             };
+            if let Some(log) = &self.events {
+                let events = chat_events(before.as_ref().map(|b| &b.value), &after, conversation);
+                if let Err(error) = log.append(&events).await {
+                    tracing::warn!(contact_id, error.message = %error, error.cause_chain = %ErrorChain(&error), "cannot store a chat's lifecycle records");
+                    return;
+                }
+            }
             match contacts
                 .save(&ContactWrite::of(before.as_ref(), after))
                 .await

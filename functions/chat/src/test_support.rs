@@ -10,7 +10,8 @@ use linka_shared::{
         memory::{
             InMemoryAuditLog, InMemoryConnectionStore, InMemoryUserDirectory, RecordingNotifier,
         },
-        InMemoryConfigStore, InMemoryContactRecordStore, InMemoryConversationStore,
+        InMemoryConfigStore, InMemoryContactEventLog, InMemoryContactRecordStore,
+        InMemoryConversationStore,
     },
     admin_config::members_collection,
     audit::{AuditAction, AuditContext, AuditRecord},
@@ -87,6 +88,8 @@ pub(crate) struct Chat {
     pub channel_outbox: Arc<RecordingChannelOutbox>,
     pub effects: ChatEffects,
     pub contacts: InMemoryContactRecordStore,
+    /// The conversations' lifecycle records.
+    pub events: InMemoryContactEventLog,
 }
 
 fn schedule(open: bool) -> Value {
@@ -175,6 +178,7 @@ pub(crate) async fn chat() -> Chat {
     let outbox = Arc::new(RecordingOutbox::default());
     let channel_outbox = Arc::new(RecordingChannelOutbox::default());
     let contacts = InMemoryContactRecordStore::default();
+    let events = InMemoryContactEventLog::new();
     let connections = InMemoryConnectionStore::default().with_connections([
         desk_tab("tab-1", "agent01", Role::Agent),
         desk_tab("tab-2", "agent02", Role::Agent),
@@ -190,6 +194,7 @@ pub(crate) async fn chat() -> Chat {
         outbox: Some(outbox.clone()),
         channel_outbox: Some(channel_outbox.clone()),
         contacts: Some(Arc::new(contacts.clone())),
+        events: Some(Arc::new(events.clone())),
     };
     Chat {
         conversations: ConversationDeps {
@@ -221,6 +226,7 @@ pub(crate) async fn chat() -> Chat {
         channel_outbox,
         effects,
         contacts,
+        events,
     }
 }
 

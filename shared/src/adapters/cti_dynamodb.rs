@@ -61,6 +61,71 @@ fn number(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// The item of a lifecycle record in `ContactEventsTable`: the record, its sort key `atState`
+/// and the by-day index keys `day` and `atContact`.
+pub fn contact_event_item(event: &ContactEvent) -> Result<Item, StoreError> {
+    let mut item: Item = to_item(event).map_err(corrupt("contact event"))?;
+    item.insert("atState".into(), AttributeValue::S(event.sort_key()));
+    item.insert("day".into(), AttributeValue::S(event.day()));
+    item.insert(
+        "atContact".into(),
+        AttributeValue::S(format!(
+            "{}#{}#{}",
+            format_rfc3339(event.at),
+            event.contact_id,
+            event.to
+        )),
+    );
+    Ok(item)
+}
+
+/// [`ContactEventLog`] on `ContactEventsTable`: the records of one change in one
+/// `TransactWriteItems` of plain puts (a record stored again is the same item).
+#[derive(Debug, Clone)]
+pub struct DynamoContactEventLog {
+    client: Client,
+    table: String,
+}
+
+impl DynamoContactEventLog {
+    pub fn from_sdk_config(sdk_config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self {
+            client: Client::new(sdk_config),
+            table: table.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl crate::ports::ContactEventLog for DynamoContactEventLog {
+    async fn append(&self, events: &[ContactEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut items = Vec::with_capacity(events.len());
+        for event in events {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(contact_event_item(event)?))
+                .build()
+                .map_err(|error| backend("build a lifecycle record write", error))?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(|error| {
+                backend(
+                    "store lifecycle records",
+                    aws_sdk_dynamodb::Error::from(error),
+                )
+            })?;
+        Ok(())
+    }
+}
+
 /// [`CtiStateStore`] on the three tables.
 #[derive(Debug, Clone)]
 pub struct DynamoCtiStateStore {
@@ -151,19 +216,7 @@ impl DynamoCtiStateStore {
     /// The item of a lifecycle record: the record, its sort key `atState` and the by-day index
     /// keys `day` and `atContact`.
     pub fn event_item(&self, event: &ContactEvent) -> Result<Item, StoreError> {
-        let mut item: Item = to_item(event).map_err(corrupt("contact event"))?;
-        item.insert("atState".into(), AttributeValue::S(event.sort_key()));
-        item.insert("day".into(), AttributeValue::S(event.day()));
-        item.insert(
-            "atContact".into(),
-            AttributeValue::S(format!(
-                "{}#{}#{}",
-                format_rfc3339(event.at),
-                event.contact_id,
-                event.to
-            )),
-        );
-        Ok(item)
+        contact_event_item(event)
     }
 
     fn versioned_put(
@@ -297,6 +350,7 @@ mod tests {
             pilot: Some("5000".into()),
             queue: Some("5000".into()),
             agent_device: Some("2001".into()),
+            agent: None,
             cause: None,
             outcome: Some(ContactOutcome {
                 result: ContactResult::Abandoned,

@@ -130,3 +130,38 @@ impl CtiStateStore for InMemoryCtiStateStore {
         Ok(())
     }
 }
+
+/// [`crate::ports::ContactEventLog`] in memory: the records by contact and sort key (a record
+/// appended again replaces itself). Clones share the data.
+#[derive(Debug, Default, Clone)]
+pub struct InMemoryContactEventLog {
+    events: Arc<Mutex<BTreeMap<(String, String), ContactEvent>>>,
+}
+
+impl InMemoryContactEventLog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every record of `contact_id`, in time order.
+    pub fn of(&self, contact_id: &str) -> Vec<ContactEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|((id, _), _)| id == contact_id)
+            .map(|(_, event)| event.clone())
+            .collect()
+    }
+}
+
+#[async_trait]
+impl crate::ports::ContactEventLog for InMemoryContactEventLog {
+    async fn append(&self, events: &[ContactEvent]) -> Result<(), StoreError> {
+        let mut stored = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        for event in events {
+            stored.insert((event.contact_id.clone(), event.sort_key()), event.clone());
+        }
+        Ok(())
+    }
+}

@@ -53,6 +53,7 @@ fn record(
         pilot: Some("5000".into()),
         queue: Some("5100".into()),
         agent_device: None,
+        agent: None,
         cause: None,
         outcome,
     }
