@@ -25,7 +25,8 @@
 // WebSocket pushes ({"type":"desk"} to the agent, {"type":"presence"} to everyone,
 // {"type":"contact"} when a contact record changes). Test hooks (mock only):
 //   GET  /api/mock/desk                              200 {mock:true} (tells the mock from the stack)
-//   POST /api/mock/desk/offer {username, number, queueId?, attributes?}  offers an inbound call
+//   POST /api/mock/desk/offer {username, number, queueId?, attributes?, recordLateMs?}  offers an
+//        inbound call (its contact record not found for the first recordLateMs)
 //   POST /api/mock/desk/push  {message}              sends a push to every socket
 //   POST /api/mock/desk/drop-sockets                 closes every WebSocket (the app reconnects)
 //   POST /api/mock/desk/clients/{id}/touch           another user changes the client (version+1)
@@ -106,6 +107,8 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
   const desks = new Map(); // username → desk state
   const clients = new Map();
   const contacts = new Map(); // contactId → record (note = latest version)
+  /** Contact id → until when its record is not found yet (offer `recordLateMs`). */
+  const hiddenUntil = new Map();
   const notes = new Map(); // contactId → versions
   const favourites = new Map(); // username → ids
   const panelPresence = new Map(); // username → presence for agents without a desk here
@@ -979,7 +982,7 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
   async function handleContacts(req, res, url, me, parts, supervising) {
     const [, contactId, sub, ...rest] = parts;
     const method = req.method;
-    const record = contacts.get(contactId ?? "");
+    const record = (hiddenUntil.get(contactId ?? "") ?? 0) > Date.now() ? undefined : contacts.get(contactId ?? "");
     if (!record || rest.length || !canSee(record, me, supervising)) return problem(res, 404, "not-found", "No such contact.");
     if (!sub && method === "GET") return send(res, 200, record);
     if (sub === "notes" && method === "GET") return send(res, 200, { versions: notes.get(contactId) ?? [] });
@@ -1034,6 +1037,9 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
       const desk = deskOf(body.username);
       const client = [...clients.values()].filter((entry) => entry.fields.phone === body.number || entry.fields.mobile === body.number);
       const record = newContact({ number: body.number, dialled: "4000", queueId: body.queueId ?? "kkc-obecne", agents: [body.username], attributes: body.attributes ?? {} });
+      // As on the stack, where the CTI projection writes the record just after the desk hears of
+      // the call: not found for the first recordLateMs.
+      if (Number.isInteger(body.recordLateMs)) hiddenUntil.set(record.contactId, Date.now() + body.recordLateMs);
       const call = newCall(desk, {
         remote: body.number,
         remoteName: client.length === 1 ? nameOfClient(client[0]) : null,

@@ -48,6 +48,9 @@ const DESK_CODES: Record<string, string> = {
   conflict: "desk.problem.conflict",
 };
 
+/** How often a contact record not written yet is read again (see `#reloadContact`). */
+const CONTACT_RETRIES = 5;
+
 export class DeskView implements View {
   readonly #s: DeskState = initialState();
   #context: ViewContext | null = null;
@@ -305,12 +308,17 @@ export class DeskView implements View {
     await this.#reloadContact(true);
   }
 
-  /** Reads the contact in focus, its notes, and its client (or the candidates by number). */
-  async #reloadContact(first: boolean): Promise<void> {
+  /**
+   * Reads the contact in focus, its notes, and its client (or the candidates by number). The
+   * desk hears of a ringing call a moment before its contact record is written: a record not
+   * found yet is read again shortly (0.25, 0.5, 1, 2, 4 s), and the clients with the calling
+   * number are listed meanwhile.
+   */
+  async #reloadContact(first: boolean, attempt = 0): Promise<void> {
     const api = this.#api;
     const s = this.#s;
     const contactId = s.contactId;
-    if (!api || !contactId) return;
+    if (!api || !contactId || this.#disposed) return;
     try {
       const [contact, notes] = await Promise.all([api.contact(contactId), api.notes(contactId)]);
       if (s.contactId !== contactId) return;
@@ -327,7 +335,21 @@ export class DeskView implements View {
         if (s.candidatesPhone && (first || s.candidates === null)) s.candidates = await api.findClients({ phone: s.candidatesPhone });
       }
     } catch (error) {
-      s.problem = asProblem(error);
+      const problem = asProblem(error);
+      if (problem.status === 404 && attempt < CONTACT_RETRIES && s.contactId === contactId) {
+        window.setTimeout(() => {
+          if (this.#s.contactId === contactId) void this.#reloadContact(first, attempt + 1);
+        }, 250 * 2 ** attempt);
+        if (!s.client && s.candidatesPhone && s.candidates === null) {
+          try {
+            s.candidates = await api.findClients({ phone: s.candidatesPhone });
+          } catch (lookup) {
+            s.problem = asProblem(lookup);
+          }
+        }
+      } else {
+        s.problem = problem;
+      }
     }
     this.#rerender();
   }
