@@ -198,6 +198,27 @@ impl Stack {
     }
 }
 
+/// The lifecycle records of a contact in ContactEventsTable, in key order (`<at>#<state>`).
+pub async fn contact_events(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    contact_id: &str,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    dynamodb
+        .query()
+        .table_name(Stack::physical_name("ContactEventsTable"))
+        .key_condition_expression("contactId = :c")
+        .expression_attribute_values(
+            ":c",
+            aws_sdk_dynamodb::types::AttributeValue::S(contact_id.to_owned()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+}
+
 /// A token whose header says `alg: none` and which carries no signature.
 pub fn unsigned_token(claims: &Value) -> String {
     use base64::Engine;

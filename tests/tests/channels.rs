@@ -278,23 +278,14 @@ async fn when_a_customer_texts_should_an_agent_see_it_and_answer_by_sms() {
 
 /// The lifecycle records of a contact in ContactEventsTable, in key order: (state, agent).
 async fn lifecycle(stack: &Stack, contact_id: &str) -> Vec<(String, Option<String>)> {
-    use aws_sdk_dynamodb::types::AttributeValue;
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
-    let items = dynamodb
-        .query()
-        .table_name(Stack::physical_name("ContactEventsTable"))
-        .key_condition_expression("contactId = :c")
-        .expression_attribute_values(":c", AttributeValue::S(contact_id.to_owned()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
-    let text = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
-        item.get(name).and_then(|value| value.as_s().ok()).cloned()
+    let text = |item: &std::collections::HashMap<String, _>, name: &str| {
+        item.get(name)
+            .and_then(|value: &aws_sdk_dynamodb::types::AttributeValue| value.as_s().ok())
+            .cloned()
     };
-    items
+    system_tests::contact_events(&dynamodb, contact_id)
+        .await
         .iter()
         .map(|item| (text(item, "to").unwrap_or_default(), text(item, "agent")))
         .collect()

@@ -110,17 +110,7 @@ impl Run {
 
     /// The lifecycle records of a contact, in key order (`<at>#<state>`).
     async fn contact_events(&self, contact_id: &str) -> Vec<Item> {
-        self.dynamodb
-            .query()
-            .table_name(Stack::physical_name("ContactEventsTable"))
-            .key_condition_expression("contactId = :c")
-            .expression_attribute_values(":c", AttributeValue::S(contact_id.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .items
-            .unwrap_or_default()
+        system_tests::contact_events(&self.dynamodb, contact_id).await
     }
 
     async fn states(&self, contact_id: &str) -> Vec<String> {

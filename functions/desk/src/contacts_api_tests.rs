@@ -10,8 +10,6 @@ use linka_shared::{
         InMemoryClientStore, InMemoryConfigStore, InMemoryContactRecordStore,
     },
     audit::AuditContext,
-    contact_records::{ContactRecordUpdate, CtiProgress, Direction},
-    contacts::Channel,
     ports::ConfigWrite,
     testing::{StaticJwks, TestIssuer},
 };
@@ -60,24 +58,7 @@ fn at(minute: u32) -> DateTime<Utc> {
 }
 
 fn contact(id: &str, minute: u32, agents: &[&str], number: &str) -> ContactRecord {
-    ContactRecord::from_update(&ContactRecordUpdate {
-        contact_id: id.to_owned(),
-        call_key: format!("prg-1/{id}"),
-        progress: CtiProgress {
-            events: 5,
-            done: true,
-        },
-        channel: Channel::Voice,
-        direction: Direction::Inbound,
-        number: Some(number.to_owned()),
-        dialled: Some("4000".to_owned()),
-        queue_id: Some("kkc-obecne".to_owned()),
-        agents: agents.iter().map(|a| (*a).to_owned()).collect(),
-        started_at: at(minute),
-        answered_at: Some(at(minute)),
-        ended_at: Some(at(minute + 1)),
-        outcome: Some(linka_shared::contact_records::RecordOutcome::Handled),
-    })
+    crate::test_support::voice_record(id, at(minute), chrono::Duration::minutes(1), agents, number)
 }
 
 async fn setup() -> Setup {

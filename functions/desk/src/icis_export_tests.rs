@@ -5,14 +5,13 @@ use lambda_http::http::StatusCode;
 use linka_shared::{
     adapters::{memory::InMemoryAuditLog, InMemoryContactRecordStore, InMemoryConversationStore},
     chat::{ChatChannel, Conversation, PostMessage, StartConversation},
-    contact_records::{ContactRecordUpdate, CtiProgress, Direction, RecordOutcome},
     ports::{ChatWrite, Versioned},
     testing::{StaticJwks, TestIssuer},
 };
 use serde_json::{json, Value};
 
 use super::*;
-use crate::test_support::{request, token};
+use crate::test_support::{request, token, voice_record};
 
 type Deps = IcisExportDeps<StaticJwks, InMemoryContactRecordStore, InMemoryAuditLog>;
 
@@ -21,24 +20,13 @@ fn at(hour: u32, minute: u32) -> DateTime<Utc> {
 }
 
 fn call(id: &str, started_at: DateTime<Utc>) -> ContactRecord {
-    ContactRecord::from_update(&ContactRecordUpdate {
-        contact_id: id.to_owned(),
-        call_key: format!("prg-1/{id}"),
-        progress: CtiProgress {
-            events: 5,
-            done: true,
-        },
-        channel: Channel::Voice,
-        direction: Direction::Inbound,
-        number: Some("+420777000111".to_owned()),
-        dialled: Some("4000".to_owned()),
-        queue_id: Some("kkc-obecne".to_owned()),
-        agents: vec!["agent01".to_owned()],
+    voice_record(
+        id,
         started_at,
-        answered_at: Some(started_at),
-        ended_at: Some(started_at + chrono::Duration::minutes(3)),
-        outcome: Some(RecordOutcome::Handled),
-    })
+        chrono::Duration::minutes(3),
+        &["agent01"],
+        "+420777000111",
+    )
 }
 
 /// An SMS conversation `id` with a customer message and an agent's answer, and its record.

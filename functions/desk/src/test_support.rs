@@ -201,3 +201,35 @@ pub(crate) fn request_with(
     }
     lambda_http::request::from_str(&event.to_string()).unwrap()
 }
+
+/// A handled inbound call's contact record: started at `started_at`, answered at once, `talk`
+/// long, taken by `agents`.
+pub(crate) fn voice_record(
+    id: &str,
+    started_at: chrono::DateTime<Utc>,
+    talk: chrono::Duration,
+    agents: &[&str],
+    number: &str,
+) -> linka_shared::contact_records::ContactRecord {
+    use linka_shared::contact_records::{
+        ContactRecord, ContactRecordUpdate, CtiProgress, Direction, RecordOutcome,
+    };
+    ContactRecord::from_update(&ContactRecordUpdate {
+        contact_id: id.to_owned(),
+        call_key: format!("prg-1/{id}"),
+        progress: CtiProgress {
+            events: 5,
+            done: true,
+        },
+        channel: linka_shared::contacts::Channel::Voice,
+        direction: Direction::Inbound,
+        number: Some(number.to_owned()),
+        dialled: Some("4000".to_owned()),
+        queue_id: Some("kkc-obecne".to_owned()),
+        agents: agents.iter().map(|a| (*a).to_owned()).collect(),
+        started_at,
+        answered_at: Some(started_at),
+        ended_at: Some(started_at + talk),
+        outcome: Some(RecordOutcome::Handled),
+    })
+}
