@@ -122,6 +122,17 @@ impl Problem {
         .with_errors(vec![FieldError::new(name, message)])
     }
 
+    /// 400 for several bad query parameters, each named in `errors`: `invalid-cursor` when only
+    /// the cursor is wrong (a client then starts the listing again), else `invalid-parameter`.
+    pub fn invalid_parameters(errors: Vec<FieldError>) -> Self {
+        let code = if errors.iter().all(|error| error.field == "cursor") {
+            "invalid-cursor"
+        } else {
+            "invalid-parameter"
+        };
+        Self::bad_request(code, "One or more query parameters are invalid.").with_errors(errors)
+    }
+
     /// 409: conflicts with the current state.
     pub fn conflict(code: &str, detail: impl Into<String>) -> Self {
         Self::new(409, "Conflict", code, detail)

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { pageApi } from "../e2e/helpers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const WEB = resolve(here, "..");
@@ -69,21 +70,9 @@ async function login(page, base, username) {
   await page.getByTestId("user-name").waitFor();
 }
 
-/** An API call with the page's own access token. */
+/** An API call with the page's own access token: the answer's body; an error status throws. */
 async function api(page, method, path, body) {
-  const answer = await page.evaluate(
-    async ({ method, path, body }) => {
-      const session = JSON.parse(sessionStorage.getItem("linka.auth.session") ?? "{}");
-      const response = await fetch(path, {
-        method,
-        headers: { Authorization: `Bearer ${session.accessToken}`, "Content-Type": "application/json", Accept: "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : null };
-    },
-    { method, path, body },
-  );
+  const answer = await pageApi(page, method, path, body);
   if (answer.status >= 400) throw new Error(`${method} ${path} → ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer.body;
 }

@@ -142,17 +142,7 @@ fn parse_query(request: &Request) -> Result<ExportQuery, Problem> {
             limit,
             position,
         }),
-        _ => {
-            let code = if errors.iter().all(|error| error.field == "cursor") {
-                "invalid-cursor"
-            } else {
-                "invalid-parameter"
-            };
-            Err(
-                Problem::bad_request(code, "One or more query parameters are invalid.")
-                    .with_errors(errors),
-            )
-        }
+        _ => Err(Problem::invalid_parameters(errors)),
     }
 }
 

@@ -358,17 +358,7 @@ pub(crate) fn page_parameters(
     }
     match (limit, cursor) {
         (Some(limit), Ok(cursor)) => Ok((limit, cursor)),
-        _ => {
-            let code = if errors.iter().all(|error| error.field == "cursor") {
-                "invalid-cursor"
-            } else {
-                "invalid-parameter"
-            };
-            Err(
-                Problem::bad_request(code, "One or more query parameters are invalid.")
-                    .with_errors(errors),
-            )
-        }
+        _ => Err(Problem::invalid_parameters(errors)),
     }
 }
 
@@ -569,14 +559,7 @@ async fn list_audit<J, U, P, A: AuditLog, M>(
         parameter("cursor"),
         now_utc(),
     )
-    .map_err(|errors| {
-        let code = if errors.iter().all(|error| error.field == "cursor") {
-            "invalid-cursor"
-        } else {
-            "invalid-parameter"
-        };
-        Problem::bad_request(code, "One or more query parameters are invalid.").with_errors(errors)
-    })?;
+    .map_err(Problem::invalid_parameters)?;
     note.details
         .insert("from".to_owned(), format_rfc3339(query.from));
     note.details
