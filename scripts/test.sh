@@ -59,6 +59,10 @@ else
   cargo test --workspace --features system-tests/stack --no-fail-fast
 fi
 
+step "automatic chat distribution (alone: it switches the global chat settings and puts them back)"
+cargo test --workspace --features system-tests/stack \
+  --test chat -- --ignored --exact when_chats_are_distributed_automatically_should_each_go_to_the_best_free_member
+
 step "routing stress: 50 agents, ${LINKA_STRESS_CALLS:-200} route requests 16 at a time (alone: it saturates the emulator)"
 # (--workspace with the same features as the build above, so nothing is compiled again.)
 LINKA_STRESS_CALLS="${LINKA_STRESS_CALLS:-200}" cargo test --workspace --features system-tests/stack \

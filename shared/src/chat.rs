@@ -773,6 +773,7 @@ pub fn transcript_page(
 }
 
 pub mod channels;
+pub mod distribution;
 pub mod lifecycle;
 pub mod mail_templates;
 pub mod participant;

@@ -711,6 +711,17 @@ pub trait ChannelOutbox: Send + Sync {
     ) -> Result<(), OutboxError>;
 }
 
+/// Asks the `chat-distributor` function to give waiting chats to agents (automatic chat
+/// distribution, [`crate::chat::distribution`]); on the standard `ChatDistributionQueue`.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ChatDistributionOutbox: Send + Sync {
+    async fn trigger(
+        &self,
+        trigger: &crate::chat::distribution::ChatDistributionTrigger,
+    ) -> Result<(), OutboxError>;
+}
+
 /// A provider did not take an outbound message.
 #[derive(Debug, Error)]
 pub enum SendError {

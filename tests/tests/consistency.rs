@@ -17,7 +17,7 @@ fn crates() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("ws-sweeper", ws_sweeper::ENVIRONMENT),
         ("cti-ingest", cti_ingest::ENVIRONMENT),
         ("routing-api", routing::ENVIRONMENT),
-        ("routing-worker", routing::ENVIRONMENT),
+        ("routing-worker", routing::WORKER_ENVIRONMENT),
         ("callbacks-api", routing::CALLBACKS_API_ENVIRONMENT),
         ("voicemail-api", routing::VOICEMAIL_API_ENVIRONMENT),
         ("desk-api", desk::ENVIRONMENT),
@@ -25,6 +25,7 @@ fn crates() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("chat-webhook", chat::WEBHOOK_ENVIRONMENT),
         ("chat-inbound", chat::INBOUND_ENVIRONMENT),
         ("chat-outbound", chat::OUTBOUND_ENVIRONMENT),
+        ("chat-distributor", chat::DISTRIBUTOR_ENVIRONMENT),
     ])
 }
 
@@ -34,7 +35,9 @@ fn crate_of(binary: &str) -> &str {
     match binary {
         "routing-api" | "routing-worker" | "callbacks-api" | "voicemail-api" => "routing",
         "desk-api" => "desk",
-        "chat-api" | "chat-webhook" | "chat-inbound" | "chat-outbound" => "chat",
+        "chat-api" | "chat-webhook" | "chat-inbound" | "chat-outbound" | "chat-distributor" => {
+            "chat"
+        }
         other => other,
     }
 }

@@ -29,8 +29,8 @@ use linka_shared::{
     identifiers::normalize_czech_phone,
     paging::all_pages,
     ports::{
-        AliasClaim, ChatWrite, ChatWriteError, ConfigStore, ConversationStore, LoadClaim,
-        MailObjects, UserDirectory, Versioned,
+        AliasClaim, ChatWrite, ChatWriteError, ConfigStore, ConversationStore, MailObjects,
+        UserDirectory, Versioned,
     },
     problem::{FieldError, Problem},
     time::format_rfc3339,
@@ -44,7 +44,10 @@ use routing::http_common::{
     segments_under, store_failure, valid_id, Operation,
 };
 
-use crate::effects::ChatEffects;
+use crate::{
+    effects::ChatEffects,
+    take::{take_chat, TakeError},
+};
 
 /// The routes (method, path), as in the template and the OpenAPI file.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -596,85 +599,23 @@ async fn accept<J>(
     json(StatusCode::OK, &ChatSummary::from(&conversation))
 }
 
-/// The chats `username` holds now besides `except`: those their taken list names that are still
-/// theirs, and those they hold otherwise (transferred to them, an SMS they opened). The list is
-/// read consistently; the index behind `held_by` may lag a moment.
-async fn still_held<J>(
-    deps: &DeskChatDeps<J>,
-    username: &str,
-    listed: &[String],
-    except: &str,
-) -> Result<BTreeSet<String>, Problem> {
-    let mut held = BTreeSet::new();
-    for id in listed.iter().filter(|id| *id != except) {
-        let conversation = deps
-            .store
-            .get(id)
-            .await
-            .map_err(|error| store_failure("read a held chat", error))?;
-        if conversation.is_some_and(|c| {
-            c.value.status == ConversationStatus::Assigned
-                && c.value.agent.as_deref() == Some(username)
-        }) {
-            held.insert(id.clone());
-        }
-    }
-    for conversation in deps
-        .store
-        .held_by(username)
-        .await
-        .map_err(|error| store_failure("list held chats", error))?
-    {
-        if conversation.value.conversation_id != except {
-            held.insert(conversation.value.conversation_id);
-        }
-    }
-    Ok(held)
-}
-
-/// The agent takes the chat under their limit (CHAT-2). The take is stored with the agent's
-/// new list of taken chats, conditional on the list's version: two takes by one agent at once
-/// cannot both pass the limit (the second reads again and counts the first).
+/// The agent takes the chat under their limit (CHAT-2, [`take_chat`]).
 async fn take<J>(
     deps: &DeskChatDeps<J>,
     username: &str,
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<Conversation, Problem> {
-    for _ in 0..MAX_TRIES {
-        let current = load(deps, id).await?;
-        let taken = deps
-            .store
-            .agent_load(username)
-            .await
-            .map_err(|error| store_failure("read the agent's chats", error))?;
-        let held = still_held(deps, username, &taken.conversation_ids, id).await?;
-        let mut changed = current.value.clone();
-        changed
-            .assign(username, held.len(), chat_limit(deps).await, now)
-            .map_err(refused)?;
-        let mut conversation_ids: Vec<String> = held.into_iter().collect();
-        conversation_ids.push(id.to_owned());
-        let write = ChatWrite {
-            conversation: Versioned {
-                value: changed.clone(),
-                version: current.version,
-            },
-            messages: Vec::new(),
-            alias: None,
-            load: Some(LoadClaim {
-                agent: username.to_owned(),
-                conversation_ids,
-                version: taken.version,
-            }),
-        };
-        match deps.store.save(&write).await {
-            Ok(()) => return Ok(changed),
-            Err(ChatWriteError::Conflict) => continue,
-            Err(error) => return Err(internal("take a chat", &error)),
-        }
-    }
-    Err(busy())
+    let limit = chat_limit(deps).await;
+    take_chat(deps.store.as_ref(), username, id, limit, now)
+        .await
+        .map_err(|error| match error {
+            TakeError::NotFound(id) => not_found(&id),
+            TakeError::Refused(error) => refused(error),
+            TakeError::Busy => busy(),
+            TakeError::Read(error) => store_failure("read a chat to take", error),
+            TakeError::Write(error) => internal("take a chat", &error),
+        })
 }
 
 async fn transfer<J>(

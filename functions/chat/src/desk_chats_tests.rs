@@ -2,7 +2,7 @@ use linka_shared::{chat::webhook::WebhookEvent, realtime::PushMessage, testing::
 use serde_json::{json, Value};
 
 use super::*;
-use crate::test_support::{bot, chat, parts, person, request, Chat};
+use crate::test_support::{api, bot, chat, parts, person, queued_chat, request, Chat};
 
 async fn desk(
     chat: &Chat,
@@ -23,39 +23,6 @@ async fn desk(
         )
         .await,
     )
-}
-
-async fn api(
-    chat: &Chat,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    parts(
-        crate::conversation_api::handle(&chat.conversations, request(method, path, token, body))
-            .await,
-    )
-}
-
-/// A bot conversation (with a webhook) handed off to `chat`: its id.
-async fn queued_chat(chat: &Chat, client_token: &str) -> String {
-    let (status, started) = api(chat, "POST", "/api/chat/conversations", Some(&bot()), Some(json!({
-        "clientToken": client_token, "customer": {"name": "Jana Dvořáková", "email": "jana@example.cz"},
-        "initialMessage": "Dobrý den", "webhookUrl": "https://bot.example.cz/hook"
-    }))).await;
-    assert_eq!(status, 201, "{started}");
-    let id = started["conversationId"].as_str().unwrap().to_owned();
-    let (status, _) = api(
-        chat,
-        "POST",
-        &format!("/api/chat/conversations/{id}/handoff"),
-        Some(&bot()),
-        None,
-    )
-    .await;
-    assert_eq!(status, 202);
-    id
 }
 
 /// `who` takes the waiting chat `id`.

@@ -10,18 +10,19 @@ use linka_shared::{
     admin_config::{members_collection, SETTINGS_COLLECTION},
     chat::{
         channels::outbound_for,
+        distribution::ChatDistributionTrigger,
         lifecycle::chat_events,
         settings::{ChatSettings, CHAT_SETTINGS_ID},
         webhook::{WebhookDelivery, WebhookEvent},
-        ChatChannel, ChatMessage, Conversation, Sender,
+        ChatChannel, ChatMessage, Conversation, ConversationStatus, Sender,
     },
     contact_records::{
         conversation_contact_id, ContactRecord, ContactRecordStore, ContactWrite, ContactWriteError,
     },
     paging::all_pages,
     ports::{
-        ChannelOutbox, ConfigStore, ConnectionNotifier, ConnectionStore, ContactEventLog,
-        WebhookOutbox,
+        ChannelOutbox, ChatDistributionOutbox, ConfigStore, ConnectionNotifier, ConnectionStore,
+        ContactEventLog, WebhookOutbox,
     },
     realtime::{visitor_name, PushMessage},
     telemetry::ErrorChain,
@@ -48,18 +49,22 @@ pub struct ChatEffects {
     pub contacts: Option<Arc<dyn ContactRecordStore>>,
     /// The conversations' lifecycle records (the event model reports use, as for calls).
     pub events: Option<Arc<dyn ContactEventLog>>,
+    /// Automatic chat distribution: asked to serve a queue when a chat waits in it, and an
+    /// agent's queues when they pass a chat on or it ends.
+    pub distribution: Option<Arc<dyn ChatDistributionOutbox>>,
 }
 
 impl ChatEffects {
     /// From the environment: pushes when `CONNECTIONS_TABLE` and `WS_MANAGEMENT_ENDPOINT` are
     /// both set, bot webhooks with `CHAT_WEBHOOK_QUEUE_URL`, outbound SMS/e-mail/social with
     /// `CHAT_OUTBOUND_QUEUE_URL`, contact records with `CONTACTS_TABLE` and lifecycle records with
-    /// `CONTACT_EVENTS_TABLE`; what is not set is not done.
+    /// `CONTACT_EVENTS_TABLE`, automatic distribution with `CHAT_DISTRIBUTION_QUEUE_URL`; what
+    /// is not set is not done.
     pub fn from_environment(sdk: &aws_config::SdkConfig, config: Arc<dyn ConfigStore>) -> Self {
         use linka_shared::{
             adapters::{
                 ApiGatewayNotifier, DynamoConnectionStore, DynamoContactEventLog,
-                DynamoContactRecordStore, SqsChannelOutbox, SqsWebhookOutbox,
+                DynamoContactRecordStore, SqsChannelOutbox, SqsChatDistribution, SqsWebhookOutbox,
             },
             config::{optional, ProcessEnv},
         };
@@ -82,6 +87,10 @@ impl ChatEffects {
         let events = optional(&ProcessEnv, "CONTACT_EVENTS_TABLE").map(|table| {
             Arc::new(DynamoContactEventLog::from_sdk_config(sdk, table)) as Arc<dyn ContactEventLog>
         });
+        let distribution = optional(&ProcessEnv, "CHAT_DISTRIBUTION_QUEUE_URL").map(|url| {
+            Arc::new(SqsChatDistribution::from_sdk_config(sdk, url))
+                as Arc<dyn ChatDistributionOutbox>
+        });
         Self {
             config,
             pushes,
@@ -89,6 +98,7 @@ impl ChatEffects {
             channel_outbox,
             contacts,
             events,
+            distribution,
         }
     }
 
@@ -339,6 +349,42 @@ impl ChatEffects {
                 },
             )
             .await;
+        }
+        self.distribute(conversation, also).await;
+    }
+
+    /// With automatic distribution on: asks for the chat's queue to be served when it waits,
+    /// and for the queues of the agents who passed it on (`also`) or held it till its end.
+    async fn distribute(&self, conversation: &Conversation, also: &[&str]) {
+        let Some(outbox) = &self.distribution else {
+            return;
+        };
+        let mut triggers = Vec::new();
+        if let (ConversationStatus::Queued, Some(queue_id)) =
+            (conversation.status, &conversation.queue_id)
+        {
+            triggers.push(ChatDistributionTrigger::Queues {
+                queue_ids: vec![queue_id.clone()],
+            });
+        }
+        let mut freed: BTreeSet<&str> = also.iter().copied().collect();
+        if conversation.status == ConversationStatus::Ended {
+            freed.extend(conversation.agent.as_deref());
+        }
+        triggers.extend(
+            freed
+                .into_iter()
+                .map(|username| ChatDistributionTrigger::Agent {
+                    username: username.to_owned(),
+                }),
+        );
+        if triggers.is_empty() || !self.settings().await.distributes_automatically() {
+            return;
+        }
+        for trigger in &triggers {
+            if let Err(error) = outbox.trigger(trigger).await {
+                tracing::warn!(conversation_id = conversation.conversation_id, ?trigger, error.message = %error, error.cause_chain = %ErrorChain(&error), "automatic chat distribution not asked for; the chat waits for the next trigger or an agent");
+            }
         }
     }
 }

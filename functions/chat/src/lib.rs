@@ -6,11 +6,13 @@ pub mod batch;
 pub mod channels_inbound;
 pub mod conversation_api;
 pub mod desk_chats;
+pub mod distributor;
 pub mod effects;
 pub mod inbound_worker;
 pub mod messenger_sender;
 pub mod outbound_worker;
 pub mod social_webhook;
+pub mod take;
 pub mod webhook_worker;
 
 #[cfg(test)]
@@ -38,6 +40,7 @@ pub const ENVIRONMENT: &[&str] = &[
     "CONTACTS_TABLE",
     "CONTACT_EVENTS_TABLE",
     "CHAT_OUTBOUND_QUEUE_URL",
+    "CHAT_DISTRIBUTION_QUEUE_URL",
     "CHAT_ATTACHMENTS_BUCKET",
     "MESSENGER_APP_SECRET",
     "MESSENGER_VERIFY_TOKEN",
@@ -59,6 +62,29 @@ pub const INBOUND_ENVIRONMENT: &[&str] = &[
     "CHAT_ATTACHMENTS_BUCKET",
     "CONTACTS_TABLE",
     "CONTACT_EVENTS_TABLE",
+    "CHAT_DISTRIBUTION_QUEUE_URL",
+    "CONNECTIONS_TABLE",
+    "WS_MANAGEMENT_ENDPOINT",
+];
+
+/// Every environment variable `chat-distributor` reads: the routing state (read only, as the
+/// routing functions name it), the conversations, and what a chat given to an agent tells.
+pub const DISTRIBUTOR_ENVIRONMENT: &[&str] = &[
+    "CONFIG_TABLE",
+    "USERS_TABLE",
+    "AUDIT_TABLE",
+    "AGENT_STATE_TABLE",
+    "AGENT_RESERVATIONS_TABLE",
+    "WAITING_CALLS_TABLE",
+    "LAST_AGENT_TABLE",
+    "CTI_COMMAND_QUEUE_URL",
+    "ROUTING_QUEUE_URL",
+    "AGENT_DESK_TABLE",
+    "CHAT_TABLE",
+    "CHATS_PER_AGENT",
+    "CONTACTS_TABLE",
+    "CONTACT_EVENTS_TABLE",
+    "CHAT_WEBHOOK_QUEUE_URL",
     "CONNECTIONS_TABLE",
     "WS_MANAGEMENT_ENDPOINT",
 ];

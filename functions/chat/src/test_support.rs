@@ -17,10 +17,12 @@ use linka_shared::{
     audit::{AuditAction, AuditContext, AuditRecord},
     auth::{Principal, Role},
     chat::{
-        channels::OutboundMessage, participant::ParticipantTokens, webhook::WebhookDelivery,
-        WebhookSchemes,
+        channels::OutboundMessage, distribution::ChatDistributionTrigger,
+        participant::ParticipantTokens, webhook::WebhookDelivery, WebhookSchemes,
     },
-    ports::{ChannelOutbox, ConfigStore, ConfigWrite, OutboxError, WebhookOutbox},
+    ports::{
+        ChannelOutbox, ChatDistributionOutbox, ConfigStore, ConfigWrite, OutboxError, WebhookOutbox,
+    },
     realtime::Connection,
     testing::{StaticJwks, TestIssuer},
     users::User,
@@ -49,6 +51,32 @@ impl WebhookOutbox for RecordingOutbox {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(delivery.clone());
+        Ok(())
+    }
+}
+
+/// Requests for automatic chat distribution, kept.
+#[derive(Default)]
+pub(crate) struct RecordingDistribution {
+    pub triggers: Mutex<Vec<ChatDistributionTrigger>>,
+}
+
+impl RecordingDistribution {
+    pub fn taken(&self) -> Vec<ChatDistributionTrigger> {
+        self.triggers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl ChatDistributionOutbox for RecordingDistribution {
+    async fn trigger(&self, trigger: &ChatDistributionTrigger) -> Result<(), OutboxError> {
+        self.triggers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(trigger.clone());
         Ok(())
     }
 }
@@ -90,6 +118,8 @@ pub(crate) struct Chat {
     pub contacts: InMemoryContactRecordStore,
     /// The conversations' lifecycle records.
     pub events: InMemoryContactEventLog,
+    /// Requests for automatic chat distribution.
+    pub distribution: Arc<RecordingDistribution>,
 }
 
 fn schedule(open: bool) -> Value {
@@ -177,6 +207,7 @@ pub(crate) async fn chat() -> Chat {
     let pushed = Arc::new(RecordingNotifier::new());
     let outbox = Arc::new(RecordingOutbox::default());
     let channel_outbox = Arc::new(RecordingChannelOutbox::default());
+    let distribution = Arc::new(RecordingDistribution::default());
     let contacts = InMemoryContactRecordStore::default();
     let events = InMemoryContactEventLog::new();
     let connections = InMemoryConnectionStore::default().with_connections([
@@ -195,6 +226,7 @@ pub(crate) async fn chat() -> Chat {
         channel_outbox: Some(channel_outbox.clone()),
         contacts: Some(Arc::new(contacts.clone())),
         events: Some(Arc::new(events.clone())),
+        distribution: Some(distribution.clone()),
     };
     Chat {
         conversations: ConversationDeps {
@@ -227,6 +259,7 @@ pub(crate) async fn chat() -> Chat {
         effects,
         contacts,
         events,
+        distribution,
     }
 }
 
@@ -247,6 +280,40 @@ impl Chat {
             .await
             .unwrap();
     }
+}
+
+/// A conversation API call.
+pub(crate) async fn api(
+    chat: &Chat,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    parts(
+        crate::conversation_api::handle(&chat.conversations, request(method, path, token, body))
+            .await,
+    )
+}
+
+/// A bot conversation (with a webhook) handed off to `chat`: its id.
+pub(crate) async fn queued_chat(chat: &Chat, client_token: &str) -> String {
+    let (status, started) = api(chat, "POST", "/api/chat/conversations", Some(&bot()), Some(json!({
+        "clientToken": client_token, "customer": {"name": "Jana Dvořáková", "email": "jana@example.cz"},
+        "initialMessage": "Dobrý den", "webhookUrl": "https://bot.example.cz/hook"
+    }))).await;
+    assert_eq!(status, 201, "{started}");
+    let id = started["conversationId"].as_str().unwrap().to_owned();
+    let (status, _) = api(
+        chat,
+        "POST",
+        &format!("/api/chat/conversations/{id}/handoff"),
+        Some(&bot()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+    id
 }
 
 pub(crate) fn bot() -> String {

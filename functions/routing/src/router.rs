@@ -26,6 +26,7 @@ use linka_shared::{
     callbacks::{
         on_lost_call, Callback, CallbackSource, LostCall, LostCallAction, NewCallback, Slot,
     },
+    chat::distribution::ChatDistributionTrigger,
     clients::{routing_facts, ClientStore},
     desk::AgentDesk,
     identifiers::normalize_czech_phone,
@@ -33,10 +34,10 @@ use linka_shared::{
     ivr_live::{input_for, lost_in_ivr, position_text, Awaiting, IvrCall},
     paging::PageCursor,
     ports::{
-        AgentDeskStore, CallbackStore, CallbackWriteError, ConfigStore, IvrCallStore,
-        IvrWriteError, OfferOutcome, RoutingSignals, RoutingStateStore, SignalError, StoreError,
-        UserDirectory, Versioned, VoicemailAudio, VoicemailStore, VoicemailWriteError,
-        WaitingGuard,
+        AgentDeskStore, CallbackStore, CallbackWriteError, ChatDistributionOutbox, ConfigStore,
+        IvrCallStore, IvrWriteError, OfferOutcome, OutboxError, RoutingSignals, RoutingStateStore,
+        SignalError, StoreError, UserDirectory, Versioned, VoicemailAudio, VoicemailStore,
+        VoicemailWriteError, WaitingGuard,
     },
     prompts::PromptResolver,
     routing::{
@@ -107,6 +108,8 @@ pub enum RouterError {
     Voicemail(#[source] StoreError),
     #[error(transparent)]
     WrapUp(#[from] WrapUpError),
+    #[error("failed to ask for a chat distribution")]
+    ChatDistribution(#[from] OutboxError),
 }
 
 /// What routing reads of the configuration.
@@ -237,6 +240,9 @@ pub struct Router<S, U, G> {
     /// The client database: the caller's status for rules and priority (IN-1); `None`: no
     /// client facts.
     pub clients: Option<Arc<dyn ClientStore>>,
+    /// Automatic chat distribution: told when an agent becomes available (they may take a chat
+    /// too); `None`: chats are not distributed from here.
+    pub chat_distribution: Option<Arc<dyn ChatDistributionOutbox>>,
 }
 
 fn read_store(error: StoreError) -> RouterError {
@@ -350,6 +356,7 @@ where
             ivr: None,
             desks: None,
             clients: None,
+            chat_distribution: None,
         }
     }
 
@@ -390,6 +397,25 @@ where
                 None
             }
         }
+    }
+
+    /// Agents who become available are also offered waiting chats (automatic distribution).
+    pub fn with_chat_distribution(mut self, outbox: Arc<dyn ChatDistributionOutbox>) -> Self {
+        self.chat_distribution = Some(outbox);
+        self
+    }
+
+    /// Asks chat distribution to serve the agent at `device` (became ready, or logged in to a
+    /// queue): nothing without a chat distribution outbox.
+    pub async fn tell_chats_agent_available(&self, device: &str) -> Result<(), RouterError> {
+        if let Some(outbox) = &self.chat_distribution {
+            outbox
+                .trigger(&ChatDistributionTrigger::Device {
+                    device: device.to_owned(),
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     /// Routing honours the queues agents logged out of at their desks.
@@ -581,6 +607,17 @@ where
     ) -> Result<(RoutingSnapshot, DeviceSince), RouterError> {
         let live = self.live_state().await?;
         snapshot_of(config, live, now)
+    }
+
+    /// The routing snapshot at `now` — queues with their members, every agent's presence and
+    /// the queues they logged out of, reservations, waiting calls — for decisions made outside
+    /// the call router (automatic chat distribution).
+    pub async fn current_snapshot(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<RoutingSnapshot, RouterError> {
+        let config = self.routing_config().await?;
+        Ok(self.snapshot(&config, now).await?.0)
     }
 
     /// The live state a snapshot is built from: presences, reservations, waiting calls and desk

@@ -34,7 +34,11 @@ where
 {
     let now = Utc::now();
     match trigger {
-        RoutingTrigger::AgentAvailable { device } => router.agent_available(device, now).await,
+        RoutingTrigger::AgentAvailable { device } => {
+            let handled = router.agent_available(device, now).await?;
+            router.tell_chats_agent_available(device).await?;
+            Ok(handled)
+        }
         RoutingTrigger::CallSettled {
             call_id,
             answered_by,

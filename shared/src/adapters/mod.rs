@@ -59,8 +59,8 @@ pub use prompts_s3::S3PromptStore;
 pub use routing_dynamodb::{DynamoRoutingStateStore, RoutingTables};
 pub use routing_memory::InMemoryRoutingStateStore;
 pub use sqs::{
-    SqsChannelOutbox, SqsCtiCommands, SqsJsonOutbox, SqsNoticePublisher, SqsRoutingSignals,
-    SqsRoutingTriggers, SqsWebhookOutbox, MAX_TRIGGER_DELAY_SECONDS,
+    SqsChannelOutbox, SqsChatDistribution, SqsCtiCommands, SqsJsonOutbox, SqsNoticePublisher,
+    SqsRoutingSignals, SqsRoutingTriggers, SqsWebhookOutbox, MAX_TRIGGER_DELAY_SECONDS,
 };
 pub use stats_dynamodb::{counter_updates, DynamoStatsStore};
 pub use stats_memory::InMemoryStatsStore;

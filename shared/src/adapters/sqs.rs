@@ -7,8 +7,8 @@ use aws_sdk_sqs::Client;
 use crate::{
     chat::webhook::WebhookDelivery,
     ports::{
-        ChannelOutbox, CtiCommands, NoticePublisher, OutboxError, PublishError, RoutingSignals,
-        RoutingTriggers, SignalError, WebhookOutbox,
+        ChannelOutbox, ChatDistributionOutbox, CtiCommands, NoticePublisher, OutboxError,
+        PublishError, RoutingSignals, RoutingTriggers, SignalError, WebhookOutbox,
     },
     realtime::BroadcastNotice,
 };
@@ -105,6 +105,21 @@ impl ChannelOutbox for SqsJsonOutbox {
         message: &crate::chat::channels::OutboundMessage,
     ) -> Result<(), OutboxError> {
         send_json(&self.client, &self.queue_url, message)
+            .await
+            .map_err(OutboxError)
+    }
+}
+
+/// [`ChatDistributionOutbox`] on `ChatDistributionQueue`.
+pub type SqsChatDistribution = SqsJsonOutbox;
+
+#[async_trait]
+impl ChatDistributionOutbox for SqsJsonOutbox {
+    async fn trigger(
+        &self,
+        trigger: &crate::chat::distribution::ChatDistributionTrigger,
+    ) -> Result<(), OutboxError> {
+        send_json(&self.client, &self.queue_url, trigger)
             .await
             .map_err(OutboxError)
     }

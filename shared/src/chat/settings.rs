@@ -36,6 +36,20 @@ pub struct ChatSettings {
     /// Conversations one agent holds at once (1…[`MAX_CHATS_PER_AGENT`]).
     #[serde(default)]
     pub chats_per_agent: Option<u8>,
+    /// How waiting chats reach agents; `None`: [`ChatDistribution::AgentsTake`].
+    #[serde(default)]
+    pub distribution: Option<ChatDistribution>,
+}
+
+/// How waiting chats reach agents (CHAT-2; see [`super::distribution`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ChatDistribution {
+    /// Agents take waiting chats from their queues' lists.
+    #[default]
+    AgentsTake,
+    /// Linka gives each waiting chat to one agent of its queue at once (skill, priority, load).
+    Automatic,
 }
 
 impl ChatSettings {
@@ -83,6 +97,11 @@ impl ChatSettings {
             .or(self.web_queue_id.as_ref())
             .cloned()
             .unwrap_or_else(|| default.to_owned())
+    }
+
+    /// Whether waiting chats are given to agents automatically.
+    pub fn distributes_automatically(&self) -> bool {
+        self.distribution == Some(ChatDistribution::Automatic)
     }
 
     /// How many conversations an agent may hold: the setting, else `default`.
@@ -147,14 +166,32 @@ mod tests {
         );
         assert_eq!(parse(json!({"queue": "x"})).unwrap_err().field, "queue");
         assert_eq!(
+            parse(json!({"distribution": "roundRobin"}))
+                .unwrap_err()
+                .field,
+            "distribution"
+        );
+        assert_eq!(
             parse(json!({"chatsPerAgent": 300})).unwrap_err().field,
             "chatsPerAgent"
         );
     }
 
     #[test]
+    fn when_distribution_is_automatic_should_say_so_and_default_to_agents_taking() {
+        assert!(!ChatSettings::default().distributes_automatically());
+        let settings = parse(json!({"distribution": "automatic"})).unwrap();
+        assert!(settings.distributes_automatically());
+        assert!(!parse(json!({"distribution": "agentsTake"}))
+            .unwrap()
+            .distributes_automatically());
+    }
+
+    #[test]
     fn when_every_field_is_null_should_mean_the_defaults() {
-        let settings = parse(json!({"webQueueId": null, "chatsPerAgent": null})).unwrap();
+        let settings =
+            parse(json!({"webQueueId": null, "chatsPerAgent": null, "distribution": null}))
+                .unwrap();
         assert_eq!(settings, ChatSettings::default());
         assert!(settings.validate().is_empty());
         assert_eq!(settings.queue_fields().count(), 0);

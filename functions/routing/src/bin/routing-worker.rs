@@ -6,9 +6,10 @@ use lambda_runtime::{run, service_fn, Error};
 use linka_shared::{
     adapters::{
         DynamoAgentDeskStore, DynamoAuditLog, DynamoCallbackStore, DynamoConfigStore,
-        DynamoRoutingStateStore, DynamoUserDirectory, SqsRoutingSignals,
+        DynamoRoutingStateStore, DynamoUserDirectory, SqsChatDistribution, SqsRoutingSignals,
     },
     aws::sdk_config,
+    config::{optional, ProcessEnv},
     telemetry,
 };
 use routing::{config::Config, router::Router, worker::function_handler};
@@ -51,6 +52,10 @@ async fn main() -> Result<(), Error> {
     }
     if let Some(table) = callbacks_table {
         router = router.with_callbacks(Arc::new(DynamoCallbackStore::from_sdk_config(&sdk, table)));
+    }
+    if let Some(url) = optional(&ProcessEnv, "CHAT_DISTRIBUTION_QUEUE_URL") {
+        router = router
+            .with_chat_distribution(Arc::new(SqsChatDistribution::from_sdk_config(&sdk, url)));
     }
     run(service_fn(|event| function_handler(&router, event))).await
 }
