@@ -12,7 +12,7 @@ const QUEUE_ID = `e2e-q-${RUN}`;
 const BAD_QUEUE_ID = `e2e-qb-${RUN}`;
 const USERNAME = `e2e-u-${RUN}`;
 const STARTED_AT = Date.now();
-const CHAT_DEFAULTS = { webQueueId: null, smsQueueId: null, emailQueueId: null, socialQueueId: null, chatsPerAgent: null };
+const CHAT_DEFAULTS = { webQueueId: null, smsQueueId: null, emailQueueId: null, socialQueueId: null, chatsPerAgent: null, distribution: null };
 
 
 /** yyyy-MM-dd of today + `days` in Europe/Prague. */
@@ -465,7 +465,8 @@ describe(`Linka administration at ${BASE_URL}`, () => {
       assert.equal(await sms.inputValue(), smsQueue);
       assert.equal(await limit.inputValue(), "5");
       assert.equal(await page.getByLabel("Webový chat", { exact: true }).inputValue(), "");
-      assert.deepEqual((await pageApi(page, "GET", "/api/admin/settings/chat")).body, { ...CHAT_DEFAULTS, smsQueueId: smsQueue, chatsPerAgent: 5 });
+      // Přidělování chatů was left as shown (agents take chats): saved as chosen.
+      assert.deepEqual((await pageApi(page, "GET", "/api/admin/settings/chat")).body, { ...CHAT_DEFAULTS, smsQueueId: smsQueue, chatsPerAgent: 5, distribution: "agentsTake" });
       // A queue the settings name cannot be deleted.
       assert.equal((await pageApi(page, "DELETE", `/api/admin/queues/${smsQueue}`)).status, 409);
       assert.deepEqual(await axeViolations(page), []);
@@ -480,6 +481,85 @@ describe(`Linka administration at ${BASE_URL}`, () => {
       await pageApi(page, "PUT", "/api/admin/settings/chat", original.body ?? CHAT_DEFAULTS);
       await pageApi(page, "DELETE", `/api/admin/queues/${smsQueue}`);
       await pageApi(page, "DELETE", `/api/admin/queues/${goneQueue}`);
+    }
+  });
+
+  test("when the admin chooses automatic chat distribution, should keep it after a reload and show a refused way at its field", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { page, errors } = await open();
+    await login(page, "admin");
+    const original = await pageApi(page, "GET", "/api/admin/settings/chat");
+    assert.equal(original.status, 200);
+    assert.equal((await pageApi(page, "PUT", "/api/admin/settings/chat", CHAT_DEFAULTS)).status, 200);
+    const distribution = page.getByLabel("Přidělování chatů", { exact: true });
+    const fieldError = page.locator('[data-testid="field-error"][data-field="distribution"]');
+    const save = page.getByTestId("chat-settings-save");
+    const saved = page.getByTestId("chat-settings-saved");
+    try {
+      await openAdminPage(page, "Nastavení chatu", "chat-settings-page");
+      await page.getByTestId("chat-settings-form").waitFor();
+      // Nothing stored: agents take chats themselves; the two ways offered, the rule explained at the field.
+      assert.equal(await distribution.inputValue(), "agentsTake");
+      assert.deepEqual(await distribution.locator("option").allTextContents(), ["Operátoři si chaty berou sami z fronty", "Automaticky operátorovi podle dovedností a vytížení"]);
+      const hintId = (await distribution.getAttribute("aria-describedby")).split(" ")[0];
+      assert.match(await page.locator(`[id="${hintId}"]`).textContent(), /úroveň dovedností.*priorita.*Připraven/);
+
+      // Automaticky, saved from the keyboard, kept after a reload.
+      await distribution.focus();
+      await distribution.selectOption("automatic");
+      await page.keyboard.press("Tab");
+      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "chat-settings-save");
+      await page.keyboard.press("Enter");
+      await saved.waitFor();
+      assert.equal(await saved.textContent(), "Nastavení chatu bylo uloženo.");
+      await page.reload();
+      await page.getByTestId("chat-settings-form").waitFor();
+      assert.equal(await distribution.inputValue(), "automatic");
+      assert.equal(await distribution.locator("option:checked").textContent(), "Automaticky operátorovi podle dovedností a vytížení");
+      assert.equal((await pageApi(page, "GET", "/api/admin/settings/chat")).body.distribution, "automatic");
+      assert.deepEqual(await axeViolations(page), []);
+
+      // A way this app does not know (as a newer back end might store it) is shown, not replaced;
+      // saving it, the back end refuses it (422) and the refusal is shown at the field.
+      await page.route("**/api/admin/settings/chat", async (route) => {
+        if (route.request().method() !== "GET") return route.continue();
+        const response = await route.fetch();
+        await route.fulfill({ response, json: { ...(await response.json()), distribution: "roundRobin" } });
+      });
+      await page.reload();
+      await page.getByTestId("chat-settings-form").waitFor();
+      assert.equal(await distribution.inputValue(), "roundRobin");
+      assert.equal(await distribution.locator("option:checked").textContent(), "roundRobin (neznámý způsob přidělování)");
+      await save.click();
+      await fieldError.waitFor();
+      assert.equal(await fieldError.textContent(), "Taková položka neexistuje.");
+      assert.equal(await distribution.getAttribute("aria-invalid"), "true");
+      assert.ok((await distribution.getAttribute("aria-describedby")).split(" ").includes(await fieldError.getAttribute("id")));
+      assert.equal(await distribution.inputValue(), "roundRobin");
+      assert.ok(await saved.isHidden());
+      await page.unroute("**/api/admin/settings/chat");
+      assert.equal((await pageApi(page, "GET", "/api/admin/settings/chat")).body.distribution, "automatic");
+
+      // Back to agents taking chats: the error goes, the choice is stored.
+      await distribution.selectOption("agentsTake");
+      await save.click();
+      await saved.waitFor();
+      assert.ok(await fieldError.isHidden());
+      assert.equal((await pageApi(page, "GET", "/api/admin/settings/chat")).body.distribution, "agentsTake");
+
+      // An unknown value sent to the API is refused with the field named.
+      const refused = await pageApi(page, "PUT", "/api/admin/settings/chat", { ...CHAT_DEFAULTS, distribution: "roundRobin" });
+      assert.equal(refused.status, 422);
+      assert.deepEqual(refused.body.errors.map((error) => error.field), ["distribution"]);
+
+      await page.getByTestId("lang-switch").click();
+      await page.getByRole("heading", { level: 1, name: "Chat settings" }).waitFor();
+      assert.equal(await page.getByLabel("Chat distribution", { exact: true }).locator("option:checked").textContent(), "Agents take chats from the queue themselves");
+      await page.getByTestId("lang-switch").click();
+      await page.getByRole("heading", { level: 1, name: "Nastavení chatu" }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.unroute("**/api/admin/settings/chat").catch(() => undefined);
+      await pageApi(page, "PUT", "/api/admin/settings/chat", original.body ?? CHAT_DEFAULTS);
     }
   });
 

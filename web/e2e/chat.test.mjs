@@ -8,8 +8,10 @@
 // the SMS counter, and an SMS and an e-mail sent from the client card and the Chaty panel; a
 // chat's contact record (note, category, client assigned) and its channel in the histories;
 // Předat to a queue and to a colleague chosen with their live presence (a colleague at the chat
-// limit refused), Přizvat vedoucího. The widget's "Operátor píše…" on the agent's typing push
-// runs everywhere against a routed conversation API and socket (the mock has neither).
+// limit refused), Přizvat vedoucího; a chat Linka assigns automatically (the mock hook
+// chat-assign standing in for the distribution) marked, announced and opened. The widget's
+// "Operátor píše…" on the agent's typing push runs everywhere against a routed conversation API
+// and socket (the mock has neither).
 // On both: the admin prepares an e-mail template (an unknown placeholder refused), an agent starts
 // an e-mail from it. On the real stack also a customer's SMS, injected as End User Messaging
 // publishes it (scripts/channels.py), taken and answered at the desk, the answer read back from
@@ -213,6 +215,75 @@ describe(`Linka chats at the desk at ${BASE_URL}`, () => {
     await second.page.getByTestId("desk-chat-transcript").locator('li[data-from="customer"]').filter({ hasText: "Děkuji!" }).waitFor();
     assert.deepEqual(first.errors, []);
     assert.deepEqual(second.errors, []);
+  });
+
+  test("when Linka assigns a chat to the agent automatically, should mark it new, announce it and open it when no chat is open (mock)", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const { page, errors } = await open();
+    await login(page, "agent03");
+    if ((await pageApi(page, "GET", "/api/mock/desk")).status !== 200) {
+      t.skip("the mock's hook stands in for the stack's automatic distribution (its own tests: shared/src/chat/distribution.rs)");
+      return;
+    }
+    await openDesk(page);
+    const customerChat = async (name, text) => {
+      const answer = await pageApi(page, "POST", "/api/mock/desk/chat", { customer: { name }, text });
+      assert.equal(answer.status, 201);
+      return answer.body.conversationId;
+    };
+    /** Linka's distribution gives the waiting chat to agent03 (its push as on the stack). */
+    const assign = async (conversationId) => {
+      const answer = await pageApi(page, "POST", "/api/mock/desk/chat-assign", { conversationId, username: "agent03" });
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    };
+    const announcement = page.locator('[aria-live="polite"] [data-testid="desk-message"]');
+    const openChat = page.getByTestId("desk-chat");
+
+    // The agent still takes a waiting chat by hand: opened, neither marked nor announced.
+    const taken = await customerChat("Karel Novák", "Dobrý den, jak změním adresu?");
+    await page.getByTestId(`desk-chat-accept-${taken}`).click();
+    await page.locator(`[data-testid="desk-chat"][data-id="${taken}"]`).waitFor();
+
+    // A chat assigned while another is open: marked "nový chat" and announced; the open one stays.
+    const second = await customerChat("Alena Malá", "Dobrý den, potřebuji potvrzení o pojištění.");
+    await assign(second);
+    await page.getByTestId(`desk-chat-new-${second}`).waitFor();
+    assert.equal(await page.getByTestId(`desk-chat-new-${second}`).textContent(), "nový chat");
+    assert.equal(await announcement.textContent(), "Byl vám přidělen nový chat: Alena Malá.");
+    assert.equal(await openChat.getAttribute("data-id"), taken);
+    assert.equal(await page.getByTestId(`desk-chat-new-${taken}`).count(), 0, "a chat the agent took is not marked");
+    assert.match(await page.getByTestId("desk-chats-mine").textContent(), /Moje chaty \(2 z 3\)/);
+
+    // No chat open: the next one assigned opens at once, marked and announced; the focus stays put.
+    await page.getByTestId("desk-chat-end").click();
+    await openChat.waitFor({ state: "detached" });
+    await page.getByTestId("desk-chats-new-sms").focus();
+    const third = await customerChat("Ivana Dušková", "Dobrý den, mám dotaz k platbě.");
+    await assign(third);
+    await page.locator(`[data-testid="desk-chat"][data-id="${third}"]`).waitFor();
+    await page.getByTestId("desk-chat-transcript").locator('li[data-from="customer"]').filter({ hasText: "dotaz k platbě" }).waitFor();
+    await page.getByTestId(`desk-chat-new-${third}`).waitFor();
+    assert.equal(await announcement.textContent(), "Byl vám přidělen nový chat: Ivana Dušková.");
+    assert.equal(await focused(page), "desk-chats-new-sms");
+    assert.equal(await page.getByTestId(`desk-chat-open-${third}`).getAttribute("aria-current"), "true");
+    assert.deepEqual(await axeViolations(page), []);
+
+    // Answering the chat attends to it: no longer marked.
+    await page.getByTestId("desk-chat-input").fill("Dobrý den, rád pomohu.");
+    await page.getByTestId("desk-chat-input").press("Enter");
+    await page.getByTestId("desk-chat-transcript").locator('li[data-from="agent"]').filter({ hasText: "rád pomohu" }).waitFor();
+    await page.getByTestId(`desk-chat-new-${third}`).waitFor({ state: "detached" });
+
+    // From the keyboard: the other new chat opened from Moje chaty, its mark gone.
+    await page.getByTestId(`desk-chat-open-${second}`).focus();
+    await page.keyboard.press("Enter");
+    await page.locator(`[data-testid="desk-chat"][data-id="${second}"]`).waitFor();
+    await page.getByTestId(`desk-chat-new-${second}`).waitFor({ state: "detached" });
+    assert.equal(await focused(page), "desk-chat-input");
+
+    // A chat already given out is not given again.
+    assert.equal((await pageApi(page, "POST", "/api/mock/desk/chat-assign", { conversationId: second, username: "agent03" })).status, 409);
+    for (const id of [second, third]) await pageApi(page, "POST", `/api/desk/chats/${id}/end`);
+    assert.deepEqual(errors, []);
   });
 
   test("SMS, e-mail and Messenger chats: badges, subject, attachment, SMS counter; an SMS and an e-mail from the client card and the panel (mock)", { timeout: TEST_TIMEOUT_MS }, async (t) => {

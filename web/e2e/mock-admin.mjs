@@ -7,8 +7,9 @@
 //     the desk lists the active ones through `mailTemplates()`, see mock-desk.mjs)
 //   /api/admin/settings/icis-link            GET, PUT
 //   /api/admin/settings/chat                 GET (every field null until set), PUT (queues must
-//                                            exist, chatsPerAgent 1..10; a queue named here
-//                                            cannot be deleted: 409 queue-in-use)
+//                                            exist, chatsPerAgent 1..10, distribution agentsTake|
+//                                            automatic|null; a queue named here cannot be
+//                                            deleted: 409 queue-in-use)
 //   /api/admin/audit?from&to&actor&limit&cursor  newest first (SEC-3)
 //   /api/admin/ivrs[/{ivrId}], POST /api/admin/ivrs/validate → {valid, problems}   (issue 5)
 //   /api/admin/queues/{queueId}/routing, /api/admin/routing/plan, /api/admin/routing/devices
@@ -45,7 +46,9 @@ const E164 = /^\+[1-9]\d{7,14}$/;
 const TARGET_FIELDS = { queue: "queueId", extension: "extension", external: "number", agent: "username", mobile: "number", ivr: "ivrId" };
 
 const CHAT_QUEUE_FIELDS = ["webQueueId", "smsQueueId", "emailQueueId", "socialQueueId"];
-const CHAT_DEFAULTS = { webQueueId: null, smsQueueId: null, emailQueueId: null, socialQueueId: null, chatsPerAgent: null };
+const CHAT_DEFAULTS = { webQueueId: null, smsQueueId: null, emailQueueId: null, socialQueueId: null, chatsPerAgent: null, distribution: null };
+/** The chat setting `distribution` (ChatDistribution in shared/src/chat/settings.rs); null = agentsTake. */
+const CHAT_DISTRIBUTIONS = ["agentsTake", "automatic"];
 
 const isObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
 const b64 = (text) => Buffer.from(text, "utf8").toString("base64url");
@@ -869,7 +872,7 @@ export function createAdminApi({ users, send, problem, readBody }) {
         // As shared/src/chat/settings.rs: the shape first, then (only when it is right) whether
         // each queue named exists.
         const errors = [];
-        checkKnown(body, [...CHAT_QUEUE_FIELDS, "chatsPerAgent"], errors);
+        checkKnown(body, Object.keys(CHAT_DEFAULTS), errors);
         for (const key of CHAT_QUEUE_FIELDS) {
           const value = body[key];
           if (value !== undefined && value !== null && (typeof value !== "string" || !ID.test(value))) {
@@ -883,6 +886,13 @@ export function createAdminApi({ users, send, problem, readBody }) {
           else if (!Number.isInteger(limit)) errors.push({ field: "chatsPerAgent", message: `invalid type: ${JSON.stringify(limit)}, expected u8` });
           else if (limit < 1 || limit > 10) errors.push({ field: "chatsPerAgent", message: "must be between 1 and 10" });
         }
+        // serde's words for a value that is not one of the enum's.
+        const distribution = body.distribution;
+        if (typeof distribution === "string" && !CHAT_DISTRIBUTIONS.includes(distribution)) {
+          errors.push({ field: "distribution", message: `unknown variant \`${distribution}\`, expected \`agentsTake\` or \`automatic\`` });
+        } else if (distribution !== undefined && distribution !== null && typeof distribution !== "string") {
+          errors.push({ field: "distribution", message: `invalid type: ${JSON.stringify(distribution)}, expected enum ChatDistribution` });
+        }
         if (!errors.length) {
           for (const key of CHAT_QUEUE_FIELDS) {
             const value = body[key];
@@ -890,7 +900,7 @@ export function createAdminApi({ users, send, problem, readBody }) {
           }
         }
         if (errors.length) return invalid(res, errors), done("config.update", "settings/chat", 422), true;
-        chatSettings = { ...CHAT_DEFAULTS, ...Object.fromEntries([...CHAT_QUEUE_FIELDS, "chatsPerAgent"].map((key) => [key, body[key] ?? null])) };
+        chatSettings = { ...CHAT_DEFAULTS, ...Object.fromEntries(Object.keys(CHAT_DEFAULTS).map((key) => [key, body[key] ?? null])) };
         send(res, 200, chatSettings);
         done("config.update", "settings/chat", 200);
         return true;

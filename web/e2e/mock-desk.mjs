@@ -34,6 +34,11 @@
 //   POST /api/mock/desk/chat {customer, text, queueId?, channel?, subject?, social?, attachments?:
 //        [{name, contentType, size}]}            a customer starts a conversation (waiting)
 //   POST /api/mock/desk/chat-message {conversationId, text}  the customer writes
+//   POST /api/mock/desk/chat-assign {conversationId, username}  Linka's automatic distribution
+//        (chat setting `distribution: automatic`) gives a waiting chat to the agent: 200, 409
+//        chat-taken when it is not waiting, 409 chat-limit when the agent holds the most allowed
+//   Chat pushes carry what the stack's carry (ChatEffects::status): {type:"chat",
+//   conversationId, status, queueId?, agent?}; an automatic assignment's is as an accept's.
 //   GET  /api/mock/desk/outbox                   the SMS and e-mails sent from the desk
 // Every conversation is a contact record `chat:<conversationId>` (channel chat|sms|email|social),
 // kept up to date as it changes (taken, transferred, ended): notes, category and client through
@@ -552,6 +557,10 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
     chat.updatedAt = message.at;
     return message;
   }
+  /** The `chat` push of a changed conversation, as the stack words it (queueId and agent when it has them). */
+  function chatPush(chat) {
+    return { type: "chat", conversationId: chat.conversationId, status: chat.status, ...(chat.queueId ? { queueId: chat.queueId } : {}), ...(chat.agent ? { agent: chat.agent } : {}) };
+  }
   function chatView(chat) {
     const { messages, startedBy, ...rest } = chat;
     return { ...rest, contactId: `chat:${chat.conversationId}`, lastSeq: messages.length };
@@ -657,7 +666,7 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
     message.clientMessageId = body.clientMessageId;
     if (subject) message.subject = subject;
     deliver(chat, message);
-    push(me, { type: "chat", conversationId: chat.conversationId, status: chat.status, agent: me });
+    push(me, chatPush(chat));
     return send(res, 201, { conversation: chatView(chat), message });
   }
 
@@ -694,7 +703,7 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
       if (chat.status !== "queued") return problem(res, 409, "chat-taken", "Somebody took it.");
       Object.assign(chat, { status: "assigned", agent: me });
       syncRecord(chat);
-      push(null, { type: "chat", conversationId: chat.conversationId, status: chat.status, agent: me });
+      push(null, chatPush(chat));
       return send(res, 200, chatView(chat));
     }
     if (chat.agent !== me) return problem(res, 403, "not-your-chat", "Another agent's chat.");
@@ -736,7 +745,7 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
         Object.assign(chat, { status: "queued", queueId: body.queueId });
       }
       syncRecord(chat);
-      push(null, { type: "chat", conversationId: chat.conversationId, status: chat.status, ...(chat.agent ? { agent: chat.agent } : { queueId: chat.queueId }) });
+      push(null, chatPush(chat));
       return send(res, 200, chatView(chat));
     }
     if (action === "invite") {
@@ -750,14 +759,14 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
       chat.invited = [...new Set([...(chat.invited ?? []), body.username])];
       chat.updatedAt = iso();
       syncRecord(chat);
-      push(null, { type: "chat", conversationId: chat.conversationId, status: chat.status, agent: chat.agent });
+      push(null, chatPush(chat));
       return send(res, 200, chatView(chat));
     }
     if (action === "end") {
       chatMessage(chat, "system", "Konverzace byla ukončena.");
       Object.assign(chat, { status: "ended" });
       syncRecord(chat);
-      push(null, { type: "chat", conversationId: chat.conversationId, status: chat.status });
+      push(null, chatPush(chat));
       return send(res, 200, chatView(chat));
     }
     return problem(res, 404, "not-found", "Not found.");
@@ -1062,8 +1071,22 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
       const conversationId = chat.conversationId;
       if (typeof body.text === "string") withAttachments(chatMessage(chat, "customer", body.text), body.attachments);
       if (channel === "web") chatMessage(chat, "system", "Předáváme vás operátorovi.");
-      push(null, { type: "chat", conversationId, status: "queued", queueId: chat.queueId });
+      push(null, chatPush(chat));
       return send(res, 201, { conversationId });
+    }
+    if (action === "chat-assign") {
+      // As the chat function carries out a distribution plan: the same conditional take as an accept.
+      const chat = conversations.get(body.conversationId);
+      if (!chat) return problem(res, 404, "conversation-not-found", "No such conversation.");
+      const roles = users.get(body.username)?.roles ?? [];
+      if (!roles.includes("agent")) return problem(res, 422, "validation-failed", "username.", { errors: [{ field: "username", message: "must be an active agent" }] });
+      if (chat.status !== "queued") return problem(res, 409, "chat-taken", "The chat is not waiting.");
+      const held = [...conversations.values()].filter((other) => other.status === "assigned" && other.agent === body.username).length;
+      if (held >= CHAT_LIMIT) return problem(res, 409, "chat-limit", `${held} chats are held already, the most allowed.`);
+      Object.assign(chat, { status: "assigned", agent: body.username });
+      syncRecord(chat);
+      push(null, chatPush(chat));
+      return send(res, 200, chatView(chat));
     }
     if (action === "chat-message") {
       const chat = conversations.get(body.conversationId);

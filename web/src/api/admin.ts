@@ -226,7 +226,7 @@ export async function putIcisLink(api: ApiClient, urlTemplate: string): Promise<
   return typeof r["urlTemplate"] === "string" ? r["urlTemplate"] : null;
 }
 
-/** The chat settings (CHAT-2, OMNI-1…3): each text channel's queue and the chats per agent. */
+/** The chat settings (CHAT-2, OMNI-1…3): each text channel's queue, the chats per agent and their distribution. */
 export interface ChatSettings {
   /** Web chats and the chatbot's hand-offs; null = the deployment's default queue. */
   webQueueId: string | null;
@@ -238,10 +238,21 @@ export interface ChatSettings {
   socialQueueId: string | null;
   /** Conversations one agent holds at once (1–10); null = the default (3). */
   chatsPerAgent: number | null;
+  /**
+   * How waiting chats reach agents, one of CHAT_DISTRIBUTIONS: `agentsTake` (they take them
+   * from the queue list) or `automatic` (Linka gives each to one agent of its queue); null =
+   * `agentsTake`. Another string is a value this app does not know, kept as read so that a
+   * save never silently replaces it.
+   */
+  distribution: string | null;
 }
 
 export const CHAT_QUEUE_FIELDS = ["webQueueId", "smsQueueId", "emailQueueId", "socialQueueId"] as const;
 export type ChatQueueField = (typeof CHAT_QUEUE_FIELDS)[number];
+
+/** The ways of chat distribution the back end takes (the first is the default). */
+export const CHAT_DISTRIBUTIONS = ["agentsTake", "automatic"] as const;
+export type ChatDistribution = (typeof CHAT_DISTRIBUTIONS)[number];
 
 /** Reads the settings leniently: anything missing or of another type is null (the default). */
 export function readChatSettings(value: unknown): ChatSettings {
@@ -254,6 +265,7 @@ export function readChatSettings(value: unknown): ChatSettings {
     emailQueueId: id("emailQueueId"),
     socialQueueId: id("socialQueueId"),
     chatsPerAgent: typeof limit === "number" && Number.isInteger(limit) ? limit : null,
+    distribution: typeof r["distribution"] === "string" && r["distribution"] !== "" ? r["distribution"] : null,
   };
 }
 

@@ -1,7 +1,8 @@
 // Nastavení chatu (CHAT-2, OMNI-1…3) as plain strings ↔ the body of PUT /api/admin/settings/chat
-// (pure, no DOM). An empty field means the default: null in the body.
+// (pure, no DOM). An empty field means the default: null in the body. Přidělování chatů is
+// always one of its choices (nothing stored shows as the default, agentsTake).
 
-import { CHAT_QUEUE_FIELDS, type ChatSettings, type Json } from "../api/admin";
+import { CHAT_DISTRIBUTIONS, CHAT_QUEUE_FIELDS, type ChatDistribution, type ChatSettings, type Json } from "../api/admin";
 import type { FieldError } from "../api/problem";
 
 export interface ChatSettingsForm {
@@ -11,6 +12,8 @@ export interface ChatSettingsForm {
   socialQueueId: string;
   /** As typed: "" = the default. */
   chatsPerAgent: string;
+  /** Přidělování chatů: agentsTake, automatic, or a stored value this app does not know. */
+  distribution: string;
 }
 
 export function chatSettingsToForm(settings: ChatSettings): ChatSettingsForm {
@@ -20,6 +23,7 @@ export function chatSettingsToForm(settings: ChatSettings): ChatSettingsForm {
     emailQueueId: settings.emailQueueId ?? "",
     socialQueueId: settings.socialQueueId ?? "",
     chatsPerAgent: settings.chatsPerAgent === null ? "" : String(settings.chatsPerAgent),
+    distribution: settings.distribution ?? CHAT_DISTRIBUTIONS[0],
   };
 }
 
@@ -38,6 +42,9 @@ export function formToChatSettings(form: ChatSettingsForm): Json {
   }
   const limit = form.chatsPerAgent.trim();
   body["chatsPerAgent"] = limit === "" ? null : WHOLE.test(limit) ? Number(limit) : limit;
+  // The choice as it is: a value the back end does not know is its to refuse (at the field).
+  const distribution = form.distribution.trim();
+  body["distribution"] = distribution === "" ? null : distribution;
   return body;
 }
 
@@ -68,5 +75,21 @@ export function queueChoices(queues: readonly { queueId: string; name?: string }
   if (current !== "" && !queues.some((queue) => queue.queueId === current)) {
     choices.push({ value: current, label: null, missing: true });
   }
+  return choices;
+}
+
+export interface DistributionChoice {
+  value: string;
+  /** One of the ways the back end takes; null for a stored value this app does not know. */
+  known: ChatDistribution | null;
+}
+
+/**
+ * The options of Přidělování chatů: the ways the back end takes, the default first, and the
+ * current value when it is none of them (so that it is shown and never silently replaced).
+ */
+export function distributionChoices(current: string): DistributionChoice[] {
+  const choices: DistributionChoice[] = CHAT_DISTRIBUTIONS.map((value) => ({ value, known: value }));
+  if (current !== "" && !choices.some((choice) => choice.value === current)) choices.push({ value: current, known: null });
   return choices;
 }

@@ -317,7 +317,7 @@ export const cs = {
   "icis.saved": "Odkaz do ICIS byl uložen.",
 
   "chatSettings.title": "Nastavení chatu",
-  "chatSettings.intro": "Do které fronty přicházejí webové chaty, SMS, e-maily a zprávy ze sociálních sítí a kolik konverzací má jeden operátor najednou. Nevyplněný údaj znamená výchozí nastavení.",
+  "chatSettings.intro": "Do které fronty přicházejí webové chaty, SMS, e-maily a zprávy ze sociálních sítí, kolik konverzací má jeden operátor najednou a jak se čekající chaty operátorům přidělují. Nevyplněný údaj znamená výchozí nastavení.",
   "chatSettings.queues": "Fronty kanálů",
   "chatSettings.default": "— výchozí —",
   "chatSettings.missingQueue": "{id} (neexistuje)",
@@ -331,6 +331,11 @@ export const cs = {
   "chatSettings.socialQueueHint": "Fronta příchozích zpráv z Messengeru. Výchozí je fronta webového chatu.",
   "chatSettings.chatsPerAgent": "Konverzací na operátora",
   "chatSettings.chatsPerAgentHint": "Kolik konverzací má jeden operátor najednou, 1 až 10. Nevyplněno = výchozí (3).",
+  "chatSettings.distribution": "Přidělování chatů",
+  "chatSettings.distribution.agentsTake": "Operátoři si chaty berou sami z fronty",
+  "chatSettings.distribution.automatic": "Automaticky operátorovi podle dovedností a vytížení",
+  "chatSettings.distribution.unknown": "{value} (neznámý způsob přidělování)",
+  "chatSettings.distributionHint": "Při automatickém přidělování dostane čekající chat hned operátor jeho fronty, který je do ní na Pracovišti přihlášen, není na přestávce ani odhlášen a nemá plný počet konverzací (přednost má vyšší úroveň dovedností, pak vyšší priorita, méně otevřených chatů, stav Připraven a nejdelší nečinnost); když takový není, chat počká, až se některý operátor uvolní, přepne na Připraven nebo se do fronty přihlásí.",
   "chatSettings.queuesFailed": "Seznam front se nepodařilo načíst; nabízí se jen uložené fronty a výchozí nastavení.",
   "chatSettings.saved": "Nastavení chatu bylo uloženo.",
 

@@ -315,7 +315,7 @@ export const en: Messages = {
   "icis.saved": "The ICIS link has been saved.",
 
   "chatSettings.title": "Chat settings",
-  "chatSettings.intro": "Which queue web chats, SMS, e-mails and social-network messages enter, and how many conversations one agent holds at once. A field left empty means the default.",
+  "chatSettings.intro": "Which queue web chats, SMS, e-mails and social-network messages enter, how many conversations one agent holds at once and how waiting chats reach agents. A field left empty means the default.",
   "chatSettings.queues": "Channel queues",
   "chatSettings.default": "— default —",
   "chatSettings.missingQueue": "{id} (does not exist)",
@@ -329,6 +329,11 @@ export const en: Messages = {
   "chatSettings.socialQueueHint": "The queue of inbound Messenger messages. The default is the web chat's queue.",
   "chatSettings.chatsPerAgent": "Conversations per agent",
   "chatSettings.chatsPerAgentHint": "How many conversations one agent holds at once, 1 to 10. Empty = the default (3).",
+  "chatSettings.distribution": "Chat distribution",
+  "chatSettings.distribution.agentsTake": "Agents take chats from the queue themselves",
+  "chatSettings.distribution.automatic": "Automatically to an agent by skills and load",
+  "chatSettings.distribution.unknown": "{value} (unknown way of distribution)",
+  "chatSettings.distributionHint": "With automatic distribution, a waiting chat goes at once to an agent of its queue who is logged in to it at the desk, not on a break or logged out, and below the chat limit (higher skill level first, then higher priority, fewer open chats, Ready, longest idle); when there is none, the chat waits until an agent frees up, becomes ready or logs in to the queue.",
   "chatSettings.queuesFailed": "The list of queues could not be read; only the stored queues and the default are offered.",
   "chatSettings.saved": "The chat settings have been saved.",
 

@@ -1,9 +1,18 @@
-// Nastavení chatu (CHAT-2, OMNI-1…3): the queue of each text channel and how many conversations
-// one agent holds at once; one document, GET/PUT /api/admin/settings/chat.
+// Nastavení chatu (CHAT-2, OMNI-1…3): the queue of each text channel, how many conversations
+// one agent holds at once and how waiting chats reach agents (Přidělování chatů: agents take
+// them, or Linka gives each to one agent automatically); one document, GET/PUT
+// /api/admin/settings/chat.
 
-import { CHAT_QUEUE_FIELDS, getChatSettings, putChatSettings, queues, type ChatQueueField, type Queue } from "../api/admin";
+import { CHAT_QUEUE_FIELDS, getChatSettings, putChatSettings, queues, type ChatDistribution, type ChatQueueField, type Queue } from "../api/admin";
 import type { Problem } from "../api/problem";
-import { chatSettingsToForm, checkChatSettingsForm, formToChatSettings, queueChoices, type ChatSettingsForm } from "../forms/chat-settings-form";
+import {
+  chatSettingsToForm,
+  checkChatSettingsForm,
+  distributionChoices,
+  formToChatSettings,
+  queueChoices,
+  type ChatSettingsForm,
+} from "../forms/chat-settings-form";
 import type { MessageKey } from "../i18n";
 import { h } from "../ui/dom";
 import { field, FormErrors, pageSection, select, statusLine, textInput } from "./form";
@@ -17,8 +26,20 @@ const QUEUE_TEXTS: Readonly<Record<ChatQueueField, { label: MessageKey; hint: Me
   socialQueueId: { label: "chatSettings.socialQueueId", hint: "chatSettings.socialQueueHint" },
 };
 
+const DISTRIBUTION_TEXTS: Readonly<Record<ChatDistribution, MessageKey>> = {
+  agentsTake: "chatSettings.distribution.agentsTake",
+  automatic: "chatSettings.distribution.automatic",
+};
+
 export class ChatSettingsView implements View {
-  #form: ChatSettingsForm = chatSettingsToForm({ webQueueId: null, smsQueueId: null, emailQueueId: null, socialQueueId: null, chatsPerAgent: null });
+  #form: ChatSettingsForm = chatSettingsToForm({
+    webQueueId: null,
+    smsQueueId: null,
+    emailQueueId: null,
+    socialQueueId: null,
+    chatsPerAgent: null,
+    distribution: null,
+  });
   #queues: Queue[] = [];
   #queuesFailed = false;
   #loaded = false;
@@ -88,6 +109,21 @@ export class ChatSettingsView implements View {
           "data-testid": "chat-chatsPerAgent",
         }),
         { hint: t("chatSettings.chatsPerAgentHint") },
+      ),
+      field(
+        errors,
+        "distribution",
+        t("chatSettings.distribution"),
+        select(
+          form.distribution,
+          distributionChoices(form.distribution).map((choice) => ({
+            value: choice.value,
+            label: choice.known ? t(DISTRIBUTION_TEXTS[choice.known]) : t("chatSettings.distribution.unknown", { value: choice.value }),
+          })),
+          (value) => (form.distribution = value),
+          { "data-testid": "chat-distribution" },
+        ),
+        { hint: t("chatSettings.distributionHint") },
       ),
       h(
         "div",

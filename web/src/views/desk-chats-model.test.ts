@@ -5,6 +5,7 @@ import { fieldErrorMessage } from "../forms/field-errors";
 import { deskCs } from "../i18n/desk-cs";
 import { deskEn } from "../i18n/desk-en";
 import {
+  ArrivalTracker,
   chatContactId,
   chatHeading,
   chatProblemKey,
@@ -179,6 +180,92 @@ describe("Předat and Přizvat vedoucího (CHAT-2)", () => {
     for (const key of keys) {
       expect(key in deskCs, key).toBe(true);
       expect(key in deskEn, key).toBe(true);
+    }
+  });
+});
+
+describe("chats given to the agent", () => {
+  const ME = "agent03";
+  const assigned = (conversationId: string, extra: Record<string, unknown> = {}) => ({ type: "chat", conversationId, status: "assigned", queueId: "kkc-obecne", agent: ME, ...extra });
+
+  it("when a chat is pushed as assigned to me and the lists then hold it, should say it arrived once and mark it new", () => {
+    const arrivals = new ArrivalTracker();
+    expect(arrivals.push(assigned("c-1"), ME, [])).toBe(true);
+    // A read answered before the chat was mine: nothing yet, still expected.
+    expect(arrivals.read([])).toEqual([]);
+    expect(arrivals.read(["c-0", "c-1"])).toEqual(["c-1"]);
+    expect(arrivals.isNew("c-1")).toBe(true);
+    expect(arrivals.isNew("c-0")).toBe(false);
+    // Read again (another push): not a second arrival, still marked.
+    expect(arrivals.read(["c-0", "c-1"])).toEqual([]);
+    expect(arrivals.isNew("c-1")).toBe(true);
+  });
+
+  it("when I accept a chat myself, should not take its assigned push for a chat given to me, whichever comes first", () => {
+    const arrivals = new ArrivalTracker();
+    arrivals.taking("c-2");
+    expect(arrivals.push(assigned("c-2"), ME, [])).toBe(false);
+    expect(arrivals.read(["c-2"])).toEqual([]);
+    expect(arrivals.isNew("c-2")).toBe(false);
+    // The push before the request's answer, the read after it.
+    const other = new ArrivalTracker();
+    other.taking("c-3");
+    other.push(assigned("c-3"), ME, []);
+    expect(other.read(["c-3"])).toEqual([]);
+  });
+
+  it("when my accept is refused, should count a later assignment of the chat again", () => {
+    const arrivals = new ArrivalTracker();
+    arrivals.taking("c-4");
+    arrivals.notTaken("c-4");
+    expect(arrivals.push(assigned("c-4"), ME, [])).toBe(true);
+    expect(arrivals.read(["c-4"])).toEqual(["c-4"]);
+  });
+
+  it("when the push is not an assignment to me of a chat I do not hold, should not count it", () => {
+    const arrivals = new ArrivalTracker();
+    expect(arrivals.push(assigned("c-5", { agent: "agent02" }), ME, [])).toBe(false);
+    expect(arrivals.push(assigned("c-5", { status: "queued", agent: undefined }), ME, [])).toBe(false);
+    expect(arrivals.push(assigned("c-6"), ME, ["c-6"])).toBe(false);
+    expect(arrivals.push({ type: "chat-message", conversationId: "c-7", status: "assigned", queueId: "q", agent: ME }, ME, [])).toBe(false);
+    expect(arrivals.push(assigned(""), ME, [])).toBe(false);
+    // A conversation the agent opened (Nová SMS / Nový e-mail) has no queue: pushed without one.
+    expect(arrivals.push(assigned("c-8", { queueId: undefined }), ME, [])).toBe(false);
+    expect(arrivals.read(["c-5", "c-6", "c-7", "c-8"])).toEqual([]);
+  });
+
+  it("when a colleague hands me a chat I once took myself and gave away, should count it as given to me", () => {
+    const arrivals = new ArrivalTracker();
+    arrivals.taking("c-9");
+    arrivals.push(assigned("c-9"), ME, []);
+    arrivals.read(["c-9"]);
+    // Transferred to agent02 (its push says so), later back to me by agent02.
+    arrivals.push(assigned("c-9", { agent: "agent02" }), ME, ["c-9"]);
+    expect(arrivals.push(assigned("c-9"), ME, [])).toBe(true);
+    expect(arrivals.read(["c-9"])).toEqual(["c-9"]);
+  });
+
+  it("when I open the new chat from the list or answer it, or it leaves me, should no longer mark it", () => {
+    const arrivals = new ArrivalTracker();
+    for (const id of ["c-10", "c-11"]) arrivals.push(assigned(id), ME, []);
+    expect(arrivals.read(["c-10", "c-11"])).toEqual(["c-10", "c-11"]);
+    arrivals.seen("c-10");
+    expect(arrivals.isNew("c-10")).toBe(false);
+    expect(arrivals.isNew("c-11")).toBe(true);
+    arrivals.read([]);
+    expect(arrivals.isNew("c-11")).toBe(false);
+    arrivals.push(assigned("c-12"), ME, []);
+    arrivals.read(["c-12"]);
+    arrivals.push({ type: "chat", conversationId: "c-12", status: "ended", queueId: "kkc-obecne", agent: ME }, ME, ["c-12"]);
+    expect(arrivals.isNew("c-12")).toBe(false);
+  });
+
+  it("when a chat is given to me, should have its announcement and mark in Czech and in English", () => {
+    expect(deskCs["desk.chats.assignedToYou"]).toBe("Byl vám přidělen nový chat: {who}.");
+    expect(deskEn["desk.chats.assignedToYou"]).toBe("A new chat was assigned to you: {who}.");
+    for (const key of ["desk.chats.assignedToYouMany", "desk.chats.assignedNew"] as const) {
+      expect(deskCs[key], key).toBeTruthy();
+      expect(deskEn[key], key).toBeTruthy();
     }
   });
 });

@@ -191,3 +191,73 @@ export function chatProblemKey(problem: Problem, action: ChatAction | null): str
   if (action === "invite" && fields.includes("username")) return "desk.chats.problem.notSupervisor";
   return null;
 }
+
+// ---- Chats given to the agent (automatic distribution, CHAT-2; a colleague's Předat) ----
+
+/**
+ * Which chats came to the agent without their own doing, so that the desk makes them
+ * noticeable: Linka's automatic distribution or a colleague's Předat. A `chat` push `assigned`
+ * to the agent (`agent` = their user name) for a conversation they do not hold yet counts,
+ * unless the agent is taking it themselves (Přijmout: its push says the same) or opened it
+ * (Nová SMS / Nový e-mail: such a conversation has no queue, while a chat given out always
+ * comes from one, so a push without `queueId` does not count). The push may come before or
+ * after the answer of the agent's own request, so their own are noted before the request.
+ * Whether it arrived is decided when the lists are read again and show it held.
+ */
+export class ArrivalTracker {
+  /** Pushed as given to the agent, not seen held yet. */
+  readonly #coming = new Set<string>();
+  /** Taken or opened by the agent themselves; forgotten when a push says it is no longer theirs. */
+  readonly #own = new Set<string>();
+  /** Given to the agent and not attended to yet: marked in the held list. */
+  readonly #fresh = new Set<string>();
+
+  /** The agent takes (Přijmout) or opened the conversation: its `assigned` push is theirs. */
+  taking(id: string): void {
+    this.#own.add(id);
+  }
+
+  /** The agent's own taking was refused: a later assignment of the chat counts again. */
+  notTaken(id: string): void {
+    this.#own.delete(id);
+  }
+
+  /** A WebSocket push; `true` when it gives the agent a chat they do not hold (yet to be seen held). */
+  push(message: Record<string, unknown>, me: string, held: readonly string[]): boolean {
+    const id = message["conversationId"];
+    if (message["type"] !== "chat" || typeof id !== "string" || id === "") return false;
+    if (message["status"] !== "assigned" || message["agent"] !== me) {
+      // Queued, ended or someone else's now: no longer the agent's own or new.
+      this.#own.delete(id);
+      this.#coming.delete(id);
+      this.#fresh.delete(id);
+      return false;
+    }
+    const queueId = message["queueId"];
+    if (held.includes(id) || this.#own.has(id) || typeof queueId !== "string" || queueId === "") return false;
+    this.#coming.add(id);
+    return true;
+  }
+
+  /**
+   * The held chats as just read (in the list's order): those given to the agent that are now
+   * held, marked new; what is no longer held is no longer new.
+   */
+  read(held: readonly string[]): string[] {
+    const arrived = held.filter((id) => this.#coming.has(id) && !this.#own.has(id));
+    for (const id of held) this.#coming.delete(id);
+    for (const id of arrived) this.#fresh.add(id);
+    for (const id of [...this.#fresh]) if (!held.includes(id)) this.#fresh.delete(id);
+    return arrived;
+  }
+
+  /** The agent attended to the chat (opened it from the list, or answered in it). */
+  seen(id: string): void {
+    this.#fresh.delete(id);
+  }
+
+  /** Whether the held chat is marked new. */
+  isNew(id: string): boolean {
+    return this.#fresh.has(id);
+  }
+}

@@ -14,6 +14,10 @@
 // Every conversation is a contact record like a call (`contactId`, `chat:<id>`): the open chat
 // has the call's note and category forms (desk-notes) on it, and Přiřadit per matching client
 // (CHAT-4) identifies the client (PUT /api/contacts/{contactId}/client).
+// A chat given to the agent without their doing (the chat setting Přidělování chatů:
+// automatic, or a colleague's Předat; see ArrivalTracker) is marked "nový chat" in Moje chaty
+// until the agent opens it from the list or answers, announced in the desk's status line
+// (aria-live), and opened when no chat is open; the focus stays where it is.
 
 import { ChatApi, type ChatAttachment, type ChatChannel, type ChatMessage, type DeskChat, type DeskChats } from "../api/chat";
 import type { ApiClient } from "../api/client";
@@ -24,6 +28,7 @@ import type { Locale } from "../i18n";
 import { h } from "../ui/dom";
 import { k, known, panel, when, type T } from "./desk-common";
 import {
+  ArrivalTracker,
   chatContactId,
   chatHeading,
   chatProblemKey,
@@ -123,6 +128,10 @@ export class DeskChatsPanel {
   #transferQueue = "";
   #inviteUser = "";
   #unread = new Set<string>();
+  /** Chats given to the agent (automatic distribution, a colleague's Předat): announced and marked. */
+  readonly #arrivals = new ArrivalTracker();
+  /** Reads of the lists started; only the newest one's answer is applied. */
+  #reads = 0;
   #typingUntil = 0;
   #lastTypingSent = 0;
   #problem: Problem | null = null;
@@ -168,17 +177,46 @@ export class DeskChatsPanel {
   }
 
   async load(): Promise<void> {
+    const read = ++this.#reads;
     try {
-      this.#chats = await this.#api.chats();
-      if (this.#open && !this.#chats.held.some((chat) => chat.conversationId === this.#open)) this.#close();
+      const chats = await this.#api.chats();
+      // A burst of pushes starts several reads: an older answer must not undo a newer one.
+      if (read !== this.#reads) return;
+      this.#chats = chats;
+      if (this.#open && !chats.held.some((chat) => chat.conversationId === this.#open)) this.#close();
+      const arrived = this.#arrivals.read(chats.held.map((chat) => chat.conversationId));
+      if (arrived.length) this.#arrived(arrived);
     } catch (error) {
+      if (read !== this.#reads) return;
       this.#problem = asProblem(error);
     }
     this.#host.rerender();
   }
 
+  /**
+   * Chats given to the agent have arrived in Moje chaty (marked there): said in the desk's
+   * status line (aria-live, as an incoming call is) and, when no chat is open, the first one
+   * opened. The focus stays where it is (the agent may be typing elsewhere).
+   */
+  #arrived(ids: readonly string[]): void {
+    const { t } = this.#host;
+    const first = this.#chats?.held.find((chat) => chat.conversationId === ids[0]);
+    if (!first) return;
+    this.#host.flash(
+      ids.length === 1 ? t(k("desk.chats.assignedToYou"), { who: this.#heading(first).who }) : t(k("desk.chats.assignedToYouMany"), { count: ids.length }),
+    );
+    if (this.#open) return;
+    void this.#openChat(first.conversationId)
+      .catch((error: unknown) => {
+        this.#problem = asProblem(error);
+        this.#problemAction = null;
+      })
+      .finally(() => this.#host.rerender());
+  }
+
   /** A conversation the agent opened (an SMS or e-mail sent): held at once, then the lists read again. */
   opened(conversation: DeskChat): void {
+    this.#arrivals.taking(conversation.conversationId);
     const chats = this.#chats;
     if (chats && !chats.held.some((chat) => chat.conversationId === conversation.conversationId)) {
       this.#chats = { ...chats, held: [...chats.held, conversation] };
@@ -198,6 +236,7 @@ export class DeskChatsPanel {
   onPush(message: Record<string, unknown>): boolean {
     const type = message["type"];
     if (type === "chat") {
+      this.#arrivals.push(message, this.#host.username, this.#chats?.held.map((chat) => chat.conversationId) ?? []);
       void this.load();
       return true;
     }
@@ -364,7 +403,14 @@ export class DeskChatsPanel {
   #accept(id: string): void {
     void this.#run(
       async () => {
-        await this.#api.act(id, "accept");
+        // Its `assigned` push may come before the answer: the agent's own, not given to them.
+        this.#arrivals.taking(id);
+        try {
+          await this.#api.act(id, "accept");
+        } catch (error) {
+          this.#arrivals.notTaken(id);
+          throw error;
+        }
         await this.#openChat(id);
         this.#chats = await this.#api.chats();
         this.#host.contactsChanged();
@@ -394,6 +440,7 @@ export class DeskChatsPanel {
     void this.#run(
       async () => {
         const stored = await this.#api.send(id, text, key);
+        this.#arrivals.seen(id);
         this.#draft = "";
         this.#messages = mergeMessages(this.#messages, [stored]);
         // Whatever came meanwhile (a push may have been missed).
@@ -465,7 +512,8 @@ export class DeskChatsPanel {
         this.#transferTo = "";
         this.#transferQueue = "";
         this.#drop(id);
-        this.#host.flash(done);
+        // The chat and its controls go with this render: the focus moves in the same one.
+        this.#host.flash(done, "desk-chats-mine");
         this.#chats = await this.#api.chats();
         // The chat and its controls are gone: the focus goes to the agent's chats.
         return "desk-chats-mine";
@@ -694,12 +742,22 @@ export class DeskChatsPanel {
               { "data-id": chat.conversationId, "data-channel": chat.channel, class: chat.conversationId === this.#open ? "selected" : "" },
               channelBadge(t, chat.channel),
               " ",
-              button(who, () => void this.#run(() => this.#openChat(chat.conversationId), "desk-chat-input"), {
-                class: "link",
-                "data-testid": `desk-chat-open-${chat.conversationId}`,
-                "aria-current": chat.conversationId === this.#open ? "true" : "false",
-              }),
+              button(
+                who,
+                () => {
+                  this.#arrivals.seen(chat.conversationId);
+                  void this.#run(() => this.#openChat(chat.conversationId), "desk-chat-input");
+                },
+                {
+                  class: "link",
+                  "data-testid": `desk-chat-open-${chat.conversationId}`,
+                  "aria-current": chat.conversationId === this.#open ? "true" : "false",
+                },
+              ),
               ...details.flatMap((detail) => [" ", detail]),
+              this.#arrivals.isNew(chat.conversationId)
+                ? h("span", { class: "badge", "data-testid": `desk-chat-new-${chat.conversationId}` }, t(k("desk.chats.assignedNew")))
+                : null,
               this.#unread.has(chat.conversationId) ? h("span", { class: "badge", "data-testid": `desk-chat-unread-${chat.conversationId}` }, t(k("desk.chats.unread"))) : null,
             );
           }),
