@@ -915,103 +915,12 @@ async fn when_chats_are_distributed_automatically_should_each_go_to_the_best_fre
     let bot = stack.client_token("chatbot").await;
     let expert = stack.token("agent09").await;
     let colleague = stack.token("agent10").await;
-    // A queue open all day: agent09 skill 8, agent10 skill 5; two chats per agent.
-    let queue = json!({
-        "queueId": "chat-test-auto", "name": "Chat (test, automaticky)", "priority": 1,
-        "schedule": {"timezone": "Europe/Prague",
-            "weekly": {"monday": [{"start": "00:00", "end": "00:00"}],
-                "tuesday": [{"start": "00:00", "end": "00:00"}],
-                "wednesday": [{"start": "00:00", "end": "00:00"}],
-                "thursday": [{"start": "00:00", "end": "00:00"}],
-                "friday": [{"start": "00:00", "end": "00:00"}],
-                "saturday": [{"start": "00:00", "end": "00:00"}],
-                "sunday": [{"start": "00:00", "end": "00:00"}]},
-            "closedOnPublicHolidays": false}
-    });
-    let (mut status, mut body) = call(
-        &stack,
-        Method::PUT,
-        "/api/admin/queues/chat-test-auto",
-        Some(&admin),
-        Some(&queue),
-    )
-    .await;
-    if status == 404 {
-        (status, body) = call(
-            &stack,
-            Method::POST,
-            "/api/admin/queues",
-            Some(&admin),
-            Some(&queue),
-        )
-        .await;
-    }
-    assert!(status == 200 || status == 201, "{status} {body}");
-    for (username, skill) in [("agent09", 8), ("agent10", 5)] {
-        let (status, body) = call(
-            &stack,
-            Method::PUT,
-            &format!("/api/admin/queues/chat-test-auto/members/{username}"),
-            Some(&admin),
-            Some(&json!({"skillLevel": skill, "priority": 5})),
-        )
-        .await;
-        assert!(status == 200 || status == 201, "{status} {body}");
-    }
-    // Nothing held from an earlier run; agent09 ready, agent10 on a break.
-    for token in [&expert, &colleague] {
-        for id in held(&stack, token).await {
-            call(
-                &stack,
-                Method::POST,
-                &format!("/api/desk/chats/{id}/end"),
-                Some(token),
-                None,
-            )
-            .await;
-        }
-    }
-    presence(&stack, &expert, "ready").await;
+    automatic_distribution_to(&stack, &admin, &expert, &colleague, 2).await;
     presence(&stack, &colleague, "notReady").await;
-    let (status, body) = call(
-        &stack,
-        Method::PUT,
-        "/api/admin/settings/chat",
-        Some(&admin),
-        Some(&json!({"distribution": "automatic", "chatsPerAgent": 2})),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
     let (mut expert_desk, _) = tokio_tungstenite::connect_async(stack.ws_url(&expert))
         .await
         .unwrap();
 
-    let hand_off = |name: &'static str| {
-        let stack = &stack;
-        let bot = &bot;
-        async move {
-            let (status, started) = call(
-                stack,
-                Method::POST,
-                "/api/chat/conversations",
-                Some(bot),
-                Some(&json!({"clientToken": unique(name), "initialMessage": "Dobrý den"})),
-            )
-            .await;
-            assert_eq!(status, 201, "{started}");
-            let id = started["conversationId"].as_str().unwrap().to_owned();
-            let (status, body) = call(
-                stack,
-                Method::POST,
-                &format!("/api/chat/conversations/{id}/handoff"),
-                Some(bot),
-                Some(&json!({"queueId": "chat-test-auto"})),
-            )
-            .await;
-            assert_eq!(status, 202, "{body}");
-            id
-        }
-    };
     // Who of the two holds the chat (as their desks list it).
     let holder_of = |id: String| {
         let stack = &stack;
@@ -1027,8 +936,7 @@ async fn when_chats_are_distributed_automatically_should_each_go_to_the_best_fre
     };
 
     // Two chats: both to agent09 (the higher skill, under the limit); the desk hears of each.
-    let first = hand_off("auto-1").await;
-    let handed_at = std::time::Instant::now();
+    let first = hand_off(&stack, &bot, "auto-1").await;
     next_push(&mut expert_desk, |m| {
         m["type"] == "chat"
             && m["conversationId"] == json!(first)
@@ -1036,12 +944,8 @@ async fn when_chats_are_distributed_automatically_should_each_go_to_the_best_fre
             && m["agent"] == "agent09"
     })
     .await;
-    println!(
-        "handoff → assigned push at the agent: {:?}",
-        handed_at.elapsed()
-    );
-    let second = hand_off("auto-2").await;
-    let third = hand_off("auto-3").await;
+    let second = hand_off(&stack, &bot, "auto-2").await;
+    let third = hand_off(&stack, &bot, "auto-3").await;
     system_tests::eventually("two chats at agent09", WAIT, || async {
         let mine = held(&stack, &expert).await;
         (mine.contains(&first) && mine.contains(&second)).then_some(())
@@ -1070,11 +974,11 @@ async fn when_chats_are_distributed_automatically_should_each_go_to_the_best_fre
         system_tests::eventually("the third chat given", WAIT, || holder_of(third.clone())).await;
     assert_eq!(holder, "agent10");
     // agent10 takes one more; the fifth waits for a free slot.
-    let fourth = hand_off("auto-4").await;
+    let fourth = hand_off(&stack, &bot, "auto-4").await;
     let holder =
         system_tests::eventually("the fourth chat given", WAIT, || holder_of(fourth.clone())).await;
     assert_eq!(holder, "agent10");
-    let fifth = hand_off("auto-5").await;
+    let fifth = hand_off(&stack, &bot, "auto-5").await;
     assert_eq!(holder_of(fifth.clone()).await, None);
     // agent09 ends a chat: the fifth is theirs.
     let (status, _) = call(
@@ -1090,20 +994,60 @@ async fn when_chats_are_distributed_automatically_should_each_go_to_the_best_fre
         system_tests::eventually("the fifth chat given", WAIT, || holder_of(fifth.clone())).await;
     assert_eq!(holder, "agent09");
 
-    // Back to the defaults: agents take chats themselves; the agents' chats ended, on a break.
-    let (status, _) = call(
-        &stack,
+    back_to_defaults(&stack, &admin, &[&expert, &colleague]).await;
+}
+
+/// Queue `chat-test-auto` (open all day; agent09 skill 8, agent10 skill 5), nothing held by the
+/// two agents, both ready, and automatic distribution on with `limit` chats per agent.
+async fn automatic_distribution_to(
+    stack: &Stack,
+    admin: &str,
+    expert: &str,
+    colleague: &str,
+    limit: u8,
+) {
+    let all_day = json!([{"start": "00:00", "end": "00:00"}]);
+    let queue = json!({
+        "queueId": "chat-test-auto", "name": "Chat (test, automaticky)", "priority": 1,
+        "schedule": {"timezone": "Europe/Prague",
+            "weekly": {"monday": all_day, "tuesday": all_day, "wednesday": all_day,
+                "thursday": all_day, "friday": all_day, "saturday": all_day, "sunday": all_day},
+            "closedOnPublicHolidays": false}
+    });
+    let (mut status, mut body) = call(
+        stack,
         Method::PUT,
-        "/api/admin/settings/chat",
-        Some(&admin),
-        Some(&json!({})),
+        "/api/admin/queues/chat-test-auto",
+        Some(admin),
+        Some(&queue),
     )
     .await;
-    assert_eq!(status, 200);
-    for token in [&expert, &colleague] {
-        for id in held(&stack, token).await {
+    if status == 404 {
+        (status, body) = call(
+            stack,
+            Method::POST,
+            "/api/admin/queues",
+            Some(admin),
+            Some(&queue),
+        )
+        .await;
+    }
+    assert!(status == 200 || status == 201, "{status} {body}");
+    for (username, skill) in [("agent09", 8), ("agent10", 5)] {
+        let (status, body) = call(
+            stack,
+            Method::PUT,
+            &format!("/api/admin/queues/chat-test-auto/members/{username}"),
+            Some(admin),
+            Some(&json!({"skillLevel": skill, "priority": 5})),
+        )
+        .await;
+        assert!(status == 200 || status == 201, "{status} {body}");
+    }
+    for token in [expert, colleague] {
+        for id in held(stack, token).await {
             call(
-                &stack,
+                stack,
                 Method::POST,
                 &format!("/api/desk/chats/{id}/end"),
                 Some(token),
@@ -1111,6 +1055,115 @@ async fn when_chats_are_distributed_automatically_should_each_go_to_the_best_fre
             )
             .await;
         }
-        presence(&stack, token, "notReady").await;
+        presence(stack, token, "ready").await;
     }
+    let (status, body) = call(
+        stack,
+        Method::PUT,
+        "/api/admin/settings/chat",
+        Some(admin),
+        Some(&json!({"distribution": "automatic", "chatsPerAgent": limit})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// The chat settings' defaults again (agents take chats), the agents' chats ended, on a break.
+async fn back_to_defaults(stack: &Stack, admin: &str, agents: &[&str]) {
+    let (status, _) = call(
+        stack,
+        Method::PUT,
+        "/api/admin/settings/chat",
+        Some(admin),
+        Some(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    for token in agents {
+        for id in held(stack, token).await {
+            call(
+                stack,
+                Method::POST,
+                &format!("/api/desk/chats/{id}/end"),
+                Some(token),
+                None,
+            )
+            .await;
+        }
+        presence(stack, token, "notReady").await;
+    }
+}
+
+/// A bot conversation handed off to `chat-test-auto`: its id.
+async fn hand_off(stack: &Stack, bot: &str, name: &str) -> String {
+    let (status, started) = call(
+        stack,
+        Method::POST,
+        "/api/chat/conversations",
+        Some(bot),
+        Some(&json!({"clientToken": unique(name), "initialMessage": "Dobrý den"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let id = started["conversationId"].as_str().unwrap().to_owned();
+    let (status, body) = call(
+        stack,
+        Method::POST,
+        &format!("/api/chat/conversations/{id}/handoff"),
+        Some(bot),
+        Some(&json!({"queueId": "chat-test-auto"})),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    id
+}
+
+/// Handoff → the chat given to an agent automatically (the `chat` push with status `assigned` at
+/// their desk): `LINKA_BENCH_CHATS` chats (default 30) one at a time, each ended once given.
+///
+/// `LINKA_BASE_URL=… cargo test -p system-tests --features stack --test chat -- --ignored --nocapture chat_distribution_latency`
+#[tokio::test]
+#[ignore = "a benchmark that switches the global chat settings: run by hand, results in docs/benchmarks.md"]
+async fn chat_distribution_latency() {
+    let chats: usize = std::env::var("LINKA_BENCH_CHATS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30);
+    let stack = Stack::from_env();
+    let admin = stack.token("admin").await;
+    let bot = stack.client_token("chatbot").await;
+    let expert = stack.token("agent09").await;
+    let colleague = stack.token("agent10").await;
+    automatic_distribution_to(&stack, &admin, &expert, &colleague, 10).await;
+    presence(&stack, &colleague, "notReady").await;
+    let (mut desk, _) = tokio_tungstenite::connect_async(stack.ws_url(&expert))
+        .await
+        .unwrap();
+    let mut samples = Vec::new();
+    for n in 0..chats {
+        let started = std::time::Instant::now();
+        let id = hand_off(&stack, &bot, &format!("bench-auto-{n}")).await;
+        next_push(&mut desk, |m| {
+            m["type"] == "chat" && m["conversationId"] == json!(id) && m["status"] == "assigned"
+        })
+        .await;
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+        call(
+            &stack,
+            Method::POST,
+            &format!("/api/desk/chats/{id}/end"),
+            Some(&expert),
+            None,
+        )
+        .await;
+    }
+    back_to_defaults(&stack, &admin, &[&expert, &colleague]).await;
+    samples.sort_by(f64::total_cmp);
+    println!(
+        "handoff (start + handoff calls) → assigned push, {} chats: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+        samples.len(),
+        percentile(&samples, 0.5),
+        percentile(&samples, 0.95),
+        samples.last().copied().unwrap_or_default()
+    );
 }
