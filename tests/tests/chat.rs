@@ -1045,16 +1045,7 @@ async fn automatic_distribution_to(
         assert!(status == 200 || status == 201, "{status} {body}");
     }
     for token in [expert, colleague] {
-        for id in held(stack, token).await {
-            call(
-                stack,
-                Method::POST,
-                &format!("/api/desk/chats/{id}/end"),
-                Some(token),
-                None,
-            )
-            .await;
-        }
+        end_held(stack, token).await;
         presence(stack, token, "ready").await;
     }
     let (status, body) = call(
@@ -1066,6 +1057,14 @@ async fn automatic_distribution_to(
     )
     .await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// Ends every chat the agent of `token` holds.
+async fn end_held(stack: &Stack, token: &str) {
+    for id in held(stack, token).await {
+        let path = format!("/api/desk/chats/{id}/end");
+        call(stack, Method::POST, &path, Some(token), None).await;
+    }
 }
 
 /// The chat settings' defaults again (agents take chats), the agents' chats ended, on a break.
@@ -1080,16 +1079,7 @@ async fn back_to_defaults(stack: &Stack, admin: &str, agents: &[&str]) {
     .await;
     assert_eq!(status, 200);
     for token in agents {
-        for id in held(stack, token).await {
-            call(
-                stack,
-                Method::POST,
-                &format!("/api/desk/chats/{id}/end"),
-                Some(token),
-                None,
-            )
-            .await;
-        }
+        end_held(stack, token).await;
         presence(stack, token, "notReady").await;
     }
 }

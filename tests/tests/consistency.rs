@@ -9,23 +9,26 @@ use system_tests::repo_root;
 
 /// Every function binary, with what its code reads from the environment.
 /// A crate in `functions/` that is missing here fails `when_function_crates_are_listed...`.
-fn crates() -> BTreeMap<&'static str, &'static [&'static str]> {
+fn crates() -> BTreeMap<&'static str, Vec<&'static str>> {
     BTreeMap::from([
-        ("http-api", http_api::ENVIRONMENT),
-        ("ws-api", ws_api::ENVIRONMENT),
-        ("broadcast", broadcast::ENVIRONMENT),
-        ("ws-sweeper", ws_sweeper::ENVIRONMENT),
-        ("cti-ingest", cti_ingest::ENVIRONMENT),
-        ("routing-api", routing::ENVIRONMENT),
-        ("routing-worker", routing::WORKER_ENVIRONMENT),
-        ("callbacks-api", routing::CALLBACKS_API_ENVIRONMENT),
-        ("voicemail-api", routing::VOICEMAIL_API_ENVIRONMENT),
-        ("desk-api", desk::ENVIRONMENT),
-        ("chat-api", chat::ENVIRONMENT),
-        ("chat-webhook", chat::WEBHOOK_ENVIRONMENT),
-        ("chat-inbound", chat::INBOUND_ENVIRONMENT),
-        ("chat-outbound", chat::OUTBOUND_ENVIRONMENT),
-        ("chat-distributor", chat::DISTRIBUTOR_ENVIRONMENT),
+        ("http-api", http_api::ENVIRONMENT.to_vec()),
+        ("ws-api", ws_api::ENVIRONMENT.to_vec()),
+        ("broadcast", broadcast::ENVIRONMENT.to_vec()),
+        ("ws-sweeper", ws_sweeper::ENVIRONMENT.to_vec()),
+        ("cti-ingest", cti_ingest::ENVIRONMENT.to_vec()),
+        ("routing-api", routing::ENVIRONMENT.to_vec()),
+        (
+            "routing-worker",
+            [routing::ENVIRONMENT, routing::WORKER_EXTRA_ENVIRONMENT].concat(),
+        ),
+        ("callbacks-api", routing::CALLBACKS_API_ENVIRONMENT.to_vec()),
+        ("voicemail-api", routing::VOICEMAIL_API_ENVIRONMENT.to_vec()),
+        ("desk-api", desk::ENVIRONMENT.to_vec()),
+        ("chat-api", chat::ENVIRONMENT.to_vec()),
+        ("chat-webhook", chat::WEBHOOK_ENVIRONMENT.to_vec()),
+        ("chat-inbound", chat::INBOUND_ENVIRONMENT.to_vec()),
+        ("chat-outbound", chat::OUTBOUND_ENVIRONMENT.to_vec()),
+        ("chat-distributor", chat::DISTRIBUTOR_ENVIRONMENT.to_vec()),
     ])
 }
 

@@ -36,31 +36,9 @@ pub const ENVIRONMENT: &[&str] = &[
     "CLIENTS_TABLE",
 ];
 
-/// Every environment variable `routing-worker` reads: the API's, and the chat distribution
-/// queue it tells of agents who became available.
-pub const WORKER_ENVIRONMENT: &[&str] = &[
-    "CONFIG_TABLE",
-    "USERS_TABLE",
-    "AUDIT_TABLE",
-    "AGENT_STATE_TABLE",
-    "AGENT_RESERVATIONS_TABLE",
-    "WAITING_CALLS_TABLE",
-    "LAST_AGENT_TABLE",
-    "CTI_COMMAND_QUEUE_URL",
-    "ROUTING_QUEUE_URL",
-    "ROUTING_OFFER_SECONDS",
-    "ROUTING_CONFIG_CACHE_SECONDS",
-    "ROUTING_REQUIRE_IAM",
-    "CALLBACKS_TABLE",
-    "IVR_CALLS_TABLE",
-    "PROMPTS_BUCKET",
-    "LINKA_TTS",
-    "VOICEMAILS_TABLE",
-    "VOICEMAIL_BUCKET",
-    "AGENT_DESK_TABLE",
-    "CLIENTS_TABLE",
-    "CHAT_DISTRIBUTION_QUEUE_URL",
-];
+/// What `routing-worker` reads besides [`ENVIRONMENT`]: the chat distribution queue it tells of
+/// agents who became available.
+pub const WORKER_EXTRA_ENVIRONMENT: &[&str] = &["CHAT_DISTRIBUTION_QUEUE_URL"];
 
 /// Every environment variable `callbacks-api` reads: the routing ones and token validation.
 pub const CALLBACKS_API_ENVIRONMENT: &[&str] = &[
