@@ -1,4 +1,4 @@
-//! Automatic chat distribution (CHAT-2, issue 7): with the chat setting `distribution:
+//! Automatic chat distribution (CHAT-2, issue 7, ADR 0019): with the chat setting `distribution:
 //! automatic`, Linka gives each waiting chat to one agent of its queue, as routing gives calls,
 //! instead of leaving it in the queue's list for an agent to take.
 //!
