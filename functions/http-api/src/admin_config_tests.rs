@@ -336,7 +336,7 @@ async fn when_chat_settings_are_set_should_check_the_queues_and_protect_them() {
     let deps = deps();
     let (status, body) = send(&deps, "GET", "/api/admin/settings/chat", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!({"webQueueId": null, "smsQueueId": null, "emailQueueId": null, "socialQueueId": null, "chatsPerAgent": null}));
+    assert_eq!(body, json!({"webQueueId": null, "smsQueueId": null, "emailQueueId": null, "socialQueueId": null, "chatsPerAgent": null, "distribution": null}));
     let bad = json!({"smsQueueId": "nikde", "emailQueueId": "Fronta!", "chatsPerAgent": 0});
     let (status, problem) = send(&deps, "PUT", "/api/admin/settings/chat", Some(bad)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -344,7 +344,7 @@ async fn when_chat_settings_are_set_should_check_the_queues_and_protect_them() {
     let (_, problem) = send(&deps, "PUT", "/api/admin/settings/chat", Some(json!({"smsQueueId": "nikde"}))).await;
     assert_eq!(error_fields(&problem), ["smsQueueId"]);
     send(&deps, "POST", "/api/admin/queues", Some(queue("sms"))).await;
-    let settings = json!({"webQueueId": null, "smsQueueId": "sms", "emailQueueId": null, "socialQueueId": null, "chatsPerAgent": 5});
+    let settings = json!({"webQueueId": null, "smsQueueId": "sms", "emailQueueId": null, "socialQueueId": null, "chatsPerAgent": 5, "distribution": "automatic"});
     let (status, body) = send(&deps, "PUT", "/api/admin/settings/chat", Some(settings.clone())).await;
     assert_eq!((status, &body), (StatusCode::OK, &settings));
     assert_eq!(send(&deps, "GET", "/api/admin/settings/chat", None).await.1, settings);

@@ -679,6 +679,7 @@ mod tests {
             "chat-webhook",
             "chat-inbound",
             "chat-outbound",
+            "chat-distributor",
         ] {
             write_fake_function(&functions.path, binary);
         }
@@ -727,7 +728,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         assert_eq!(health["status"], "ok");
-        assert_eq!(health["functions"].as_object().unwrap().len(), 14);
+        assert_eq!(health["functions"].as_object().unwrap().len(), 15);
 
         let fired: Value = client
             .post(format!("{base}/_local/schedules/WsSweeperFunction/fire"))

@@ -2482,6 +2482,7 @@ Resources:
                 ("BroadcastFunction", "broadcast"),
                 ("CallbacksApiFunction", "callbacks-api"),
                 ("ChatApiFunction", "chat-api"),
+                ("ChatDistributorFunction", "chat-distributor"),
                 ("ChatInboundFunction", "chat-inbound"),
                 ("ChatOutboundFunction", "chat-outbound"),
                 ("ChatWebhookFunction", "chat-webhook"),
@@ -2604,6 +2605,7 @@ Resources:
             "CtiCommandQueue",
             "ChatWebhookQueue",
             "ChatOutboundQueue",
+            "ChatDistributionQueue",
         ] {
             resolver.set_reference(
                 queue,
