@@ -5,6 +5,8 @@
 - `sms`: publishes a two-way SMS to InboundSmsTopic in End User Messaging's JSON format;
 - `mail`: builds a MIME e-mail (or takes an .eml), stores it in ChatMailBucket under inbound/
   as SES's receipt rule does, and publishes SES's receipt notification to InboundMailTopic;
+- `bounce`: publishes SES's event that an e-mail the stack sent (its SES message id, as the
+  outbox lists it) bounced, was marked as spam or was rejected, to MailEventsTopic;
 - `messenger`: posts a page event to /api/chat/social/messenger signed with the local app secret
   (X-Hub-Signature-256), as Facebook does;
 - `outbox`: lists the SMS, e-mails and Messenger answers the stack sent (the dev gateway's
@@ -14,6 +16,8 @@ usage:
   .venv/bin/python scripts/channels.py sms --from +420777000111 --text "Dobrý den, …"
   .venv/bin/python scripts/channels.py mail --from jana@example.cz --name "Jana Dvořáková" \\
         --subject "Změna adresy" --text "…" [--attach soubor.pdf] [--in-reply-to <id>] [--eml x.eml]
+  .venv/bin/python scripts/channels.py bounce --message-id <SES id> --to jana@example.cz \\
+        [--kind Bounce|Complaint|Reject] [--subject "Re: …"] [--diagnostic "smtp; 550 5.1.1 …"]
   .venv/bin/python scripts/channels.py messenger --user PSID7 --text "…" [--page PAGE1]
   .venv/bin/python scripts/channels.py outbox
   endpoint: $LINKA_AWS_ENDPOINT, else $AWS_ENDPOINT_URL, else http://127.0.0.1:4566
@@ -130,6 +134,31 @@ def inject_mail(args):
     print(json.dumps({"sesMessageId": ses_id, "objectKey": key}))
 
 
+def inject_bounce(args):
+    now = datetime.now(timezone.utc).isoformat()
+    event = {
+        "eventType": args.kind,
+        "mail": {
+            "timestamp": now,
+            "source": "podpora@linka.example",
+            "messageId": args.message_id,
+            "destination": [args.to],
+            "commonHeaders": {"to": [args.to], "subject": args.subject},
+        },
+    }
+    recipient = {"emailAddress": args.to, "diagnosticCode": args.diagnostic}
+    if args.kind == "Bounce":
+        event["bounce"] = {"bounceType": "Permanent", "bounceSubType": "General",
+                           "bouncedRecipients": [recipient], "timestamp": now}
+    elif args.kind == "Complaint":
+        event["complaint"] = {"complainedRecipients": [{"emailAddress": args.to}], "timestamp": now}
+    else:
+        event["reject"] = {"reason": args.diagnostic}
+    sns = client("sns")
+    answer = sns.publish(TopicArn=topic_arn(sns, "MailEventsTopic"), Message=json.dumps(event, ensure_ascii=False))
+    print(json.dumps({"snsMessageId": answer["MessageId"]}))
+
+
 def inject_messenger(args):
     mid = "m_" + uuid.uuid4().hex
     now = int(datetime.now(timezone.utc).timestamp() * 1000)
@@ -175,6 +204,13 @@ def main():
     mail.add_argument("--in-reply-to")
     mail.add_argument("--eml")
     mail.set_defaults(run=inject_mail)
+    bounce = commands.add_parser("bounce", help="SES's event about a sent e-mail")
+    bounce.add_argument("--message-id", required=True, help="the SES message id of the sent e-mail")
+    bounce.add_argument("--to", required=True)
+    bounce.add_argument("--kind", choices=["Bounce", "Complaint", "Reject"], default="Bounce")
+    bounce.add_argument("--subject", default="Re: Dotaz")
+    bounce.add_argument("--diagnostic", default="smtp; 550 5.1.1 user unknown")
+    bounce.set_defaults(run=inject_bounce)
     messenger = commands.add_parser("messenger", help="a customer's Messenger message")
     messenger.add_argument("--user", required=True, help="the page-scoped user id")
     messenger.add_argument("--page", default="LINKA-PAGE")

@@ -775,6 +775,7 @@ pub fn transcript_page(
 pub mod channels;
 pub mod distribution;
 pub mod lifecycle;
+pub mod mail_events;
 pub mod mail_templates;
 pub mod participant;
 pub mod settings;

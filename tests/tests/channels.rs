@@ -407,6 +407,67 @@ async fn when_a_customer_emails_with_an_attachment_should_the_reply_stay_in_the_
     assert_eq!(messages[3]["from"], "system");
 }
 
+/// An agent's e-mail bounces: SES's event (published as the configuration set's destination
+/// does) becomes a note in the conversation, live at the agent's desk and in the transcript.
+#[tokio::test]
+async fn when_an_agents_e_mail_bounces_should_the_agent_see_a_note_in_the_conversation() {
+    let stack = Stack::from_env();
+    let agent = stack.token(AGENT).await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let address = format!("neexistuje.{tag}@example.cz");
+    mail_in(
+        &stack,
+        &format!("From: <{address}>\r\nTo: podpora@linka.example\r\nSubject: Karta EHIC\r\nMessage-ID: <bounce-{tag}@example.cz>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nKdy přijde karta?\r\n"),
+    )
+    .await;
+    let id = waiting(&stack, &agent, |c| {
+        c["channel"] == "email" && c["customer"]["email"] == json!(address)
+    })
+    .await;
+    take_and_answer(&stack, &agent, &id, "Kartu jsme odeslali včera.").await;
+    let sent = eventually("the e-mail is sent", WAIT, || async {
+        outbox(&stack).await["email"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["destinations"][0] == json!(address))
+            .cloned()
+    })
+    .await;
+    let (mut desk, _) = tokio_tungstenite::connect_async(stack.ws_url(&agent))
+        .await
+        .unwrap();
+    let bounce = json!({
+        "eventType": "Bounce",
+        "mail": {"messageId": sent["messageId"], "destination": [address],
+                 "commonHeaders": {"subject": "Re: Karta EHIC"}},
+        "bounce": {"bounceType": "Permanent", "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": address,
+                "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]}
+    });
+    publish(&stack, "MailEventsTopic", &bounce).await;
+    let pushed = system_tests::next_matching(&mut desk, WAIT, |m| {
+        m["type"] == "chat-message"
+            && m["message"]["conversationId"] == json!(id)
+            && m["message"]["from"] == "system"
+    })
+    .await;
+    let note = pushed["message"]["text"].as_str().unwrap();
+    assert!(
+        note.contains("nebyl doručen") && note.contains(&address) && note.contains("550 5.1.1"),
+        "{note}"
+    );
+    // The note is in the transcript (the client's history and the ICIS export read it), once
+    // (a redelivered event is the handler tests' business).
+    let messages = transcript(&stack, &agent, &id).await;
+    let notes: Vec<_> = messages
+        .iter()
+        .filter(|m| m["from"] == "system" && m["text"] == json!(note))
+        .collect();
+    assert_eq!(notes.len(), 1, "{messages:?}");
+    end(&stack, &agent, &id).await;
+}
+
 fn messenger_call(user: &str, text: &str) -> (String, String) {
     let body = json!({"object": "page", "entry": [{"id": "LINKA-PAGE", "time": 1_764_322_200_000_i64,
         "messaging": [{"sender": {"id": user}, "recipient": {"id": "LINKA-PAGE"},

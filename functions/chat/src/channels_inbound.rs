@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use linka_shared::{
     chat::{
         channels::{address_key, mail_id_key},
+        mail_events::SesEvent,
         Attachment, ChatChannel, ChatCustomer, ChatError, Conversation, ConversationStatus,
         SocialAddress,
     },
@@ -53,6 +54,10 @@ pub enum Accepted {
     Stored { conversation_id: String, new: bool },
     /// Stored before (a redelivery).
     Duplicate { conversation_id: String },
+    /// What SES reported about a sent e-mail, noted in its conversation.
+    Noted { conversation_id: String },
+    /// Nothing to do (an SES event that needs no one, an e-mail of no conversation): why.
+    Ignored(String),
 }
 
 /// Why a message was not stored (the caller retries it).
@@ -218,6 +223,64 @@ pub async fn accept(
                 })
             }
             Err(ChatWriteError::Conflict) => continue,
+            Err(ChatWriteError::Store(error)) => return Err(error.into()),
+        }
+    }
+    Err(InboundError::Busy)
+}
+
+/// Notes in the conversation of a sent e-mail what SES reported about it — a bounce, a
+/// complaint, a rejection ([`SesEvent::note`]) — once (the note's client message id is the
+/// event's key, so a redelivered event finds it), and tells the conversation's agents at once.
+/// The conversation is found through the e-mail's SES id, linked to it when it was sent; a note
+/// is kept in an ended conversation too (its history and the ICIS export show it).
+pub async fn note_mail_event(
+    deps: &InboundDeps,
+    event: &SesEvent,
+    now: DateTime<Utc>,
+) -> Result<Accepted, InboundError> {
+    let Some(text) = event.note() else {
+        return Ok(Accepted::Ignored(format!(
+            "an SES {} event needs no note",
+            event.event_type
+        )));
+    };
+    let Some(key) = mail_id_key(&event.mail.message_id) else {
+        return Ok(Accepted::Ignored(
+            "an SES event without a message id".into(),
+        ));
+    };
+    for _ in 0..MAX_TRIES {
+        let Some(Versioned { mut value, version }) = deps.store.by_alias(&key).await? else {
+            return Ok(Accepted::Ignored(format!(
+                "no conversation sent the e-mail {}",
+                event.mail.message_id
+            )));
+        };
+        let conversation_id = value.conversation_id.clone();
+        let mut note = value.note(&uuid::Uuid::new_v4().to_string(), &text, now);
+        note.client_message_id = Some(event.note_key());
+        let write = ChatWrite {
+            conversation: Versioned {
+                value: value.clone(),
+                version,
+            },
+            messages: vec![note.clone()],
+            alias: None,
+            load: None,
+        };
+        match deps.store.save(&write).await {
+            Ok(()) => {
+                deps.effects.messages(&value, &[note]).await;
+                return Ok(Accepted::Noted { conversation_id });
+            }
+            Err(ChatWriteError::DuplicateClientMessage(_)) => {
+                return Ok(Accepted::Duplicate { conversation_id })
+            }
+            Err(ChatWriteError::Conflict) => continue,
+            Err(ChatWriteError::DuplicateClientToken(_)) => {
+                return Ok(Accepted::Duplicate { conversation_id })
+            }
             Err(ChatWriteError::Store(error)) => return Err(error.into()),
         }
     }

@@ -3,7 +3,9 @@
 //! publishes two-way SMS to one, SES's receipt rule stores each e-mail in S3 and notifies the
 //! other. A record is an SNS envelope; its message is read (`linka_shared::chat::channels`),
 //! an e-mail fetched from S3 and parsed, its attachments stored, and the message handed to
-//! [`accept`]. A failure is a batch item failure (SQS retries, then the dead-letter queue);
+//! [`accept`]. SES's events about e-mails Linka sent (a bounce, a complaint, a rejection) come
+//! the same way, from a third topic, and become notes in the e-mail's conversation
+//! ([`note_mail_event`]). A failure is a batch item failure (SQS retries, then the dead-letter queue);
 //! what can never be read is logged and dropped, so it does not block the queue.
 
 use std::sync::Arc;
@@ -23,7 +25,9 @@ use thiserror::Error;
 
 use crate::{
     batch::{each_record, Handled},
-    channels_inbound::{accept, Accepted, InboundDeps, InboundError, InboundMessage},
+    channels_inbound::{
+        accept, note_mail_event, Accepted, InboundDeps, InboundError, InboundMessage,
+    },
 };
 
 /// What the worker needs.
@@ -94,6 +98,9 @@ pub async fn handle_record(
     let notification =
         parse_notification(&message).map_err(|e| RecordError::Unreadable(e.to_string()))?;
     let inbound = match notification {
+        InboundNotification::MailEvent(event) => {
+            return Ok(note_mail_event(&deps.inbound, &event, now).await?);
+        }
         InboundNotification::Sms(sms) => {
             let number = sms_number(&sms.origination_number).ok_or_else(|| {
                 RecordError::Unreadable(format!(

@@ -5,7 +5,10 @@ use std::{
 
 use async_trait::async_trait;
 use linka_shared::{
-    chat::{channels::OutboundMessage, ConversationStatus, Sender},
+    chat::{
+        channels::{mail_id_key, OutboundMessage},
+        ConversationStatus, Sender,
+    },
     ports::{ConversationStore, MailObjects, StoreError},
     realtime::PushMessage,
 };
@@ -430,4 +433,79 @@ async fn when_a_record_cannot_be_read_should_drop_it_and_when_s3_fails_should_re
         .map(|f| f.item_identifier.clone())
         .collect();
     assert_eq!(failed, vec!["missing-mail".to_owned()]);
+}
+
+fn bounce(ses_id: &str) -> String {
+    sns(&json!({
+        "eventType": "Bounce",
+        "mail": {"messageId": ses_id, "destination": ["jana@example.cz"],
+                 "commonHeaders": {"subject": "Re: Karta"}},
+        "bounce": {"bounceType": "Permanent", "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": "jana@example.cz",
+                "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]}
+    }))
+}
+
+#[tokio::test]
+async fn when_a_sent_e_mail_bounces_should_its_conversation_get_one_note_its_agent_sees() {
+    // GIVEN an e-mail conversation agent01 holds, whose reply SES sent as "0107-sent"
+    let chat = chat().await;
+    let deps = worker(&chat, Arc::default());
+    let id = crate::test_support::queued_chat(&chat, "bounce-1").await;
+    crate::take::take_chat(&chat.store, "agent01", &id, 3, Utc::now())
+        .await
+        .unwrap();
+    chat.store
+        .set_alias(&mail_id_key("0107-Sent").unwrap(), &id)
+        .await
+        .unwrap();
+    // WHEN SES reports that it bounced, twice (SNS delivers at least once)
+    let first = handle_record(&deps, &bounce("0107-Sent"), Utc::now())
+        .await
+        .unwrap();
+    let again = handle_record(&deps, &bounce("0107-Sent"), Utc::now())
+        .await
+        .unwrap();
+    // THEN the conversation has one note saying so, and agent01's desk got it
+    assert_eq!(
+        first,
+        Accepted::Noted {
+            conversation_id: id.clone()
+        }
+    );
+    assert_eq!(
+        again,
+        Accepted::Duplicate {
+            conversation_id: id.clone()
+        }
+    );
+    let messages = chat.store.messages(&id, 0, 100).await.unwrap();
+    let notes: Vec<_> = messages
+        .iter()
+        .filter(|m| m.text.contains("nebyl doručen"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{messages:?}");
+    assert_eq!(notes[0].from, Sender::System);
+    assert!(notes[0].text.contains("550 5.1.1 user unknown"));
+    assert!(chat.pushed.posts().iter().any(|(connection, message)| {
+        connection == "tab-1"
+            && matches!(message, PushMessage::ChatMessage { message } if message.text.contains("nebyl doručen"))
+    }));
+}
+
+#[tokio::test]
+async fn when_an_ses_event_needs_nothing_or_names_no_conversation_should_it_be_done_quietly() {
+    let chat = chat().await;
+    let deps = worker(&chat, Arc::default());
+    let delivered = sns(&json!({"eventType": "Delivery", "mail": {"messageId": "0107-x"}}));
+    assert!(matches!(
+        handle_record(&deps, &delivered, Utc::now()).await.unwrap(),
+        Accepted::Ignored(_)
+    ));
+    assert!(matches!(
+        handle_record(&deps, &bounce("0107-unknown"), Utc::now())
+            .await
+            .unwrap(),
+        Accepted::Ignored(_)
+    ));
 }

@@ -564,6 +564,10 @@ const IGNORED_TYPES: &[&str] = &[
     // storing the message in the bucket and notifying the topic.
     "AWS::SES::ReceiptRuleSet",
     "AWS::SES::ReceiptRule",
+    // Mail events (bounces, complaints): the emulator sends no real mail, so nothing bounces;
+    // the injection script (scripts/channels.py bounce) publishes SES's event to the topic.
+    "AWS::SES::ConfigurationSet",
+    "AWS::SES::ConfigurationSetEventDestination",
 ];
 
 impl Template {
@@ -2593,6 +2597,10 @@ Resources:
                 ),
                 (
                     "arn:aws:sns:eu-central-1:123456789012:linka-InboundSmsTopic",
+                    "arn:aws:sqs:eu-central-1:123456789012:linka-ChatInboundQueue"
+                ),
+                (
+                    "arn:aws:sns:eu-central-1:123456789012:linka-MailEventsTopic",
                     "arn:aws:sqs:eu-central-1:123456789012:linka-ChatInboundQueue"
                 ),
             ]

@@ -163,9 +163,12 @@ impl SesNotification {
 pub enum InboundNotification {
     Sms(InboundSms),
     Mail(SesNotification),
+    /// What became of an e-mail Linka sent (SES event publishing: a bounce, a complaint, …).
+    MailEvent(super::mail_events::SesEvent),
 }
 
-/// Reads the `Message` of an SNS notification: a two-way SMS or an SES receipt.
+/// Reads the `Message` of an SNS notification: a two-way SMS, an SES receipt, or an SES event
+/// about a sent e-mail.
 pub fn parse_notification(message: &str) -> Result<InboundNotification, ChannelError> {
     let value: serde_json::Value = serde_json::from_str(message)
         .map_err(|error| ChannelError::Notification(error.to_string()))?;
@@ -180,8 +183,13 @@ pub fn parse_notification(message: &str) -> Result<InboundNotification, ChannelE
             .map(InboundNotification::Mail)
             .map_err(kind_error);
     }
+    if value.get("eventType").is_some() {
+        return serde_json::from_value(value)
+            .map(InboundNotification::MailEvent)
+            .map_err(kind_error);
+    }
     Err(ChannelError::Notification(
-        "neither a two-way SMS nor an SES notification".into(),
+        "neither a two-way SMS nor an SES notification or event".into(),
     ))
 }
 

@@ -64,6 +64,18 @@ fn when_an_ses_receipt_is_read_should_give_where_the_mail_is_stored() {
 }
 
 #[test]
+fn when_an_ses_event_about_a_sent_mail_is_read_should_give_the_event() {
+    let message = r#"{"eventType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":"General","bouncedRecipients":[{"emailAddress":"jana@example.cz","action":"failed","status":"5.1.1","diagnosticCode":"smtp; 550 5.1.1 user unknown"}],"timestamp":"2026-11-29T09:00:00.000Z","feedbackId":"0102-feedback"},"mail":{"timestamp":"2026-11-29T08:59:58.000Z","source":"podpora@linka.example","sendingAccountId":"123456789012","messageId":"0107018f-aaaa-bbbb","destination":["jana@example.cz"],"commonHeaders":{"from":["podpora@linka.example"],"to":["jana@example.cz"],"subject":"Re: Karta EHIC"}}}"#;
+    let InboundNotification::MailEvent(event) = parse_notification(message).unwrap() else {
+        panic!("not a mail event");
+    };
+    assert_eq!(event.event_type, "Bounce");
+    assert_eq!(event.mail.message_id, "0107018f-aaaa-bbbb");
+    assert!(event.note().unwrap().contains("550 5.1.1 user unknown"));
+    assert!(parse_notification(r#"{"eventType":"Bounce"}"#).is_err());
+}
+
+#[test]
 fn when_a_notification_is_of_no_known_kind_should_fail() {
     assert!(parse_notification(r#"{"hello":"world"}"#).is_err());
     assert!(parse_notification("not json").is_err());
