@@ -133,6 +133,21 @@ pub struct DeskCall {
     pub since: DateTime<Utc>,
 }
 
+/// Calls older than this on a device are not shown (their end was never reported).
+pub const MAX_DESK_CALL_AGE_HOURS: i64 = 12;
+
+/// The desk's calls of an agent item at `now` (what `GET /api/desk` and the desk push show).
+pub fn desk_calls_of(
+    presence: &crate::cti_state::AgentPresence,
+    now: DateTime<Utc>,
+) -> Vec<DeskCall> {
+    desk_calls(
+        &presence.calls,
+        now,
+        chrono::TimeDelta::hours(MAX_DESK_CALL_AGE_HOURS),
+    )
+}
+
 /// The desk's calls from the calls kept on the agent's device, newest first. Calls older than
 /// `max_age` are dropped (their end was never reported, e.g. during a relay outage).
 pub fn desk_calls<'a>(

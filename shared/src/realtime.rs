@@ -401,10 +401,14 @@ pub enum PushMessage {
     },
     /// The browser sent something we do not understand.
     Error { code: String },
-    /// Tells `username`'s desk to refresh `GET /api/desk`.
+    /// Tells `username`'s desk to refresh `GET /api/desk`. From cti-ingest it carries the
+    /// device's calls after the event (as `GET /api/desk` shows them), so that the desk shows a
+    /// ringing call without waiting for its read.
     Desk {
         username: String,
         reason: DeskReason,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        calls: Option<Vec<crate::desk::DeskCall>>,
     },
     /// Transfer panel: `username`'s presence changed (to every agent, supervisor and admin).
     Presence {
@@ -614,6 +618,7 @@ mod tests {
         let desk = PushMessage::Desk {
             username: "agent01".into(),
             reason: DeskReason::Presence,
+            calls: None,
         };
         assert_eq!(
             serde_json::to_value(&desk).unwrap(),
@@ -623,6 +628,7 @@ mod tests {
             let message = PushMessage::Desk {
                 username: "a".into(),
                 reason,
+                calls: None,
             };
             assert_eq!(serde_json::to_value(&message).unwrap()["reason"], text);
         }

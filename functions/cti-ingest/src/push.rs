@@ -4,8 +4,9 @@
 //! Every agent item in a committed [`CtiWrite`] is a desk that changed (its agent state, or the
 //! calls it keeps). For each one that belongs to a user (UsersTable `agentNumber`):
 //!
-//! - `{"type":"desk","username":…,"reason":"presence"|"calls"}` to that user's connections
-//!   (GSI `byUsername`): the desk refreshes `GET /api/desk`;
+//! - `{"type":"desk","username":…,"reason":"presence"|"calls","calls":[…]}` to that user's
+//!   connections (GSI `byUsername`): the desk shows the calls at once, without waiting for a
+//!   read, and refreshes the rest with `GET /api/desk`;
 //! - `{"type":"presence","username":…,"presence":…,"since":…}` to every agent, supervisor and
 //!   admin connection when the user's transfer-panel presence changed.
 //!
@@ -27,6 +28,7 @@ use futures_util::future::join_all;
 use linka_shared::{
     adapters::fanout::{push_to_connections, FanOut},
     cti_state::AgentPresence,
+    desk::{desk_calls_of, DeskCall},
     ports::{ConnectionNotifier, ConnectionStore, CtiStateStore, CtiWrite, StoreError},
     presence::{device_activity, panel_presence, DeviceActivity, DeviceDirectory, PanelPresence},
     realtime::{DeskReason, PushMessage},
@@ -64,6 +66,8 @@ pub struct DeskChange {
     pub reason: DeskReason,
     pub presence: PanelPresence,
     pub since: DateTime<Utc>,
+    /// The device's calls after the write, as `GET /api/desk` shows them.
+    pub calls: Vec<DeskCall>,
 }
 
 /// The desks a committed write changed, one per user (the event's own device first).
@@ -89,6 +93,7 @@ pub fn desk_changes(
                 reason,
                 presence: panel_presence(agent.state, activity),
                 since: panel_since(agent, activity, reason, envelope.observed_at),
+                calls: desk_calls_of(agent, envelope.observed_at),
             }
         });
     }
@@ -196,6 +201,7 @@ impl Pushes {
             let message = PushMessage::Desk {
                 username: change.username.clone(),
                 reason: change.reason,
+                calls: Some(change.calls.clone()),
             };
             match self.connections_of(&change.username).await {
                 Ok(ids) => {

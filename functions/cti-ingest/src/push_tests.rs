@@ -194,6 +194,7 @@ fn when_an_agent_event_is_stored_should_tell_the_users_desk_about_its_presence()
             reason: DeskReason::Presence,
             presence: PanelPresence::Break,
             since: at_second(5),
+            calls: Vec::new(),
         }]
     );
 }
@@ -213,10 +214,16 @@ async fn when_a_call_rings_at_an_agent_should_push_desk_and_ringing_presence_wit
         .map(|(_, json)| json["reason"].as_str().unwrap())
         .collect();
     assert_eq!(reasons, ["presence", "presence", "calls"]);
-    assert_eq!(
-        desk[0].1,
-        serde_json::json!({"type": "desk", "username": "agent01", "reason": "presence"})
-    );
+    assert_eq!(desk[0].1["type"], "desk");
+    assert_eq!(desk[0].1["username"], "agent01");
+    assert_eq!(desk[0].1["calls"], serde_json::json!([]));
+    // AND the call's push carries the ringing call as GET /api/desk shows it
+    let call = &desk[2].1;
+    let calls = call["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1, "{call}");
+    assert_eq!(calls[0]["state"], "ringing");
+    assert_eq!(calls[0]["direction"], "inbound");
+    assert_eq!(calls[0]["remote"], "+420601123456");
     // AND the transfer panels (agents and the supervisor, not the wallboard) saw agent01 free,
     // once (ready after logged-on is still free), then ringing
     let presence = pushed(&f.notifier, "presence");

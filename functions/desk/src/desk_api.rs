@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use lambda_http::{
     http::{Method, StatusCode},
     Body, Request, Response,
@@ -26,7 +26,7 @@ use linka_shared::{
     authz::Permission,
     cti_state::{AgentPresence, AgentState},
     desk::{
-        command_for, desk_calls, dialable, validate_favourites, ActionBody, AgentDesk, CallTarget,
+        command_for, desk_calls_of, dialable, validate_favourites, ActionBody, AgentDesk, CallTarget,
         DeskAction, DeskActionError, DeskCall,
     },
     paging::PageCursor,
@@ -67,9 +67,6 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// The most one request may extend a wrap-up by (the queue's limit applies on top).
 pub const MAX_WRAP_UP_EXTENSION_SECONDS: u32 = 3600;
-
-/// A call kept on the agent item longer than this is not shown (its end was never reported).
-pub const MAX_CALL_AGE_HOURS: i64 = 12;
 
 /// Writes of the agent's desk settings retried after a concurrent change.
 const SAVE_ATTEMPTS: usize = 3;
@@ -621,7 +618,7 @@ where
     let calls = seat
         .presence
         .as_ref()
-        .map(|presence| desk_calls(&presence.calls, now, TimeDelta::hours(MAX_CALL_AGE_HOURS)))
+        .map(|presence| desk_calls_of(presence, now))
         .unwrap_or_default();
     let presence = seat.presence.as_ref().map_or(
         PresenceView {
@@ -1013,7 +1010,7 @@ where
     let calls = seat
         .presence
         .as_ref()
-        .map(|presence| desk_calls(&presence.calls, now, TimeDelta::hours(MAX_CALL_AGE_HOURS)))
+        .map(|presence| desk_calls_of(presence, now))
         .unwrap_or_default();
     let call = calls
         .iter()

@@ -126,6 +126,7 @@ mod tests {
         let message = PushMessage::Desk {
             username: "agent01".into(),
             reason: DeskReason::Calls,
+            calls: None,
         };
         // WHEN a message is pushed to all three
         let tally =

@@ -5,6 +5,7 @@ import { pragueLocalToIso } from "../format/date";
 import { recordAddress, recordChannel } from "./desk-model";
 import {
   applyDeskPush,
+  deskAfterRead,
   applyPresencePush,
   callButtons,
   categoryOptions,
@@ -201,6 +202,21 @@ describe("pushes", () => {
     expect(applyDeskPush(desk, { type: "desk", username: "agent01", desk: fresh }, "agent01")).toEqual({ desk: fresh, refetch: false });
     expect(applyDeskPush(desk, { type: "desk", username: "agent01", reason: "presence" }, "agent01")).toEqual({ desk, refetch: true });
     expect(applyDeskPush(desk, { type: "desk", username: "agent02" }, "agent01")).toEqual({ desk, refetch: false });
+  });
+
+  it("shows the calls a desk push carries at once and still reads the rest again", () => {
+    const ringing = call({ state: "ringing" });
+    expect(applyDeskPush(desk, { type: "desk", username: "agent01", reason: "calls", calls: [ringing] }, "agent01")).toEqual({ desk: { ...desk, calls: [ringing] }, refetch: true });
+    // Before the first read there is no desk to put them in: the read brings them.
+    expect(applyDeskPush(null, { type: "desk", username: "agent01", reason: "calls", calls: [ringing] }, "agent01")).toEqual({ desk: null, refetch: true });
+  });
+
+  it("keeps pushed calls over a read that was on its way when they came", () => {
+    const shown = { ...desk, calls: [call({ state: "ringing" })] };
+    const read = { ...desk, presence: { state: "busy" }, calls: [] } as unknown as Desk;
+    expect(deskAfterRead(read, shown, true)).toEqual({ ...read, calls: shown.calls });
+    expect(deskAfterRead(read, shown, false)).toBe(read);
+    expect(deskAfterRead(read, null, true)).toBe(read);
   });
 
   it("updates one panel row on a presence push and keeps the object when nothing changes", () => {

@@ -177,7 +177,19 @@ export function applyDeskPush(current: Desk | null, message: Record<string, unkn
   if (message["type"] !== "desk" || (message["username"] !== undefined && message["username"] !== username)) return { desk: current, refetch: false };
   const carried = message["desk"];
   if (carried && typeof carried === "object" && Array.isArray((carried as Desk).calls)) return { desk: carried as Desk, refetch: false };
+  // cti-ingest's push carries the phone's calls after the event: shown at once (a ringing call
+  // does not wait for the read); the rest of the desk (presence, wrap-up, queues) is read again.
+  const calls = message["calls"];
+  if (current && Array.isArray(calls)) return { desk: { ...current, calls: calls as DeskCall[] }, refetch: true };
   return { desk: current, refetch: true };
+}
+
+/**
+ * The desk a `GET /api/desk` answered, unless desk pushes brought calls while it was on its way:
+ * then the pushed calls are newer than the read's (the read that the push asked for follows).
+ */
+export function deskAfterRead(read: Desk, shown: Desk | null, pushedMeanwhile: boolean): Desk {
+  return pushedMeanwhile && shown ? { ...read, calls: shown.calls } : read;
 }
 
 /** Applies a `presence` push to the transfer panel (a new object; the same one when nothing changes). */

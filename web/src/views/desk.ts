@@ -21,6 +21,7 @@ import { initialState, k, type DeskHost, type DeskState } from "./desk-common";
 import { historyPanel, recentPanel } from "./desk-history";
 import {
   applyDeskPush,
+  deskAfterRead,
   applyPresencePush,
   changedFields,
   clientName,
@@ -66,6 +67,10 @@ export class DeskView implements View {
   #liveOpened = false;
   #liveLost = false;
   readonly #refetch = coalesce(() => this.#loadDesk());
+  /** Desk pushes that carried calls so far (a read answered after one may be older). */
+  #callPushes = 0;
+  /** The desk the last contact-focus decision was made on (see `#setDesk`). */
+  #focusBasis: DeskState["desk"] = null;
   /** Obnovit and an ended call read the statistics again (one more read if asked meanwhile). */
   readonly #statsRefetch = coalesce(() => this.#loadStats());
   /** A call button pressed (`from`) and where the focus goes once it is gone (`to`, first found). */
@@ -187,8 +192,12 @@ export class DeskView implements View {
     const type = message["type"];
     if (type === "desk") {
       const { desk, refetch } = applyDeskPush(s.desk, message, this.#context?.me.username ?? "");
+      if (Array.isArray(message["calls"])) this.#callPushes += 1;
+      // The pushed calls are shown at once; when a read follows, the call's contact is brought
+      // into focus with its answer (the record may not be written yet, and reading it early only
+      // loads the back end when it is busiest).
+      if (desk !== s.desk) this.#setDesk(desk, true, !refetch);
       if (refetch) this.#refetch.request();
-      else if (desk !== s.desk) this.#setDesk(desk);
     } else if (type === "presence") {
       const directory = applyPresencePush(s.directory, message);
       if (directory !== s.directory) {
@@ -223,7 +232,8 @@ export class DeskView implements View {
     const api = this.#api;
     if (!api || this.#disposed) return;
     try {
-      const desk = await api.desk();
+      const pushesBefore = this.#callPushes;
+      const desk = deskAfterRead(await api.desk(), this.#s.desk, this.#callPushes !== pushesBefore);
       this.#s.loadProblem = null;
       this.#setDesk(desk, render);
     } catch (error) {
@@ -232,7 +242,7 @@ export class DeskView implements View {
     }
   }
 
-  #setDesk(desk: DeskState["desk"], render = true): void {
+  #setDesk(desk: DeskState["desk"], render = true, focus = true): void {
     const s = this.#s;
     const before = s.desk;
     s.desk = desk;
@@ -245,13 +255,17 @@ export class DeskView implements View {
       // Said in the status line (aria-live) so that a screen reader announces it too.
       s.message = this.#context.t(k("desk.incoming"), { number: ringing.remote ? formatPhone(ringing.remote) : this.#context.t(k("desk.call.unknown")) });
     }
-    const main = mainCall(calls, s.chosenCall);
-    // A new call brings its contact into focus; after the call the contact stays for the notes.
-    const hadIt = before?.calls.some((call) => call.contactId === main?.contactId) ?? false;
-    // A consultation (internal) call does not take the focus from the customer's call.
-    const focusOnCall = calls.some((call) => call.contactId === s.contactId);
-    const steal = !(main?.direction === "internal" && focusOnCall);
-    if (main && main.contactId && main.contactId !== s.contactId && (!hadIt || !s.contactId) && steal) void this.#focusContact(main.contactId, main);
+    if (focus) {
+      const main = mainCall(calls, s.chosenCall);
+      // A new call brings its contact into focus; after the call the contact stays for the notes.
+      // "New" against the desk the last focus was decided on (a push may have shown it since).
+      const hadIt = this.#focusBasis?.calls.some((call) => call.contactId === main?.contactId) ?? false;
+      this.#focusBasis = desk;
+      // A consultation (internal) call does not take the focus from the customer's call.
+      const focusOnCall = calls.some((call) => call.contactId === s.contactId);
+      const steal = !(main?.direction === "internal" && focusOnCall);
+      if (main && main.contactId && main.contactId !== s.contactId && (!hadIt || !s.contactId) && steal) void this.#focusContact(main.contactId, main);
+    }
     if (before && before.calls.length > 0 && calls.length < before.calls.length) void this.#loadRecent();
     // A call ended (the desk is empty again): its figures may have changed.
     if (before && before.calls.length > 0 && calls.length === 0) this.#statsRefetch.request();
