@@ -26,8 +26,8 @@ use linka_shared::{
     authz::Permission,
     cti_state::{AgentPresence, AgentState},
     desk::{
-        command_for, desk_calls_of, dialable, validate_favourites, ActionBody, AgentDesk, CallTarget,
-        DeskAction, DeskActionError, DeskCall,
+        command_for, desk_calls_of, dialable, validate_favourites, ActionBody, AgentDesk,
+        CallTarget, DeskAction, DeskActionError, DeskCall,
     },
     paging::PageCursor,
     ports::{
