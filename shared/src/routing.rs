@@ -107,7 +107,7 @@ use crate::cti_state::AgentState;
 use crate::queues::{OverflowTarget, QueueSchedule};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// At most this many queues are visited when following queue overflows.
 pub const MAX_OVERFLOW_HOPS: usize = 4;

@@ -133,6 +133,19 @@ async fn transcript(stack: &Stack, agent: &str, id: &str) -> Vec<Value> {
     body["messages"].as_array().unwrap().clone()
 }
 
+/// The e-mail the stack sent to `address` (the dev gateway's outbox), once it is sent.
+async fn mail_sent_to(stack: &Stack, address: &str) -> Value {
+    eventually("the e-mail is sent", WAIT, || async {
+        outbox(stack).await["email"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["destinations"][0] == json!(address))
+            .cloned()
+    })
+    .await
+}
+
 async fn take_and_answer(stack: &Stack, agent: &str, id: &str, text: &str) {
     let (status, taken) = call(
         stack,
@@ -358,15 +371,7 @@ async fn when_a_customer_emails_with_an_attachment_should_the_reply_stay_in_the_
     assert_eq!(file.text().await.unwrap().trim(), "Nová 12, Praha");
 
     take_and_answer(&stack, &agent, &id, "Dobrý den, adresu jsme změnili.").await;
-    let sent = eventually("the e-mail is sent", WAIT, || async {
-        outbox(&stack).await["email"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["destinations"][0] == json!(address))
-            .cloned()
-    })
-    .await;
+    let sent = mail_sent_to(&stack, &address).await;
     let raw = sent["raw"].as_str().unwrap();
     assert!(
         raw.contains(&format!("In-Reply-To: <first-{tag}@example.cz>")),
@@ -425,15 +430,7 @@ async fn when_an_agents_e_mail_bounces_should_the_agent_see_a_note_in_the_conver
     })
     .await;
     take_and_answer(&stack, &agent, &id, "Kartu jsme odeslali včera.").await;
-    let sent = eventually("the e-mail is sent", WAIT, || async {
-        outbox(&stack).await["email"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["destinations"][0] == json!(address))
-            .cloned()
-    })
-    .await;
+    let sent = mail_sent_to(&stack, &address).await;
     let (mut desk, _) = tokio_tungstenite::connect_async(stack.ws_url(&agent))
         .await
         .unwrap();

@@ -910,16 +910,14 @@ async fn held(stack: &Stack, token: &str) -> Vec<String> {
 #[tokio::test]
 #[ignore = "changes the global chat settings: run alone by scripts/test.sh"]
 async fn when_chats_are_distributed_automatically_should_each_go_to_the_best_free_member() {
-    let stack = Stack::from_env();
-    let admin = stack.token("admin").await;
-    let bot = stack.client_token("chatbot").await;
-    let expert = stack.token("agent09").await;
-    let colleague = stack.token("agent10").await;
-    automatic_distribution_to(&stack, &admin, &expert, &colleague, 2).await;
-    presence(&stack, &colleague, "notReady").await;
-    let (mut expert_desk, _) = tokio_tungstenite::connect_async(stack.ws_url(&expert))
-        .await
-        .unwrap();
+    let Automatic {
+        stack,
+        admin,
+        bot,
+        expert,
+        colleague,
+        desk: mut expert_desk,
+    } = Automatic::start(2).await;
 
     // Who of the two holds the chat (as their desks list it).
     let holder_of = |id: String| {
@@ -995,6 +993,43 @@ async fn when_chats_are_distributed_automatically_should_each_go_to_the_best_fre
     assert_eq!(holder, "agent09");
 
     back_to_defaults(&stack, &admin, &[&expert, &colleague]).await;
+}
+
+/// Automatic distribution switched on for queue `chat-test-auto` ([`automatic_distribution_to`])
+/// with `limit` chats per agent: agent09 ready, agent10 on a break, agent09's desk open.
+struct Automatic {
+    stack: Stack,
+    admin: String,
+    bot: String,
+    /// agent09 (skill 8).
+    expert: String,
+    /// agent10 (skill 5).
+    colleague: String,
+    /// agent09's WebSocket.
+    desk: Socket,
+}
+
+impl Automatic {
+    async fn start(limit: u8) -> Self {
+        let stack = Stack::from_env();
+        let admin = stack.token("admin").await;
+        let bot = stack.client_token("chatbot").await;
+        let expert = stack.token("agent09").await;
+        let colleague = stack.token("agent10").await;
+        automatic_distribution_to(&stack, &admin, &expert, &colleague, limit).await;
+        presence(&stack, &colleague, "notReady").await;
+        let (desk, _) = tokio_tungstenite::connect_async(stack.ws_url(&expert))
+            .await
+            .unwrap();
+        Self {
+            stack,
+            admin,
+            bot,
+            expert,
+            colleague,
+            desk,
+        }
+    }
 }
 
 /// Queue `chat-test-auto` (open all day; agent09 skill 8, agent10 skill 5), nothing held by the
@@ -1119,16 +1154,14 @@ async fn chat_distribution_latency() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(30);
-    let stack = Stack::from_env();
-    let admin = stack.token("admin").await;
-    let bot = stack.client_token("chatbot").await;
-    let expert = stack.token("agent09").await;
-    let colleague = stack.token("agent10").await;
-    automatic_distribution_to(&stack, &admin, &expert, &colleague, 10).await;
-    presence(&stack, &colleague, "notReady").await;
-    let (mut desk, _) = tokio_tungstenite::connect_async(stack.ws_url(&expert))
-        .await
-        .unwrap();
+    let Automatic {
+        stack,
+        admin,
+        bot,
+        expert,
+        colleague,
+        mut desk,
+    } = Automatic::start(10).await;
     let mut samples = Vec::new();
     for n in 0..chats {
         let started = std::time::Instant::now();

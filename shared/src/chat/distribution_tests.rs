@@ -1,53 +1,15 @@
-use chrono::{TimeDelta, TimeZone};
+use chrono::TimeDelta;
 use proptest::prelude::*;
 
 use super::*;
-use crate::{
-    admin_config::{Queue, QueueMember},
-    queues::{QueueSchedule, WeeklyHours},
-    routing::{QueueRouting, QueueRuntime},
+use crate::routing::{
+    tests::{agent, member, now},
+    QueueRuntime,
 };
 
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()
-}
-
-fn member(queue_id: &str, username: &str, skill: u8, priority: u8) -> QueueMember {
-    QueueMember {
-        queue_id: queue_id.into(),
-        username: username.into(),
-        skill_level: skill,
-        priority,
-        locked: false,
-    }
-}
-
-fn queue(id: &str, members: Vec<QueueMember>) -> QueueRuntime {
-    QueueRuntime {
-        config: Queue {
-            queue_id: id.into(),
-            name: format!("Fronta {id}"),
-            group: None,
-            priority: 5,
-            schedule: QueueSchedule::new(WeeklyHours::default()),
-            overflow: None,
-        },
-        members,
-        routing: QueueRouting::default(),
-    }
-}
-
-fn agent(username: &str, presence: Presence, idle_seconds: i64) -> AgentRuntime {
-    AgentRuntime {
-        username: username.into(),
-        device: format!("device-{username}"),
-        presence,
-        ready_since: (presence == Presence::Ready)
-            .then(|| now() - TimeDelta::seconds(idle_seconds)),
-        wrap_up_until: None,
-        reserved_for: None,
-        logged_out_queues: Default::default(),
-    }
+/// A queue of the routing tests' fixtures (its hours do not matter to chats).
+fn queue(id: &str, members: Vec<crate::admin_config::QueueMember>) -> QueueRuntime {
+    crate::routing::tests::queue(id, 5, members)
 }
 
 fn waiting(id: &str, queue_id: &str, seconds_ago: i64) -> WaitingChat {
@@ -155,7 +117,8 @@ fn when_agents_are_on_a_break_logged_off_or_out_of_the_queue_should_skip_them() 
     assert_eq!(given(&plan), vec![("c1", "in-wrap-up")]);
     assert_eq!(chat_candidates(&snap, ["chat"]), vec!["in-wrap-up"]);
     assert!(chat_queues_of(&snap, "left-queue").is_empty());
-    assert_eq!(agent_at_device(&snap, "device-gone"), Some("gone"));
+    let gone = snap.agent("gone").unwrap().device.clone();
+    assert_eq!(agent_at_device(&snap, &gone), Some("gone"));
 }
 
 #[test]

@@ -9,7 +9,7 @@ use crate::queues::{Exception, Exceptions, Interval, WeeklyHours};
 // ---------------------------------------------------------------------------------------------
 
 /// Wednesday 25 November 2026, 10:00 in Prague (CET, UTC+1).
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()
 }
 
@@ -71,7 +71,7 @@ fn always() -> QueueSchedule {
     }
 }
 
-fn member(queue_id: &str, username: &str, skill: u8, priority: u8) -> QueueMember {
+pub(crate) fn member(queue_id: &str, username: &str, skill: u8, priority: u8) -> QueueMember {
     QueueMember {
         queue_id: queue_id.into(),
         username: username.into(),
@@ -81,7 +81,7 @@ fn member(queue_id: &str, username: &str, skill: u8, priority: u8) -> QueueMembe
     }
 }
 
-fn queue(id: &str, priority: u8, members: Vec<QueueMember>) -> QueueRuntime {
+pub(crate) fn queue(id: &str, priority: u8, members: Vec<QueueMember>) -> QueueRuntime {
     QueueRuntime {
         config: Queue {
             queue_id: id.into(),
@@ -96,7 +96,7 @@ fn queue(id: &str, priority: u8, members: Vec<QueueMember>) -> QueueRuntime {
     }
 }
 
-fn agent(username: &str, presence: Presence, idle_seconds: i64) -> AgentRuntime {
+pub(crate) fn agent(username: &str, presence: Presence, idle_seconds: i64) -> AgentRuntime {
     AgentRuntime {
         username: username.into(),
         device: format!("2{:03}", username.len() * 7 % 1000),
