@@ -481,8 +481,7 @@ async fn when_a_bot_hands_off_to_an_agent_should_the_bot_get_the_agents_reply_si
         m["type"] == "chat" && m["conversationId"] == json!(id) && m["status"] == "queued"
     })
     .await;
-    let (status, list) = call(&stack, Method::GET, "/api/desk/chats", Some(&agent), None).await;
-    assert_eq!(status, 200, "{list}");
+    let list = desk_chats(&stack, &agent).await;
     assert!(list["waiting"]
         .as_array()
         .unwrap()
@@ -572,14 +571,7 @@ async fn when_a_bot_hands_off_to_an_agent_should_the_bot_get_the_agents_reply_si
         "{moved}"
     );
     let colleague = stack.token("agent07").await;
-    let (_, theirs) = call(
-        &stack,
-        Method::GET,
-        "/api/desk/chats",
-        Some(&colleague),
-        None,
-    )
-    .await;
+    let theirs = desk_chats(&stack, &colleague).await;
     assert!(theirs["held"]
         .as_array()
         .unwrap()
@@ -891,10 +883,15 @@ async fn presence(stack: &Stack, token: &str, state: &str) {
 }
 
 /// The conversation ids `token`'s agent holds.
-async fn held(stack: &Stack, token: &str) -> Vec<String> {
+/// The desk's chat lists of `token`'s user (`GET /api/desk/chats`: held and waiting).
+async fn desk_chats(stack: &Stack, token: &str) -> Value {
     let (status, list) = call(stack, Method::GET, "/api/desk/chats", Some(token), None).await;
     assert_eq!(status, 200, "{list}");
-    list["held"]
+    list
+}
+
+async fn held(stack: &Stack, token: &str) -> Vec<String> {
+    desk_chats(stack, token).await["held"]
         .as_array()
         .unwrap()
         .iter()
@@ -950,14 +947,7 @@ async fn when_chats_are_distributed_automatically_should_each_go_to_the_best_fre
     })
     .await;
     // The third waits: agent09 is at the limit and agent10 on a break.
-    let (_, list) = call(
-        &stack,
-        Method::GET,
-        "/api/desk/chats",
-        Some(&colleague),
-        None,
-    )
-    .await;
+    let list = desk_chats(&stack, &colleague).await;
     assert!(
         list["waiting"]
             .as_array()
