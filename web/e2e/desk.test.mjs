@@ -226,6 +226,15 @@ describe(`Linka agent desk at ${BASE_URL}`, () => {
     await page.getByTestId("desk-candidates").locator("li").first().filter({ hasText: "Karel Malý" }).waitFor();
     await page.getByTestId("desk-contact-summary").waitFor();
     assert.equal(await page.getByTestId("problem").count(), 0);
+    // Zadat klienta ručně (the form the chats share): the caller's number prefilled, the focus on
+    // the first field; Zrušit brings the focus back.
+    await page.getByTestId("desk-client-new").click();
+    await page.getByTestId("desk-new-client").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "desk-new-firstName");
+    assert.equal(await page.getByTestId("desk-new-phone").inputValue(), "+420602111222");
+    await page.getByTestId("desk-new-cancel").click();
+    await page.getByTestId("desk-candidates").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "desk-client-new");
     await page.getByRole("button", { name: "Vybrat klienta Karel Malý" }).click();
     await page.getByTestId("desk-card-name").filter({ hasText: "Karel Malý" }).waitFor();
     // No ICIS id → no link.
@@ -265,6 +274,90 @@ describe(`Linka agent desk at ${BASE_URL}`, () => {
     assert.equal(await outbound.getByTestId("desk-call-number").textContent(), "+420 603 999 888");
     await outbound.getByTestId("desk-call-hangup").click();
     await page.getByTestId("desk-no-call").waitFor();
+    assert.deepEqual(errors, []);
+  });
+
+  test("an agent enters the client of a chat by hand: the form prefilled from the customer, the client created and assigned (CHAT-4)", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const { page, errors } = await open();
+    if (!(await openDesk(page, "agent04", t))) return;
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute("data-testid") ?? null);
+    // A web chat from an e-mail no client has.
+    const email = `alena.mala.${Date.now().toString(36)}@example.cz`;
+    const started = await pageApi(page, "POST", "/api/mock/desk/chat", { customer: { email }, text: "Dobrý den, jsem u vás nová, potřebuji poradit." });
+    assert.equal(started.status, 201);
+    const id = started.body.conversationId;
+    const contactId = `chat:${id}`;
+    await page.getByTestId(`desk-chat-accept-${id}`).click();
+    await page.getByTestId("desk-chat-clients-none").filter({ hasText: `Kontakt ${email} nemá v databázi klientů žádný záznam.` }).waitFor();
+
+    // Zadat klienta ručně: the form (a heading, labelled fields, the card's first), the e-mail
+    // prefilled, the focus on the first field.
+    const start = page.getByTestId("desk-chat-client-new");
+    assert.equal(await start.textContent(), "Zadat klienta ručně");
+    await start.click();
+    const form = page.getByTestId("desk-chat-new-client");
+    await form.waitFor();
+    assert.equal(await form.getByRole("heading", { level: 4 }).textContent(), "Nový klient");
+    assert.equal(await form.getAttribute("aria-labelledby"), "desk-chat-new-client-title");
+    assert.equal(await focused(), "desk-chat-new-firstName");
+    assert.equal(await form.getByLabel("E-mail", { exact: true }).inputValue(), email);
+    assert.equal(await form.getByLabel("Telefon", { exact: true }).inputValue(), "");
+    await page.getByTestId("desk-chat-new-prefilled").waitFor();
+    assert.deepEqual(await axeViolations(page), []);
+
+    // Zrušit: the form closes, the focus back on the button; Enter opens it again, Escape closes it.
+    await page.getByTestId("desk-chat-new-cancel").click();
+    await form.waitFor({ state: "detached" });
+    assert.equal(await focused(), "desk-chat-client-new");
+    await page.keyboard.press("Enter");
+    await form.waitFor();
+    assert.equal(await focused(), "desk-chat-new-firstName");
+    await page.keyboard.press("Escape");
+    await form.waitFor({ state: "detached" });
+    assert.equal(await focused(), "desk-chat-client-new");
+    await start.click();
+
+    // The surname is required: said at the form, the focus on it, nothing sent.
+    await page.getByTestId("desk-chat-new-firstName").fill("Alena");
+    await page.getByTestId("desk-chat-new-save").click();
+    await form.getByTestId("desk-chat-invalid").filter({ hasText: "Vyplňte povinné údaje: Příjmení." }).waitFor();
+    assert.equal(await focused(), "desk-chat-new-lastName");
+
+    // The API refuses a bad e-mail (422): shown at the form with the field's label, the values kept.
+    await page.getByTestId("desk-chat-new-lastName").fill("Malá");
+    await page.getByTestId("desk-chat-new-email").fill("alena.mala");
+    await page.getByTestId("desk-chat-new-save").click();
+    const refused = form.locator('[data-testid="problem"][data-code="validation-failed"]');
+    await refused.waitFor();
+    assert.match(await refused.locator("li").first().textContent(), /^E-mail: /);
+    assert.equal(await page.getByTestId("desk-chat-new-firstName").inputValue(), "Alena");
+    assert.equal(await page.getByTestId("desk-chat-new-lastName").inputValue(), "Malá");
+    assert.equal(await page.getByTestId("desk-chat-new-email").inputValue(), "alena.mala");
+
+    // Corrected and saved: the client is created (POST /api/clients) and assigned to the chat's
+    // contact record (PUT …/client); the chat shows whose it is now, the focus there.
+    await page.getByTestId("desk-chat-new-email").fill(email);
+    const posted = page.waitForRequest((request) => request.method() === "POST" && new URL(request.url()).pathname === "/api/clients");
+    const assigned = page.waitForRequest((request) => request.method() === "PUT" && new URL(request.url()).pathname === `/api/contacts/${encodeURIComponent(contactId)}/client`);
+    await page.keyboard.press("Enter");
+    assert.deepEqual((await posted).postDataJSON(), { fields: { firstName: "Alena", lastName: "Malá", email } });
+    const clientId = (await assigned).postDataJSON().clientId;
+    await page.getByTestId("desk-chat-client").filter({ hasText: "Přiřazený klient: Alena Malá" }).waitFor();
+    await form.waitFor({ state: "detached" });
+    await page.getByTestId(`desk-chat-assigned-${clientId}`).waitFor();
+    assert.equal(await page.getByTestId("desk-chat-record-saved").textContent(), "Klient Alena Malá byl založen a přiřazen ke kontaktu.");
+    assert.equal(await focused(), "desk-chat-client");
+    assert.equal(await page.getByTestId("problem").count(), 0);
+
+    // The mock has the client (found by the customer's e-mail) and the contact record is hers.
+    const found = (await pageApi(page, "GET", `/api/clients?email=${encodeURIComponent(email)}`)).body.clients;
+    assert.deepEqual(found.map((client) => [client.clientId, client.fields.firstName, client.fields.lastName]), [[clientId, "Alena", "Malá"]]);
+    const record = (await pageApi(page, "GET", `/api/contacts/${encodeURIComponent(contactId)}`)).body;
+    assert.deepEqual([record.clientId, record.clientName], [clientId, "Alena Malá"]);
+    assert.deepEqual(await axeViolations(page), []);
+
+    await page.getByTestId("desk-chat-end").click();
+    await page.getByTestId("desk-chat").waitFor({ state: "detached" });
     assert.deepEqual(errors, []);
   });
 

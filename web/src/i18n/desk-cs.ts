@@ -275,6 +275,7 @@ export const deskCs = {
   "desk.chats.assignedBadge": "přiřazen",
   "desk.chats.assign": "Přiřadit",
   "desk.chats.assignName": "Přiřadit kontakt klientovi {name}",
+  "desk.chats.newClientPrefilled": "Předvyplněno tím, co zákazník v konverzaci uvedl (jméno, e-mail, telefon). Údaje ověřte.",
   "desk.chats.record": "Poznámka a kategorie kontaktu",
   "desk.chats.recordFailed": "Záznam kontaktu se nepodařilo načíst.",
   "desk.chats.recordRetry": "Zkusit znovu",

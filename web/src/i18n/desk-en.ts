@@ -276,6 +276,7 @@ export const deskEn: Record<DeskMessageKey, string> = {
   "desk.chats.assignedBadge": "assigned",
   "desk.chats.assign": "Assign",
   "desk.chats.assignName": "Assign the contact to client {name}",
+  "desk.chats.newClientPrefilled": "Prefilled with what the customer gave in the conversation (name, e-mail, phone). Check the details.",
   "desk.chats.record": "Note and category of the contact",
   "desk.chats.recordFailed": "The contact record could not be read.",
   "desk.chats.recordRetry": "Try again",

@@ -13,7 +13,9 @@
 // sent over 1600 characters. Nová SMS / Nový e-mail open a conversation by the agent (desk-compose).
 // Every conversation is a contact record like a call (`contactId`, `chat:<id>`): the open chat
 // has the call's note and category forms (desk-notes) on it, and Přiřadit per matching client
-// (CHAT-4) identifies the client (PUT /api/contacts/{contactId}/client).
+// (CHAT-4) identifies the client (PUT /api/contacts/{contactId}/client); Zadat klienta ručně
+// opens the call's new client form (desk-client) prefilled from the customer (name, e-mail,
+// phone), whose Založit klienta creates the client (POST /api/clients) and assigns it so.
 // A chat given to the agent without their doing (the chat setting Přidělování chatů:
 // automatic, or a colleague's Předat; see ArrivalTracker) is marked "nový chat" in Moje chaty
 // until the agent opens it from the list or answers, announced in the desk's status line
@@ -21,7 +23,7 @@
 
 import { ChatApi, type ChatAttachment, type ChatChannel, type ChatMessage, type DeskChat, type DeskChats } from "../api/chat";
 import type { ApiClient } from "../api/client";
-import { DeskApi, type Category, type Client, type ContactRecord, type DeskQueue, type Directory, type NoteVersion } from "../api/desk";
+import { DeskApi, type Category, type Client, type ClientField, type ContactRecord, type DeskQueue, type Directory, type NoteVersion } from "../api/desk";
 import type { Problem } from "../api/problem";
 import { formatSize } from "../format/number";
 import type { Locale } from "../i18n";
@@ -41,7 +43,9 @@ import {
   type ColleagueChoice,
 } from "./desk-chats-model";
 import { Composer, smsCounter, type OutboundChannel } from "./desk-compose";
-import { clientName, formatCount, latestVersion, panelPresence } from "./desk-model";
+import { firstNewFieldTestId, newClientForm } from "./desk-client";
+import { clientFieldsToCreate, fieldLabels, knownClientValues, labelFieldErrors } from "./desk-client-new";
+import { clientName, formatCount, latestVersion, missingRequired, panelPresence } from "./desk-model";
 import { categoryForm, noteForm, saveNoteVersion, type NotesBox } from "./desk-notes";
 import { button, select, statusLine, textInput } from "./form";
 import { asProblem, problemBox } from "./problem-box";
@@ -53,6 +57,10 @@ const TYPING_EVERY_MS = 3000;
 const TYPING_SHOWN_MS = 5000;
 /** How long an attachment link is offered after it was read (the backend's link lasts 5 min). */
 const LINK_SHOWN_MS = 4 * 60_000;
+/** The test ids' prefix of the chat's new client form (`desk-chat-new-<key>`, …-save, …-cancel). */
+const NEW_CLIENT = "desk-chat-new";
+/** Zadat klienta ručně in the open chat's client box. */
+const NEW_CLIENT_BUTTON = "desk-chat-client-new";
 
 export interface DeskChatsHost {
   api: Pick<ApiClient, "call">;
@@ -63,6 +71,8 @@ export interface DeskChatsHost {
   agentName: () => string;
   /** The categories to choose from (null: none readable, a code is typed in). */
   categories: () => Category[] | null;
+  /** The client fields (GET /api/client-fields, read with the desk): a client entered by hand. */
+  fields: () => readonly ClientField[] | null;
   /** The transfer panel's directory with live presence (null: not read; a colleague is typed in). */
   directory: () => Directory | null;
   /** The agent's queues (GET /api/desk): where a chat can be handed back to. */
@@ -117,6 +127,8 @@ export class DeskChatsPanel {
   /** The open chat (its customer) and the clients matching the customer's e-mail or phone (CHAT-4). */
   #openedChat: DeskChat | null = null;
   #clients: Client[] | null = null;
+  /** Zadat klienta ručně: the values of the new client's form (null: closed). */
+  #newClient: Record<string, string> | null = null;
   /** The open chat's contact record (notes, category, client). */
   #record: ChatRecord | null = null;
   #chats: DeskChats | null = null;
@@ -135,8 +147,8 @@ export class DeskChatsPanel {
   #typingUntil = 0;
   #lastTypingSent = 0;
   #problem: Problem | null = null;
-  /** The action the problem came from (the panel words some refusals itself). */
-  #problemAction: ChatAction | null = null;
+  /** The action the problem came from (the panel words some refusals itself); `client`: Přiřadit or a new client. */
+  #problemAction: ChatAction | "client" | null = null;
   /** What the panel's own checks refused (an SMS over the limit, nobody chosen to transfer to). */
   #invalid: string | null = null;
   /** The choice (its element id) `#invalid` is about, shown there; null: the reply. */
@@ -230,6 +242,7 @@ export class DeskChatsPanel {
     this.#open = null;
     this.#messages = [];
     this.#record = null;
+    this.#newClient = null;
   }
 
   /** A push from the WebSocket; `true` when it was a chat push. */
@@ -269,7 +282,7 @@ export class DeskChatsPanel {
   }
 
   /** Runs an action: its problem is shown, the focus goes to `focus` (or where the task says on success). */
-  async #run(task: () => Promise<void | string>, focus?: string, action: ChatAction | null = null): Promise<void> {
+  async #run(task: () => Promise<void | string>, focus?: string, action: ChatAction | "client" | null = null): Promise<void> {
     if (this.#busy) return;
     this.#busy = true;
     this.#problem = null;
@@ -292,8 +305,8 @@ export class DeskChatsPanel {
   /** A problem box: the panel's own words for known chat refusals, else the app's. */
   #problemBox(problem: Problem): HTMLElement {
     const { t } = this.#host;
-    const key = chatProblemKey(problem, this.#problemAction);
-    if (!key) return problemBox(problem, t);
+    const key = chatProblemKey(problem, this.#problemAction === "client" ? null : this.#problemAction);
+    if (!key) return problemBox(labelFieldErrors(problem, this.#host.fields() ?? [], this.#host.locale()), t);
     return h("div", { class: "alert alert-error", role: "alert", "data-testid": "problem", "data-code": problem.code ?? "" }, h("p", null, t(k(key))));
   }
 
@@ -308,6 +321,7 @@ export class DeskChatsPanel {
     this.#invalid = null;
     this.#invalidFor = null;
     this.#clients = null;
+    this.#newClient = null;
     this.#record = null;
     const { conversation, messages } = await this.#api.transcript(id);
     if (this.#open !== id) return;
@@ -393,11 +407,78 @@ export class DeskChatsPanel {
     const { t } = this.#host;
     record.saved = null;
     record.invalid = null;
-    void this.#run(async () => {
-      record.contact = await this.#desk.setClient(record.contactId, client.clientId);
-      record.saved = t(k("desk.client.picked"), { name: clientName(client) });
-      this.#host.contactsChanged();
-    }, "desk-chat-client");
+    void this.#run(
+      async () => {
+        record.contact = await this.#desk.setClient(record.contactId, client.clientId);
+        record.saved = t(k("desk.client.picked"), { name: clientName(client) });
+        this.#host.contactsChanged();
+      },
+      "desk-chat-client",
+      "client",
+    );
+  }
+
+  /** Zadat klienta ručně: the new client's form, prefilled from the customer; the focus to its first field. */
+  #startNewClient(): void {
+    const fields = this.#host.fields() ?? [];
+    const customer = this.#openedChat?.customer ?? {};
+    this.#newClient = knownClientValues(fields, customer);
+    this.#invalid = null;
+    this.#invalidFor = null;
+    if (this.#problemAction === "client") this.#problem = null;
+    this.#host.rerender(firstNewFieldTestId(fields, NEW_CLIENT) ?? `${NEW_CLIENT}-cancel`);
+  }
+
+  /** Zrušit: the form closes (what was typed is dropped), the focus back to Zadat klienta ručně. */
+  #cancelNewClient(): void {
+    this.#newClient = null;
+    this.#invalid = null;
+    this.#invalidFor = null;
+    if (this.#problemAction === "client") this.#problem = null;
+    this.#host.rerender(NEW_CLIENT_BUTTON);
+  }
+
+  /**
+   * Založit klienta: the required fields checked here, the client created (POST /api/clients,
+   * as for a call) and assigned to the open chat's contact (as Přiřadit). A refusal shows at the
+   * form, the values typed kept. Once created the client is among the chat's clients, so a
+   * failed assignment can be done again with its Přiřadit (and no second client is created).
+   */
+  #createClient(): void {
+    const record = this.#record;
+    const values = this.#newClient;
+    if (!record || !values) return;
+    const { t } = this.#host;
+    const fields = this.#host.fields() ?? [];
+    record.saved = null;
+    record.invalid = null;
+    const missing = missingRequired(fields, values);
+    if (missing.length) {
+      if (this.#problemAction === "client") this.#problem = null;
+      this.#invalid = t(k("desk.client.required"), { fields: fieldLabels(fields, missing, this.#host.locale()) });
+      this.#invalidFor = NEW_CLIENT;
+      this.#host.rerender(`${NEW_CLIENT}-${missing[0]}`);
+      return;
+    }
+    void this.#run(
+      async () => {
+        const created = await this.#desk.createClient(clientFieldsToCreate(values));
+        this.#newClient = null;
+        if (this.#record === record && !this.#clients?.some((client) => client.clientId === created.clientId)) this.#clients = [...(this.#clients ?? []), created];
+        try {
+          record.contact = await this.#desk.setClient(record.contactId, created.clientId);
+        } catch (error) {
+          // Created, not assigned: said at the client box, the focus to the client's Přiřadit.
+          this.#problem = asProblem(error);
+          return `desk-chat-assign-${created.clientId}`;
+        }
+        record.saved = t(k("desk.client.created"), { name: clientName(created) });
+        this.#host.contactsChanged();
+        return "desk-chat-client";
+      },
+      `${NEW_CLIENT}-save`,
+      "client",
+    );
   }
 
   #accept(id: string): void {
@@ -573,6 +654,11 @@ export class DeskChatsPanel {
       undefined,
       "end",
     );
+  }
+
+  /** Whether the problem belongs to the open chat's client box (Přiřadit, a new client). */
+  #problemAtClient(): boolean {
+    return this.#open !== null && this.#problemAction === "client";
   }
 
   /** Whether the problem belongs to the open chat's Předat / Přizvat controls. */
@@ -774,7 +860,7 @@ export class DeskChatsPanel {
       "desk-chats",
       t(k("desk.chats.title")),
       // A refused Předat or Přizvat shows at its controls in the open chat.
-      this.#problem && !this.#problemAtChat() ? this.#problemBox(this.#problem) : null,
+      this.#problem && !this.#problemAtChat() && !this.#problemAtClient() ? this.#problemBox(this.#problem) : null,
       h(
         "div",
         { class: "row desk-chats-new", role: "group", "aria-label": t(k("desk.chats.new")) },
@@ -802,7 +888,8 @@ export class DeskChatsPanel {
 
   /**
    * The clients matching the customer's contact (CHAT-4) with their ICIS links (CHAT-5), each
-   * with Přiřadit (once the contact record is read) unless the contact is already theirs.
+   * with Přiřadit (once the contact record is read) unless the contact is already theirs; then
+   * Zadat klienta ručně (or its form) and what Přiřadit or the new client met.
    */
   #clientsBox(): HTMLElement | null {
     const { t } = this.#host;
@@ -810,12 +897,16 @@ export class DeskChatsPanel {
     if (clients === null) return null;
     const contact = this.#openedChat?.customer?.email ?? this.#openedChat?.customer?.phone ?? "";
     const assigned = this.#assigned();
+    // Přiřadit's or the new client's refusal: in the form while it is open, else here.
+    const problem = this.#problem && this.#problemAtClient() && !this.#newClient ? this.#problemBox(this.#problem) : null;
     if (clients.length === 0) {
       return h(
         "div",
         null,
         assigned,
         h("p", { class: "muted", "data-testid": "desk-chat-clients-none" }, contact ? t(k("desk.chats.noClient"), { contact }) : t(k("desk.chats.noContact"))),
+        problem,
+        this.#newClientBox(),
       );
     }
     const record = this.#record?.contact ?? null;
@@ -850,6 +941,43 @@ export class DeskChatsPanel {
           ),
         ),
       ),
+      problem,
+      this.#newClientBox(),
+    );
+  }
+
+  /** Zadat klienta ručně, or its form (the call's, desk-client) prefilled from the customer. */
+  #newClientBox(): HTMLElement | null {
+    const { t } = this.#host;
+    if (!this.#record) return null;
+    const values = this.#newClient;
+    if (!values) {
+      return h(
+        "div",
+        { class: "actions" },
+        button(t(k("desk.client.new")), () => this.#startNewClient(), { class: "secondary small", "data-testid": NEW_CLIENT_BUTTON }),
+      );
+    }
+    const invalid = this.#invalid && this.#invalidFor === NEW_CLIENT ? this.#invalid : null;
+    const prefilled = Object.keys(values).length > 0;
+    return h(
+      "div",
+      { class: "desk-chat-new-client" },
+      newClientForm({
+        t,
+        locale: this.#host.locale(),
+        fields: this.#host.fields() ?? [],
+        values,
+        prefix: NEW_CLIENT,
+        level: 4,
+        before: [
+          prefilled ? h("p", { class: "muted", "data-testid": `${NEW_CLIENT}-prefilled` }, t(k("desk.chats.newClientPrefilled"))) : null,
+          invalid ? h("div", { class: "alert alert-error", role: "alert", "data-testid": "desk-chat-invalid" }, h("p", null, invalid)) : null,
+          this.#problem && this.#problemAtClient() ? this.#problemBox(this.#problem) : null,
+        ],
+        create: () => this.#createClient(),
+        cancel: () => this.#cancelNewClient(),
+      }),
     );
   }
 

@@ -9,6 +9,7 @@ import type { Locale } from "../i18n";
 import { h } from "../ui/dom";
 import { button } from "./form";
 import { clientName, splitFields } from "./desk-model";
+import { knownClientValues, newClientFieldOrder } from "./desk-client-new";
 import { contactTable } from "./desk-history";
 import { k, known, panel, type DeskHost } from "./desk-common";
 
@@ -19,7 +20,7 @@ export function clientPanel(host: DeskHost): HTMLElement | null {
   if (s.client) {
     children.push(clientCard(host, s.client));
   } else if (s.newClient) {
-    children.push(newClientForm(host));
+    children.push(callNewClientForm(host));
   } else {
     children.push(candidateList(host));
   }
@@ -33,8 +34,8 @@ function candidateList(host: DeskHost): HTMLElement {
   const startNew = button(
     t(k("desk.client.new")),
     () => {
-      s.newClient = phone ? { phone } : {};
-      host.rerender(firstFieldTestId(host));
+      s.newClient = knownClientValues(s.fields ?? [], { phone });
+      host.rerender(firstNewFieldTestId(s.fields ?? [], "desk-new"));
     },
     { class: "secondary", "data-testid": "desk-client-new" },
   );
@@ -68,11 +69,6 @@ function candidateList(host: DeskHost): HTMLElement {
       ),
     );
   return h("div", { "data-testid": "desk-identify" }, body, h("div", { class: "actions" }, startNew));
-}
-
-function firstFieldTestId(host: DeskHost): string | null {
-  const first = splitFields(host.s.fields ?? []).card[0] ?? (host.s.fields ?? [])[0];
-  return first ? `desk-new-${first.key}` : null;
 }
 
 function clientCard(host: DeskHost, client: Client): HTMLElement {
@@ -178,41 +174,87 @@ function clientCard(host: DeskHost, client: Client): HTMLElement {
   );
 }
 
-function newClientForm(host: DeskHost): HTMLElement {
+function callNewClientForm(host: DeskHost): HTMLElement {
   const { t, s, locale } = host;
-  const values = s.newClient ?? {};
-  const fields = [...(s.fields ?? [])].sort((a, b) => Number(b.inCard) - Number(a.inCard) || a.order - b.order);
+  return newClientForm({
+    t,
+    locale,
+    fields: s.fields ?? [],
+    values: s.newClient ?? {},
+    prefix: "desk-new",
+    level: 3,
+    create: () => host.createClient(),
+    cancel: () => {
+      s.newClient = null;
+      host.rerender("desk-client-new");
+    },
+  });
+}
+
+/** A form of a new client (a call's Zadat klienta ručně, and a chat's, desk-chats.ts). */
+export interface NewClientFormSpec {
+  t: DeskHost["t"];
+  locale: Locale;
+  /** The client fields (GET /api/client-fields); every one is editable here. */
+  fields: readonly ClientField[];
+  /** The values typed (bound: typing changes them). */
+  values: Record<string, string>;
+  /**
+   * The test ids: `<prefix>-client` the form, `<prefix>-<key>` a field, `<prefix>-save`,
+   * `<prefix>-cancel`; `<prefix>-client-title` the heading's id.
+   */
+  prefix: string;
+  /** The heading's level. */
+  level: 3 | 4 | 5;
+  /** Shown under the heading (e.g. what was prefilled, a refusal). */
+  before?: (HTMLElement | null)[];
+  /** Založit klienta (also Enter in a field). */
+  create: () => void;
+  /** Zrušit (also Escape). */
+  cancel: () => void;
+}
+
+/** The new client's form: the fields (the card's first) labelled, Založit klienta and Zrušit. */
+export function newClientForm(spec: NewClientFormSpec): HTMLElement {
+  const { t, prefix } = spec;
+  const titleId = `${prefix}-client-title`;
   return h(
     "form",
     {
       class: "form",
-      "data-testid": "desk-new-client",
+      "data-testid": `${prefix}-client`,
       novalidate: true,
-      "aria-labelledby": "desk-new-client-title",
+      "aria-labelledby": titleId,
       on: {
         submit: (event) => {
           event.preventDefault();
-          host.createClient();
+          spec.create();
+        },
+        keydown: (event) => {
+          if ((event as KeyboardEvent).key === "Escape") {
+            event.preventDefault();
+            spec.cancel();
+          }
         },
       },
     },
-    h("h3", { id: "desk-new-client-title" }, t(k("desk.client.newTitle"))),
-    ...fields.map((field) => fieldControl({ ...field, editable: true }, locale, values, "desk-new")),
+    h(`h${spec.level}`, { id: titleId }, t(k("desk.client.newTitle"))),
+    ...(spec.before ?? []),
+    ...newClientFieldOrder(spec.fields).map((field) => fieldControl({ ...field, editable: true }, spec.locale, spec.values, prefix)),
     h(
       "div",
       { class: "actions" },
-      h("button", { type: "submit", "data-testid": "desk-new-save" }, t(k("desk.client.create"))),
+      h("button", { type: "submit", "data-testid": `${prefix}-save` }, t(k("desk.client.create"))),
       " ",
-      button(
-        t(k("desk.cancel")),
-        () => {
-          s.newClient = null;
-          host.rerender("desk-client-new");
-        },
-        { class: "secondary", "data-testid": "desk-new-cancel" },
-      ),
+      button(t(k("desk.cancel")), spec.cancel, { class: "secondary", "data-testid": `${prefix}-cancel` }),
     ),
   );
+}
+
+/** The test id of the new client form's first field (where the focus goes when it opens). */
+export function firstNewFieldTestId(fields: readonly ClientField[], prefix: string): string | null {
+  const first = newClientFieldOrder(fields)[0];
+  return first ? `${prefix}-${first.key}` : null;
 }
 
 /** A labelled control of a client field bound to `values` (read-only text when not editable). */

@@ -17,6 +17,7 @@ import { callsPanel } from "./desk-calls";
 import { DeskChatsPanel } from "./desk-chats";
 import { Composer } from "./desk-compose";
 import { clientPanel } from "./desk-client";
+import { clientFieldsToCreate, fieldLabels, labelFieldErrors } from "./desk-client-new";
 import { initialState, k, type DeskHost, type DeskState } from "./desk-common";
 import { historyPanel, recentPanel } from "./desk-history";
 import {
@@ -141,6 +142,7 @@ export class DeskView implements View {
       username: context.me.username,
       agentName,
       categories: () => this.#s.categories,
+      fields: () => this.#s.fields,
       directory: () => this.#s.directory,
       queues: () => this.#s.desk?.queues ?? [],
       rerender: (focus) => this.#rerender(focus),
@@ -612,7 +614,7 @@ export class DeskView implements View {
       this.#rerender();
       return;
     }
-    const fields = Object.fromEntries(Object.entries(values).filter(([, value]) => value.trim() !== "").map(([key, value]) => [key, value.trim()]));
+    const fields = clientFieldsToCreate(values);
     await this.#run(async (api) => {
       const created = await api.createClient(fields);
       s.newClient = null;
@@ -623,8 +625,7 @@ export class DeskView implements View {
   }
 
   #fieldLabels(keys: string[]): string {
-    const locale = this.#context?.locale ?? "cs";
-    return keys.map((key) => (this.#s.fields ?? []).find((field) => field.key === key)?.label?.[locale] ?? key).join(", ");
+    return fieldLabels(this.#s.fields ?? [], keys, this.#context?.locale ?? "cs");
   }
 
   async #searchHistory(more: boolean): Promise<void> {
@@ -668,7 +669,8 @@ export class DeskView implements View {
     const t = this.#context!.t;
     const key = problem.code ? DESK_CODES[problem.code] : undefined;
     if (key) return h("div", { class: "alert alert-error", role: "alert", "data-testid": "problem", "data-code": problem.code ?? "" }, h("p", null, t(k(key))));
-    return problemBox(problem, t);
+    // A client refused (422): its fields named as the form labels them.
+    return problemBox(labelFieldErrors(problem, this.#s.fields ?? [], this.#context?.locale ?? "cs"), t);
   }
 }
 
