@@ -9,12 +9,12 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use cti_events::CommandAction;
+use cti_events::{CommandAction, RequestedAgentState};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::{
-    cti_state::{CallDirection, DeviceCall, LocalState},
+    cti_state::{AgentPresence, AgentState, CallDirection, DeviceCall, LocalState},
     identifiers::normalize_czech_phone,
     problem::FieldError,
 };
@@ -452,6 +452,69 @@ fn consultation_pair(
     }
 }
 
+/// Which phone an agent takes calls on (DESK-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PhoneKind {
+    /// The desk phone: the extension of the agent number.
+    Desk,
+    /// The agent's mobile, through its PBX mobile extension.
+    Mobile,
+}
+
+/// Why the agent cannot move to another phone now.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PhoneSwitchError {
+    #[error("you have no mobile phone set up; ask an administrator")]
+    NoMobile,
+    #[error("finish the calls at your phone first")]
+    Busy,
+}
+
+/// The relay commands that move an agent to another phone (DESK-2): the ACD agent logs off at
+/// the device they are logged on at and on at the other one, in the same state (ready, or not
+/// ready with the same break), so routing offers the next call to the phone they now use. The
+/// PBX (a MiVoice 5000 mobile extension) rings the mobile and reports its calls as the
+/// extension's, so the rest of the desk works unchanged. Moving to the phone already in use
+/// sends only the log-on (harmless), so a desk that lost track can always repair it.
+pub fn phone_switch(
+    agent_id: &str,
+    current: Option<&AgentPresence>,
+    current_device: &str,
+    target_device: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<CommandAction>, PhoneSwitchError> {
+    if current.is_some_and(|presence| !desk_calls_of(presence, now).is_empty()) {
+        return Err(PhoneSwitchError::Busy);
+    }
+    let state = |device: &str, state, reason_code| CommandAction::AgentState {
+        device: device.to_owned(),
+        agent_id: agent_id.to_owned(),
+        state,
+        reason_code,
+    };
+    let logged_on = current.filter(|presence| presence.state != AgentState::LoggedOff);
+    let mut commands = Vec::new();
+    if logged_on.is_some() && current_device != target_device {
+        commands.push(state(current_device, RequestedAgentState::LoggedOff, None));
+    }
+    commands.push(state(target_device, RequestedAgentState::LoggedOn, None));
+    if current_device != target_device {
+        match logged_on.map(|presence| (presence.state, presence.reason_code.clone())) {
+            Some((AgentState::Ready, _)) => {
+                commands.push(state(target_device, RequestedAgentState::Ready, None));
+            }
+            Some((AgentState::NotReady, Some(code))) => commands.push(state(
+                target_device,
+                RequestedAgentState::NotReady,
+                Some(code),
+            )),
+            _ => {}
+        }
+    }
+    Ok(commands)
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{TimeDelta, TimeZone};
@@ -687,5 +750,85 @@ mod tests {
         let ids: Vec<&str> = list.iter().map(|c| c.call_id.as_str()).collect();
         assert_eq!(ids, ["b", "a"]);
         assert_eq!(list[1].state, DeskCallState::Held);
+    }
+
+    fn at_device(device: &str, state: AgentState, reason: Option<&str>) -> AgentPresence {
+        AgentPresence {
+            agent_id: Some("2001".into()),
+            state,
+            reason_code: reason.map(str::to_owned),
+            since: Some(at(0)),
+            ..AgentPresence::new(device)
+        }
+    }
+
+    fn agent_state(
+        device: &str,
+        state: RequestedAgentState,
+        reason: Option<&str>,
+    ) -> CommandAction {
+        CommandAction::AgentState {
+            device: device.into(),
+            agent_id: "2001".into(),
+            state,
+            reason_code: reason.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn when_a_ready_agent_moves_to_the_mobile_should_log_off_the_desk_phone_and_be_ready_there() {
+        let desk = at_device("2001", AgentState::Ready, None);
+        assert_eq!(
+            phone_switch("2001", Some(&desk), "2001", "2901", at(5)).unwrap(),
+            [
+                agent_state("2001", RequestedAgentState::LoggedOff, None),
+                agent_state("2901", RequestedAgentState::LoggedOn, None),
+                agent_state("2901", RequestedAgentState::Ready, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn when_an_agent_on_a_break_moves_should_keep_the_break_and_a_logged_off_one_only_logs_on() {
+        let on_break = at_device("2901", AgentState::NotReady, Some("OBED"));
+        assert_eq!(
+            phone_switch("2001", Some(&on_break), "2901", "2001", at(5)).unwrap(),
+            [
+                agent_state("2901", RequestedAgentState::LoggedOff, None),
+                agent_state("2001", RequestedAgentState::LoggedOn, None),
+                agent_state("2001", RequestedAgentState::NotReady, Some("OBED")),
+            ]
+        );
+        let off = at_device("2001", AgentState::LoggedOff, None);
+        assert_eq!(
+            phone_switch("2001", Some(&off), "2001", "2901", at(5)).unwrap(),
+            [agent_state("2901", RequestedAgentState::LoggedOn, None)]
+        );
+        assert_eq!(
+            phone_switch("2001", None, "2001", "2001", at(5)).unwrap(),
+            [agent_state("2001", RequestedAgentState::LoggedOn, None)]
+        );
+    }
+
+    #[test]
+    fn when_the_agent_has_a_call_at_the_phone_should_refuse_to_move() {
+        let mut busy = at_device("2001", AgentState::Busy, None);
+        busy.calls.insert(
+            "prg-1/c1".into(),
+            DeviceCall {
+                relay_id: "prg-1".into(),
+                call_id: "c1".into(),
+                contact_id: "prg-1:1:c1".into(),
+                state: LocalState::Connected,
+                since: at(0),
+                remote: Some("+420777000111".into()),
+                direction: CallDirection::Inbound,
+                queue: None,
+            },
+        );
+        assert_eq!(
+            phone_switch("2001", Some(&busy), "2001", "2901", at(5)),
+            Err(PhoneSwitchError::Busy)
+        );
     }
 }

@@ -183,6 +183,12 @@ pub fn normalize_czech_phone(input: &str) -> Result<String, PhoneError> {
     }
 }
 
+/// Whether an E.164 number (`+420…`, as [`normalize_czech_phone`] gives) is a Czech mobile's.
+pub fn is_czech_mobile_number(e164: &str) -> bool {
+    e164.strip_prefix("+420")
+        .is_some_and(|national| national.len() == 9 && is_czech_mobile(national.as_bytes()))
+}
+
 /// Validates an IČO: 8 digits (shorter ones are left-padded with zeros, as ARES does) whose
 /// last digit is `(11 - Σ dᵢ·(8 - i) mod 11) mod 10` over the first seven. Returns the 8 digits.
 pub fn parse_ico(input: &str) -> Result<String, IcoError> {
@@ -298,6 +304,15 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn when_number_is_a_mobiles_should_tell_it_from_a_fixed_line() {
+        assert!(is_czech_mobile_number("+420601123456"));
+        assert!(is_czech_mobile_number("+420731000111"));
+        assert!(!is_czech_mobile_number("+420224123456"));
+        assert!(!is_czech_mobile_number("601123456"));
+        assert!(!is_czech_mobile_number("+42060112345"));
     }
 
     #[test]

@@ -83,7 +83,8 @@ pub fn panel_presence(state: AgentState, activity: DeviceActivity) -> PanelPrese
     }
 }
 
-/// Who is behind a PBX device: the active users with an agent number.
+/// Who is behind a PBX device: the active users with an agent number, by that number and by
+/// their mobile extension (DESK-2).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeviceDirectory {
     by_number: BTreeMap<String, String>,
@@ -96,9 +97,12 @@ impl DeviceDirectory {
             by_number: users
                 .into_iter()
                 .filter(|user| user.active)
-                .filter_map(|user| {
+                .flat_map(|user| {
+                    let mobile = user.mobile.as_ref().map(|mobile| mobile.device.clone());
                     user.agent_number
                         .clone()
+                        .into_iter()
+                        .chain(mobile)
                         .map(|number| (number, user.username.clone()))
                 })
                 .collect(),
@@ -241,6 +245,7 @@ mod tests {
             groups: Vec::new(),
             email: None,
             agent_number: number.map(str::to_owned),
+            mobile: None,
             active,
             created_at: at(0, 0),
             updated_at: at(0, 0),
@@ -374,6 +379,18 @@ mod tests {
             directory.username_of(&presence("7000", AgentState::Ready, at(0, 0))),
             None
         );
+    }
+
+    #[test]
+    fn when_agent_has_a_mobile_extension_should_resolve_it_to_them() {
+        let mut agent = user("agent03", Some("2003"), true);
+        agent.mobile = Some(crate::users::MobilePhone {
+            device: "2903".into(),
+            number: "+420601000003".into(),
+        });
+        let directory = DeviceDirectory::from_users(&[agent]);
+        assert_eq!(directory.username_of_device("2903"), Some("agent03"));
+        assert_eq!(directory.username_of_device("2003"), Some("agent03"));
     }
 
     #[test]

@@ -164,7 +164,8 @@ pub struct AgentIdentity {
 
 /// The engine's view of the agents: every device whose agent id (or, without one, the device
 /// itself) is the agent number of a user. Devices of unknown agents are not routable. When one
-/// user appears at two devices, the device that changed state last counts.
+/// user appears at two devices, a device they are logged on at counts before one they logged
+/// off from, then the device that changed state last.
 pub fn agent_runtimes(
     presences: &[AgentPresence],
     identities: &[AgentIdentity],
@@ -185,9 +186,14 @@ pub fn agent_runtimes(
         else {
             continue;
         };
+        // A device the agent logged off from does not hide the one they logged on at (DESK-2:
+        // the switch from the desk phone to the mobile logs off one and on the other, in
+        // either order).
+        let rank =
+            |presence: &AgentPresence| (presence.state != AgentState::LoggedOff, presence.since);
         let newer = chosen
             .get(username)
-            .is_none_or(|current| presence.since > current.since);
+            .is_none_or(|current| rank(presence) > rank(current));
         if newer {
             chosen.insert(username, presence);
         }
@@ -600,6 +606,28 @@ mod tests {
         let agents = agent_runtimes(&presences, &[identity("jana", "2001")], &[], &[], at(60));
         assert_eq!(agents.len(), 1);
         assert_eq!(agents[0].device, "2005");
+    }
+
+    #[test]
+    fn when_agent_logs_off_the_old_device_after_logging_on_at_the_mobile_should_stay_at_the_mobile()
+    {
+        // GIVEN jana logged on at her mobile extension 2901 at 0:50, then the log-off at her
+        // desk phone 2001 arrives (0:55)
+        let mut mobile = presence("2901", AgentState::NotReady, 50);
+        mobile.agent_id = Some("2001".into());
+        let mut desk = presence("2001", AgentState::LoggedOff, 55);
+        desk.agent_id = Some("2001".into());
+        // WHEN the engine's view is built THEN she is at the mobile, not logged off
+        let agents = agent_runtimes(
+            &[desk, mobile],
+            &[identity("jana", "2001")],
+            &[],
+            &[],
+            at(60),
+        );
+        assert_eq!(agents.len(), 1);
+        assert_eq!(agents[0].device, "2901");
+        assert_eq!(agents[0].presence, Presence::NotReady);
     }
 
     fn devices() -> DeviceMap {

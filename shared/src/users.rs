@@ -36,11 +36,26 @@ pub struct User {
     /// PBX extension of an agent (`2001`…).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_number: Option<String>,
+    /// The agent's mobile phone as the PBX knows it (DESK-2): a mobile extension whose calls
+    /// the PBX delivers to the mobile, which the agent may log on at instead of the desk phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<MobilePhone>,
     pub active: bool,
     #[serde(with = "crate::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     #[serde(with = "crate::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
+}
+
+/// An agent's mobile phone (DESK-2): the PBX device that stands for it (a MiVoice 5000 mobile
+/// extension: the PBX rings the mobile over the trunk and reports and controls the call as
+/// that extension's) and the mobile's number, shown to the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MobilePhone {
+    pub device: String,
+    /// E.164, `+420601123456`.
+    pub number: String,
 }
 
 /// Whether `text` can be a username at all (1–64 of `A–Z a–z 0–9 . _ @ -`). Anything else
@@ -82,6 +97,7 @@ pub struct UserDraft {
     pub groups: Vec<String>,
     pub email: Option<String>,
     pub agent_number: Option<String>,
+    pub mobile: Option<MobilePhone>,
     pub active: bool,
 }
 
@@ -94,12 +110,13 @@ pub enum DraftKind {
 }
 
 impl UserDraft {
-    const FIELDS: [&'static str; 6] = [
+    const FIELDS: [&'static str; 7] = [
         "displayName",
         "roles",
         "groups",
         "email",
         "agentNumber",
+        "mobile",
         "active",
     ];
 
@@ -179,12 +196,7 @@ impl UserDraft {
         }
         let agent_number = match body.get("agentNumber") {
             None => Ok(None),
-            Some(Value::String(number))
-                if (3..=6).contains(&number.len())
-                    && number.bytes().all(|b| b.is_ascii_digit()) =>
-            {
-                Ok(Some(number.clone()))
-            }
+            Some(Value::String(number)) if is_extension_number(number) => Ok(Some(number.clone())),
             Some(_) => Err(()),
         };
         if agent_number.is_err() {
@@ -198,6 +210,15 @@ impl UserDraft {
         if active.is_none() {
             error("active", "must be true or false");
         }
+        let mobile = parse_mobile(body.get("mobile"), &mut errors);
+        if let (Ok(Some(number)), Ok(Some(mobile))) = (&agent_number, &mobile) {
+            if &mobile.device == number {
+                errors.push(FieldError::new(
+                    "mobile.device",
+                    "must differ from agentNumber (the desk phone)",
+                ));
+            }
+        }
         for name in body.keys().filter(|name| {
             let known = Self::FIELDS.contains(&name.as_str())
                 || (kind == DraftKind::Create && name.as_str() == "username");
@@ -206,13 +227,22 @@ impl UserDraft {
             let name: String = name.chars().take(64).collect();
             errors.push(FieldError::new(name, "is not a known field"));
         }
-        match (display_name, roles, groups, email, agent_number, active) {
+        match (
+            display_name,
+            roles,
+            groups,
+            email,
+            agent_number,
+            mobile,
+            active,
+        ) {
             (
                 Some(display_name),
                 Some(roles),
                 Some(groups),
                 Ok(email),
                 Ok(agent_number),
+                Ok(mobile),
                 Some(active),
             ) if errors.is_empty() => Ok((
                 username,
@@ -222,6 +252,7 @@ impl UserDraft {
                     groups,
                     email,
                     agent_number,
+                    mobile,
                     active,
                 },
             )),
@@ -243,10 +274,72 @@ impl UserDraft {
             groups: self.groups,
             email: self.email,
             agent_number: self.agent_number,
+            mobile: self.mobile,
             active: self.active,
             created_at,
             updated_at,
         }
+    }
+}
+
+/// A PBX extension number as user accounts hold them: 3 to 6 digits.
+fn is_extension_number(text: &str) -> bool {
+    (3..=6).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `mobile`: absent, or `{device, number}` — the PBX mobile extension (3–6 digits) and a
+/// Czech mobile number (normalised to E.164). The errors name `mobile.device` / `mobile.number`.
+fn parse_mobile(
+    value: Option<&Value>,
+    errors: &mut Vec<FieldError>,
+) -> Result<Option<MobilePhone>, ()> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let Some(object) = value.as_object() else {
+        errors.push(FieldError::new(
+            "mobile",
+            "must be an object {device, number}",
+        ));
+        return Err(());
+    };
+    let device = match object.get("device") {
+        Some(Value::String(device)) if is_extension_number(device) => Some(device.clone()),
+        _ => {
+            errors.push(FieldError::new(
+                "mobile.device",
+                "must be the PBX mobile extension: a string of 3 to 6 digits",
+            ));
+            None
+        }
+    };
+    let number = match object.get("number") {
+        Some(Value::String(number)) => crate::identifiers::normalize_czech_phone(number)
+            .ok()
+            .filter(|normalised| crate::identifiers::is_czech_mobile_number(normalised)),
+        _ => None,
+    };
+    if number.is_none() {
+        errors.push(FieldError::new(
+            "mobile.number",
+            "must be a Czech mobile number, e.g. +420601123456",
+        ));
+    }
+    for name in object
+        .keys()
+        .filter(|name| !matches!(name.as_str(), "device" | "number"))
+    {
+        let name: String = name.chars().take(64).collect();
+        errors.push(FieldError::new(
+            format!("mobile.{name}"),
+            "is not a known field",
+        ));
+    }
+    match (device, number) {
+        (Some(device), Some(number)) if object.len() == 2 => {
+            Ok(Some(MobilePhone { device, number }))
+        }
+        _ => Err(()),
     }
 }
 
@@ -353,6 +446,54 @@ mod tests {
             errors,
             vec![FieldError::new("username", "is not a known field")]
         );
+    }
+
+    #[test]
+    fn when_mobile_is_given_should_normalise_the_number_and_name_each_bad_part() {
+        // GIVEN a mobile extension with a number typed with spaces
+        let mut body = draft_body();
+        body.insert(
+            "mobile".into(),
+            json!({"device": "2942", "number": "601 123 456"}),
+        );
+        // WHEN validated THEN the number is E.164
+        let (_, draft) = UserDraft::from_json(&body, DraftKind::Create).unwrap();
+        assert_eq!(
+            draft.mobile,
+            Some(MobilePhone {
+                device: "2942".into(),
+                number: "+420601123456".into()
+            })
+        );
+        // AND a fixed-line number, a bad device, an unknown part and the desk phone's own
+        // extension are each named
+        for (mobile, field) in [
+            (
+                json!({"device": "2942", "number": "224 123 456"}),
+                "mobile.number",
+            ),
+            (
+                json!({"device": "29", "number": "601123456"}),
+                "mobile.device",
+            ),
+            (
+                json!({"device": "2942", "number": "601123456", "pin": "1"}),
+                "mobile.pin",
+            ),
+            (
+                json!({"device": "2042", "number": "601123456"}),
+                "mobile.device",
+            ),
+            (json!("601123456"), "mobile"),
+        ] {
+            body.insert("mobile".into(), mobile.clone());
+            let errors = UserDraft::from_json(&body, DraftKind::Create).unwrap_err();
+            assert_eq!(
+                errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+                [field],
+                "{mobile}"
+            );
+        }
     }
 
     #[test]

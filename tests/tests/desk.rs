@@ -516,3 +516,181 @@ async fn when_an_agent_holds_a_chat_should_a_call_still_reach_them_and_both_go_o
     .await;
     assert_eq!(status, 200);
 }
+
+/// DESK-2: agent08 takes calls on the mobile (the PBX mobile extension 2908 of +420601000008):
+/// the ACD agent moves there, ready as before; a call to it rings at the desk, is answered on
+/// the mobile (not from the desk), hung up from the desk and kept as agent08's contact; others'
+/// transfer panels name the mobile extension; agent08 moves back to the desk phone.
+#[tokio::test]
+async fn when_an_agent_takes_calls_on_the_mobile_should_the_desk_show_and_control_them() {
+    const CALLER: &str = "+420608111222";
+    let stack = Stack::from_env();
+    let (agent, colleague) = (stack.token("agent08").await, stack.token("agent07").await);
+    let at_phone = |using: &'static str, device: &'static str| {
+        let (stack, agent) = (&stack, &agent);
+        async move {
+            eventually(&format!("agent08 ready at {device}"), WAIT, || async {
+                let desk = desk(stack, agent).await;
+                (desk["phone"]["using"] == using
+                    && desk["device"] == device
+                    && desk["presence"]["state"] == "ready")
+                    .then_some(())
+            })
+            .await;
+        }
+    };
+
+    // Ready at the desk phone first.
+    let (status, answer) = api(
+        &stack,
+        Method::PUT,
+        "/api/desk/phone",
+        &agent,
+        Some(&json!({"phone": "desk"})),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    let (status, answer) = api(
+        &stack,
+        Method::PUT,
+        "/api/desk/presence",
+        &agent,
+        Some(&json!({"state": "ready"})),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    at_phone("desk", "2008").await;
+    let shown = desk(&stack, &agent).await;
+    assert_eq!(
+        shown["phone"]["mobile"],
+        json!({"device": "2908", "number": "+420601000008"})
+    );
+
+    // To the mobile: logged off at 2008, on and ready at 2908 (the PBX says so too).
+    let (status, answer) = api(
+        &stack,
+        Method::PUT,
+        "/api/desk/phone",
+        &agent,
+        Some(&json!({"phone": "mobile"})),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    at_phone("mobile", "2908").await;
+    let devices: Value = stack
+        .http
+        .get(sim_url("/devices"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let agent_at = |id: &str| {
+        devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == id)
+            .unwrap()["agent"]
+            .clone()
+    };
+    assert_eq!(agent_at("2908")["agent_id"], "2008", "{devices}");
+    assert_eq!(agent_at("2908")["status"], "ready", "{devices}");
+    assert_eq!(agent_at("2008")["status"], "loggedOff", "{devices}");
+    let (_, panel) = api(&stack, Method::GET, "/api/desk/directory", &colleague, None).await;
+    let listed = panel["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["username"] == "agent08")
+        .unwrap()
+        .clone();
+    assert_eq!(listed["device"], "2908", "{listed}");
+    assert_eq!(listed["presence"], "free", "{listed}");
+
+    // A call to the mobile rings at the desk; the desk cannot answer it, the mobile does.
+    let created: Value = stack
+        .http
+        .post(sim_url("/calls"))
+        .json(&json!({"from": CALLER, "to": "2908"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pbx_call = created["call_id"].as_str().unwrap().to_owned();
+    let ringing = call_in_state(&stack, &agent, CALLER, "ringing").await;
+    let contact_id = ringing["contactId"].as_str().unwrap().to_owned();
+    let path = format!(
+        "/api/desk/calls/{}/{}/answer",
+        ringing["relayId"].as_str().unwrap(),
+        ringing["callId"].as_str().unwrap()
+    );
+    let (status, problem) = api(&stack, Method::POST, &path, &agent, Some(&json!({}))).await;
+    assert_eq!(
+        (status, &problem["code"]),
+        (409, &json!("answer-on-mobile"))
+    );
+    let answered = stack
+        .http
+        .post(sim_url("/devices/2908/answer"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(answered.status().is_success());
+    let talking = call_in_state(&stack, &agent, CALLER, "connected").await;
+
+    // Moving back is refused during the call; the desk hangs it up on the mobile.
+    let (status, problem) = api(
+        &stack,
+        Method::PUT,
+        "/api/desk/phone",
+        &agent,
+        Some(&json!({"phone": "desk"})),
+    )
+    .await;
+    assert_eq!((status, &problem["code"]), (409, &json!("phone-busy")));
+    press(&stack, &agent, &talking, "hangup", json!({})).await;
+    no_calls(&stack, &agent).await;
+    eventually("the PBX call ended", WAIT, || async {
+        let response = stack
+            .http
+            .get(sim_url(&format!("/calls/{pbx_call}")))
+            .send()
+            .await
+            .ok()?;
+        (response.status() == 404).then_some(())
+    })
+    .await;
+
+    // The contact is agent08's, in their own history.
+    let record = eventually("the contact record of agent08", WAIT, || async {
+        let (status, record) = api(
+            &stack,
+            Method::GET,
+            &format!("/api/contacts/{contact_id}"),
+            &agent,
+            None,
+        )
+        .await;
+        (status == 200 && record["agents"].as_array()?.iter().any(|a| a == "agent08"))
+            .then_some(record)
+    })
+    .await;
+    assert_eq!(record["direction"], "inbound", "{record}");
+
+    // Back to the desk phone, ready there.
+    let (status, answer) = api(
+        &stack,
+        Method::PUT,
+        "/api/desk/phone",
+        &agent,
+        Some(&json!({"phone": "desk"})),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    at_phone("desk", "2008").await;
+}

@@ -77,6 +77,12 @@ pub struct DeviceConfig {
     /// waiting queue served by an external router.
     #[serde(default = "default_true")]
     pub acd: bool,
+    /// A mobile extension (agents only): the PBX delivers the extension's calls to this mobile
+    /// number over the trunk and reports and controls them as the extension's. CSTA cannot take
+    /// a mobile off hook, so AnswerCall is refused; the person answers (HTTP
+    /// `/devices/{id}/answer` plays that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -84,7 +90,7 @@ fn default_true() -> bool {
 }
 
 impl DeviceConfig {
-    fn new(id: &str, kind: DeviceKind, name: &str) -> Self {
+    pub(crate) fn new(id: &str, kind: DeviceKind, name: &str) -> Self {
         Self {
             id: id.to_owned(),
             kind,
@@ -97,6 +103,7 @@ impl DeviceConfig {
             queue_timeout_ms: None,
             menu: BTreeMap::new(),
             acd: true,
+            mobile: None,
         }
     }
 }

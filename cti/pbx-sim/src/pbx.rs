@@ -2700,6 +2700,15 @@ impl Pbx {
             }
             Message::AnswerCall(r) => {
                 let (call, device) = conn_parts(&r.call_to_be_answered, "callToBeAnswered")?;
+                if let Some(mobile) = self
+                    .devices
+                    .get(&device)
+                    .and_then(|d| d.config.mobile.as_deref())
+                {
+                    return Err(OpError::InvalidState(format!(
+                        "{device} is a mobile extension: the call is answered on the mobile {mobile}"
+                    )));
+                }
                 self.answer(&call, &device)?;
                 m::AnswerCallResponse::default().into()
             }
@@ -2934,6 +2943,7 @@ impl Pbx {
                     "agent": d.agent,
                     "busy": self.busy(&d.config.id),
                     "default_destination": d.config.default_destination,
+                    "mobile": d.config.mobile,
                 })
             })
             .collect()

@@ -80,6 +80,7 @@ mod tests {
             groups: Vec::new(),
             email: None,
             agent_number: Some(number.to_owned()),
+            mobile: None,
             active,
             created_at: at,
             updated_at: at,

@@ -72,6 +72,7 @@ fn agent(username: &str, number: &str) -> User {
         groups: vec!["KKC".to_owned()],
         email: None,
         agent_number: Some(number.to_owned()),
+        mobile: None,
         active: true,
         created_at: at,
         updated_at: at,

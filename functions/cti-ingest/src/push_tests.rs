@@ -35,6 +35,7 @@ fn user(username: &str, number: Option<&str>, roles: &[Role]) -> User {
         groups: Vec::new(),
         email: None,
         agent_number: number.map(str::to_owned),
+        mobile: None,
         active: true,
         created_at: at_second(0),
         updated_at: at_second(0),

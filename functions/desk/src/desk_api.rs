@@ -26,8 +26,8 @@ use linka_shared::{
     authz::Permission,
     cti_state::{AgentPresence, AgentState},
     desk::{
-        command_for, desk_calls_of, dialable, validate_favourites, ActionBody, AgentDesk,
-        CallTarget, DeskAction, DeskActionError, DeskCall,
+        command_for, desk_calls_of, dialable, phone_switch, validate_favourites, ActionBody,
+        AgentDesk, CallTarget, DeskAction, DeskActionError, DeskCall, PhoneKind, PhoneSwitchError,
     },
     paging::PageCursor,
     ports::{
@@ -38,7 +38,7 @@ use linka_shared::{
     problem::{FieldError, Problem},
     routing_live::{agent_runtimes, WrapUp, WrapUpError},
     telemetry::ErrorChain,
-    users::{PageLimit, User},
+    users::{MobilePhone, PageLimit, User},
 };
 use routing::{
     http_common::{
@@ -55,6 +55,7 @@ use cti_events::{CommandAction, RequestedAgentState};
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/desk"),
     ("PUT", "/api/desk/presence"),
+    ("PUT", "/api/desk/phone"),
     ("PUT", "/api/desk/queues/{queueId}"),
     ("POST", "/api/desk/calls/{relayId}/{callId}/{action}"),
     ("POST", "/api/desk/dial"),
@@ -88,6 +89,8 @@ pub struct DeskDeps<J, S, U, G, A> {
 enum Route {
     Desk,
     Presence,
+    /// Take calls on the desk phone or the mobile (DESK-2).
+    Phone,
     Queue(String),
     Call {
         relay_id: String,
@@ -109,6 +112,7 @@ impl Route {
         match self {
             Self::Desk => "read",
             Self::Presence => "presence",
+            Self::Phone => "phone",
             Self::Queue(_) => "queue",
             Self::Call { action, .. } => action.as_str(),
             Self::Dial => "dial",
@@ -137,6 +141,7 @@ fn resolve(method: &Method, path: &str) -> Resolution {
     match segments.as_slice() {
         [] => only("GET", Method::GET, Route::Desk),
         ["presence"] => only("PUT", Method::PUT, Route::Presence),
+        ["phone"] => only("PUT", Method::PUT, Route::Phone),
         ["queues", queue_id] => only("PUT", Method::PUT, Route::Queue((*queue_id).to_owned())),
         ["calls", relay_id, call_id, action] => match DeskAction::parse(action) {
             Some(action) => only(
@@ -208,6 +213,27 @@ struct DeskView {
     queues: Vec<QueueView>,
     break_codes: Vec<BreakView>,
     calls: Vec<DeskCall>,
+    phone: PhoneView,
+}
+
+/// The phones the agent can take calls on and the one in use (DESK-2).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhoneView {
+    using: PhoneKind,
+    /// The desk phone's extension (the agent number).
+    desk: Option<String>,
+    mobile: Option<MobilePhone>,
+}
+
+impl PhoneView {
+    fn of(seat: &Seat) -> Self {
+        Self {
+            using: seat.phone_kind(),
+            desk: seat.user.agent_number.clone(),
+            mobile: seat.user.mobile.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -267,6 +293,12 @@ struct PresenceBody {
     state: WantedState,
     #[serde(default)]
     break_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PhoneBody {
+    phone: PhoneKind,
 }
 
 #[derive(Debug, Deserialize)]
@@ -362,6 +394,22 @@ pub(crate) struct Seat {
     pub(crate) presence: Option<AgentPresence>,
 }
 
+impl Seat {
+    /// Whether the agent takes calls on their mobile extension now (DESK-2).
+    fn phone_kind(&self) -> PhoneKind {
+        let mobile = self
+            .user
+            .mobile
+            .as_ref()
+            .map(|mobile| mobile.device.as_str());
+        if mobile.is_some() && self.device.as_deref() == mobile {
+            PhoneKind::Mobile
+        } else {
+            PhoneKind::Desk
+        }
+    }
+}
+
 async fn serve<J, S, U, G, A>(
     deps: &DeskDeps<J, S, U, G, A>,
     request: &Request,
@@ -394,6 +442,7 @@ where
     match route {
         Route::Desk => desk(deps, &config, &seat, now).await,
         Route::Presence => presence(deps, request, &seat, now).await,
+        Route::Phone => phone(deps, request, &seat, now).await,
         Route::Queue(queue_id) => {
             // A lock or a removal must hold the moment the administrator saves it, whichever
             // instance (with whatever cache age) serves this request: read the members afresh.
@@ -653,6 +702,7 @@ where
         presence,
         wrap_up,
         queues,
+        phone: PhoneView::of(seat),
         break_codes: break_codes
             .into_iter()
             .filter(|code| code.active)
@@ -666,6 +716,48 @@ where
         calls,
     };
     json(StatusCode::OK, &view)
+}
+
+/// `PUT /api/desk/phone`: take calls on the desk phone or on the mobile (DESK-2). The ACD agent
+/// moves between the two devices in the state they are in ([`phone_switch`]).
+async fn phone<J, S, U, G, A>(
+    deps: &DeskDeps<J, S, U, G, A>,
+    request: &Request,
+    seat: &Seat,
+    now: DateTime<Utc>,
+) -> Operation
+where
+    S: RoutingStateStore,
+    U: UserDirectory,
+    G: RoutingSignals,
+{
+    let wanted: PhoneBody = required(request)?;
+    let agent_id = seat.user.agent_number.clone().ok_or_else(no_phone)?;
+    let target = match wanted.phone {
+        PhoneKind::Desk => agent_id.clone(),
+        PhoneKind::Mobile => seat
+            .user
+            .mobile
+            .as_ref()
+            .map(|mobile| mobile.device.clone())
+            .ok_or_else(|| phone_problem(&PhoneSwitchError::NoMobile))?,
+    };
+    let current = seat.device.clone().unwrap_or_else(|| agent_id.clone());
+    let commands = phone_switch(&agent_id, seat.presence.as_ref(), &current, &target, now)
+        .map_err(|error| phone_problem(&error))?;
+    let mut answer = None;
+    for command in commands {
+        answer = Some(send(&deps.router, command, "phone", now).await?);
+    }
+    // `phone_switch` always ends with the log-on at the target.
+    answer.ok_or_else(Problem::internal)
+}
+
+fn phone_problem(error: &PhoneSwitchError) -> Problem {
+    match error {
+        PhoneSwitchError::NoMobile => Problem::conflict("no-mobile", error.to_string()),
+        PhoneSwitchError::Busy => Problem::conflict("phone-busy", error.to_string()),
+    }
 }
 
 async fn send<S, U, G>(
@@ -1007,6 +1099,12 @@ where
 {
     let body: ActionBody = body(request, true)?.unwrap_or_default();
     let device = seat.device.clone().ok_or_else(no_phone)?;
+    if action == DeskAction::Answer && seat.phone_kind() == PhoneKind::Mobile {
+        return Err(Problem::conflict(
+            "answer-on-mobile",
+            "You take calls on your mobile phone: answer the call there.",
+        ));
+    }
     let calls = seat
         .presence
         .as_ref()

@@ -11,7 +11,7 @@ use linka_shared::{
 use serde_json::{json, Value};
 
 use super::*;
-use crate::test_support::{desk_with, request_with, token, Desk};
+use crate::test_support::{desk, desk_with, request_with, token, Desk};
 
 /// The desk with KKC's wrap-up of 15 s extendable to 60 s, agent01 ready at 2001, whose
 /// answered call of KKC ended 5 s ago.
@@ -129,4 +129,147 @@ async fn when_the_extension_is_out_of_range_or_malformed_should_refuse_it() {
     }
     let (status, _) = call(&desk, "GET", "/api/desk/wrap-up/extend", None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+fn agent_state(device: &str, state: RequestedAgentState, reason: Option<&str>) -> CommandAction {
+    CommandAction::AgentState {
+        device: device.into(),
+        agent_id: "2001".into(),
+        state,
+        reason_code: reason.map(str::to_owned),
+    }
+}
+
+#[tokio::test]
+async fn when_a_ready_agent_takes_calls_on_the_mobile_should_move_them_there_and_show_it() {
+    // GIVEN agent01 ready at the desk phone 2001, with the mobile extension 2901
+    let desk = desk().await;
+    let now = Utc::now();
+    desk.router.state.set_agent(AgentPresence {
+        agent_id: Some("2001".into()),
+        state: AgentState::Ready,
+        since: Some(now - TimeDelta::seconds(60)),
+        ..AgentPresence::new("2001")
+    });
+    let (status, view) = call(&desk, "GET", "/api/desk", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        view["phone"],
+        json!({"using": "desk", "desk": "2001",
+               "mobile": {"device": "2901", "number": "+420601000001"}})
+    );
+    // WHEN the agent switches to the mobile
+    let (status, accepted) = call(
+        &desk,
+        "PUT",
+        "/api/desk/phone",
+        Some(&json!({"phone": "mobile"})),
+    )
+    .await;
+    // THEN the PBX is told: off the desk phone, on at the mobile extension, ready there
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    assert_eq!(accepted["requested"], "phone");
+    assert_eq!(
+        desk.router.signals.commands(),
+        [
+            agent_state("2001", RequestedAgentState::LoggedOff, None),
+            agent_state("2901", RequestedAgentState::LoggedOn, None),
+            agent_state("2901", RequestedAgentState::Ready, None),
+        ]
+    );
+    // AND once the PBX reports it, the desk is at the mobile
+    desk.router.state.set_agent(AgentPresence {
+        agent_id: Some("2001".into()),
+        state: AgentState::LoggedOff,
+        since: Some(now),
+        ..AgentPresence::new("2001")
+    });
+    desk.router.state.set_agent(AgentPresence {
+        agent_id: Some("2001".into()),
+        state: AgentState::Ready,
+        since: Some(now - TimeDelta::seconds(1)),
+        ..AgentPresence::new("2901")
+    });
+    let (_, view) = call(&desk, "GET", "/api/desk", None).await;
+    assert_eq!(view["device"], "2901");
+    assert_eq!(view["phone"]["using"], "mobile");
+    assert_eq!(view["presence"]["state"], "ready");
+}
+
+#[tokio::test]
+async fn when_the_agent_is_on_the_mobile_should_refuse_an_answer_from_the_desk() {
+    // GIVEN agent01 at the mobile extension 2901 with a call ringing there
+    let desk = desk().await;
+    let now = Utc::now();
+    let mut mobile = AgentPresence {
+        agent_id: Some("2001".into()),
+        state: AgentState::Ready,
+        since: Some(now - TimeDelta::seconds(60)),
+        ..AgentPresence::new("2901")
+    };
+    mobile.calls.insert(
+        "r1/c1".into(),
+        linka_shared::cti_state::DeviceCall {
+            relay_id: "r1".into(),
+            call_id: "c1".into(),
+            contact_id: "r1:1:c1".into(),
+            state: linka_shared::cti_state::LocalState::Alerting,
+            since: now,
+            remote: Some("+420777000111".into()),
+            direction: linka_shared::cti_state::CallDirection::Inbound,
+            queue: None,
+        },
+    );
+    desk.router.state.set_agent(mobile);
+    // WHEN the agent presses Přijmout at the desk
+    let (status, problem) = call(&desk, "POST", "/api/desk/calls/r1/c1/answer", None).await;
+    // THEN it is refused with the reason, and no command goes to the PBX
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(problem["code"], "answer-on-mobile");
+    // AND hanging up works as on the desk phone
+    let (status, _) = call(&desk, "POST", "/api/desk/calls/r1/c1/hangup", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert!(matches!(
+        desk.router.signals.commands().as_slice(),
+        [CommandAction::Hangup { device, .. }] if device == "2901"
+    ));
+    // AND the agent cannot move to the desk phone while the call is there
+    let (status, problem) = call(
+        &desk,
+        "PUT",
+        "/api/desk/phone",
+        Some(&json!({"phone": "desk"})),
+    )
+    .await;
+    assert_eq!(
+        (status, &problem["code"]),
+        (StatusCode::CONFLICT, &json!("phone-busy"))
+    );
+}
+
+#[tokio::test]
+async fn when_the_agent_has_no_mobile_or_asks_for_an_unknown_phone_should_refuse_it() {
+    let desk = desk().await;
+    let agent02 = token("agent02", &["agent"]);
+    let response = handle(
+        &desk,
+        request_with(
+            "PUT",
+            "/api/desk/phone",
+            Some(&agent02),
+            Some(&json!({"phone": "mobile"})),
+        ),
+    )
+    .await;
+    // agent02 has no phone at all
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    for body in [
+        json!({"phone": "fax"}),
+        json!({}),
+        json!({"phone": "mobile", "x": 1}),
+    ] {
+        let (status, _) = call(&desk, "PUT", "/api/desk/phone", Some(&body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    assert!(desk.router.signals.commands().is_empty());
 }

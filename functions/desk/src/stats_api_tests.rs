@@ -13,7 +13,7 @@ use linka_shared::{
 use serde_json::{json, Value};
 
 use super::*;
-use crate::test_support::{desk, request, token, NoSignals};
+use crate::test_support::{desk, request, token, RecordedSignals};
 
 /// Adds `counts` to `scope` in the hour `hours_ago` before now.
 fn add(stats: &InMemoryStatsStore, scope: &str, hours_ago: i64, counts: &[(Counter, u64)]) {
@@ -95,7 +95,7 @@ async fn call(
         StaticJwks,
         InMemoryRoutingStateStore,
         InMemoryUserDirectory,
-        NoSignals,
+        RecordedSignals,
         InMemoryAuditLog,
     >,
     request: Request,

@@ -1,6 +1,9 @@
 //! The in-memory desk of the handler tests: queues, members, users and a token issuer.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -24,12 +27,29 @@ use serde_json::{json, Map, Value};
 
 use crate::desk_api::DeskDeps;
 
-/// Signals nobody listens to (the statistics send none).
-pub(crate) struct NoSignals;
+/// Signals that only remember the PBX commands sent (routing triggers are dropped).
+#[derive(Default)]
+pub(crate) struct RecordedSignals {
+    commands: Mutex<Vec<cti_events::CommandAction>>,
+}
+
+impl RecordedSignals {
+    /// The commands sent so far, oldest first.
+    pub(crate) fn commands(&self) -> Vec<cti_events::CommandAction> {
+        self.commands
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
 
 #[async_trait]
-impl RoutingSignals for NoSignals {
-    async fn command(&self, _command: &cti_events::CtiCommand) -> Result<(), SignalError> {
+impl RoutingSignals for RecordedSignals {
+    async fn command(&self, command: &cti_events::CtiCommand) -> Result<(), SignalError> {
+        self.commands
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(command.action.clone());
         Ok(())
     }
 
@@ -55,7 +75,7 @@ pub(crate) type Desk = DeskDeps<
     StaticJwks,
     InMemoryRoutingStateStore,
     InMemoryUserDirectory,
-    NoSignals,
+    RecordedSignals,
     InMemoryAuditLog,
 >;
 
@@ -66,6 +86,16 @@ pub(crate) fn user(username: &str, number: Option<&str>) -> User {
         "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"
     }))
     .unwrap()
+}
+
+/// agent01: desk phone 2001, mobile extension 2901 (+420601000001).
+pub(crate) fn agent01() -> User {
+    let mut agent = user("agent01", Some("2001"));
+    agent.mobile = Some(linka_shared::users::MobilePhone {
+        device: "2901".into(),
+        number: "+420601000001".into(),
+    });
+    agent
 }
 
 pub(crate) fn always_open() -> Value {
@@ -79,7 +109,7 @@ pub(crate) fn always_open() -> Value {
 }
 
 /// Queues KKC (device 5100) and AS (5200) with agent01 and agent02 as members, and EXT (5300)
-/// without them; agent01 at 2001, agent02 without a phone.
+/// without them; agent01 at 2001 (with a mobile extension 2901), agent02 without a phone.
 pub(crate) async fn desk() -> Desk {
     desk_with(Vec::new()).await
 }
@@ -134,8 +164,8 @@ pub(crate) async fn desk_with(extra: Vec<(String, String, Value)>) -> Desk {
         validator: TestIssuer::primary().validator(),
         router: Router::new(
             InMemoryRoutingStateStore::new(),
-            InMemoryUserDirectory::new([user("agent01", Some("2001")), user("agent02", None)]),
-            NoSignals,
+            InMemoryUserDirectory::new([agent01(), user("agent02", None)]),
+            RecordedSignals::default(),
             Arc::new(config),
             20,
             Duration::from_secs(60),

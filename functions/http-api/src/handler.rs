@@ -817,6 +817,7 @@ fn changed_fields(before: &User, after: &User) -> String {
         ("groups", before.groups != after.groups),
         ("email", before.email != after.email),
         ("agentNumber", before.agent_number != after.agent_number),
+        ("mobile", before.mobile != after.mobile),
         ("active", before.active != after.active),
     ];
     changes
@@ -946,6 +947,7 @@ mod tests {
             groups: vec!["KKC".to_owned()],
             email: Some(format!("{username}@linka.local")),
             agent_number: username.strip_prefix("agent").map(|n| format!("20{n}")),
+            mobile: None,
             active: true,
             created_at: at,
             updated_at: at,
@@ -1783,7 +1785,11 @@ mod tests {
         assert_eq!(records[0].action, AuditAction::UserUpdate);
         assert_eq!(
             records[0].details["changed"],
-            "displayName,groups,email,agentNumber"
+            "displayName,groups,email,agentNumber,mobile"
+        );
+        assert_eq!(
+            body["mobile"],
+            json!({"device": "2942", "number": "+420601000042"})
         );
     }
 

@@ -359,9 +359,8 @@ fn resolve_path(method: &Method, path: &str) -> Resolution {
         | (["api", "desk", "directory" | "categories" | "history" | "recent" | "stats"], _) => {
             Resolution::MethodNotAllowed("GET")
         }
-        (["api", "desk", "presence" | "favourites"], _) | (["api", "desk", "queues", _], _) => {
-            Resolution::MethodNotAllowed("PUT")
-        }
+        (["api", "desk", "presence" | "phone" | "favourites"], _)
+        | (["api", "desk", "queues", _], _) => Resolution::MethodNotAllowed("PUT"),
         (["api", "desk", "dial"], _)
         | (["api", "desk", "calls", _, _, _], _)
         | (["api", "desk", "wrap-up", "extend" | "end"], _) => Resolution::MethodNotAllowed("POST"),

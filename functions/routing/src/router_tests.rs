@@ -250,6 +250,24 @@ async fn when_an_agent_is_ready_should_offer_the_call_and_reserve_the_agent() {
 }
 
 #[tokio::test]
+async fn when_an_agent_moved_to_the_mobile_should_offer_the_call_to_the_mobile_extension() {
+    // GIVEN Jana logged off at her desk phone 2001 and ready at her mobile extension 2901
+    // (DESK-2), the log-off reported after the log-on
+    let f = fixture(config());
+    let mut mobile = presence("2901", AgentState::Ready, -100);
+    mobile.agent_id = Some("2001".into());
+    let mut desk = presence("2001", AgentState::LoggedOff, -50);
+    desk.agent_id = Some("2001".into());
+    f.state.set_agent(mobile);
+    f.state.set_agent(desk);
+    // WHEN a call comes THEN it goes to the mobile extension and Jana is reserved
+    let routed = f.router.route(&query("c1", 0), at(0)).await.unwrap();
+    assert_eq!(routed.destination, "2901");
+    let reservation = f.state.reservation("jana").await.unwrap().unwrap();
+    assert_eq!(reservation.device, "2901");
+}
+
+#[tokio::test]
 async fn when_the_relay_repeats_a_request_should_answer_the_same_without_a_second_reservation() {
     let f = fixture(config());
     f.state.set_agent(presence("2001", AgentState::Ready, -100));

@@ -408,6 +408,7 @@ mod tests {
                 groups: Vec::new(),
                 email: None,
                 agent_number: Some(number.into()),
+                mobile: None,
                 active: true,
                 created_at: Utc::now(),
                 updated_at: Utc::now(),

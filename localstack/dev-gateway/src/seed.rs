@@ -2,7 +2,8 @@
 //! item shape the HTTP API reads:
 //!
 //! `username` S, `kind` S = `"user"`, `displayName` S, `roles` L<S>, `groups` L<S>, `email` S
-//! (absent if null), `agentNumber` S (absent if none), `active` BOOL, `createdAt`/`updatedAt` S
+//! (absent if null), `agentNumber` S (absent if none), `mobile` M {`device` S, `number` S}
+//! (absent if none), `active` BOOL, `createdAt`/`updatedAt` S
 //! (RFC 3339 UTC).
 //!
 //! Idempotent: an unchanged user is left alone; a changed one is rewritten keeping `createdAt`.
@@ -156,6 +157,17 @@ pub struct IdentityUser {
     pub email: Option<String>,
     #[serde(default)]
     pub agent_number: Option<String>,
+    /// The agent's mobile extension and mobile number (DESK-2).
+    #[serde(default)]
+    pub mobile: Option<MobilePhone>,
+}
+
+/// An agent's mobile: the PBX mobile extension and the number it rings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MobilePhone {
+    pub device: String,
+    pub number: String,
 }
 
 /// A users-table item.
@@ -171,6 +183,8 @@ pub struct UserItem {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<MobilePhone>,
     pub active: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -186,6 +200,7 @@ impl UserItem {
             groups: user.groups.clone(),
             email: user.email.clone(),
             agent_number: user.agent_number.clone(),
+            mobile: user.mobile.clone(),
             active: true,
             created_at: now.to_owned(),
             updated_at: now.to_owned(),
@@ -372,6 +387,9 @@ Resources:
             AttributeValue::L(vec![AttributeValue::S("agent".into())])
         );
         assert_eq!(item["agentNumber"], AttributeValue::S("2001".into()));
+        let mobile = item["mobile"].as_m().unwrap();
+        assert_eq!(mobile["device"], AttributeValue::S("2901".into()));
+        assert_eq!(mobile["number"], AttributeValue::S("+420601000001".into()));
         assert_eq!(item["active"], AttributeValue::Bool(true));
         let created_at = item["createdAt"].as_s().unwrap().clone();
         assert!(created_at.ends_with('Z'));

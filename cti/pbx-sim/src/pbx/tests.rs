@@ -130,6 +130,37 @@ fn when_inbound_call_reaches_acd_pilot_with_free_agent_should_ring_that_agent() 
 }
 
 #[test]
+fn when_agent_logs_on_at_a_mobile_extension_should_ring_it_and_refuse_a_csta_answer() {
+    // GIVEN a mobile extension 2901 (the agent's mobile +420601000001), monitored
+    let mut config = SimConfig::demo();
+    let mut mobile = DeviceConfig::new("2901", DeviceKind::Agent, "Mobil agenta 2001");
+    mobile.initial_state = InitialAgentState::LoggedOff;
+    mobile.mobile = Some("+420601000001".into());
+    config.devices.push(mobile);
+    let mut h = Harness::with(config);
+    h.monitor("2901");
+    // WHEN agent 2001 logs on there (as the desk's phone switch does) and a call is sent to it
+    h.pbx
+        .set_agent_state("2901", &AgentState::LoggedOn, Some("2001"))
+        .unwrap();
+    let out = h.drain();
+    let Message::AgentLoggedOnEvent(e) = &out[0].1 else {
+        panic!("{out:?}")
+    };
+    assert_eq!(e.agent_id.as_deref(), Some("2001"));
+    let call = h.pbx.inbound_call("0611111111", "2901", None).unwrap();
+    assert_eq!(h.names(), ["DeliveredEvent"]);
+    // THEN CSTA cannot answer it: the mobile is answered by the person
+    let out = h.req(m::AnswerCall {
+        call_to_be_answered: conn(&call, "2901"),
+        ..Default::default()
+    });
+    assert_eq!(names(&out), ["CSTAErrorCode"]);
+    assert_eq!(h.pbx.answer_device("2901").unwrap(), call);
+    assert_eq!(h.names(), ["EstablishedEvent"]);
+}
+
+#[test]
 fn when_agent_answers_and_caller_hangs_up_should_send_established_then_cleared() {
     let mut h = Harness::new();
     h.monitor("2001");
