@@ -42,10 +42,52 @@ async fn api(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// A call placed by the PBX simulator from `from` to `to`; its PBX call id.
+async fn place_call(stack: &Stack, from: &str, to: &str) -> String {
+    let created: Value = sim(
+        stack,
+        Method::POST,
+        "/calls",
+        json!({"from": from, "to": to}),
+    )
+    .await;
+    created["call_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no call: {created}"))
+        .to_owned()
+}
+
+/// A request to the PBX simulator's control API, its JSON answer.
+async fn sim(stack: &Stack, method: Method, path: &str, body: Value) -> Value {
+    let mut request = stack.http.request(method.clone(), sim_url(path));
+    if method != Method::GET {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    response.json().await.unwrap()
+}
+
 async fn desk(stack: &Stack, token: &str) -> Value {
     let (status, desk) = api(stack, Method::GET, "/api/desk", token, None).await;
     assert_eq!(status, 200, "{desk}");
     desk
+}
+
+/// `PUT /api/desk/phone`: the agent takes calls on the `desk` phone or the `mobile`.
+async fn use_phone(stack: &Stack, token: &str, phone: &str) -> (u16, Value) {
+    api(
+        stack,
+        Method::PUT,
+        "/api/desk/phone",
+        token,
+        Some(&json!({"phone": phone})),
+    )
+    .await
 }
 
 /// The desk's call whose other party is `remote`, once it is in `state`.
@@ -216,17 +258,7 @@ async fn when_two_agents_work_a_call_at_their_desks_should_control_it_and_keep_t
 
     // A customer whose number two clients share calls agent01: the desk shows it ringing and
     // the lookup lists both clients.
-    let created: Value = stack
-        .http
-        .post(sim_url("/calls"))
-        .json(&json!({"from": CUSTOMER, "to": "2001"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let pbx_call = created["call_id"].as_str().unwrap().to_owned();
+    let pbx_call = place_call(&stack, CUSTOMER, "2001").await;
     let ringing = call_in_state(&stack, &first, CUSTOMER, "ringing").await;
     assert_eq!(ringing["direction"], "inbound");
     let contact_id = ringing["contactId"].as_str().unwrap().to_owned();
@@ -472,17 +504,7 @@ async fn when_an_agent_holds_a_chat_should_a_call_still_reach_them_and_both_go_o
 
     // A customer calls agent03's phone: the desk shows it and the agent answers.
     let caller = "+420777000444";
-    let created: Value = stack
-        .http
-        .post(sim_url("/calls"))
-        .json(&json!({"from": caller, "to": "2003"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(created["call_id"].is_string(), "{created}");
+    place_call(&stack, caller, "2003").await;
     let ringing = call_in_state(&stack, &agent, caller, "ringing").await;
     press(&stack, &agent, &ringing, "answer", json!({})).await;
     let talking = call_in_state(&stack, &agent, caller, "connected").await;
@@ -541,14 +563,7 @@ async fn when_an_agent_takes_calls_on_the_mobile_should_the_desk_show_and_contro
     };
 
     // Ready at the desk phone first.
-    let (status, answer) = api(
-        &stack,
-        Method::PUT,
-        "/api/desk/phone",
-        &agent,
-        Some(&json!({"phone": "desk"})),
-    )
-    .await;
+    let (status, answer) = use_phone(&stack, &agent, "desk").await;
     assert_eq!(status, 202, "{answer}");
     let (status, answer) = api(
         &stack,
@@ -567,25 +582,10 @@ async fn when_an_agent_takes_calls_on_the_mobile_should_the_desk_show_and_contro
     );
 
     // To the mobile: logged off at 2008, on and ready at 2908 (the PBX says so too).
-    let (status, answer) = api(
-        &stack,
-        Method::PUT,
-        "/api/desk/phone",
-        &agent,
-        Some(&json!({"phone": "mobile"})),
-    )
-    .await;
+    let (status, answer) = use_phone(&stack, &agent, "mobile").await;
     assert_eq!(status, 202, "{answer}");
     at_phone("mobile", "2908").await;
-    let devices: Value = stack
-        .http
-        .get(sim_url("/devices"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let devices = sim(&stack, Method::GET, "/devices", Value::Null).await;
     let agent_at = |id: &str| {
         devices
             .as_array()
@@ -610,17 +610,7 @@ async fn when_an_agent_takes_calls_on_the_mobile_should_the_desk_show_and_contro
     assert_eq!(listed["presence"], "free", "{listed}");
 
     // A call to the mobile rings at the desk; the desk cannot answer it, the mobile does.
-    let created: Value = stack
-        .http
-        .post(sim_url("/calls"))
-        .json(&json!({"from": CALLER, "to": "2908"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let pbx_call = created["call_id"].as_str().unwrap().to_owned();
+    let pbx_call = place_call(&stack, CALLER, "2908").await;
     let ringing = call_in_state(&stack, &agent, CALLER, "ringing").await;
     let contact_id = ringing["contactId"].as_str().unwrap().to_owned();
     let path = format!(
@@ -633,25 +623,11 @@ async fn when_an_agent_takes_calls_on_the_mobile_should_the_desk_show_and_contro
         (status, &problem["code"]),
         (409, &json!("answer-on-mobile"))
     );
-    let answered = stack
-        .http
-        .post(sim_url("/devices/2908/answer"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert!(answered.status().is_success());
+    sim(&stack, Method::POST, "/devices/2908/answer", json!({})).await;
     let talking = call_in_state(&stack, &agent, CALLER, "connected").await;
 
     // Moving back is refused during the call; the desk hangs it up on the mobile.
-    let (status, problem) = api(
-        &stack,
-        Method::PUT,
-        "/api/desk/phone",
-        &agent,
-        Some(&json!({"phone": "desk"})),
-    )
-    .await;
+    let (status, problem) = use_phone(&stack, &agent, "desk").await;
     assert_eq!((status, &problem["code"]), (409, &json!("phone-busy")));
     press(&stack, &agent, &talking, "hangup", json!({})).await;
     no_calls(&stack, &agent).await;
@@ -683,14 +659,7 @@ async fn when_an_agent_takes_calls_on_the_mobile_should_the_desk_show_and_contro
     assert_eq!(record["direction"], "inbound", "{record}");
 
     // Back to the desk phone, ready there.
-    let (status, answer) = api(
-        &stack,
-        Method::PUT,
-        "/api/desk/phone",
-        &agent,
-        Some(&json!({"phone": "desk"})),
-    )
-    .await;
+    let (status, answer) = use_phone(&stack, &agent, "desk").await;
     assert_eq!(status, 202, "{answer}");
     at_phone("desk", "2008").await;
 }
