@@ -11,6 +11,7 @@ const RUN = Date.now().toString(36);
 const QUEUE_ID = `e2e-q-${RUN}`;
 const BAD_QUEUE_ID = `e2e-qb-${RUN}`;
 const USERNAME = `e2e-u-${RUN}`;
+const MOBILE_USERNAME = `e2e-m-${RUN}`;
 const STARTED_AT = Date.now();
 const CHAT_DEFAULTS = { webQueueId: null, smsQueueId: null, emailQueueId: null, socialQueueId: null, chatsPerAgent: null, distribution: null };
 
@@ -240,6 +241,82 @@ describe(`Linka administration at ${BASE_URL}`, () => {
     await page.getByTestId("user-delete").click();
     await page.getByTestId("user-delete-confirm").click();
     await page.getByTestId("users-page").getByRole("status").filter({ hasText: `Uživatel ${USERNAME} byl smazán.` }).waitFor();
+    assert.deepEqual(errors, []);
+  });
+
+  test("admin sets an agent's mobile: both fields or neither, a bad number refused at its field, removed again (DESK-2)", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { page, errors } = await open();
+    await login(page, "admin");
+    await openAdminPage(page, "Uživatelé", "users-page");
+    await page.getByTestId("user-new").click();
+    const form = page.getByTestId("user-form");
+    await form.waitFor();
+    await form.getByLabel("Uživatelské jméno").fill(MOBILE_USERNAME);
+    await form.getByLabel("Jméno a příjmení").fill("Mobilní Operátorka");
+    await form.getByLabel("Klapka operátora").fill("2997");
+    await form.getByLabel("operátor", { exact: true }).check();
+    const mobile = page.getByTestId("user-mobile");
+    assert.equal(await mobile.locator("legend").textContent(), "Příjem hovorů na mobilu");
+    const device = form.getByLabel("Mobilní pobočka (PBX)");
+    const number = form.getByLabel("Číslo mobilu");
+    const deviceError = page.locator('[data-testid="field-error"][data-field="mobile.device"]');
+    const numberError = page.locator('[data-testid="field-error"][data-field="mobile.number"]');
+    const stored = async () => (await pageApi(page, "GET", `/api/admin/users/${MOBILE_USERNAME}`)).body;
+
+    // Only the extension: said at the empty number (the focus there), nothing sent.
+    let sent = 0;
+    const count = (request) => {
+      if (new URL(request.url()).pathname.startsWith("/api/admin/users")) sent += request.method() === "GET" ? 0 : 1;
+    };
+    page.on("request", count);
+    await device.fill("2996");
+    await page.getByTestId("user-save").click();
+    await numberError.waitFor();
+    assert.equal(await numberError.textContent(), "Vyplňte mobilní pobočku i číslo mobilu, nebo obě pole nechte prázdná.");
+    assert.equal(await number.getAttribute("aria-invalid"), "true");
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "user-mobile-number");
+    assert.equal(sent, 0);
+    page.off("request", count);
+
+    // A fixed-line number: the API refuses it (422 mobile.number), shown at the field, the rest kept.
+    await number.fill("224 123 456");
+    await page.getByTestId("user-save").click();
+    await page.locator('[data-testid="field-error"][data-field="mobile.number"]:has-text("české číslo mobilu")').waitFor();
+    assert.equal(await numberError.textContent(), "Zadejte české číslo mobilu, např. 601 123 456 nebo +420601123456.");
+    assert.equal(await number.getAttribute("aria-invalid"), "true");
+    assert.equal(await device.inputValue(), "2996");
+    assert.equal(await form.getByLabel("Jméno a příjmení").inputValue(), "Mobilní Operátorka");
+    assert.deepEqual(await axeViolations(page), []);
+
+    // A mobile number with spaces: created, stored as E.164.
+    await number.fill("601 123 456");
+    await page.getByTestId("user-save").click();
+    await page.getByTestId("users-page").getByRole("status").filter({ hasText: `Uživatel ${MOBILE_USERNAME} byl vytvořen.` }).waitFor();
+    assert.deepEqual((await stored()).mobile, { device: "2996", number: "+420601123456" });
+
+    // The edit form shows it; the desk phone's own extension is refused as the mobile extension.
+    await page.goto(`${BASE_URL}/#/admin/users/edit/${MOBILE_USERNAME}`);
+    await form.waitFor();
+    assert.equal(await device.inputValue(), "2996");
+    assert.equal(await number.inputValue(), "+420 601 123 456");
+    await device.fill("2997");
+    await page.getByTestId("user-save").click();
+    await deviceError.waitFor();
+    assert.equal(await deviceError.textContent(), "Mobilní pobočka se musí lišit od klapky operátora (pevné linky).");
+
+    // Both fields emptied: the mobile is removed.
+    await device.fill("");
+    await number.fill("");
+    await page.getByTestId("user-save").click();
+    await page.getByTestId("users-page").getByRole("status").filter({ hasText: `Uživatel ${MOBILE_USERNAME} byl uložen.` }).waitFor();
+    assert.equal((await stored()).mobile, undefined);
+
+    await page.goto(`${BASE_URL}/#/admin/users/edit/${MOBILE_USERNAME}`);
+    await form.waitFor();
+    assert.equal(await device.inputValue(), "");
+    await page.getByTestId("user-delete").click();
+    await page.getByTestId("user-delete-confirm").click();
+    await page.getByTestId("users-page").getByRole("status").filter({ hasText: `Uživatel ${MOBILE_USERNAME} byl smazán.` }).waitFor();
     assert.deepEqual(errors, []);
   });
 

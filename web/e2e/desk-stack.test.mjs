@@ -1,8 +1,9 @@
 // The agent desk against the real stack (`make run`/`make test`: dev gateway, pbx-sim, relay):
 // the PBX simulator rings agent01's phone from a number two demo clients share
 // (scripts/seed-clients.py); two agents in two browser contexts answer, identify, note,
-// categorise, consult and transfer the call with the desk's buttons only. On the mock server
-// (which has /api/mock/desk) this test is skipped: desk.test.mjs covers the mock. No sleeps.
+// categorise, consult and transfer the call with the desk's buttons only; agent08 moves to
+// their mobile (the PBX mobile extension 2908) and back (DESK-2). On the mock server (which has
+// /api/mock/desk) these tests are skipped: desk.test.mjs covers the mock. No sleeps.
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -114,5 +115,50 @@ describe(`Linka agent desk on the stack at ${BASE_URL}`, () => {
     assert.deepEqual(await axeViolations(first.page), []);
     assert.deepEqual(first.errors, []);
     assert.deepEqual(second.errors, []);
+  });
+
+  test("an agent moves to the mobile and back with the desk's phone switch, staying ready (DESK-2)", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const { page, errors } = await open();
+    await login(page, "agent08");
+    if ((await pageApi(page, "GET", "/api/mock/desk")).status === 200) {
+      t.skip("the mock has no PBX; desk.test.mjs covers it");
+      return;
+    }
+    await openDesk(page);
+    // Earlier runs may have left calls at agent08's phones: the PBX clears them.
+    const calls = await (await fetch(`${PBX_SIM_URL}/calls`)).json();
+    for (const call of calls.filter((c) => c.connections.some((leg) => leg.device === "2008" || leg.device === "2908"))) {
+      await fetch(`${PBX_SIM_URL}/calls/${call.id}/hangup`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    }
+    await page.getByTestId("desk-no-call").waitFor();
+    const phone = page.getByTestId("desk-phone");
+    const current = page.getByTestId("desk-phone-current");
+    const toSwitch = page.getByTestId("desk-phone-switch");
+    const settled = (using) => page.locator(`[data-testid="desk-phone"][data-using="${using}"]:not([data-pending])`).waitFor();
+    if ((await phone.getAttribute("data-using")) === "mobile") {
+      // (left on the mobile by an earlier run)
+      await toSwitch.click();
+      await settled("desk");
+    }
+    await ready(page);
+    assert.equal(await current.textContent(), "Pevná linka 2008");
+
+    // To the mobile: the PBX logs agent08 off 2008 and on (ready) at 2908; the desk shows it.
+    await toSwitch.click();
+    await settled("mobile");
+    assert.equal(await current.textContent(), "Mobil +420 601 000 008");
+    await page.locator('[data-testid="desk-state"][data-state="ready"]').waitFor();
+    const read = await pageApi(page, "GET", "/api/desk");
+    assert.deepEqual([read.body.phone.using, read.body.device], ["mobile", "2908"]);
+    assert.deepEqual(await axeViolations(page), []);
+
+    // And back to the desk phone, still ready.
+    await toSwitch.click();
+    await settled("desk");
+    assert.equal(await current.textContent(), "Pevná linka 2008");
+    await page.locator('[data-testid="desk-state"][data-state="ready"]').waitFor();
+    assert.equal((await pageApi(page, "GET", "/api/desk")).body.device, "2008");
+    assert.equal(await page.getByTestId("problem").count(), 0);
+    assert.deepEqual(errors, []);
   });
 });

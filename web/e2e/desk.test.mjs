@@ -361,6 +361,120 @@ describe(`Linka agent desk at ${BASE_URL}`, () => {
     assert.deepEqual(errors, []);
   });
 
+  test("an agent takes calls on the mobile: switches there, a call rings and is answered on the mobile, controlled from the desk, and switches back (DESK-2)", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const { page, errors } = await open();
+    if (!(await openDesk(page, "agent01", t))) return;
+    const phone = page.getByTestId("desk-phone");
+    const current = page.getByTestId("desk-phone-current");
+    const toSwitch = page.getByTestId("desk-phone-switch");
+    const settled = (using) => page.locator(`[data-testid="desk-phone"][data-using="${using}"]:not([data-pending])`).waitFor();
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute("data-testid") ?? null);
+    if ((await phone.getAttribute("data-using")) === "mobile") {
+      // (a mock server reused from an earlier run)
+      await toSwitch.click();
+      await settled("desk");
+    }
+
+    // Telefon in Můj stav: the desk phone in use, the switch to the mobile offered, labelled.
+    assert.equal(await current.textContent(), "Pevná linka 2001");
+    assert.equal(await page.locator("#desk-phone-label").textContent(), "Telefon:");
+    assert.equal(await phone.getAttribute("role"), "group");
+    assert.equal(await toSwitch.textContent(), "Přepnout na mobil +420 601 000 001");
+    assert.deepEqual(await axeViolations(page), []);
+
+    // Switched from the keyboard: PUT /api/desk/phone, then the desk (re-read after the push) shows the mobile.
+    const put = page.waitForRequest((request) => request.method() === "PUT" && new URL(request.url()).pathname === "/api/desk/phone");
+    await toSwitch.focus();
+    await page.keyboard.press("Enter");
+    assert.deepEqual((await put).postDataJSON(), { phone: "mobile" });
+    await settled("mobile");
+    assert.equal(await current.textContent(), "Mobil +420 601 000 001");
+    assert.equal(await toSwitch.textContent(), "Přepnout na pevnou linku 2001");
+    await page.getByTestId("desk-message").filter({ hasText: "Hovory nyní přijímáte na mobilu +420 601 000 001." }).waitFor();
+    assert.equal(await focused(), "desk-phone-switch");
+    const read = await pageApi(page, "GET", "/api/desk");
+    assert.deepEqual([read.body.phone.using, read.body.device, read.body.phone.mobile], ["mobile", "2901", { device: "2901", number: "+420601000001" }]);
+
+    // A call rings at the mobile: the desk says where to answer it, instead of Přijmout.
+    const offer = await pageApi(page, "POST", "/api/mock/desk/offer", { username: "agent01", number: "+420602111222" });
+    assert.equal(offer.status, 201);
+    const ringing = page.locator('[data-testid="desk-call"][data-state="ringing"]');
+    await ringing.waitFor();
+    const onMobile = ringing.getByTestId("desk-call-on-mobile");
+    assert.equal(await onMobile.textContent(), "Přijměte hovor na mobilu");
+    assert.equal(await onMobile.getAttribute("aria-live"), "polite");
+    assert.equal(await ringing.getByTestId("desk-call-answer").count(), 0);
+    await ringing.getByTestId("desk-call-hangup").waitFor();
+    await page.getByTestId("desk-message").filter({ hasText: "Příchozí hovor z čísla +420 602 111 222. Přijměte hovor na mobilu." }).waitFor();
+    // No switching during a call (explained), and the API refuses both the switch and an answer from the desk.
+    assert.equal(await toSwitch.isDisabled(), true);
+    assert.equal(await page.locator(`#${await toSwitch.getAttribute("aria-describedby")}`).textContent(), "Během hovoru telefon přepnout nelze.");
+    const busy = await pageApi(page, "PUT", "/api/desk/phone", { phone: "desk" });
+    assert.deepEqual([busy.status, busy.body.code], [409, "phone-busy"]);
+    const [relayId, callId] = offer.body.callKey.split("/");
+    const answer = await pageApi(page, "POST", `/api/desk/calls/${relayId}/${callId}/answer`, {});
+    assert.deepEqual([answer.status, answer.body.code], [409, "answer-on-mobile"]);
+    assert.deepEqual(await axeViolations(page), []);
+
+    // The agent answers on the mobile; the desk shows the call connected and controls it.
+    assert.equal((await pageApi(page, "POST", "/api/mock/desk/mobile-answer", { username: "agent01" })).status, 202);
+    const connected = page.locator('[data-testid="desk-call"][data-state="connected"]');
+    await connected.waitFor();
+    assert.equal(await connected.getByTestId("desk-call-on-mobile").count(), 0);
+    await connected.getByTestId("desk-call-hold").click();
+    await page.locator('[data-testid="desk-call"][data-state="held"]').waitFor();
+    await page.getByTestId("desk-call-retrieve").click();
+    await connected.waitFor();
+    await connected.getByTestId("desk-call-hangup").click();
+    await page.getByTestId("desk-no-call").waitFor();
+    assert.equal(await toSwitch.isDisabled(), false);
+
+    // A refusal (a call came meanwhile) is said in Czech in the problem box.
+    await page.route("**/api/desk/phone", (route) =>
+      route.fulfill({ status: 409, contentType: "application/problem+json", body: JSON.stringify({ status: 409, code: "phone-busy", detail: "finish the calls at your phone first" }) }),
+    );
+    await toSwitch.click();
+    const refused = page.locator('[data-testid="problem"][data-code="phone-busy"]');
+    await refused.waitFor();
+    assert.equal(await refused.textContent(), "Na telefonu, který používáte, je ještě hovor. Nejprve hovor dokončete, potom telefon přepněte.");
+    assert.equal(await phone.getAttribute("data-using"), "mobile");
+    await page.unroute("**/api/desk/phone");
+
+    // Back to the desk phone; while the PBX switches (the reads held up here) the desk says so.
+    await page.route(/\/api\/desk$/, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      await route.continue();
+    });
+    await toSwitch.click();
+    await page.locator('[data-testid="desk-phone"][data-pending="desk"]').waitFor();
+    assert.equal(await page.getByTestId("desk-phone-pending").textContent(), "přepíná se na pevnou linku…");
+    assert.equal(await toSwitch.getAttribute("aria-disabled"), "true");
+    await settled("desk");
+    await page.unrouteAll({ behavior: "wait" });
+    assert.equal(await current.textContent(), "Pevná linka 2001");
+    await page.getByTestId("desk-message").filter({ hasText: "Hovory nyní přijímáte na pevné lince 2001." }).waitFor();
+    assert.equal(await page.getByTestId("problem").count(), 0);
+
+    // English.
+    await page.getByTestId("lang-switch").click();
+    await page.getByRole("heading", { level: 1, name: "Desk" }).waitFor();
+    assert.equal(await current.textContent(), "Desk phone 2001");
+    assert.equal(await toSwitch.textContent(), "Switch to the mobile +420 601 000 001");
+    await page.getByTestId("lang-switch").click();
+    await page.getByRole("heading", { level: 1, name: "Pracoviště" }).waitFor();
+    assert.deepEqual(errors, []);
+  });
+
+  test("without a mobile the desk shows only the desk phone, with no switch (DESK-2)", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const { page, errors } = await open();
+    if (!(await openDesk(page, "supervisor", t))) return;
+    const read = await pageApi(page, "GET", "/api/desk");
+    assert.equal(read.body.phone.mobile, null);
+    assert.equal(await page.getByTestId("desk-phone-current").textContent(), `Pevná linka ${read.body.phone.desk}`);
+    assert.equal(await page.getByTestId("desk-phone-switch").count(), 0);
+    assert.deepEqual(errors, []);
+  });
+
   test("a wallboard has no desk", { timeout: TEST_TIMEOUT_MS }, async () => {
     const { page } = await open();
     await login(page, "wallboard");

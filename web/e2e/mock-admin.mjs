@@ -1,5 +1,7 @@
 // The admin API of issue 3 for the mock server (in memory), per the shared contract:
-//   /api/admin/users[/{username}]            GET list/one, POST, PUT, DELETE (ADM-2/3)
+//   /api/admin/users[/{username}]            GET list/one, POST, PUT, DELETE (ADM-2/3); the
+//                                            optional `mobile` {device, number} (DESK-2): the
+//                                            number stored as E.164, left out on PUT = removed
 //   /api/admin/queues[/{queueId}]            with openNow + nextChange (Europe/Prague)
 //   /api/admin/queues/{queueId}/members[/{username}]
 //   /api/admin/break-codes, call-categories, transfer-groups, transfer-lines, client-fields,
@@ -38,6 +40,28 @@ import {
 const ID = /^[a-z0-9][a-z0-9-]{0,39}$/;
 const USERNAME = /^[a-z0-9][a-z0-9._-]{1,63}$/;
 const GROUP = /^[A-Z][A-Z0-9_-]{1,15}$/;
+/** A Czech mobile number as shared/src/identifiers.rs accepts it (spaces dropped), per the contract's pattern. */
+const CZECH_MOBILE = /^(\+420|00420)?((60[1-8]|70[2-5]|719|7[2379][0-9])[0-9]{6}|7060[0-9]{5})$/;
+
+/** `mobile` of a user body (DESK-2): {device, number} normalised, or errors named as the Rust API names them. */
+function parseMobile(body, errors) {
+  const mobile = body.mobile;
+  if (mobile === undefined) return undefined;
+  if (typeof mobile !== "object" || mobile === null || Array.isArray(mobile)) {
+    errors.push({ field: "mobile", message: "must be an object {device, number}" });
+    return undefined;
+  }
+  const device = typeof mobile.device === "string" && /^\d{3,6}$/.test(mobile.device) ? mobile.device : null;
+  if (!device) errors.push({ field: "mobile.device", message: "must be the PBX mobile extension: a string of 3 to 6 digits" });
+  const compact = typeof mobile.number === "string" ? mobile.number.replace(/\s+/g, "") : "";
+  const number = CZECH_MOBILE.test(compact) ? `+420${compact.replace(/^(\+420|00420)/, "")}` : null;
+  if (!number) errors.push({ field: "mobile.number", message: "must be a Czech mobile number, e.g. +420601123456" });
+  for (const key of Object.keys(mobile).filter((key) => key !== "device" && key !== "number")) errors.push({ field: `mobile.${key.slice(0, 64)}`, message: "is not a known field" });
+  if (device && typeof body.agentNumber === "string" && device === body.agentNumber) {
+    errors.push({ field: "mobile.device", message: "must differ from agentNumber (the desk phone)" });
+  }
+  return device && number ? { device, number } : undefined;
+}
 const ROLES = ["admin", "supervisor", "agent", "wallboard", "recording-listen", "recording-download", "queues", "callbacks", "icis", "chatbot"];
 const DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 const TIME = /^([01]\d|2[0-3]):([0-5]\d)$/;
@@ -330,6 +354,7 @@ export function createAdminApi({ users, send, problem, readBody }) {
       groups: user.groups ?? [],
       ...(user.email ? { email: user.email } : {}),
       ...(user.agentNumber ? { agentNumber: user.agentNumber } : {}),
+      ...(user.mobile ? { mobile: { device: user.mobile.device, number: user.mobile.number } } : {}),
       active: user.active !== false,
       createdAt: user.createdAt ?? "2026-01-01T00:00:00Z",
       updatedAt: user.updatedAt ?? "2026-01-01T00:00:00Z",
@@ -338,7 +363,7 @@ export function createAdminApi({ users, send, problem, readBody }) {
 
   function validateUser(body, isCreate) {
     const errors = [];
-    checkKnown(body, [...(isCreate ? ["username"] : []), "displayName", "roles", "groups", "email", "agentNumber", "active"], errors);
+    checkKnown(body, [...(isCreate ? ["username"] : []), "displayName", "roles", "groups", "email", "agentNumber", "mobile", "active"], errors);
     if (isCreate) {
       if (body.username === undefined) errors.push({ field: "username", message: "is required" });
       else if (typeof body.username !== "string" || !USERNAME.test(body.username)) errors.push({ field: "username", message: "must match ^[a-z0-9][a-z0-9._-]{1,63}$" });
@@ -357,6 +382,7 @@ export function createAdminApi({ users, send, problem, readBody }) {
     if (body.agentNumber !== undefined && (typeof body.agentNumber !== "string" || !/^\d{3,6}$/.test(body.agentNumber))) {
       errors.push({ field: "agentNumber", message: "must be a string of 3 to 6 digits" });
     }
+    parseMobile(body, errors);
     checkBool(body, "active", errors);
     return errors;
   }
@@ -370,6 +396,7 @@ export function createAdminApi({ users, send, problem, readBody }) {
       groups: [...new Set(body.groups ?? [])],
       ...(body.email ? { email: body.email } : {}),
       ...(body.agentNumber ? { agentNumber: body.agentNumber } : {}),
+      ...(body.mobile ? { mobile: parseMobile(body, []) } : {}),
       active: body.active !== false,
       createdAt: previous?.createdAt ?? now,
       updatedAt: now,
@@ -641,7 +668,7 @@ export function createAdminApi({ users, send, problem, readBody }) {
           const errors = validateUser(body, false);
           if (errors.length) return invalid(res, errors), done("user.update", id, 422), true;
           const updated = fromUserBody(id, body, user);
-          const changed = ["name", "roles", "groups", "email", "agentNumber", "active"].filter((k) => JSON.stringify(user[k]) !== JSON.stringify(updated[k]));
+          const changed = ["name", "roles", "groups", "email", "agentNumber", "mobile", "active"].filter((k) => JSON.stringify(user[k]) !== JSON.stringify(updated[k]));
           users.set(id, updated);
           send(res, 200, userView(updated));
           done("user.update", id, 200, { changed: changed.map((k) => (k === "name" ? "displayName" : k)).join(",") });

@@ -1,5 +1,9 @@
 // The agent desk APIs for the mock server (in memory), per the desk contract (issue 6):
 //   GET  /api/desk, PUT /api/desk/presence, PUT /api/desk/queues/{queueId}
+//   PUT  /api/desk/phone {phone: desk|mobile}  (DESK-2: 202, the switch follows ~100 ms later
+//        as a push without a desk, so the page reads GET /api/desk, whose `phone.using` and
+//        `device` then name the phone; 409 no-mobile, phone-busy. While on the mobile, `answer`
+//        answers 409 answer-on-mobile: the mobile answers, see the hook mobile-answer)
 //   POST /api/desk/calls/{relayId}/{callId}/{answer|hangup|hold|retrieve|consult|transfer|
 //        blind-transfer|conference|send-digits}, POST /api/desk/dial
 //   GET  /api/desk/directory, PUT /api/desk/favourites
@@ -27,6 +31,9 @@
 //   GET  /api/mock/desk                              200 {mock:true} (tells the mock from the stack)
 //   POST /api/mock/desk/offer {username, number, queueId?, attributes?, recordLateMs?}  offers an
 //        inbound call (its contact record not found for the first recordLateMs)
+//   POST /api/mock/desk/mobile-answer {username}   the agent answers the call ringing at their
+//        mobile on the mobile itself (DESK-2; as pbx-sim's POST /devices/29NN/answer): 409 when
+//        they are not on the mobile or nothing rings
 //   POST /api/mock/desk/push  {message}              sends a push to every socket
 //   POST /api/mock/desk/drop-sockets                 closes every WebSocket (the app reconnects)
 //   POST /api/mock/desk/clients/{id}/touch           another user changes the client (version+1)
@@ -192,7 +199,8 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
       desk = {
         username,
         displayName: user?.name ?? username,
-        device: user?.agentNumber ?? "2100",
+        /** The phone calls ring on (DESK-2): "desk" or "mobile"; `phone` and `device` follow from it. */
+        using: "desk",
         presence: { state: "loggedOn", breakCode: null, since: iso() },
         wrapUp: null,
         queues: QUEUES.map((queue) => ({ ...queue, loggedIn: queue.queueId !== "as-asistence", locked: queue.locked === true })),
@@ -204,9 +212,29 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
     }
     return desk;
   }
+  /** The desk phone and the mobile of a user as the administrator set them (DESK-2). */
+  function phonesOf(username) {
+    const user = users.get(username);
+    const mobile = user?.mobile;
+    return {
+      desk: user?.agentNumber ?? "2100",
+      mobile: mobile && typeof mobile.device === "string" && typeof mobile.number === "string" ? { device: mobile.device, number: mobile.number } : null,
+    };
+  }
+  /** GET /api/desk's `phone`: on the mobile only while the user still has one. */
+  function phoneView(desk) {
+    const { desk: deskPhone, mobile } = phonesOf(desk.username);
+    return { using: desk.using === "mobile" && mobile ? "mobile" : "desk", desk: deskPhone, mobile };
+  }
+  /** The extension the agent is at: the desk phone's, or the mobile extension. */
+  function deviceOf(desk) {
+    const phone = phoneView(desk);
+    return phone.using === "mobile" ? phone.mobile.device : phone.desk;
+  }
   const deskView = (desk) => {
-    const { wrapTimer, ...view } = desk;
-    return structuredClone(view);
+    const { wrapTimer, using, ...view } = desk;
+    const phone = phoneView(desk);
+    return structuredClone({ ...view, device: deviceOf(desk), phone });
   };
 
   function presenceOf(username) {
@@ -411,22 +439,28 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
     return null;
   }
 
+  /** A ringing call is answered (from the desk, or on the mobile itself). */
+  function answered(me, desk, call) {
+    const record = contacts.get(call.contactId);
+    call.state = "connected";
+    call.since = iso();
+    if (record && !record.answeredAt) record.answeredAt = iso();
+    if (record && !record.agents.includes(me)) record.agents.push(me);
+    setState(desk, "busy");
+    pushDesk(me, "calls");
+  }
+
   function callAction(res, me, desk, call, action, body) {
     const meUser = users.get(me);
     const respond = () => send(res, 202, { commandId: `cmd-${++sequence}` });
     const record = contacts.get(call.contactId);
     switch (action) {
       case "answer":
+        // DESK-2: a call ringing on the mobile is answered on the mobile.
+        if (phoneView(desk).using === "mobile") return problem(res, 409, "answer-on-mobile", "You take calls on your mobile phone: answer the call there.");
         if (call.state !== "ringing") return problem(res, 409, "conflict", "The call is not ringing.");
         respond();
-        return later(() => {
-          call.state = "connected";
-          call.since = iso();
-          if (record && !record.answeredAt) record.answeredAt = iso();
-          if (record && !record.agents.includes(me)) record.agents.push(me);
-          setState(desk, "busy");
-          pushDesk(me, "calls");
-        });
+        return later(() => answered(me, desk, call));
       case "hold":
       case "retrieve":
         if ((action === "hold") !== (call.state === "connected")) return problem(res, 409, "conflict", `Cannot ${action} a ${call.state} call.`);
@@ -471,11 +505,11 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
         respond();
         return later(() => {
           call.state = "held";
-          const remote = other ? other.device : (target.number ?? target.lineId ?? target.queueId ?? "");
+          const remote = other ? deviceOf(other) : (target.number ?? target.lineId ?? target.queueId ?? "");
           const consultContact = newContact({ direction: "internal", number: remote, agents: [me], answeredAt: iso() });
           const mine = newCall(desk, { direction: "internal", state: "connected", remote, remoteName: other ? other.displayName : null, contactId: consultContact.contactId });
           if (other) {
-            const theirs = newCall(other, { direction: "internal", state: "connected", remote: desk.device, remoteName: meUser?.name ?? me, contactId: consultContact.contactId });
+            const theirs = newCall(other, { direction: "internal", state: "connected", remote: deviceOf(desk), remoteName: meUser?.name ?? me, contactId: consultContact.contactId });
             consultContact.agents.push(other.username);
             mine.peer = { username: other.username, callKey: theirs.callKey };
             theirs.peer = { username: me, callKey: mine.callKey };
@@ -794,6 +828,25 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
         pushDesk(me, "presence", false);
       });
     }
+    if (second === "phone" && !third && method === "PUT") {
+      const body = await json(req, res);
+      if (!body) return;
+      if ((body.phone !== "desk" && body.phone !== "mobile") || Object.keys(body).some((key) => key !== "phone")) {
+        return problem(res, 400, "invalid-body", 'The body must be {"phone": "desk" | "mobile"}.');
+      }
+      if (body.phone === "mobile" && !phonesOf(me).mobile) return problem(res, 409, "no-mobile", "you have no mobile phone set up; ask an administrator");
+      if (desk.calls.length) return problem(res, 409, "phone-busy", "finish the calls at your phone first");
+      send(res, 202, { commandId: `cmd-${++sequence}`, requested: "phone" });
+      // The PBX logs the agent off one device and on at the other, ready or on the same break as
+      // before (else just logged on); its events come as a push without a desk → the page reads.
+      return later(() => {
+        const moved = phoneView(desk).using !== body.phone;
+        desk.using = body.phone;
+        const keeps = desk.presence.state === "ready" || desk.presence.state === "notReady";
+        if (desk.presence.state === "loggedOff" || (moved && !keeps)) setState(desk, "loggedOn");
+        pushDesk(me, "presence", false);
+      });
+    }
     if (second === "wrap-up" && (third === "extend" || third === "end") && !fourth && method === "POST") {
       if (!desk.wrapUp) return problem(res, 409, "not-in-wrap-up", "You are not in a wrap-up.");
       if (third === "end") {
@@ -860,7 +913,7 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
         .map((user) => ({
           username: user.username,
           displayName: user.name,
-          device: user.agentNumber ?? "2100",
+          device: desks.has(user.username) ? deviceOf(desks.get(user.username)) : (user.agentNumber ?? "2100"),
           roles: user.roles.filter((role) => role === "agent" || role === "supervisor"),
           groups: user.groups ?? [],
           presence: presenceOf(user.username),
@@ -1058,6 +1111,15 @@ export function createDeskApi({ send, problem, readBody, users, push, dropSocket
       });
       pushDesk(body.username, "calls");
       return send(res, 201, { callKey: call.callKey, contactId: record.contactId });
+    }
+    if (action === "mobile-answer") {
+      if (!users.has(body.username)) return problem(res, 422, "validation-failed", "Unknown username.");
+      const desk = deskOf(body.username);
+      if (phoneView(desk).using !== "mobile") return problem(res, 409, "not-on-mobile", "The agent takes calls on the desk phone.");
+      const call = desk.calls.find((entry) => entry.state === "ringing" && entry.direction !== "outbound");
+      if (!call) return problem(res, 409, "nothing-ringing", "No call rings at the mobile.");
+      later(() => answered(body.username, desk, call));
+      return send(res, 202, { callKey: call.callKey });
     }
     if (action === "chat") {
       const channel = ["web", "sms", "email", "social"].includes(body.channel) ? body.channel : "web";

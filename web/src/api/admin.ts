@@ -74,6 +74,8 @@ export interface AdminUser {
   groups: string[];
   email?: string;
   agentNumber?: string;
+  /** The agent's mobile (DESK-2): the PBX mobile extension and the number (E.164). */
+  mobile?: { device: string; number: string };
   active: boolean;
 }
 
@@ -129,6 +131,8 @@ export function readAdminUser(value: unknown): AdminUser {
   };
   if (typeof r["email"] === "string" && r["email"]) user.email = r["email"];
   if (typeof r["agentNumber"] === "string" && r["agentNumber"]) user.agentNumber = r["agentNumber"];
+  const mobile = record(r["mobile"]);
+  if (typeof mobile["device"] === "string" && typeof mobile["number"] === "string") user.mobile = { device: mobile["device"], number: mobile["number"] };
   return user;
 }
 

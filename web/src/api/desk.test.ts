@@ -21,6 +21,8 @@ describe("DeskApi", () => {
     await desk.setPresence("ready");
     await desk.setPresence("notReady", "obed");
     await desk.setQueue("kkc obecne", false);
+    await desk.setPhone("mobile");
+    await desk.setPhone("desk");
     await desk.callAction("relay-1/42", "consult", { target: { kind: "agent", username: "agent02" } });
     await desk.callAction("relay-1/42", "hangup");
     await desk.dial("+420601123456", "10000001");
@@ -36,6 +38,8 @@ describe("DeskApi", () => {
       { method: "PUT", path: "/api/desk/presence", body: { state: "ready" } },
       { method: "PUT", path: "/api/desk/presence", body: { state: "notReady", breakCode: "obed" } },
       { method: "PUT", path: "/api/desk/queues/kkc%20obecne", body: { loggedIn: false } },
+      { method: "PUT", path: "/api/desk/phone", body: { phone: "mobile" } },
+      { method: "PUT", path: "/api/desk/phone", body: { phone: "desk" } },
       { method: "POST", path: "/api/desk/calls/relay-1/42/consult", body: { target: { kind: "agent", username: "agent02" } } },
       { method: "POST", path: "/api/desk/calls/relay-1/42/hangup", body: {} },
       { method: "POST", path: "/api/desk/dial", body: { number: "+420601123456", clientId: "10000001" } },
@@ -48,6 +52,12 @@ describe("DeskApi", () => {
       { method: "PUT", path: "/api/contacts/ct-1/client", body: { clientId: "10000001" } },
       { method: "GET", path: "/api/desk/history?from=2026-11-26T23%3A00%3A00.000Z&q=platba" },
     ]);
+  });
+
+  it("answers the phone switch's command, an empty answer as nothing", async () => {
+    const { desk } = fake({ "PUT /api/desk/phone": { commandId: "cmd-1", requested: "phone" } });
+    expect(await desk.setPhone("mobile")).toEqual({ commandId: "cmd-1", requested: "phone" });
+    expect(await fake().desk.setPhone("desk")).toEqual({});
   });
 
   it("reads pages and sorts client fields by order", async () => {

@@ -43,15 +43,34 @@ export interface DeskCall {
   attributes: Record<string, string>;
 }
 
+/** Which phone the agent takes calls on (DESK-2). */
+export type PhoneKind = "desk" | "mobile";
+
+/** The agent's mobile (DESK-2): the PBX mobile extension and the mobile's number (E.164). */
+export interface MobilePhone {
+  device: string;
+  number: string;
+}
+
+/** The phones the agent can take calls on and the one in use (DESK-2). */
+export interface DeskPhone {
+  using: PhoneKind;
+  /** The desk phone's extension (the agent number); null without one. */
+  desk: string | null;
+  mobile: MobilePhone | null;
+}
+
 export interface Desk {
   username: string;
   displayName: string;
+  /** The extension the agent is at: the desk phone's, or the mobile extension while on the mobile. */
   device: string;
   presence: { state: PresenceState; breakCode: string | null; since: string };
   wrapUp: WrapUp | null;
   queues: DeskQueue[];
   breakCodes: BreakCode[];
   calls: DeskCall[];
+  phone: DeskPhone;
 }
 
 export type Target =
@@ -230,6 +249,11 @@ export class DeskApi {
   async setPresence(state: "ready" | "notReady", breakCode?: string | null): Promise<{ requested: string }> {
     const body = state === "ready" ? { state } : { state, breakCode: breakCode ?? null };
     return (await this.api.call("PUT", "/api/desk/presence", body)) as { requested: string };
+  }
+
+  /** Take calls on the desk phone or on the mobile (DESK-2): 202, the desk follows by pushes. */
+  async setPhone(phone: PhoneKind): Promise<{ commandId?: string; requested?: string }> {
+    return ((await this.api.call("PUT", "/api/desk/phone", { phone })) ?? {}) as { commandId?: string; requested?: string };
   }
 
   async extendWrapUp(seconds: number): Promise<{ wrapUp: WrapUp | null }> {

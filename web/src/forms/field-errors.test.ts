@@ -58,6 +58,11 @@ describe("problem → field errors", () => {
     ["schedule.weekly.monday", "at most 4 intervals per day", "Na jeden den lze zadat nejvýše 4 intervaly."],
     ["schedule.exceptions[1].date", "duplicate date", "Tato hodnota je zadána vícekrát."],
     ["overflow.extension", "must be 1 to 8 digits", "Zadejte 1 až 8 číslic."],
+    // The agent's mobile (shared/src/users.rs, DESK-2).
+    ["mobile.number", "must be a Czech mobile number, e.g. +420601123456", "Zadejte české číslo mobilu, např. 601 123 456 nebo +420601123456."],
+    ["mobile.device", "must be the PBX mobile extension: a string of 3 to 6 digits", "Zadejte 3 až 6 číslic."],
+    ["mobile.device", "must differ from agentNumber (the desk phone)", "Mobilní pobočka se musí lišit od klapky operátora (pevné linky)."],
+    ["mobile.number", "give both the mobile device and number, or neither", "Vyplňte mobilní pobočku i číslo mobilu, nebo obě pole nechte prázdná."],
     ["overflow.queueId", "required", "Vyplňte tento údaj."],
     ["displayName", "is required", "Vyplňte tento údaj."],
     ["displayName", "must be a string of 1 to 100 characters", "Zadejte 1 až 100 znaků."],

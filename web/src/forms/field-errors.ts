@@ -97,6 +97,10 @@ const RULES: readonly Rule[] = [
   [/at most (\d+) for this validation/i, "field.ivr.validationAtMost", (m) => ({ max: m[1] ?? "" })],
   [/at least (\d+) for this validation/i, "field.ivr.validationAtLeast", (m) => ({ min: m[1] ?? "" })],
   [/must be a whole number/i, "field.wholeNumber"],
+  // The agent's mobile (shared/src/users.rs, DESK-2; the user form's own check).
+  [/Czech mobile number/i, "field.mobileNumber"],
+  [/must differ from agentNumber/i, "field.mobileDevice"],
+  [/both the mobile device and number, or neither/i, "field.mobilePair"],
   // Routing plan and PBX devices (shared/src/routing_settings.rs).
   [/PBX device/i, "field.routing.device"],
   [/ending in '\*'/i, "field.routing.numberPattern"],

@@ -1,7 +1,9 @@
-// Nový uživatel / úprava uživatele (ADM-2, ADM-3): profile, roles, agent groups; delete.
+// Nový uživatel / úprava uživatele (ADM-2, ADM-3): profile, roles, agent groups, the mobile an
+// agent may take calls on (DESK-2); delete.
 
 import { users, type AdminUser } from "../api/admin";
-import { withConflictOnId, type Problem } from "../api/problem";
+import { withConflictOnId, type FieldError, type Problem } from "../api/problem";
+import { formatPhone } from "../format/phone";
 import { hashFor } from "../router";
 import { roleLabel } from "../roles";
 import { h } from "../ui/dom";
@@ -14,24 +16,30 @@ import type { View, ViewContext } from "./view";
 export const USER_ROLES = ["admin", "supervisor", "agent", "wallboard", "recording-listen", "recording-download", "queues", "callbacks"] as const;
 export const KNOWN_GROUPS = ["KKC", "AS", "EXT"] as const;
 
-interface UserForm {
+export interface UserForm {
   username: string;
   displayName: string;
   email: string;
   agentNumber: string;
+  /** Mobilní pobočka (PBX): the mobile extension (DESK-2). */
+  mobileDevice: string;
+  /** Číslo mobilu, as typed (the API takes it with or without +420 and spaces). */
+  mobileNumber: string;
   roles: Set<string>;
   groups: Set<string>;
   otherGroups: string;
   active: boolean;
 }
 
-function toForm(user: AdminUser | null): UserForm {
+export function toForm(user: AdminUser | null): UserForm {
   const groups = user?.groups ?? [];
   return {
     username: user?.username ?? "",
     displayName: user?.displayName ?? "",
     email: user?.email ?? "",
     agentNumber: user?.agentNumber ?? "",
+    mobileDevice: user?.mobile?.device ?? "",
+    mobileNumber: user?.mobile ? formatPhone(user.mobile.number) : "",
     roles: new Set(user?.roles ?? []),
     groups: new Set(groups.filter((g) => (KNOWN_GROUPS as readonly string[]).includes(g))),
     otherGroups: groups.filter((g) => !(KNOWN_GROUPS as readonly string[]).includes(g)).join(", "),
@@ -39,7 +47,22 @@ function toForm(user: AdminUser | null): UserForm {
   };
 }
 
-/** The request body; empty e-mail and agent number are left out (the API refuses null). */
+/** The message of a mobile half filled in (the field errors map it to their own text). */
+export const MOBILE_PAIR_MESSAGE = "give both the mobile device and number, or neither";
+
+/** Mobilní pobočka and Číslo mobilu go together: an error at the one left empty, else none. */
+export function mobileErrors(form: Pick<UserForm, "mobileDevice" | "mobileNumber">): FieldError[] {
+  const device = form.mobileDevice.trim();
+  const number = form.mobileNumber.trim();
+  if (device && !number) return [{ field: "mobile.number", message: MOBILE_PAIR_MESSAGE }];
+  if (number && !device) return [{ field: "mobile.device", message: MOBILE_PAIR_MESSAGE }];
+  return [];
+}
+
+/**
+ * The request body; empty e-mail and agent number are left out (the API refuses null), and so
+ * is the mobile unless both its fields are filled in (left out on PUT, it is removed).
+ */
 export function userFormToJson(form: UserForm, withUsername: boolean): Record<string, unknown> {
   const other = form.otherGroups
     .split(/[\s,;]+/)
@@ -53,6 +76,7 @@ export function userFormToJson(form: UserForm, withUsername: boolean): Record<st
     groups,
     ...(form.email.trim() ? { email: form.email.trim() } : {}),
     ...(form.agentNumber.trim() ? { agentNumber: form.agentNumber.trim() } : {}),
+    ...(form.mobileDevice.trim() && form.mobileNumber.trim() ? { mobile: { device: form.mobileDevice.trim(), number: form.mobileNumber.trim() } } : {}),
     active: form.active,
   };
 }
@@ -145,6 +169,28 @@ export class UserFormView implements View {
         textInput(form.agentNumber, (v) => (form.agentNumber = v), { inputmode: "numeric", "data-testid": "user-agent-number" }),
         { hint: t("users.field.agentNumberHint") },
       ),
+      h(
+        "fieldset",
+        { "data-testid": "user-mobile", "aria-describedby": "u-mobile-hint" },
+        h("legend", null, t("users.field.mobile")),
+        h("p", { id: "u-mobile-hint", class: "muted" }, t("users.field.mobileHint")),
+        field(
+          errors,
+          "mobile.device",
+          t("users.field.mobileDevice"),
+          textInput(form.mobileDevice, (v) => (form.mobileDevice = v), { inputmode: "numeric", autocomplete: "off", "data-testid": "user-mobile-device" }),
+          { hint: t("users.field.mobileDeviceHint") },
+        ),
+        field(
+          errors,
+          "mobile.number",
+          t("users.field.mobileNumber"),
+          textInput(form.mobileNumber, (v) => (form.mobileNumber = v), { type: "tel", autocomplete: "off", "data-testid": "user-mobile-number" }),
+          { hint: t("users.field.mobileNumberHint") },
+        ),
+        // An error on `mobile` as a whole (not an object) marks both fields.
+        errors.slot("mobile"),
+      ),
       h("fieldset", { "data-testid": "user-roles" }, h("legend", null, t("users.field.roles")), ...roleBoxes, errors.slot("roles", ...inputsOf(roleBoxes))),
       h(
         "fieldset",
@@ -211,6 +257,15 @@ export class UserFormView implements View {
   async #save(context: ViewContext): Promise<void> {
     if (this.#saving) return;
     const isNew = this.#username === null;
+    // Both mobile fields or neither: said at the empty one (and the focus goes there), nothing sent.
+    const halfMobile = mobileErrors(this.#form);
+    if (halfMobile.length > 0) {
+      this.#problem = { status: 422, code: "validation-failed", errors: halfMobile };
+      context.rerender();
+      const path = halfMobile[0]!.field;
+      if (typeof document !== "undefined") document.getElementById(`u-${path.replace(/[^A-Za-z0-9]+/g, "-")}`)?.focus();
+      return;
+    }
     this.#saving = true;
     this.#problem = null;
     context.rerender();

@@ -1,12 +1,13 @@
 // The call panel of the desk: each current call (number, queue, IVR attributes, state) with
 // its buttons (Přijmout, Zavěsit, Podržet/Obnovit, Konzultace, Přepojit, Předat naslepo,
-// Konference, Tónová volba), and the dial field with its keypad (Vytočit).
+// Konference, Tónová volba; on the mobile "Přijměte hovor na mobilu" instead of Přijmout), and
+// the dial field with its keypad (Vytočit).
 
 import type { DeskCall } from "../api/desk";
 import { formatPhone } from "../format/phone";
 import { h } from "../ui/dom";
 import { button, textInput } from "./form";
-import { callButtons, consultationOf, dialNumber, dtmfDigits, mainCall, type CallButton } from "./desk-model";
+import { answerOnMobile, callButtons, consultationOf, deskPhone, dialNumber, dtmfDigits, mainCall, type CallButton } from "./desk-model";
 import { k, known, panel, when, type DeskHost } from "./desk-common";
 
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
@@ -45,7 +46,9 @@ function callCard(host: DeskHost, call: DeskCall, calls: readonly DeskCall[], cu
   const attributes = Object.entries(call.attributes ?? {});
   const queue = call.queueId ? (s.desk?.queues.find((entry) => entry.queueId === call.queueId)?.name ?? call.queueId) : null;
   const partner = consultationOf(call, calls);
-  const buttons = callButtons(call, calls).map((name) => {
+  // DESK-2: on the mobile a ringing call is answered there; the desk says so instead of Přijmout.
+  const onMobile = s.desk ? deskPhone(s.desk).using === "mobile" : false;
+  const buttons = callButtons(call, calls, onMobile).map((name) => {
     const label = t(k(BUTTON_KEYS[name]));
     const attrs: Record<string, string> = {
       class: name === "answer" ? "" : name === "hangup" ? "danger" : "secondary",
@@ -98,6 +101,9 @@ function callCard(host: DeskHost, call: DeskCall, calls: readonly DeskCall[], cu
       attributes.length ? h("dt", null, t(k("desk.call.attributes"))) : null,
       attributes.length ? h("dd", { "data-testid": "desk-call-attributes" }, h("ul", { class: "plain" }, ...attributes.map(([key, value]) => h("li", null, `${key}: ${value}`)))) : null,
     ),
+    answerOnMobile(call, onMobile)
+      ? h("p", { class: "alert alert-info desk-on-mobile", role: "status", "aria-live": "polite", "data-testid": "desk-call-on-mobile" }, t(k("desk.call.onMobile")))
+      : null,
     h("div", { class: "actions", role: "group", "aria-label": t(k("desk.call.controls"), { number }) }, ...buttons.flatMap((b, i) => (i ? [" ", b] : [b]))),
     s.dtmfOpen && call.state === "connected" ? dtmfForm(host, call) : null,
   );

@@ -3,7 +3,7 @@
 // desk-stats) are render functions of that state; the page (desk.ts) owns the state and the
 // API calls.
 
-import type { Category, Client, ClientField, ContactRecord, Desk, DeskCall, DeskStats, Directory, NoteVersion, Target, CallAction } from "../api/desk";
+import type { Category, Client, ClientField, ContactRecord, Desk, DeskCall, DeskStats, Directory, NoteVersion, PhoneKind, Target, CallAction } from "../api/desk";
 import type { Problem } from "../api/problem";
 import type { Me } from "../api/types";
 import { formatDateTime } from "../format/date";
@@ -53,6 +53,8 @@ export interface DeskState {
   dtmfOpen: boolean;
   breakCode: string;
   requested: string | null;
+  /** The phone asked for (PUT /api/desk/phone) until a desk read shows it in use (DESK-2). */
+  phoneRequested: PhoneKind | null;
   panelGroup: string;
   panelSearch: string;
   panelNumber: string;
@@ -94,6 +96,7 @@ export function initialState(): DeskState {
     dtmfOpen: false,
     breakCode: "",
     requested: null,
+    phoneRequested: null,
     panelGroup: "",
     panelSearch: "",
     panelNumber: "",
@@ -116,6 +119,8 @@ export interface DeskHost {
   /** Re-renders the page, keeping the focus (or moving it to the element with this test id). */
   rerender(focus?: string | null): void;
   presence(state: "ready" | "notReady", breakCode?: string): void;
+  /** Take calls on the desk phone or on the mobile (DESK-2). */
+  phone(kind: PhoneKind): void;
   /** Extends the wrap-up by `seconds`, or ends it (`null`). */
   wrapUp(seconds: number | null): void;
   queue(queueId: string, loggedIn: boolean): void;

@@ -4,8 +4,11 @@ import { splitCallKey } from "../api/desk";
 import { pragueLocalToIso } from "../format/date";
 import { recordAddress, recordChannel } from "./desk-model";
 import {
+  answerOnMobile,
   applyDeskPush,
+  canSwitchPhone,
   deskAfterRead,
+  deskPhone,
   applyPresencePush,
   callButtons,
   categoryOptions,
@@ -25,6 +28,7 @@ import {
   ownPresenceKey,
   panelEntries,
   panelPresence,
+  phoneNumber,
   secondsLeft,
   splitFields,
   statsTable,
@@ -158,6 +162,17 @@ describe("call buttons", () => {
     expect(callButtons(call({ state: "ringing", direction: "outbound" }), [])).toEqual(["hangup"]);
   });
 
+  it("on the mobile, says where to answer instead of Přijmout and keeps the rest (DESK-2)", () => {
+    const ringing = call({ state: "ringing" });
+    expect(callButtons(ringing, [], true)).toEqual(["hangup"]);
+    expect(callButtons(call({}), [], true)).toEqual(["hangup", "hold", "consult", "blind-transfer", "dtmf"]);
+    expect(answerOnMobile(ringing, true)).toBe(true);
+    expect(answerOnMobile(call({ state: "ringing", direction: "internal" }), true)).toBe(true);
+    expect(answerOnMobile(ringing, false)).toBe(false);
+    expect(answerOnMobile(call({ state: "ringing", direction: "outbound" }), true)).toBe(false);
+    expect(answerOnMobile(call({}), true)).toBe(false);
+  });
+
   it("offers hold, consult, blind transfer and tones on a connected call", () => {
     expect(callButtons(call({}), [])).toEqual(["hangup", "hold", "consult", "blind-transfer", "dtmf"]);
   });
@@ -191,6 +206,29 @@ describe("call buttons", () => {
     expect(dialNumber("abc")).toBeNull();
     expect(dtmfDigits("12 3#*")).toBe("123#*");
     expect(dtmfDigits("12x")).toBeNull();
+  });
+});
+
+describe("phones (DESK-2)", () => {
+  const mobile = { device: "2901", number: "+420601000001" };
+
+  it("reads the phone in use, the desk phone and the mobile", () => {
+    const onMobile = deskPhone({ device: "2901", phone: { using: "mobile", desk: "2001", mobile } });
+    expect(onMobile).toEqual({ using: "mobile", desk: "2001", mobile });
+    expect(phoneNumber(onMobile, "mobile")).toBe("+420 601 000 001");
+    expect(phoneNumber(onMobile, "desk")).toBe("2001");
+    expect(canSwitchPhone(onMobile)).toBe(true);
+  });
+
+  it("reads a desk without phones as at its desk phone, and a mobile in use without a mobile as the desk phone", () => {
+    const old = deskPhone({ device: "2001" });
+    expect(old).toEqual({ using: "desk", desk: "2001", mobile: null });
+    expect(phoneNumber(old, "mobile")).toBeNull();
+    expect(canSwitchPhone(old)).toBe(false);
+    expect(deskPhone({ device: "2001", phone: { using: "mobile", desk: "2001", mobile: null } }).using).toBe("desk");
+    const none = deskPhone({ device: "", phone: { using: "desk", desk: null, mobile } });
+    expect(phoneNumber(none, "desk")).toBeNull();
+    expect(canSwitchPhone(none)).toBe(false);
   });
 });
 

@@ -5,7 +5,23 @@
 
 import type { ChatChannel } from "../api/chat";
 import { formatPhone } from "../format/phone";
-import type { Category, Client, ClientField, ContactRecord, Desk, DeskCall, DeskStats, Directory, DirectoryAgent, PanelPresence, PresenceState, StatsPeriod, StatsSummary } from "../api/desk";
+import type {
+  Category,
+  Client,
+  ClientField,
+  ContactRecord,
+  Desk,
+  DeskCall,
+  DeskPhone,
+  DeskStats,
+  Directory,
+  DirectoryAgent,
+  PanelPresence,
+  PhoneKind,
+  PresenceState,
+  StatsPeriod,
+  StatsSummary,
+} from "../api/desk";
 
 // ---- presence ----
 
@@ -27,6 +43,36 @@ export function panelPresence(presence: string): { key: string; tone: string } {
 export function ownPresenceKey(state: PresenceState | string): string {
   const known = ["ready", "notReady", "busy", "workingAfterCall", "loggedOn", "loggedOff"];
   return `desk.state.${known.includes(state) ? state : "loggedOff"}`;
+}
+
+// ---- phones (DESK-2) ----
+
+/**
+ * The phones of a desk: the one in use, the desk phone's extension and the mobile. A desk read
+ * without them (an older back end) is at its desk phone; `mobile` in use without a mobile is
+ * read as the desk phone too.
+ */
+export function deskPhone(desk: Pick<Desk, "device"> & { phone?: Partial<DeskPhone> | null }): DeskPhone {
+  const phone = desk.phone ?? null;
+  const mobile = phone?.mobile && typeof phone.mobile.device === "string" && typeof phone.mobile.number === "string" ? phone.mobile : null;
+  const deskNumber = typeof phone?.desk === "string" && phone.desk ? phone.desk : phone ? null : desk.device || null;
+  return { using: phone?.using === "mobile" && mobile ? "mobile" : "desk", desk: deskNumber, mobile };
+}
+
+/** How a phone is named on the desk: the desk phone's extension, or the mobile's number formatted; null when the agent has no such phone. */
+export function phoneNumber(phone: DeskPhone, kind: PhoneKind): string | null {
+  if (kind === "mobile") return phone.mobile ? formatPhone(phone.mobile.number) : null;
+  return phone.desk;
+}
+
+/** Whether the desk may offer the switch to the other phone: both phones exist. */
+export function canSwitchPhone(phone: DeskPhone): boolean {
+  return phone.mobile !== null && phone.desk !== null;
+}
+
+/** A call ringing at the mobile the agent takes calls on: answered on the mobile, not from the desk. */
+export function answerOnMobile(call: DeskCall, onMobile: boolean): boolean {
+  return onMobile && call.state === "ringing" && call.direction !== "outbound";
 }
 
 // ---- countdown ----
@@ -107,14 +153,15 @@ export type CallButton = "answer" | "hangup" | "hold" | "retrieve" | "consult" |
  * The buttons that make sense for a call in its state, given every call of the desk: a
  * ringing inbound call can be answered; a connected call held, consulted, handed over blind
  * or sent digits; a held call that has a consultation beside it can be transferred to it or
- * joined in a conference.
+ * joined in a conference. While the agent takes calls on the mobile (`onMobile`), a ringing
+ * call is answered there: no Přijmout.
  */
-export function callButtons(call: DeskCall, calls: readonly DeskCall[]): CallButton[] {
+export function callButtons(call: DeskCall, calls: readonly DeskCall[], onMobile = false): CallButton[] {
   const buttons: CallButton[] = [];
   const partner = consultationOf(call, calls);
   switch (call.state) {
     case "ringing":
-      if (call.direction !== "outbound") buttons.push("answer");
+      if (call.direction !== "outbound" && !onMobile) buttons.push("answer");
       buttons.push("hangup");
       break;
     case "initiated":

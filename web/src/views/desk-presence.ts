@@ -1,10 +1,10 @@
-// The presence bar (Připraven / Nepřipraven with a break, the wrap-up countdown "Dohra") and
-// the agent's queues (log in/out, locked memberships, calls waiting) of the desk page.
+// The presence bar (Připraven / Nepřipraven with a break, the wrap-up countdown "Dohra", the
+// phone calls ring on: pevná linka or mobil) and the agent's queues (log in/out, locked
+// memberships, calls waiting) of the desk page.
 
-import { formatPhone } from "../format/phone";
 import { h } from "../ui/dom";
 import { button, select } from "./form";
-import { formatCount, formatCountdown, ownPresenceKey, secondsLeft } from "./desk-model";
+import { canSwitchPhone, deskPhone, formatCount, formatCountdown, ownPresenceKey, phoneNumber, secondsLeft } from "./desk-model";
 import { k, panel, when, type DeskHost } from "./desk-common";
 
 /** One press of "extend the wrap-up" adds this much (the queue's limit applies). */
@@ -30,9 +30,10 @@ export function presenceBar(host: DeskHost): HTMLElement | null {
       h("span", { class: `dot tone-${stateTone(state)}`, "aria-hidden": "true" }),
       " ",
       h("strong", { "data-testid": "desk-state", "data-state": state }, stateText),
-      h("span", { class: "muted" }, ` · ${t(k("desk.since"), { at: when(desk.presence.since) })} · ${t(k("desk.device"), { device: formatPhone(desk.device) })}`),
+      h("span", { class: "muted" }, ` · ${t(k("desk.since"), { at: when(desk.presence.since) })}`),
       s.requested ? h("span", { class: "muted", "data-testid": "desk-requested" }, ` · ${t(k("desk.requested"))}`) : null,
     ),
+    phoneLine(host),
     wrap
       ? h(
           "p",
@@ -70,6 +71,57 @@ export function presenceBar(host: DeskHost): HTMLElement | null {
         "aria-pressed": state === "notReady" ? "true" : "false",
       }),
     ),
+  );
+}
+
+/**
+ * Telefon (DESK-2): the phone the calls ring on — "Pevná linka 2001" or "Mobil +420 601 000 001"
+ * — and, for an agent with both, the button that moves them to the other one. Switching waits
+ * for the PBX (until a desk read shows the new phone) and is not possible during a call.
+ */
+function phoneLine(host: DeskHost): HTMLElement | null {
+  const { t, s } = host;
+  const desk = s.desk;
+  if (!desk) return null;
+  const phone = deskPhone(desk);
+  const name = (kind: "desk" | "mobile"): string => t(k(kind === "mobile" ? "desk.phone.mobile" : "desk.phone.desk"), { number: phoneNumber(phone, kind) ?? "" });
+  const current = phoneNumber(phone, phone.using) === null ? t(k("desk.phone.none")) : name(phone.using);
+  const other = phone.using === "mobile" ? "desk" : "mobile";
+  const pending = s.phoneRequested;
+  const inCall = desk.calls.length > 0;
+  const switchable = canSwitchPhone(phone);
+  const hintId = "desk-phone-hint";
+  return h(
+    "div",
+    {
+      class: "row desk-phone",
+      role: "group",
+      "aria-labelledby": "desk-phone-label",
+      "data-testid": "desk-phone",
+      "data-using": phone.using,
+      ...(pending ? { "data-pending": pending } : {}),
+    },
+    h("span", { id: "desk-phone-label" }, t(k("desk.phone.label"))),
+    h("strong", { "data-testid": "desk-phone-current" }, current),
+    switchable
+      ? button(
+          t(k(other === "mobile" ? "desk.phone.toMobile" : "desk.phone.toDesk"), { number: phoneNumber(phone, other) ?? "" }),
+          () => {
+            if (!pending) host.phone(other);
+          },
+          {
+            class: "secondary small",
+            "data-testid": "desk-phone-switch",
+            "data-to": other,
+            // Disabled during a call (the PBX would refuse); while the PBX switches it stays
+            // focusable (aria-disabled) so that the focus is not lost.
+            ...(inCall ? { disabled: true, "aria-describedby": hintId } : {}),
+            ...(pending ? { "aria-disabled": "true" } : {}),
+          },
+        )
+      : null,
+    pending ? h("span", { class: "muted", "data-testid": "desk-phone-pending" }, t(k(pending === "mobile" ? "desk.phone.pendingMobile" : "desk.phone.pendingDesk"))) : null,
+    switchable && inCall ? h("small", { id: hintId, class: "muted", "data-testid": "desk-phone-hint" }, t(k("desk.phone.inCall"))) : null,
   );
 }
 

@@ -5,7 +5,7 @@
 // push updates a panel row, a `contact` push re-reads that contact; after a reconnect the page
 // reads everything again.
 
-import { DeskApi, type CallAction, type DeskCall, type Target } from "../api/desk";
+import { DeskApi, type CallAction, type DeskCall, type PhoneKind, type Target } from "../api/desk";
 import type { Problem } from "../api/problem";
 import { pragueLocalToIso } from "../format/date";
 import { formatPhone } from "../format/phone";
@@ -28,10 +28,12 @@ import {
   clientName,
   dayBound,
   coalesce,
+  deskPhone,
   isExternalNumber,
   latestVersion,
   mainCall,
   missingRequired,
+  phoneNumber,
   toggleFavourite,
 } from "./desk-model";
 import { contactPanel, saveNoteVersion } from "./desk-notes";
@@ -48,7 +50,17 @@ const DESK_CODES: Record<string, string> = {
   "queue-locked": "desk.problem.queueLocked",
   "not-found": "desk.problem.notFound",
   conflict: "desk.problem.conflict",
+  "no-phone": "desk.problem.noPhone",
+  "no-mobile": "desk.problem.noMobile",
+  "phone-busy": "desk.problem.phoneBusy",
+  "answer-on-mobile": "desk.problem.answerOnMobile",
 };
+
+/**
+ * After PUT /api/desk/phone the desk follows the PBX by pushes; in case one is lost it is also
+ * read again this long (ms) after the request, and the wait is given up after the last step.
+ */
+const PHONE_WATCH_MS = [2000, 5000, 20000] as const;
 
 /** How often a contact record not written yet is read again (see `#reloadContact`). */
 const CONTACT_RETRIES = 5;
@@ -76,6 +88,8 @@ export class DeskView implements View {
   readonly #statsRefetch = coalesce(() => this.#loadStats());
   /** A call button pressed (`from`) and where the focus goes once it is gone (`to`, first found). */
   #pendingFocus: { from: string; to: string[] } | null = null;
+  /** The timers of a phone switch under way (see PHONE_WATCH_MS). */
+  #phoneTimers: ReturnType<typeof setTimeout>[] = [];
 
   render(context: ViewContext): HTMLElement {
     this.#context = context;
@@ -119,6 +133,7 @@ export class DeskView implements View {
     this.#unsubscribe = [];
     if (this.#tick !== null) clearInterval(this.#tick);
     this.#tick = null;
+    this.#stopPhoneWatch();
   }
 
   // ---- start, live updates ---------------------------------------------------------------
@@ -249,13 +264,22 @@ export class DeskView implements View {
     const before = s.desk;
     s.desk = desk;
     if (s.requested && desk && (before?.presence.state !== desk.presence.state || desk.presence.state === s.requested)) s.requested = null;
+    const phone = desk ? deskPhone(desk) : null;
+    if (s.phoneRequested && phone && phone.using === s.phoneRequested && this.#context) {
+      // The PBX moved the agent: said in the status line (aria-live).
+      s.phoneRequested = null;
+      this.#stopPhoneWatch();
+      s.message = this.#context.t(k(phone.using === "mobile" ? "desk.phone.nowMobile" : "desk.phone.nowDesk"), { number: phoneNumber(phone, phone.using) ?? "" });
+    }
     const calls = desk?.calls ?? [];
     if (s.chosenCall && !calls.some((call) => call.callKey === s.chosenCall)) s.chosenCall = null;
     if (calls.length === 0) s.choosing = null;
     const ringing = calls.find((call) => call.state === "ringing" && !before?.calls.some((old) => old.callKey === call.callKey));
     if (ringing && this.#context) {
-      // Said in the status line (aria-live) so that a screen reader announces it too.
-      s.message = this.#context.t(k("desk.incoming"), { number: ringing.remote ? formatPhone(ringing.remote) : this.#context.t(k("desk.call.unknown")) });
+      // Said in the status line (aria-live) so that a screen reader announces it too; on the
+      // mobile, with where to answer it (DESK-2).
+      const onMobile = phone?.using === "mobile" && ringing.direction !== "outbound";
+      s.message = this.#context.t(k(onMobile ? "desk.incomingMobile" : "desk.incoming"), { number: ringing.remote ? formatPhone(ringing.remote) : this.#context.t(k("desk.call.unknown")) });
     }
     if (focus) {
       const main = mainCall(calls, s.chosenCall);
@@ -438,6 +462,7 @@ export class DeskView implements View {
           const name = stored?.name ?? queueId;
           return t(k(loggedIn ? "desk.queue.loggedIn" : "desk.queue.loggedOut"), { queue: name });
         }, `desk-queue-toggle-${queueId}`),
+      phone: (kind) => void this.#switchPhone(kind),
       callAction: (call, action, body) => void this.#callAction(call, action, body),
       dial: (number, clientId) =>
         void run(async (api) => {
@@ -519,6 +544,48 @@ export class DeskView implements View {
       return t(k(`desk.sent.${action}`), { number: formatPhone(call.remote) });
     });
     if (s.problem) this.#pendingFocus = null;
+    // The desk did not know the agent is on the mobile yet: read it again.
+    if (s.problem?.code === "answer-on-mobile") this.#refetch.request();
+  }
+
+  /** Take calls on the desk phone or on the mobile (DESK-2); pending until a desk read shows it. */
+  async #switchPhone(kind: PhoneKind): Promise<void> {
+    const s = this.#s;
+    const t = this.#context!.t;
+    if (s.phoneRequested) return;
+    await this.#run(async (api) => {
+      await api.setPhone(kind);
+      s.phoneRequested = kind;
+      this.#watchPhone();
+      // The PBX's answer comes as pushes; read the desk anyway in case one is lost.
+      this.#refetch.request();
+      return t(k("desk.phone.requested"));
+    }, "desk-phone-switch");
+  }
+
+  #watchPhone(): void {
+    this.#stopPhoneWatch();
+    const last = PHONE_WATCH_MS.length - 1;
+    this.#phoneTimers = PHONE_WATCH_MS.map((ms, index) =>
+      setTimeout(() => {
+        const s = this.#s;
+        if (this.#disposed || !s.phoneRequested) return;
+        if (index < last) {
+          this.#refetch.request();
+          return;
+        }
+        // The PBX never confirmed: the desk shows the phone it knows; the agent may try again.
+        s.phoneRequested = null;
+        s.message = null;
+        s.invalid = this.#context?.t(k("desk.phone.notConfirmed")) ?? null;
+        this.#rerender();
+      }, ms),
+    );
+  }
+
+  #stopPhoneWatch(): void {
+    for (const timer of this.#phoneTimers) clearTimeout(timer);
+    this.#phoneTimers = [];
   }
 
   async #target(target: Target, mode: "consult" | "blind"): Promise<void> {
