@@ -375,6 +375,15 @@ impl BroadcastNotice {
 // Messages
 // ---------------------------------------------------------------------------------------------
 
+/// Where a desk or presence push comes from: the PBX device and the version of its state that
+/// the push shows (strictly increasing per device).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushOrigin {
+    pub device: String,
+    pub version: u64,
+}
+
 /// A message pushed to a browser over `@connections`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
@@ -409,6 +418,12 @@ pub enum PushMessage {
         reason: DeskReason,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         calls: Option<Vec<crate::desk::DeskCall>>,
+        /// From cti-ingest: the device and its state's version after the event. Events of
+        /// different message groups (a call's, the device's) are processed side by side, so
+        /// their pushes can arrive out of order: the desk ignores one whose version is not newer
+        /// than one already seen from the same device.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<PushOrigin>,
     },
     /// Transfer panel: `username`'s presence changed (to every agent, supervisor and admin).
     Presence {
@@ -416,6 +431,9 @@ pub enum PushMessage {
         presence: PanelPresence,
         #[serde(with = "crate::time::rfc3339")]
         since: DateTime<Utc>,
+        /// As for `Desk`: a panel ignores a push not newer than one seen from the same device.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<PushOrigin>,
     },
     /// A contact record changed (note, category, client, data).
     Contact { contact_id: String },
@@ -619,6 +637,7 @@ mod tests {
             username: "agent01".into(),
             reason: DeskReason::Presence,
             calls: None,
+            origin: None,
         };
         assert_eq!(
             serde_json::to_value(&desk).unwrap(),
@@ -629,6 +648,7 @@ mod tests {
                 username: "a".into(),
                 reason,
                 calls: None,
+                origin: None,
             };
             assert_eq!(serde_json::to_value(&message).unwrap()["reason"], text);
         }
@@ -636,11 +656,16 @@ mod tests {
             username: "agent02".into(),
             presence: PanelPresence::WrapUp,
             since,
+            origin: Some(PushOrigin {
+                device: "2002".into(),
+                version: 7,
+            }),
         };
         assert_eq!(
             serde_json::to_value(&presence).unwrap(),
             json!({"type": "presence", "username": "agent02", "presence": "wrapUp",
-                   "since": "2026-11-28T09:30:00.000Z"})
+                   "since": "2026-11-28T09:30:00.000Z",
+                   "origin": {"device": "2002", "version": 7}})
         );
         for (presence, text) in [
             (PanelPresence::Free, "free"),

@@ -58,7 +58,10 @@ async fn when_the_simulated_pbx_carries_a_call_should_the_stack_record_its_lifec
         .await
         .unwrap();
     assert_eq!(health["link"], "up", "{health}");
-    assert_eq!(health["monitoredDevices"], 33, "{health}");
+    let configured = include_str!("../../localstack/relay.toml")
+        .matches("[[pbx.devices]]")
+        .count();
+    assert_eq!(health["monitoredDevices"], configured, "{health}");
 
     // WHEN a client calls the PBX's own KKC ACD pilot (the relay's fallback for the KKC route
     // point, so that the chain does not depend on routing and opening hours), an agent answers,

@@ -23,7 +23,11 @@ describe(`Linka agent desk on the stack at ${BASE_URL}`, () => {
   }
 
   async function ready(page) {
+    // Waits for the request too: an agent who was ready already shows "ready" at once, and the
+    // desk takes no other button while the request is on its way.
+    const answered = page.waitForResponse((response) => response.url().endsWith("/api/desk/presence"));
     await page.getByTestId("desk-ready").click();
+    await answered;
     await page.locator('[data-testid="desk-state"][data-state="ready"]').waitFor();
   }
 

@@ -31,7 +31,7 @@ use linka_shared::{
     desk::{desk_calls_of, DeskCall},
     ports::{ConnectionNotifier, ConnectionStore, CtiStateStore, CtiWrite, StoreError},
     presence::{device_activity, panel_presence, DeviceActivity, DeviceDirectory, PanelPresence},
-    realtime::{DeskReason, PushMessage},
+    realtime::{DeskReason, PushMessage, PushOrigin},
     telemetry::ErrorChain,
 };
 use thiserror::Error;
@@ -68,6 +68,9 @@ pub struct DeskChange {
     pub since: DateTime<Utc>,
     /// The device's calls after the write, as `GET /api/desk` shows them.
     pub calls: Vec<DeskCall>,
+    /// The device and its state's version after the write: the browser drops a push that
+    /// arrives after a newer one of the same device (groups are processed side by side).
+    pub origin: PushOrigin,
 }
 
 /// The desks a committed write changed, one per user (the event's own device first).
@@ -81,8 +84,8 @@ pub fn desk_changes(
         _ => DeskReason::Calls,
     };
     let mut changes: BTreeMap<&str, DeskChange> = BTreeMap::new();
-    for agent in &write.agents {
-        let agent = &agent.value;
+    for versioned in &write.agents {
+        let agent = &versioned.value;
         let Some(username) = directory.username_of(agent) else {
             continue;
         };
@@ -94,6 +97,11 @@ pub fn desk_changes(
                 presence: panel_presence(agent.state, activity),
                 since: panel_since(agent, activity, reason, envelope.observed_at),
                 calls: desk_calls_of(agent, envelope.observed_at),
+                // The store writes the item at the read version + 1 (conditionally).
+                origin: PushOrigin {
+                    device: agent.device.clone(),
+                    version: versioned.version + 1,
+                },
             }
         });
     }
@@ -202,6 +210,7 @@ impl Pushes {
                 username: change.username.clone(),
                 reason: change.reason,
                 calls: Some(change.calls.clone()),
+                origin: Some(change.origin.clone()),
             };
             match self.connections_of(&change.username).await {
                 Ok(ids) => {
@@ -220,6 +229,7 @@ impl Pushes {
                 username: change.username.clone(),
                 presence: change.presence,
                 since: change.since,
+                origin: Some(change.origin.clone()),
             };
             let delivered = match self.panel_connections().await {
                 Ok(ids) => self.send(&ids, &message).await,

@@ -196,6 +196,11 @@ fn when_an_agent_event_is_stored_should_tell_the_users_desk_about_its_presence()
             presence: PanelPresence::Break,
             since: at_second(5),
             calls: Vec::new(),
+            // the version the store writes: read version + 1
+            origin: PushOrigin {
+                device: "2001".into(),
+                version: 4,
+            },
         }]
     );
 }
@@ -225,6 +230,18 @@ async fn when_a_call_rings_at_an_agent_should_push_desk_and_ringing_presence_wit
     assert_eq!(calls[0]["state"], "ringing");
     assert_eq!(calls[0]["direction"], "inbound");
     assert_eq!(calls[0]["remote"], "+420601123456");
+    // AND each push names 2001's state version, newer each time (the desk drops an older one)
+    let versions: Vec<u64> = desk
+        .iter()
+        .map(|(_, json)| {
+            assert_eq!(json["origin"]["device"], "2001");
+            json["origin"]["version"].as_u64().unwrap()
+        })
+        .collect();
+    assert!(
+        versions.windows(2).all(|pair| pair[0] < pair[1]),
+        "{versions:?}"
+    );
     // AND the transfer panels (agents and the supervisor, not the wallboard) saw agent01 free,
     // once (ready after logged-on is still free), then ringing
     let presence = pushed(&f.notifier, "presence");

@@ -15,7 +15,11 @@
 //! made visible again after that many seconds (`ChangeMessageVisibility`), so the emulator
 //! moves it to the dead-letter queue after `maxReceiveCount` receives.
 //!
-//! FIFO queues (name ending `.fifo`): records carry the `MessageGroupId`, `SequenceNumber` and
+//! FIFO queues (name ending `.fifo`) are polled by [`FIFO_POLLERS`] pollers side by side, as
+//! Lambda processes a FIFO queue's message groups concurrently (one batch per group at a time):
+//! the emulator hands no message of a group to a poller while another of that group is in
+//! flight, so each group stays in order while a busy group no longer holds up the others (a
+//! call's ringing event waited behind the previous call's end before). Records carry the `MessageGroupId`, `SequenceNumber` and
 //! `MessageDeduplicationId` attributes; within a batch the messages keep the queue's order; and
 //! when a message fails, every later message of its message group in the batch is kept for a
 //! retry as well, even if the function did not report it ([`keep_group_order`]) — so no message
@@ -50,6 +54,10 @@ use crate::template::SqsEventSpec;
 const MAX_WAIT_SECONDS: i32 = 20;
 /// Most messages one ReceiveMessage/DeleteMessageBatch handles.
 const SQS_BATCH_LIMIT: usize = 10;
+
+/// Pollers of one FIFO queue's mapping: as many as a function has instances by default
+/// (`runtime`), so that two message groups are worked on at once.
+pub const FIFO_POLLERS: usize = 2;
 
 /// Why one polling round failed (the poller logs it and carries on).
 #[derive(Debug, thiserror::Error)]
@@ -102,14 +110,25 @@ impl SqsMapping {
         self.queue_arn.ends_with(".fifo")
     }
 
-    /// Polls until `shutdown` is cancelled.
+    /// Polls until `shutdown` is cancelled: with [`FIFO_POLLERS`] pollers side by side on a
+    /// FIFO queue, one on a standard queue.
     pub fn spawn(
         self,
         sqs: aws_sdk_sqs::Client,
         invoker: Arc<dyn Invoke>,
         shutdown: CancellationToken,
     ) -> JoinHandle<()> {
-        tokio::spawn(async move { self.run(sqs, invoker, shutdown).await })
+        let pollers = if self.is_fifo() { FIFO_POLLERS } else { 1 };
+        let handles: Vec<JoinHandle<()>> = (0..pollers)
+            .map(|_| {
+                let (mapping, sqs, invoker, shutdown) =
+                    (self.clone(), sqs.clone(), invoker.clone(), shutdown.clone());
+                tokio::spawn(async move { mapping.run(sqs, invoker, shutdown).await })
+            })
+            .collect();
+        tokio::spawn(async move {
+            futures_util::future::join_all(handles).await;
+        })
     }
 
     async fn run(
@@ -877,6 +896,89 @@ mod tests {
             recorder.seen.lock().unwrap().len(),
             1,
             "one invocation for both"
+        );
+    }
+
+    /// Holds an invocation of group A's message until group B's message was invoked.
+    #[derive(Default)]
+    struct WaitsForB {
+        b_seen: tokio::sync::Notify,
+        order: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl Invoke for WaitsForB {
+        async fn invoke(&self, _function: &str, payload: Value) -> Result<Value, InvokeError> {
+            let body = payload["Records"][0]["body"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            self.order.lock().unwrap().push(format!("start {body}"));
+            if body == "b1" {
+                self.b_seen.notify_one();
+            } else if tokio::time::timeout(Duration::from_secs(5), self.b_seen.notified())
+                .await
+                .is_err()
+            {
+                self.order.lock().unwrap().push("b never came".into());
+            }
+            self.order.lock().unwrap().push(format!("end {body}"));
+            Ok(json!({"batchItemFailures": []}))
+        }
+    }
+
+    #[tokio::test]
+    async fn when_one_fifo_group_is_busy_should_another_group_be_processed_meanwhile() {
+        // GIVEN a FIFO queue with a1 (group A) before b1 (group B), one message per batch
+        let moto = Moto::start().await;
+        let clients = AwsClients::for_endpoint(&moto.endpoint()).await;
+        let created = clients
+            .sqs
+            .create_queue()
+            .queue_name("events.fifo")
+            .attributes(QueueAttributeName::FifoQueue, "true")
+            .send()
+            .await
+            .unwrap();
+        let queue = QueueEndpoint {
+            url: created.queue_url.unwrap(),
+            arn: "arn:aws:sqs:eu-central-1:123456789012:events.fifo".into(),
+        };
+        for (body, group) in [("a1", "A"), ("b1", "B")] {
+            clients
+                .sqs
+                .send_message()
+                .queue_url(&queue.url)
+                .message_body(body)
+                .message_group_id(group)
+                .message_deduplication_id(body)
+                .send()
+                .await
+                .unwrap();
+        }
+        // WHEN the mapping polls and a1's invocation waits for b1's
+        let invoker = Arc::new(WaitsForB::default());
+        let shutdown = CancellationToken::new();
+        let mapping = SqsMapping {
+            batch_size: 1,
+            ..mapping(&queue, true)
+        };
+        let task = mapping.spawn(clients.sqs.clone(), invoker.clone(), shutdown.clone());
+        let started = Instant::now();
+        while invoker.order.lock().unwrap().len() < 4 {
+            assert!(started.elapsed() < Duration::from_secs(20), "not processed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .expect("the pollers did not stop promptly")
+            .unwrap();
+        // THEN b1 was processed while a1's invocation was still running (as Lambda processes
+        // message groups concurrently), not after it
+        assert_eq!(
+            invoker.order.lock().unwrap().clone(),
+            ["start a1", "start b1", "end b1", "end a1"]
         );
     }
 

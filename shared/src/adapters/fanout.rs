@@ -127,6 +127,7 @@ mod tests {
             username: "agent01".into(),
             reason: DeskReason::Calls,
             calls: None,
+            origin: None,
         };
         // WHEN a message is pushed to all three
         let tally =

@@ -10,6 +10,7 @@ import {
   deskAfterRead,
   deskPhone,
   applyPresencePush,
+  PushVersions,
   callButtons,
   categoryOptions,
   changedFields,
@@ -381,5 +382,27 @@ describe("contact records of conversations", () => {
     expect(recordAddress({ channel: "social", number: "psid-123" })).toBe("");
     expect(recordAddress({ channel: "chat", number: null })).toBe("");
     expect(recordAddress({ channel: "voice", number: "2001" })).toBe("2001");
+  });
+});
+
+describe("push order", () => {
+  const push = (device: string, version: number) => ({ type: "desk", username: "agent01", origin: { device, version } });
+
+  it("drops a push not newer than one already applied from the same device", () => {
+    const versions = new PushVersions();
+    expect(versions.fresh(push("2001", 5))).toBe(true);
+    expect(versions.fresh(push("2001", 4))).toBe(false);
+    expect(versions.fresh(push("2001", 5))).toBe(false);
+    expect(versions.fresh(push("2001", 6))).toBe(true);
+    // another device (the mobile, DESK-2) counts on its own
+    expect(versions.fresh(push("2901", 1))).toBe(true);
+  });
+
+  it("applies pushes without an origin, and everything again once forgotten", () => {
+    const versions = new PushVersions();
+    expect(versions.fresh({ type: "desk", username: "agent01", reason: "queues" })).toBe(true);
+    expect(versions.fresh(push("2001", 9))).toBe(true);
+    versions.forget();
+    expect(versions.fresh(push("2001", 1))).toBe(true);
   });
 });

@@ -239,6 +239,34 @@ export function deskAfterRead(read: Desk, shown: Desk | null, pushedMeanwhile: b
   return pushedMeanwhile && shown ? { ...read, calls: shown.calls } : read;
 }
 
+/**
+ * The newest state version seen per PBX device in `desk` or `presence` pushes (their `origin`,
+ * from cti-ingest). A call's events and a device's own events are processed side by side, so
+ * their pushes can arrive out of order; one not newer than a push already applied from the same
+ * device is stale and dropped. Pushes without an origin (desk-api's, the chats') always apply.
+ * Forgotten on a resynchronisation (the read that follows is the truth; a recreated store
+ * counts from 1 again).
+ */
+export class PushVersions {
+  #seen = new Map<string, number>();
+
+  /** True when `message` may be applied (and it is remembered as the newest of its device). */
+  fresh(message: Record<string, unknown>): boolean {
+    const origin = message["origin"];
+    if (!origin || typeof origin !== "object") return true;
+    const { device, version } = origin as { device?: unknown; version?: unknown };
+    if (typeof device !== "string" || typeof version !== "number") return true;
+    const seen = this.#seen.get(device);
+    if (seen !== undefined && version <= seen) return false;
+    this.#seen.set(device, version);
+    return true;
+  }
+
+  forget(): void {
+    this.#seen.clear();
+  }
+}
+
 /** Applies a `presence` push to the transfer panel (a new object; the same one when nothing changes). */
 export function applyPresencePush(directory: Directory | null, message: Record<string, unknown>): Directory | null {
   if (!directory || message["type"] !== "presence") return directory;

@@ -22,6 +22,7 @@ import { initialState, k, type DeskHost, type DeskState } from "./desk-common";
 import { historyPanel, recentPanel } from "./desk-history";
 import {
   applyDeskPush,
+  PushVersions,
   deskAfterRead,
   applyPresencePush,
   changedFields,
@@ -82,6 +83,9 @@ export class DeskView implements View {
   readonly #refetch = coalesce(() => this.#loadDesk());
   /** Desk pushes that carried calls so far (a read answered after one may be older). */
   #callPushes = 0;
+  /** Stale desk and presence pushes are dropped (cti-ingest processes groups side by side). */
+  #deskPushes = new PushVersions();
+  #presencePushes = new PushVersions();
   /** The desk the last contact-focus decision was made on (see `#setDesk`). */
   #focusBasis: DeskState["desk"] = null;
   /** Obnovit and an ended call read the statistics again (one more read if asked meanwhile). */
@@ -194,6 +198,8 @@ export class DeskView implements View {
       if (this.#liveOpened && this.#liveLost) {
         // Pushes may have been missed while the connection was down: read everything again.
         this.#liveLost = false;
+        this.#deskPushes.forget();
+        this.#presencePushes.forget();
         void this.#loadAll(true);
       }
       this.#liveOpened = true;
@@ -208,6 +214,7 @@ export class DeskView implements View {
     const s = this.#s;
     const type = message["type"];
     if (type === "desk") {
+      if (!this.#deskPushes.fresh(message)) return;
       const { desk, refetch } = applyDeskPush(s.desk, message, this.#context?.me.username ?? "");
       if (Array.isArray(message["calls"])) this.#callPushes += 1;
       // The pushed calls are shown at once; when a read follows, the call's contact is brought
@@ -216,6 +223,7 @@ export class DeskView implements View {
       if (desk !== s.desk) this.#setDesk(desk, true, !refetch);
       if (refetch) this.#refetch.request();
     } else if (type === "presence") {
+      if (!this.#presencePushes.fresh(message)) return;
       const directory = applyPresencePush(s.directory, message);
       if (directory !== s.directory) {
         s.directory = directory;
