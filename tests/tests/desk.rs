@@ -57,6 +57,24 @@ async fn place_call(stack: &Stack, from: &str, to: &str) -> String {
         .to_owned()
 }
 
+/// Waits until the PBX simulator has no call `pbx_call` (or it has no connection left).
+async fn pbx_call_ended(stack: &Stack, pbx_call: &str) {
+    eventually("the PBX call ended", WAIT, || async {
+        let response = stack
+            .http
+            .get(sim_url(&format!("/calls/{pbx_call}")))
+            .send()
+            .await
+            .ok()?;
+        let gone = response.status() == 404
+            || response.json::<Value>().await.ok()?["connections"]
+                .as_array()
+                .is_some_and(Vec::is_empty);
+        gone.then_some(())
+    })
+    .await;
+}
+
 /// A request to the PBX simulator's control API, its JSON answer.
 async fn sim(stack: &Stack, method: Method, path: &str, body: Value) -> Value {
     let mut request = stack.http.request(method.clone(), sim_url(path));
@@ -349,20 +367,7 @@ async fn when_two_agents_work_a_call_at_their_desks_should_control_it_and_keep_t
     // agent02 hangs up at the desk; the PBX has no call left.
     press(&stack, &second, &transferred, "hangup", json!({})).await;
     no_calls(&stack, &second).await;
-    eventually("the PBX call ended", WAIT, || async {
-        let response = stack
-            .http
-            .get(sim_url(&format!("/calls/{pbx_call}")))
-            .send()
-            .await
-            .ok()?;
-        let gone = response.status() == 404
-            || response.json::<Value>().await.ok()?["connections"]
-                .as_array()
-                .is_some_and(Vec::is_empty);
-        gone.then_some(())
-    })
-    .await;
+    pbx_call_ended(&stack, &pbx_call).await;
 
     // The category can change after the call; a note amendment keeps the first version.
     let (status, _) = api(
@@ -631,16 +636,7 @@ async fn when_an_agent_takes_calls_on_the_mobile_should_the_desk_show_and_contro
     assert_eq!((status, &problem["code"]), (409, &json!("phone-busy")));
     press(&stack, &agent, &talking, "hangup", json!({})).await;
     no_calls(&stack, &agent).await;
-    eventually("the PBX call ended", WAIT, || async {
-        let response = stack
-            .http
-            .get(sim_url(&format!("/calls/{pbx_call}")))
-            .send()
-            .await
-            .ok()?;
-        (response.status() == 404).then_some(())
-    })
-    .await;
+    pbx_call_ended(&stack, &pbx_call).await;
 
     // The contact is agent08's, in their own history.
     let record = eventually("the contact record of agent08", WAIT, || async {

@@ -899,6 +899,26 @@ mod tests {
         );
     }
 
+    /// Sends `(body, group)` messages to a FIFO queue in order (the body is the dedup id).
+    async fn send_to_groups(
+        clients: &AwsClients,
+        queue: &QueueEndpoint,
+        messages: &[(&str, &str)],
+    ) {
+        for (body, group) in messages {
+            clients
+                .sqs
+                .send_message()
+                .queue_url(&queue.url)
+                .message_body(*body)
+                .message_group_id(*group)
+                .message_deduplication_id(*body)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
     /// Holds an invocation of group A's message until group B's message was invoked.
     #[derive(Default)]
     struct WaitsForB {
@@ -944,18 +964,7 @@ mod tests {
             url: created.queue_url.unwrap(),
             arn: "arn:aws:sqs:eu-central-1:123456789012:events.fifo".into(),
         };
-        for (body, group) in [("a1", "A"), ("b1", "B")] {
-            clients
-                .sqs
-                .send_message()
-                .queue_url(&queue.url)
-                .message_body(body)
-                .message_group_id(group)
-                .message_deduplication_id(body)
-                .send()
-                .await
-                .unwrap();
-        }
+        send_to_groups(&clients, &queue, &[("a1", "A"), ("b1", "B")]).await;
         // WHEN the mapping polls and a1's invocation waits for b1's
         let invoker = Arc::new(WaitsForB::default());
         let shutdown = CancellationToken::new();
@@ -1018,23 +1027,17 @@ mod tests {
             url: created.queue_url.unwrap(),
             arn: "arn:aws:sqs:eu-central-1:123456789012:cti.fifo".into(),
         };
-        for (body, group) in [
-            ("ok-a1", "A"),
-            ("fail-a2", "A"),
-            ("ok-a3", "A"),
-            ("ok-b1", "B"),
-        ] {
-            clients
-                .sqs
-                .send_message()
-                .queue_url(&queue.url)
-                .message_body(body)
-                .message_group_id(group)
-                .message_deduplication_id(body)
-                .send()
-                .await
-                .unwrap();
-        }
+        send_to_groups(
+            &clients,
+            &queue,
+            &[
+                ("ok-a1", "A"),
+                ("fail-a2", "A"),
+                ("ok-a3", "A"),
+                ("ok-b1", "B"),
+            ],
+        )
+        .await;
         // WHEN the mapping polls (the function reports only fail-a2)
         let recorder = Arc::new(Recorder::default());
         let shutdown = CancellationToken::new();

@@ -83,6 +83,9 @@ export class DeskView implements View {
   readonly #refetch = coalesce(() => this.#loadDesk());
   /** Desk pushes that carried calls so far (a read answered after one may be older). */
   #callPushes = 0;
+  /** The agent's action in progress and the button that started it (see `#run`). */
+  #running: Promise<void> | null = null;
+  #runningFocus: string | null | undefined = undefined;
   /** Stale desk and presence pushes are dropped (cti-ingest processes groups side by side). */
   #deskPushes = new PushVersions();
   #presencePushes = new PushVersions();
@@ -422,10 +425,23 @@ export class DeskView implements View {
   // ---- actions ---------------------------------------------------------------------------
 
   /** Runs an action: clears the last message, shows the problem it ends with, re-renders. */
+  /**
+   * Runs one action of the agent's at a time. Another button pressed while one runs waits its
+   * turn instead of being lost (a push can show the next step — the call connected — before the
+   * previous request has answered); the same button again while its action runs is a double
+   * click and is ignored.
+   */
   async #run(task: (api: DeskApi) => Promise<string | null | void>, focus?: string | null): Promise<void> {
     const api = this.#api;
     const s = this.#s;
-    if (!api || s.busy) return;
+    if (!api) return;
+    while (this.#running) {
+      if (focus != null && focus === this.#runningFocus) return;
+      await this.#running;
+    }
+    let finished: () => void = () => {};
+    this.#running = new Promise<void>((resolve) => (finished = resolve));
+    this.#runningFocus = focus;
     s.busy = true;
     s.problem = null;
     s.invalid = null;
@@ -435,8 +451,12 @@ export class DeskView implements View {
       if (message) s.message = message;
     } catch (error) {
       s.problem = asProblem(error);
+    } finally {
+      s.busy = false;
+      this.#running = null;
+      this.#runningFocus = undefined;
+      finished();
     }
-    s.busy = false;
     this.#rerender(focus);
   }
 
