@@ -22,6 +22,13 @@ export LINKA_RELAY_HEALTH_URL="http://127.0.0.1:$LINKA_RELAY_HEALTH_PORT/health"
 # tests use are always seeded) and the routing stress measures routing, not moto's scans.
 export LINKA_DEMO_CLIENTS="${LINKA_DEMO_CLIENTS:-200}"
 rm -rf "$LINKA_STATE_DIR"
+# A full run builds every crate once and then only runs: incremental state would add ~10 GB to
+# target/ for nothing (a CI run once failed with "No space left on device" in the build).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+free_gib=$(( $(df -Pk "$ROOT" | awk 'NR == 2 { print $4 }') / 1024 / 1024 ))
+if (( free_gib < 8 )); then
+  log "warning: only ${free_gib} GiB free on the disk of $ROOT; a clean run needs about 8 GiB (target/, .venv, web/node_modules)"
+fi
 
 started=$(date +%s)
 step() { log "── $* ($(( $(date +%s) - started )) s)"; }
