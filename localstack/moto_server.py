@@ -18,16 +18,42 @@ its backends, one regular expression after another, under a lock that serialises
 of every service. Profiled under the routing benchmark (py-spy, 2026-11-28) that lookup was 30 %
 of the emulator's busy time. The host → backend mapping never changes while the server runs, so
 it is remembered per host.
+
+moto's SQS reads a queue's ContentBasedDeduplication through `Queue.attributes`, which computes
+every attribute, among them three message counts that walk every message of the queue, four
+times for each message sent (twice in validation, in `send_message`, in `add_message`). With a
+backlog in the CTI event FIFO queue that was 39 % of the emulator's busy time under the routing
+benchmark (py-spy, 2026-11-29). Inside those three methods `Queue.attributes` answers with the
+one attribute they read. Receiving was worse: for every message it looks at, moto reads the
+queue's retention period through `get_queue_attributes`, which computes all attributes three
+times (19 % after the first fix); the check here reads the retention period itself, and
+`get_queue_attributes` computes the attributes once.
+
+moto serialises every response through the service's botocore shape model, member by member:
+a DynamoDB AttributeValue has ten possible members, each looked up through alias providers, so
+a scan of 50 agent presences (4 KB of JSON) took 35–70 ms and serialisation was 31 % of the
+emulator's busy time (py-spy, 2026-11-29). moto already holds items in the wire format
+(`{"S": …}`, `{"M": {…}}`); an AttributeValue made only of such plain parts (strings, numbers,
+booleans, nulls, their sets, maps and lists of them: no binary, which needs base64) is written
+as it is.
+
+werkzeug logs every request line at INFO (9 % of the busy time); the emulator logs warnings only.
 """
 
 import copy
+import functools
+import logging
 import sys
+import threading
 import types
 
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
+from moto.core.serialize import BaseJSONSerializer
+from moto.core.utils import unix_time
+from moto.sqs.models import Queue, SQSBackend
 
 
 def _table_backup(table):
@@ -67,6 +93,89 @@ def _remembered_backend_for_host(self, host):
 DomainDispatcherApplication.get_backend_for_host = _remembered_backend_for_host
 
 
+_full_queue_attributes = Queue.attributes.fget
+_sending = threading.local()
+_reading = threading.local()
+
+
+def _queue_attributes(self):
+    if getattr(_sending, "depth", 0):
+        value = self.content_based_deduplication
+        return {"ContentBasedDeduplication": str(value).lower() if isinstance(value, bool) else value}
+    computed = getattr(_reading, "computed", None)
+    if computed is None:
+        return _full_queue_attributes(self)
+    if id(self) not in computed:
+        computed[id(self)] = _full_queue_attributes(self)
+    return computed[id(self)]
+
+
+def _while_sending(method):
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        _sending.depth = getattr(_sending, "depth", 0) + 1
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _sending.depth -= 1
+
+    return wrapper
+
+
+_get_queue_attributes = SQSBackend.get_queue_attributes
+
+
+@functools.wraps(_get_queue_attributes)
+def _get_queue_attributes_once(self, *args, **kwargs):
+    _reading.computed = {}
+    try:
+        return _get_queue_attributes(self, *args, **kwargs)
+    finally:
+        _reading.computed = None
+
+
+def _within_retention_period(self, queue_name, message):
+    retention_period = int(self.get_queue(queue_name).message_retention_period)
+    return retention_period + message.sent_timestamp / 1000 > unix_time()
+
+
+Queue.attributes = property(_queue_attributes)
+SQSBackend.get_queue_attributes = _get_queue_attributes_once
+SQSBackend.is_message_valid_based_on_retention_period = _within_retention_period
+Queue.add_message = _while_sending(Queue.add_message)
+SQSBackend._validate_message = _while_sending(SQSBackend._validate_message)
+SQSBackend.send_message = _while_sending(SQSBackend.send_message)
+
+
+_WIRE_SCALARS = frozenset(("S", "N", "BOOL", "NULL", "SS", "NS"))
+
+
+def _plain_attribute_value(value):
+    if type(value) is not dict or len(value) != 1:
+        return False
+    ((kind, inner),) = value.items()
+    if kind in _WIRE_SCALARS:
+        return True
+    if kind == "M":
+        return type(inner) is dict and all(_plain_attribute_value(member) for member in inner.values())
+    if kind == "L":
+        return type(inner) is list and all(_plain_attribute_value(member) for member in inner)
+    return False
+
+
+_serialize_structure = BaseJSONSerializer._serialize_type_structure
+
+
+def _serialize_structure_plainly(self, serialized, value, shape, key):
+    if shape.name == "AttributeValue" and key and _plain_attribute_value(value):
+        self._default_serialize(serialized, value, shape, key)
+        return
+    _serialize_structure(self, serialized, value, shape, key)
+
+
+BaseJSONSerializer._serialize_type_structure = _serialize_structure_plainly
+
+
 def _outbox(request, full_url, headers):
     import json
 
@@ -101,5 +210,6 @@ def _register_outbox():
 
 
 if __name__ == "__main__":
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     _register_outbox()
     sys.exit(main())

@@ -1144,7 +1144,10 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 /// RouteRequest → RouteSelect through the local stack, as the relay measures it (its
 /// `route decided` log lines): calls at the closed test line (a decision that only reads) and at
 /// the open test line with nobody ready (the call is queued: a conditional put and a review
-/// trigger). One call at a time. Results go to docs/benchmarks.md.
+/// trigger). One call at a time; `LINKA_BENCH_PAUSE_MS` (default 0: back to back) waits between
+/// a call's hang-up and the next call, as calls arrive at a real line (the insurer's derived busy
+/// hour is about one call every 3–10 s, research/perf-anchors.md). Results go to
+/// docs/benchmarks.md.
 ///
 /// `LINKA_PBX_SIM_URL=… LINKA_STATE_DIR=… cargo test -p system-tests --features stack --test
 /// routing -- --ignored --nocapture routing_latency`
@@ -1155,6 +1158,12 @@ async fn routing_latency() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(100);
+    let pause = std::time::Duration::from_millis(
+        std::env::var("LINKA_BENCH_PAUSE_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or(0),
+    );
     let stack = Stack::from_env();
     let http = reqwest::Client::new();
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
@@ -1179,6 +1188,7 @@ async fn routing_latency() {
             wait_for_connection(&http, &id, device, state).await;
             sim_post(&http, &format!("/calls/{id}/hangup"), json!({})).await;
             ids.insert(id, kind);
+            tokio::time::sleep(pause).await;
         }
     }
     let log = std::fs::read_to_string(stack.state_dir.join("relay.log")).unwrap();
