@@ -225,6 +225,12 @@ pub trait ConfigStore: Send + Sync {
     ) -> Result<Page<serde_json::Value>, StoreError>;
     /// Applies `write` together with `audit`.
     async fn write(&self, write: &ConfigWrite, audit: &AuditRecord) -> Result<(), AdminError>;
+    /// A mark of the last configuration or user write, changed by every such write: a cached
+    /// copy read when the mark was the same is still current (the empty mark: no write yet).
+    /// `Ok(None)`: a store that keeps no such mark; a reader then goes by its copy's age alone.
+    async fn last_change(&self) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// A stored aggregate and the optimistic-concurrency version it was read at (`0`: not stored

@@ -582,6 +582,75 @@ async fn when_admin_configures_a_queue_with_members_should_store_it_and_audit_ea
     assert!(deletes.contains(&"204".to_owned()) && deletes.contains(&"409".to_owned()));
 }
 
+/// The configuration change mark (ConfigTable `_changes`/`last`) that routing checks before
+/// it reads the whole configuration again.
+async fn change_mark(dynamodb: &aws_sdk_dynamodb::Client) -> Option<String> {
+    dynamodb
+        .get_item()
+        .table_name(Stack::physical_name("ConfigTable"))
+        .key("collection", AttributeValue::S("_changes".to_owned()))
+        .key("id", AttributeValue::S("last".to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .and_then(|item| item.get("writeId").cloned())
+        .and_then(|value| value.as_s().ok().cloned())
+}
+
+#[tokio::test]
+async fn when_admin_changes_a_queue_or_a_user_should_the_configuration_change_mark_change() {
+    // GIVEN an admin and the change mark as it is
+    let stack = Stack::from_env();
+    let admin = stack.token("admin").await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
+    let before = change_mark(&dynamodb).await;
+
+    // WHEN the admin creates a queue
+    let queue_id = fresh_username("mark");
+    let (status, _, body) = send(
+        &stack,
+        reqwest::Method::POST,
+        "/api/admin/queues",
+        &admin,
+        Some(&new_queue(&queue_id)),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    // THEN the mark is an audit record id it had not been before
+    let after_queue = change_mark(&dynamodb).await.expect("a change mark");
+    assert!(Uuid::parse_str(&after_queue).is_ok(), "{after_queue}");
+    assert_ne!(Some(&after_queue), before.as_ref());
+
+    // WHEN the admin creates a user (routing's agents are read from the users)
+    let username = fresh_username("mark");
+    let (status, _, body) = send(
+        &stack,
+        reqwest::Method::POST,
+        "/api/admin/users",
+        &admin,
+        Some(&new_user(&username)),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    // THEN the mark changed again
+    let after_user = change_mark(&dynamodb).await.expect("a change mark");
+    assert_ne!(after_user, after_queue);
+
+    // AND the mark is not a collection any listing shows
+    let (status, _, queues) = send(
+        &stack,
+        reqwest::Method::GET,
+        "/api/admin/queues",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!queues.to_string().contains(&after_user));
+}
+
 #[tokio::test]
 async fn when_a_config_field_is_bad_should_answer_422_naming_it_and_store_nothing() {
     let stack = Stack::from_env();

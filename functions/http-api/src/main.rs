@@ -30,7 +30,9 @@ async fn main() -> Result<(), Error> {
     );
     let deps = HandlerDeps {
         validator: TokenValidator::new(&config.auth, HttpJwksSource::new(&config.auth.jwks_url)?),
-        admin: DynamoUserAdministration::from_sdk_config(&sdk, &config.users_table, audit.clone()),
+        // A user write is a configuration change for routing (its agents are read from the users).
+        admin: DynamoUserAdministration::from_sdk_config(&sdk, &config.users_table, audit.clone())
+            .with_change_marker(&config.config_table),
         config: std::sync::Arc::new(DynamoConfigStore::from_sdk_config(
             &sdk,
             config.config_table,

@@ -221,6 +221,21 @@ pub(crate) fn callback_delay(callback: &Callback, now: DateTime<Utc>) -> u32 {
     seconds_until(at, now).min(linka_shared::adapters::MAX_TRIGGER_DELAY_SECONDS)
 }
 
+/// A copy of the configuration is used at most this long after it was read even when the
+/// change mark says it is current: a write that bypassed the API (an operator's edit in the
+/// console, a restore) is seen within this time.
+pub const MAX_CONFIG_AGE: Duration = Duration::from_secs(300);
+
+/// The configuration as last read, and the change mark read just before it.
+struct CachedConfig {
+    config: Arc<RoutingConfig>,
+    /// The store's mark of its last write when this copy was read; `None`: it keeps none.
+    mark: Option<String>,
+    read_at: Instant,
+    /// When the copy was last known to be current (read, or the mark found unchanged).
+    checked_at: Instant,
+}
+
 /// The routing use cases and their dependencies.
 pub struct Router<S, U, G> {
     pub state: S,
@@ -229,7 +244,7 @@ pub struct Router<S, U, G> {
     pub config: Arc<dyn ConfigStore>,
     pub offer_seconds: u32,
     pub cache_ttl: Duration,
-    cache: Mutex<Option<(Instant, Arc<RoutingConfig>)>>,
+    cache: Mutex<Option<CachedConfig>>,
     /// The callback queue; `None`: callbacks are not served (and lost calls make none).
     pub callbacks: Option<Arc<dyn CallbackStore>>,
     /// Cloud-driven IVR trees; `None`: a call routed to an IVR port is the PBX's business.
@@ -577,21 +592,53 @@ where
 
     /// The configuration read now, whatever the cache holds (which it then replaces).
     pub async fn fresh_routing_config(&self) -> Result<Arc<RoutingConfig>, RouterError> {
-        let config = Arc::new(self.load_config().await?);
-        *self.cache.lock().await = Some((Instant::now(), Arc::clone(&config)));
-        Ok(config)
+        let mut cache = self.cache.lock().await;
+        let mark = self.config.last_change().await.map_err(read_store)?;
+        self.read_into(&mut cache, mark).await
     }
 
-    /// The configuration, read again when older than the cache time.
+    /// The configuration: the cached copy while younger than the cache time; after that the
+    /// copy as long as the store's change mark is the one read with it (one small read instead
+    /// of every queue, member list and user), up to [`MAX_CONFIG_AGE`]; otherwise read again.
+    /// Route requests wait for this on the relay's clock, and calls a few seconds apart would
+    /// otherwise read the whole configuration nearly every time.
     pub async fn routing_config(&self) -> Result<Arc<RoutingConfig>, RouterError> {
         let mut cache = self.cache.lock().await;
-        if let Some((read_at, config)) = cache.as_ref() {
-            if read_at.elapsed() < self.cache_ttl {
-                return Ok(Arc::clone(config));
+        let now = Instant::now();
+        let mark = match cache.as_mut() {
+            Some(cached) if now.duration_since(cached.checked_at) < self.cache_ttl => {
+                return Ok(Arc::clone(&cached.config));
             }
-        }
+            Some(cached) => {
+                let mark = self.config.last_change().await.map_err(read_store)?;
+                let current = mark.is_some() && mark == cached.mark;
+                if current && now.duration_since(cached.read_at) < MAX_CONFIG_AGE {
+                    cached.checked_at = now;
+                    return Ok(Arc::clone(&cached.config));
+                }
+                mark
+            }
+            None => self.config.last_change().await.map_err(read_store)?,
+        };
+        self.read_into(&mut cache, mark).await
+    }
+
+    /// Reads the configuration into `cache`. `mark` must have been read before: a write that
+    /// lands while the configuration is read then changes the mark, and the next check reads
+    /// again.
+    async fn read_into(
+        &self,
+        cache: &mut Option<CachedConfig>,
+        mark: Option<String>,
+    ) -> Result<Arc<RoutingConfig>, RouterError> {
         let config = Arc::new(self.load_config().await?);
-        *cache = Some((Instant::now(), Arc::clone(&config)));
+        let now = Instant::now();
+        *cache = Some(CachedConfig {
+            config: Arc::clone(&config),
+            mark,
+            read_at: now,
+            checked_at: now,
+        });
         Ok(config)
     }
 

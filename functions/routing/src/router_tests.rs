@@ -687,3 +687,128 @@ async fn when_the_calling_device_is_empty_should_route_it_as_withheld() {
     let waiting = f.state.waiting_call("r1/c1").await.unwrap().unwrap();
     assert_eq!(waiting.caller, None);
 }
+
+/// A configuration store with a change mark, counting how often the queue list is read.
+#[derive(Clone, Default)]
+struct MarkedConfig {
+    documents: Arc<StaticConfig>,
+    mark: Arc<Mutex<Option<String>>>,
+    queue_lists: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl MarkedConfig {
+    fn mark(&self, mark: Option<&str>) {
+        *self.mark.lock().unwrap() = mark.map(str::to_owned);
+    }
+
+    fn reads(&self) -> usize {
+        self.queue_lists.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl ConfigStore for MarkedConfig {
+    async fn get(&self, collection: &str, id: &str) -> Result<Option<Value>, StoreError> {
+        self.documents.get(collection, id).await
+    }
+
+    async fn list(
+        &self,
+        collection: &str,
+        limit: PageLimit,
+        cursor: Option<PageCursor>,
+    ) -> Result<Page<Value>, StoreError> {
+        if collection == Queue::COLLECTION {
+            self.queue_lists
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.documents.list(collection, limit, cursor).await
+    }
+
+    async fn write(&self, write: &ConfigWrite, audit: &AuditRecord) -> Result<(), AdminError> {
+        self.documents.write(write, audit).await
+    }
+
+    async fn last_change(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.mark.lock().unwrap().clone())
+    }
+}
+
+fn marked_router(
+    store: &MarkedConfig,
+    cache: Duration,
+) -> Router<InMemoryRoutingStateStore, InMemoryUserDirectory, RecordingSignals> {
+    Router::new(
+        InMemoryRoutingStateStore::new(),
+        InMemoryUserDirectory::new([user("jana", "2001")]),
+        RecordingSignals::default(),
+        Arc::new(store.clone()),
+        20,
+        cache,
+    )
+}
+
+#[tokio::test]
+async fn when_the_change_mark_is_unchanged_should_the_cached_configuration_be_used() {
+    let store = MarkedConfig::default();
+    store.mark(Some("write-1"));
+    let router = marked_router(&store, Duration::ZERO);
+
+    router.routing_config().await.unwrap();
+    router.routing_config().await.unwrap();
+    router.routing_config().await.unwrap();
+
+    assert_eq!(store.reads(), 1);
+}
+
+#[tokio::test]
+async fn when_the_change_mark_changes_should_the_configuration_be_read_again() {
+    let store = MarkedConfig::default();
+    store.mark(Some(""));
+    let router = marked_router(&store, Duration::ZERO);
+    router.routing_config().await.unwrap();
+
+    store.mark(Some("write-1"));
+    router.routing_config().await.unwrap();
+    router.routing_config().await.unwrap();
+
+    assert_eq!(store.reads(), 2);
+}
+
+#[tokio::test]
+async fn when_the_cache_time_has_not_passed_should_not_even_the_mark_be_read() {
+    let store = MarkedConfig::default();
+    store.mark(Some("write-1"));
+    let router = marked_router(&store, Duration::from_secs(60));
+    router.routing_config().await.unwrap();
+
+    store.mark(Some("write-2"));
+    router.routing_config().await.unwrap();
+
+    assert_eq!(store.reads(), 1);
+}
+
+#[tokio::test]
+async fn when_the_store_keeps_no_change_mark_should_the_configuration_be_read_after_the_cache_time()
+{
+    let store = MarkedConfig::default();
+    let router = marked_router(&store, Duration::ZERO);
+
+    router.routing_config().await.unwrap();
+    router.routing_config().await.unwrap();
+
+    assert_eq!(store.reads(), 2);
+}
+
+#[tokio::test]
+async fn when_a_fresh_configuration_is_asked_for_should_it_be_read_whatever_the_mark() {
+    let store = MarkedConfig::default();
+    store.mark(Some("write-1"));
+    let router = marked_router(&store, Duration::from_secs(60));
+    router.routing_config().await.unwrap();
+
+    router.fresh_routing_config().await.unwrap();
+    router.routing_config().await.unwrap();
+
+    assert_eq!(store.reads(), 2);
+}

@@ -207,6 +207,9 @@ pub struct DynamoUserAdministration {
     client: Client,
     users_table: String,
     audit: DynamoAuditLog,
+    /// Marks every user write as a configuration change (routing's identities are read from
+    /// the users); `None`: not marked.
+    changes: Option<ChangeMarker>,
 }
 
 impl DynamoUserAdministration {
@@ -215,6 +218,7 @@ impl DynamoUserAdministration {
             client,
             users_table: users_table.into(),
             audit,
+            changes: None,
         }
     }
 
@@ -225,6 +229,12 @@ impl DynamoUserAdministration {
         audit: DynamoAuditLog,
     ) -> Self {
         Self::new(Client::new(sdk_config), users_table, audit)
+    }
+
+    /// Every write also marks a configuration change in `config_table` (see [`ChangeMarker`]).
+    pub fn with_change_marker(mut self, config_table: impl Into<String>) -> Self {
+        self.changes = Some(ChangeMarker::new(config_table));
+        self
     }
 
     fn user_put(&self, user: &User, condition: &str) -> Result<TransactWriteItem, StoreError> {
@@ -247,7 +257,83 @@ impl DynamoUserAdministration {
         audit: &AuditRecord,
         refused: AdminError,
     ) -> Result<(), AdminError> {
-        transact_with_audit(&self.client, &self.audit, user_write, audit, refused).await
+        let marker = self
+            .changes
+            .as_ref()
+            .map(|changes| changes.put(audit))
+            .transpose()?;
+        transact_with_audit(
+            &self.client,
+            &self.audit,
+            user_write,
+            marker,
+            audit,
+            refused,
+        )
+        .await
+    }
+}
+
+/// The last configuration change, one item in `ConfigTable` (collection `_changes`, id `last`)
+/// that every audited configuration or user write replaces in its own transaction with the
+/// write's audit record id. A reader that caches the configuration (routing) reads this one
+/// item to learn whether its copy is still current instead of reading everything again.
+#[derive(Debug, Clone)]
+pub struct ChangeMarker {
+    table: String,
+}
+
+impl ChangeMarker {
+    const COLLECTION: &'static str = "_changes";
+    const ID: &'static str = "last";
+    const ATTRIBUTE: &'static str = "writeId";
+
+    pub fn new(config_table: impl Into<String>) -> Self {
+        Self {
+            table: config_table.into(),
+        }
+    }
+
+    fn key() -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (
+                "collection".to_owned(),
+                AttributeValue::S(Self::COLLECTION.to_owned()),
+            ),
+            ("id".to_owned(), AttributeValue::S(Self::ID.to_owned())),
+        ])
+    }
+
+    /// The marker's write for the change audited by `audit`.
+    pub(crate) fn put(&self, audit: &AuditRecord) -> Result<TransactWriteItem, StoreError> {
+        let mut item = Self::key();
+        item.insert(
+            Self::ATTRIBUTE.to_owned(),
+            AttributeValue::S(audit.id.to_string()),
+        );
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(|error| backend("build a configuration change marker")(Box::new(error)))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The id of the last marked change; empty before the first one.
+    pub(crate) async fn read(&self, client: &Client) -> Result<String, StoreError> {
+        let output = client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| backend("read the configuration change marker")(error.into()))?;
+        Ok(output
+            .item
+            .and_then(|mut item| item.remove(Self::ATTRIBUTE))
+            .and_then(|value| value.as_s().ok().cloned())
+            .unwrap_or_default())
     }
 }
 
@@ -258,6 +344,7 @@ pub(crate) async fn transact_with_audit(
     client: &Client,
     audit_log: &DynamoAuditLog,
     write: TransactWriteItem,
+    change_marker: Option<TransactWriteItem>,
     audit: &AuditRecord,
     refused: AdminError,
 ) -> Result<(), AdminError> {
@@ -267,13 +354,15 @@ pub(crate) async fn transact_with_audit(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let result = client
+        let mut request = client
             .transact_write_items()
             .client_request_token(audit.id.to_string())
             .transact_items(write.clone())
-            .transact_items(audit_write.clone())
-            .send()
-            .await;
+            .transact_items(audit_write.clone());
+        if let Some(marker) = &change_marker {
+            request = request.transact_items(marker.clone());
+        }
+        let result = request.send().await;
         let Err(error) = result else {
             return Ok(());
         };

@@ -205,8 +205,12 @@ impl ClientStore for DynamoClientStore {
     }
 
     async fn find_by_phone(&self, e164: &str) -> Result<Vec<Versioned<Client>>, StoreError> {
-        let mut found = self.query(PHONE_INDEX, "phone", e164).await?;
-        found.extend(self.query(MOBILE_INDEX, "mobile", e164).await?);
+        // Both at once: a route request waits for this on the relay's clock.
+        let (mut found, mobiles) = tokio::try_join!(
+            self.query(PHONE_INDEX, "phone", e164),
+            self.query(MOBILE_INDEX, "mobile", e164)
+        )?;
+        found.extend(mobiles);
         found.truncate(MAX_MATCHES * 2);
         Ok(found)
     }

@@ -1,5 +1,6 @@
 //! [`ConfigStore`] on `ConfigTable` (pk `collection`, sk `id`): configuration documents stored
-//! as native DynamoDB maps, each write in one transaction with its audit record.
+//! as native DynamoDB maps, each write in one transaction with its audit record and the
+//! [`ChangeMarker`].
 
 use std::collections::HashMap;
 
@@ -11,7 +12,7 @@ use aws_sdk_dynamodb::{
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 use serde_json::Value;
 
-use super::audit_dynamodb::{backend, corrupt, transact_with_audit, DynamoAuditLog};
+use super::audit_dynamodb::{backend, corrupt, transact_with_audit, ChangeMarker, DynamoAuditLog};
 use super::dynamodb::next_cursor;
 use crate::{
     audit::AuditRecord,
@@ -31,13 +32,16 @@ pub struct DynamoConfigStore {
     client: Client,
     table: String,
     audit: DynamoAuditLog,
+    changes: ChangeMarker,
 }
 
 impl DynamoConfigStore {
     pub fn new(client: Client, table: impl Into<String>, audit: DynamoAuditLog) -> Self {
+        let table = table.into();
         Self {
             client,
-            table: table.into(),
+            changes: ChangeMarker::new(table.clone()),
+            table,
             audit,
         }
     }
@@ -184,6 +188,19 @@ impl ConfigStore for DynamoConfigStore {
                 )
             }
         };
-        transact_with_audit(&self.client, &self.audit, item, audit, refused).await
+        let marker = self.changes.put(audit)?;
+        transact_with_audit(
+            &self.client,
+            &self.audit,
+            item,
+            Some(marker),
+            audit,
+            refused,
+        )
+        .await
+    }
+
+    async fn last_change(&self) -> Result<Option<String>, StoreError> {
+        self.changes.read(&self.client).await.map(Some)
     }
 }

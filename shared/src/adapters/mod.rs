@@ -35,7 +35,7 @@ mod voicemail_memory;
 mod voicemail_s3;
 
 pub use apigw::ApiGatewayNotifier;
-pub use audit_dynamodb::{DynamoAuditLog, DynamoUserAdministration};
+pub use audit_dynamodb::{ChangeMarker, DynamoAuditLog, DynamoUserAdministration};
 pub use callbacks_dynamodb::DynamoCallbackStore;
 pub use callbacks_memory::InMemoryCallbackStore;
 pub use channels_aws::{S3MailObjects, SesMailSender, SnsSmsSender};
