@@ -697,3 +697,205 @@ async fn when_route_is_unknown_should_answer_404() {
         .unwrap();
     assert_eq!(response.status(), 404);
 }
+
+/// The emulator's shortcuts (`localstack/moto_server.py`) must answer as moto does: every
+/// DynamoDB attribute type, nested, comes back as it was stored through GetItem, Query and Scan.
+#[tokio::test]
+async fn when_items_of_every_attribute_type_are_read_back_from_the_emulator_should_they_be_unchanged(
+) {
+    use aws_sdk_dynamodb::primitives::Blob;
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, AttributeValue as Av, BillingMode, KeySchemaElement, KeyType,
+        ScalarAttributeType,
+    };
+    let stack = Stack::from_env();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
+    let table = format!("linka-test-roundtrip-{}", uuid::Uuid::new_v4().simple());
+    dynamodb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let item: HashMap<String, Av> = HashMap::from([
+        ("pk".to_owned(), Av::S("a".to_owned())),
+        (
+            "text".to_owned(),
+            Av::S("Příliš žluťoučký kůň \"\\ ".to_owned()),
+        ),
+        ("empty".to_owned(), Av::S(String::new())),
+        ("number".to_owned(), Av::N("-12.50".to_owned())),
+        ("yes".to_owned(), Av::Bool(true)),
+        ("no".to_owned(), Av::Bool(false)),
+        ("nothing".to_owned(), Av::Null(true)),
+        (
+            "texts".to_owned(),
+            Av::Ss(vec!["x".to_owned(), "y".to_owned()]),
+        ),
+        (
+            "numbers".to_owned(),
+            Av::Ns(vec!["1".to_owned(), "2.5".to_owned()]),
+        ),
+        ("bytes".to_owned(), Av::B(Blob::new(vec![0, 1, 254, 255]))),
+        (
+            "byteSets".to_owned(),
+            Av::Bs(vec![Blob::new(b"ab".to_vec())]),
+        ),
+        (
+            "nested".to_owned(),
+            Av::M(HashMap::from([
+                (
+                    "list".to_owned(),
+                    Av::L(vec![
+                        Av::S("q".to_owned()),
+                        Av::N("3".to_owned()),
+                        Av::M(HashMap::new()),
+                        Av::L(Vec::new()),
+                        Av::B(Blob::new(b"zz".to_vec())),
+                    ]),
+                ),
+                ("flag".to_owned(), Av::Null(true)),
+            ])),
+        ),
+    ]);
+    dynamodb
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(item.clone()))
+        .send()
+        .await
+        .unwrap();
+
+    let got = dynamodb
+        .get_item()
+        .table_name(&table)
+        .key("pk", Av::S("a".to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let queried = dynamodb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", Av::S("a".to_owned()))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap();
+    let scanned = dynamodb
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap();
+    dynamodb
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(got, item);
+    assert_eq!(queried, vec![item.clone()]);
+    assert_eq!(scanned, vec![item]);
+}
+
+/// The emulator's SQS shortcut must keep FIFO de-duplication and the queue's counts.
+#[tokio::test]
+async fn when_a_fifo_message_is_sent_twice_the_emulator_should_keep_one_and_count_it() {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let stack = Stack::from_env();
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk_config().await);
+    let name = format!("linka-test-dedup-{}.fifo", uuid::Uuid::new_v4().simple());
+    let url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    for _ in 0..2 {
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body("one")
+            .message_group_id("g")
+            .message_deduplication_id("d1")
+            .send()
+            .await
+            .unwrap();
+    }
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("two")
+        .message_group_id("g")
+        .message_deduplication_id("d2")
+        .send()
+        .await
+        .unwrap();
+    let without_dedup_id = sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body("three")
+        .message_group_id("g")
+        .send()
+        .await;
+
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    let received = sqs
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    sqs.delete_queue().queue_url(&url).send().await.unwrap();
+
+    assert!(
+        without_dedup_id.is_err(),
+        "a FIFO queue without content-based de-duplication needs a de-duplication id"
+    );
+    assert_eq!(
+        attributes[&QueueAttributeName::ApproximateNumberOfMessages],
+        "2"
+    );
+    assert_eq!(
+        attributes[&QueueAttributeName::ContentBasedDeduplication],
+        "false"
+    );
+    let bodies: Vec<_> = received.iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies, ["one", "two"]);
+}
