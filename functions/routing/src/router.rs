@@ -610,9 +610,18 @@ where
                 return Ok(Arc::clone(&cached.config));
             }
             Some(cached) => {
-                let mark = self.config.last_change().await.map_err(read_store)?;
-                let current = mark.is_some() && mark == cached.mark;
-                if current && now.duration_since(cached.read_at) < MAX_CONFIG_AGE {
+                let young = now.duration_since(cached.read_at) < MAX_CONFIG_AGE;
+                let mark = match self.config.last_change().await {
+                    Ok(mark) => mark,
+                    // The copy is as good as it was a moment ago: a failed check must not fail
+                    // the call (the next request checks again).
+                    Err(error) if young && cached.mark.is_some() => {
+                        tracing::warn!(error.message = %error, "configuration change mark unreadable; routing with the cached configuration");
+                        return Ok(Arc::clone(&cached.config));
+                    }
+                    Err(error) => return Err(read_store(error)),
+                };
+                if young && mark.is_some() && mark == cached.mark {
                     cached.checked_at = now;
                     return Ok(Arc::clone(&cached.config));
                 }

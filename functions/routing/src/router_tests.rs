@@ -693,6 +693,7 @@ async fn when_the_calling_device_is_empty_should_route_it_as_withheld() {
 struct MarkedConfig {
     documents: Arc<StaticConfig>,
     mark: Arc<Mutex<Option<String>>>,
+    mark_unreadable: Arc<std::sync::atomic::AtomicBool>,
     queue_lists: Arc<std::sync::atomic::AtomicUsize>,
 }
 
@@ -730,6 +731,15 @@ impl ConfigStore for MarkedConfig {
     }
 
     async fn last_change(&self) -> Result<Option<String>, StoreError> {
+        if self
+            .mark_unreadable
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(StoreError::Backend {
+                operation: "read the configuration change marker",
+                source: "throttled".into(),
+            });
+        }
         Ok(self.mark.lock().unwrap().clone())
     }
 }
@@ -811,4 +821,34 @@ async fn when_a_fresh_configuration_is_asked_for_should_it_be_read_whatever_the_
     router.routing_config().await.unwrap();
 
     assert_eq!(store.reads(), 2);
+}
+
+#[tokio::test]
+async fn when_the_change_mark_cannot_be_read_should_the_cached_configuration_still_route() {
+    let store = MarkedConfig::default();
+    store.mark(Some("write-1"));
+    let router = marked_router(&store, Duration::ZERO);
+    router.routing_config().await.unwrap();
+
+    store
+        .mark_unreadable
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let config = router.routing_config().await;
+
+    assert!(config.is_ok());
+    assert_eq!(store.reads(), 1);
+}
+
+#[tokio::test]
+async fn when_the_change_mark_cannot_be_read_and_nothing_is_cached_should_fail_the_read() {
+    let store = MarkedConfig::default();
+    store
+        .mark_unreadable
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let router = marked_router(&store, Duration::ZERO);
+
+    let config = router.routing_config().await;
+
+    assert!(matches!(config, Err(RouterError::Config(_))));
+    assert_eq!(store.reads(), 0);
 }
