@@ -899,3 +899,194 @@ async fn when_a_fifo_message_is_sent_twice_the_emulator_should_keep_one_and_coun
     let bodies: Vec<_> = received.iter().filter_map(|m| m.body()).collect();
     assert_eq!(bodies, ["one", "two"]);
 }
+
+/// The emulator's plain-scan shortcut must page and filter as moto does: a limit ends a page
+/// with the last key, the next page starts after it, and a filter keeps only matching items.
+#[tokio::test]
+async fn when_a_table_is_scanned_in_pages_filtered_or_projected_the_emulator_should_return_each_item_once_as_asked(
+) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, AttributeValue as Av, BillingMode, KeySchemaElement, KeyType,
+        ScalarAttributeType,
+    };
+    let stack = Stack::from_env();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
+    let table = format!("linka-test-scan-{}", uuid::Uuid::new_v4().simple());
+    dynamodb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for (key, state) in [
+        ("a", "ready"),
+        ("b", "busy"),
+        ("c", "ready"),
+        ("d", "busy"),
+        ("e", "ready"),
+    ] {
+        dynamodb
+            .put_item()
+            .table_name(&table)
+            .item("pk", Av::S(key.to_owned()))
+            .item("state", Av::S(state.to_owned()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let mut paged = Vec::new();
+    let mut start = None;
+    let mut pages = 0;
+    loop {
+        let page = dynamodb
+            .scan()
+            .table_name(&table)
+            .limit(2)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(page.items().len() <= 2);
+        paged.extend(
+            page.items()
+                .iter()
+                .map(|item| item["pk"].as_s().unwrap().clone()),
+        );
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    let ready = dynamodb
+        .scan()
+        .table_name(&table)
+        .filter_expression("#state = :ready")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":ready", Av::S("ready".to_owned()))
+        .send()
+        .await
+        .unwrap();
+    let whole = dynamodb.scan().table_name(&table).send().await.unwrap();
+    let projected = dynamodb
+        .scan()
+        .table_name(&table)
+        .projection_expression("#pk, #missing")
+        .expression_attribute_names("#pk", "pk")
+        .expression_attribute_names("#missing", "missing")
+        .send()
+        .await
+        .unwrap();
+    dynamodb
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+
+    paged.sort();
+    assert_eq!(paged, ["a", "b", "c", "d", "e"]);
+    assert!(pages >= 3, "five items in pages of two: {pages} pages");
+    let mut ready: Vec<_> = ready
+        .items()
+        .iter()
+        .map(|item| item["pk"].as_s().unwrap().clone())
+        .collect();
+    ready.sort();
+    assert_eq!(ready, ["a", "c", "e"]);
+    assert_eq!((whole.count(), whole.scanned_count()), (5, 5));
+    assert!(whole.items().iter().all(|item| item.contains_key("state")));
+    let mut keys_only: Vec<_> = projected
+        .items()
+        .iter()
+        .map(|item| {
+            assert_eq!(item.len(), 1, "only the projected attribute: {item:?}");
+            item["pk"].as_s().unwrap().clone()
+        })
+        .collect();
+    keys_only.sort();
+    assert_eq!(keys_only, ["a", "b", "c", "d", "e"]);
+}
+
+/// A route request reads the call's waiting record and the caller's last agent in one
+/// BatchGetItem; it must find what the separate reads find, and nothing that is not there.
+#[tokio::test]
+async fn when_routing_reads_a_call_and_its_callers_last_agent_at_once_should_it_find_what_single_reads_find(
+) {
+    use linka_shared::adapters::{DynamoRoutingStateStore, RoutingTables};
+    use linka_shared::ports::{RoutingStateStore, WaitingGuard};
+    use linka_shared::routing::{LastAgent, WaitingCall};
+    let stack = Stack::from_env();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
+    let store = DynamoRoutingStateStore::new(
+        dynamodb,
+        RoutingTables {
+            agents: Stack::physical_name("AgentStateTable"),
+            reservations: Stack::physical_name("AgentReservationsTable"),
+            waiting: Stack::physical_name("WaitingCallsTable"),
+            last_agents: Stack::physical_name("LastAgentTable"),
+        },
+    );
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let call_id = format!("test-batch:{unique}");
+    let caller = format!("+420999{}", &unique[..6]);
+    let now = chrono::Utc::now();
+    let call = WaitingCall {
+        call_id: call_id.clone(),
+        queue_id: "test-batch-queue".to_owned(),
+        priority: 3,
+        entered_at: now,
+        queued_at: now,
+        offered_to: None,
+        sticky: None,
+        caller: Some(caller.clone()),
+    };
+    let last = LastAgent {
+        username: "agent-batch".to_owned(),
+        at: now,
+    };
+
+    let before = store
+        .call_and_last_agent(&call_id, &Some(caller.clone()))
+        .await
+        .unwrap();
+    assert!(store.put_waiting(&call, &WaitingGuard::New).await.unwrap());
+    let only_call = store
+        .call_and_last_agent(&call_id, &Some(caller.clone()))
+        .await
+        .unwrap();
+    store.record_last_agent(&caller, &last).await.unwrap();
+    let both = store
+        .call_and_last_agent(&call_id, &Some(caller.clone()))
+        .await
+        .unwrap();
+    let withheld = store.call_and_last_agent(&call_id, &None).await.unwrap();
+    let singles = (
+        store.waiting_call(&call_id).await.unwrap(),
+        store.last_agent(&caller).await.unwrap(),
+    );
+    store.remove_waiting(&call_id).await.unwrap();
+
+    assert_eq!(before, (None, None));
+    assert_eq!(only_call, (Some(call.clone()), None));
+    assert_eq!(both, (Some(call.clone()), Some(last.clone())));
+    assert_eq!(both, singles);
+    assert_eq!(withheld, (Some(call), None));
+}
