@@ -380,6 +380,27 @@ pub trait RoutingStateStore: Send + Sync {
         &self,
         caller: &str,
     ) -> Result<Option<crate::routing::LastAgent>, StoreError>;
+    /// A route request's two point reads at once: the call's waiting record and, when the
+    /// caller is known, the caller's last agent. A store may read both in one request.
+    async fn call_and_last_agent(
+        &self,
+        call_id: &str,
+        caller: &Option<String>,
+    ) -> Result<
+        (
+            Option<crate::routing::WaitingCall>,
+            Option<crate::routing::LastAgent>,
+        ),
+        StoreError,
+    > {
+        let last_agent = async {
+            match caller {
+                Some(caller) => self.last_agent(caller).await,
+                None => Ok(None),
+            }
+        };
+        tokio::try_join!(self.waiting_call(call_id), last_agent)
+    }
     /// Remembers who talked with this caller.
     async fn record_last_agent(
         &self,

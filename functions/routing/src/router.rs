@@ -772,14 +772,7 @@ where
         // queues — every round trip is on the relay's clock (RouteRequest → RouteSelect).
         let (config, state, client, live) = tokio::join!(
             self.routing_config(),
-            async {
-                tokio::try_join!(self.state.waiting_call(&call_id), async {
-                    match &caller {
-                        Some(caller) => self.state.last_agent(caller).await,
-                        None => Ok(None),
-                    }
-                })
-            },
+            self.state.call_and_last_agent(&call_id, &caller),
             self.client_facts(caller.as_deref()),
             self.live_state()
         );
@@ -899,38 +892,53 @@ where
                 Decision::Queue { queue_id, .. } => {
                     let destination = config.devices.destination(&outcome.decision, &|_| None)?;
                     if let Some(waiting) = waiting_call_for(facts, &outcome.decision, now) {
-                        self.state
-                            .put_waiting(&waiting, &WaitingGuard::Any)
-                            .await
-                            .map_err(state_error)?;
                         let limit = snapshot
                             .queue(queue_id)
                             .and_then(|queue| queue.routing.max_waiting_calls);
                         let counted_before = existing.is_some_and(|call| {
                             call.queue_id == *queue_id && call.offered_to.is_none()
                         });
-                        if limit.is_some() && !counted_before {
-                            let now_waiting =
-                                self.state.waiting_calls().await.map_err(state_error)?;
-                            if queue_over_limit(&now_waiting, queue_id, limit) {
-                                // Concurrent decisions filled the queue meanwhile: leave it and
-                                // decide again on what waits now (the queue is full → overflow).
-                                self.state
-                                    .remove_waiting(&call_id)
-                                    .await
-                                    .map_err(state_error)?;
-                                let others = now_waiting
-                                    .into_iter()
-                                    .filter(|call| call.call_id != call_id)
-                                    .collect();
-                                snapshot = snapshot.with_waiting(others)?;
-                                continue;
-                            }
-                        }
                         let max_wait = snapshot
                             .queue(queue_id)
                             .and_then(|queue| queue.routing.max_wait_seconds)
                             .unwrap_or(MAX_REVIEW_INTERVAL_SECONDS);
+                        if limit.is_none() || counted_before {
+                            // Nothing to re-count: the waiting record and its review (delayed by
+                            // at least a second, so never read before the record is stored) go
+                            // out at once — one round trip less on the relay's clock.
+                            tokio::try_join!(
+                                async {
+                                    self.state
+                                        .put_waiting(&waiting, &WaitingGuard::Any)
+                                        .await
+                                        .map_err(state_error)
+                                },
+                                self.schedule_review(&call_id, max_wait)
+                            )?;
+                            return Ok(Routed {
+                                destination,
+                                outcome,
+                            });
+                        }
+                        self.state
+                            .put_waiting(&waiting, &WaitingGuard::Any)
+                            .await
+                            .map_err(state_error)?;
+                        let now_waiting = self.state.waiting_calls().await.map_err(state_error)?;
+                        if queue_over_limit(&now_waiting, queue_id, limit) {
+                            // Concurrent decisions filled the queue meanwhile: leave it and
+                            // decide again on what waits now (the queue is full → overflow).
+                            self.state
+                                .remove_waiting(&call_id)
+                                .await
+                                .map_err(state_error)?;
+                            let others = now_waiting
+                                .into_iter()
+                                .filter(|call| call.call_id != call_id)
+                                .collect();
+                            snapshot = snapshot.with_waiting(others)?;
+                            continue;
+                        }
                         self.schedule_review(&call_id, max_wait).await?;
                     }
                     return Ok(Routed {
