@@ -1,5 +1,5 @@
 # The two commands a new user needs (see README.md).
-.PHONY: run test build release relay docs fmt lint bench help
+.PHONY: run test build release relay docs fmt lint bench bench-routing help
 
 run: ## Install what is missing, build, and run the whole local Linka (Ctrl-C stops it)
 	@bash scripts/run.sh
@@ -30,6 +30,9 @@ lint: ## Lints that CI enforces
 
 bench: ## Cold start, warm latency, binary size and peak memory of every function
 	@bash scripts/bench.sh
+
+bench-routing: ## RouteRequest → RouteSelect through the local stack, functions built for release
+	@bash scripts/bench-routing.sh
 
 help:
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
