@@ -698,19 +698,12 @@ async fn when_route_is_unknown_should_answer_404() {
     assert_eq!(response.status(), 404);
 }
 
-/// The emulator's shortcuts (`localstack/moto_server.py`) must answer as moto does: every
-/// DynamoDB attribute type, nested, comes back as it was stored through GetItem, Query and Scan.
-#[tokio::test]
-async fn when_items_of_every_attribute_type_are_read_back_from_the_emulator_should_they_be_unchanged(
-) {
-    use aws_sdk_dynamodb::primitives::Blob;
+/// A new on-demand table with the string hash key `pk`, for tests of the emulator itself.
+async fn scratch_table(dynamodb: &aws_sdk_dynamodb::Client, kind: &str) -> String {
     use aws_sdk_dynamodb::types::{
-        AttributeDefinition, AttributeValue as Av, BillingMode, KeySchemaElement, KeyType,
-        ScalarAttributeType,
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     };
-    let stack = Stack::from_env();
-    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
-    let table = format!("linka-test-roundtrip-{}", uuid::Uuid::new_v4().simple());
+    let table = format!("linka-test-{kind}-{}", uuid::Uuid::new_v4().simple());
     dynamodb
         .create_table()
         .table_name(&table)
@@ -732,6 +725,28 @@ async fn when_items_of_every_attribute_type_are_read_back_from_the_emulator_shou
         .send()
         .await
         .unwrap();
+    table
+}
+
+async fn drop_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
+    dynamodb
+        .delete_table()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The emulator's shortcuts (`localstack/moto_server.py`) must answer as moto does: every
+/// DynamoDB attribute type, nested, comes back as it was stored through GetItem, Query and Scan.
+#[tokio::test]
+async fn when_items_of_every_attribute_type_are_read_back_from_the_emulator_should_they_be_unchanged(
+) {
+    use aws_sdk_dynamodb::primitives::Blob;
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    let stack = Stack::from_env();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
+    let table = scratch_table(&dynamodb, "roundtrip").await;
     let item: HashMap<String, Av> = HashMap::from([
         ("pk".to_owned(), Av::S("a".to_owned())),
         (
@@ -809,12 +824,7 @@ async fn when_items_of_every_attribute_type_are_read_back_from_the_emulator_shou
         .unwrap()
         .items
         .unwrap();
-    dynamodb
-        .delete_table()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap();
+    drop_table(&dynamodb, &table).await;
 
     assert_eq!(got, item);
     assert_eq!(queried, vec![item.clone()]);
@@ -905,34 +915,10 @@ async fn when_a_fifo_message_is_sent_twice_the_emulator_should_keep_one_and_coun
 #[tokio::test]
 async fn when_a_table_is_scanned_in_pages_filtered_or_projected_the_emulator_should_return_each_item_once_as_asked(
 ) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, AttributeValue as Av, BillingMode, KeySchemaElement, KeyType,
-        ScalarAttributeType,
-    };
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
     let stack = Stack::from_env();
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
-    let table = format!("linka-test-scan-{}", uuid::Uuid::new_v4().simple());
-    dynamodb
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let table = scratch_table(&dynamodb, "scan").await;
     for (key, state) in [
         ("a", "ready"),
         ("b", "busy"),
@@ -994,12 +980,7 @@ async fn when_a_table_is_scanned_in_pages_filtered_or_projected_the_emulator_sho
         .send()
         .await
         .unwrap();
-    dynamodb
-        .delete_table()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap();
+    drop_table(&dynamodb, &table).await;
 
     paged.sort();
     assert_eq!(paged, ["a", "b", "c", "d", "e"]);
