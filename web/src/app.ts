@@ -6,7 +6,7 @@ import type { I18n, MessageKey, Params } from "./i18n";
 import { LiveConnection, liveUrl } from "./live/live";
 import { hasAnyRole, roleLabels } from "./roles";
 import { hashFor, matchRoute, pathFromHash, type RouteDef } from "./router";
-import { h, replaceChildren } from "./ui/dom";
+import { h, keepingFocus, replaceChildren } from "./ui/dom";
 import { ADMIN_ROUTES, adminNav } from "./views/admin-routes";
 import { AdminUsersView } from "./views/admin-users";
 import { lazyView } from "./views/lazy";
@@ -303,7 +303,7 @@ export class App {
       this.#view = { path, view: route.create(matched.params) };
     }
     const page = this.#view.view.render(this.#viewContext(state));
-    replaceChildren(main, path === "/admin" || path.startsWith("/admin/") ? adminNav(path, t) : null, page);
+    keepingFocus(main, () => replaceChildren(main, path === "/admin" || path.startsWith("/admin/") ? adminNav(path, t) : null, page));
   }
 
   #renderLivePanel(): void {

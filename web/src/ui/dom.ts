@@ -51,3 +51,35 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
   parent.replaceChildren();
   append(parent, children);
 }
+
+/**
+ * Runs `render`, which replaces what `container` shows, and gives the focus back to the element
+ * of the new content that has the `data-testid` of the element focused before (with its caret),
+ * so a page re-drawn while the user types — its data arriving, a live event — does not swallow
+ * what they type next.
+ */
+export function keepingFocus(container: Element, render: () => void): void {
+  const before = document.activeElement;
+  const testId = before instanceof HTMLElement && container.contains(before) ? before.dataset["testid"] : undefined;
+  const caret = before instanceof HTMLInputElement || before instanceof HTMLTextAreaElement ? selectionOf(before) : null;
+  render();
+  if (!testId || (before instanceof Element && container.contains(before))) return;
+  const again = container.querySelector<HTMLElement>(`[data-testid="${CSS.escape(testId)}"]`);
+  if (!again) return;
+  again.focus({ preventScroll: true });
+  if (caret && (again instanceof HTMLInputElement || again instanceof HTMLTextAreaElement)) {
+    try {
+      again.setSelectionRange(caret[0], caret[1]);
+    } catch {
+      // Inputs without a caret (number, e-mail) keep the browser's own.
+    }
+  }
+}
+
+function selectionOf(input: HTMLInputElement | HTMLTextAreaElement): [number, number] | null {
+  try {
+    return input.selectionStart === null || input.selectionEnd === null ? null : [input.selectionStart, input.selectionEnd];
+  } catch {
+    return null;
+  }
+}
