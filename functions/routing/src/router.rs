@@ -1088,7 +1088,21 @@ where
             let values: Vec<Callback> = callbacks.iter().map(|v| v.value.clone()).collect();
             let device_since = since.get(&agent.username).copied().flatten();
             let handled = match pick_work_for_agent(&agent.username, &snapshot, &values) {
-                None => return Ok(Handled::Nothing),
+                None => {
+                    // Why an agent said to be free got none of the waiting calls (ci60: an
+                    // offer came only with the waiting call's own review, 20 s later).
+                    if !snapshot.waiting().is_empty() {
+                        tracing::info!(
+                            device,
+                            presence = ?agent.presence,
+                            wrap_up_until = ?agent.wrap_up_until,
+                            reserved_for = ?agent.reserved_for,
+                            waiting = snapshot.waiting().len(),
+                            "agent available, but no waiting call for them"
+                        );
+                    }
+                    return Ok(Handled::Nothing);
+                }
                 Some(NextWork::Call(pick)) => {
                     let Some(call) = snapshot.waiting_call(&pick.call_id) else {
                         return Ok(Handled::Nothing);
