@@ -1082,6 +1082,12 @@ where
         for _ in 0..MAX_OFFER_ATTEMPTS {
             let (snapshot, since) = self.snapshot(&config, now).await?;
             let Some(agent) = snapshot.agents().iter().find(|a| a.device == device) else {
+                if !snapshot.waiting().is_empty() {
+                    tracing::info!(
+                        device,
+                        "agent available, but no agent of a queue at the device"
+                    );
+                }
                 return Ok(Handled::Nothing);
             };
             let callbacks = self.agent_callbacks(&config, &agent.username).await?;
