@@ -1103,7 +1103,16 @@ where
                             presence = ?agent.presence,
                             wrap_up_until = ?agent.wrap_up_until,
                             reserved_for = ?agent.reserved_for,
-                            waiting = snapshot.waiting().len(),
+                            logged_out_queues = ?agent.logged_out_queues,
+                            waiting = ?snapshot
+                                .waiting()
+                                .iter()
+                                .map(|call| (
+                                    &call.queue_id,
+                                    call.offered_to.as_deref(),
+                                    call.sticky.as_ref().map(|hold| &hold.username)
+                                ))
+                                .collect::<Vec<_>>(),
                             "agent available, but no waiting call for them"
                         );
                     }
