@@ -31,6 +31,12 @@ use crate::routing::{AgentRuntime, AnnouncementThen, Decision, Presence, Waiting
 /// How long an offered call may ring at an agent before it goes back to its queue, by default.
 pub const DEFAULT_OFFER_SECONDS: u32 = 20;
 
+/// How long an agent whose offer rang out is kept from other calls at most while routing waits
+/// for the PBX to report them not ready (as it asked): normally the report comes within a
+/// second and ends the hold; should it never come (a PBX that refused the command), the agent
+/// is routable again after this.
+pub const RING_OUT_HOLD_SECONDS: u32 = 60;
+
 /// An agent reserved for one call being offered (ringing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,6 +56,11 @@ pub struct Reservation {
     /// until `expires_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrap_up_from: Option<DateTime<Utc>>,
+    /// When the offer rang out unanswered ([`Reservation::rang_out`]): the reservation no
+    /// longer offers the call, it keeps the agent from other calls until the PBX reports them
+    /// not ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rang_out_at: Option<DateTime<Utc>>,
 }
 
 /// The wrap-up (after-call work, IN-18) an agent is in.
@@ -82,6 +93,21 @@ impl Reservation {
     pub fn holds(&self, device_since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
         (self.answered_at.is_some() || self.expires_at > now)
             && device_since.is_none_or(|since| since <= self.offered_at)
+    }
+
+    /// The reservation once its offer rang out at `now` (the call went back to its queue and
+    /// routing asked the PBX to set the agent not ready): it keeps the agent from every call
+    /// until their device changes state after `now` — the not-ready report, normally within a
+    /// second — or for `hold_seconds` should that report never come. Without it the agent, still
+    /// ready in routing's eyes until the report arrives, would be offered the same call again.
+    pub fn rang_out(&self, hold_seconds: u32, now: DateTime<Utc>) -> Reservation {
+        let mut next = self.clone();
+        next.offered_at = now;
+        next.expires_at = now + chrono::TimeDelta::seconds(i64::from(hold_seconds));
+        next.answered_at = None;
+        next.wrap_up_from = None;
+        next.rang_out_at = Some(now);
+        next
     }
 
     /// The reservation once its call ended at `now`: the agent stays reserved for the queue's
@@ -500,7 +526,23 @@ mod tests {
             expires_at: at(offered) + TimeDelta::seconds(20),
             answered_at: None,
             wrap_up_from: None,
+            rang_out_at: None,
         }
+    }
+
+    #[test]
+    fn when_an_offer_rings_out_should_hold_the_agent_until_their_device_reports_a_new_state() {
+        let offered = reservation("a", "2001", "c1", 0);
+        let hold = offered.rang_out(60, at(20));
+        assert_eq!(hold.rang_out_at, Some(at(20)));
+        assert!(hold.wrap_up(Some(at(-100)), None, at(21)).is_none());
+        // Still ready since before the offer: held.
+        assert!(hold.holds(Some(at(-100)), at(21)));
+        // The not-ready report (or any state after the ring-out) ends it.
+        assert!(!hold.holds(Some(at(21)), at(22)));
+        // Should no report come, it ends with its time.
+        assert!(hold.holds(Some(at(-100)), at(79)));
+        assert!(!hold.holds(Some(at(-100)), at(80)));
     }
 
     #[test]

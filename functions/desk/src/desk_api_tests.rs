@@ -40,6 +40,7 @@ async fn wrapping_up() -> (Desk, DateTime<Utc>) {
         expires_at: ended + TimeDelta::seconds(15),
         answered_at: None,
         wrap_up_from: Some(ended),
+        rang_out_at: None,
     };
     assert!(state.reserve(&reservation, None, now).await.unwrap());
     (desk, ended)

@@ -48,7 +48,7 @@ use linka_shared::{
     },
     routing_live::{
         agent_runtimes, lost_from_waiting, review_offer, AgentIdentity, DeviceMap, OfferReview,
-        Reservation, RoutingTrigger, UnmappedDecision, WrapUp, WrapUpError,
+        Reservation, RoutingTrigger, UnmappedDecision, WrapUp, WrapUpError, RING_OUT_HOLD_SECONDS,
     },
     users::PageLimit,
     voicemail::{voicemail_audio_key, Voicemail},
@@ -733,6 +733,7 @@ where
             expires_at: now + TimeDelta::seconds(i64::from(self.offer_seconds)),
             answered_at: None,
             wrap_up_from: None,
+            rang_out_at: None,
         }
     }
 
@@ -1219,6 +1220,8 @@ where
                     }
                 }
                 Some(_) => {}
+                // A ring-out hold ends with the agent's not-ready report, not with the call.
+                None if reservation.rang_out_at.is_some() => {}
                 None => {
                     let wrap_up = match reservation.answered_at {
                         Some(_) => {
@@ -2258,7 +2261,18 @@ where
                         call_id: call_id.to_owned(),
                     });
                 }
-                OfferReview::Taken => return Ok(Handled::Nothing),
+                OfferReview::Taken => {
+                    // The answer has not settled the call yet (its event is on the way).
+                    tracing::info!(
+                        call_id,
+                        agent,
+                        answered_at = ?reservation.as_ref().and_then(|r| r.answered_at),
+                        offered_at = ?reservation.as_ref().map(|r| r.offered_at),
+                        ?device_since,
+                        "offer taken, the call still waits"
+                    );
+                    return Ok(Handled::Nothing);
+                }
                 OfferReview::RangOut { agent_username } => {
                     let missed = on_missed_offer(&call, &agent_username);
                     let put_back = self
@@ -2416,6 +2430,26 @@ where
     ) -> Result<(), RouterError> {
         let (_, pbx_call) = split_call_key(&call.call_id)?;
         let back_to = waiting_device(config, call)?;
+        // First keep the agent from calls until the PBX reports the not-ready state asked for
+        // below: until then their presence still says ready, and the call's next review would
+        // offer it straight back to them (seen under load in CI).
+        let hold = reservation.rang_out(RING_OUT_HOLD_SECONDS, now);
+        if self
+            .state
+            .replace_reservation(&hold, &call.call_id)
+            .await
+            .map_err(state_error)?
+        {
+            // Should the report never come, the agent is routable again when the hold ends.
+            self.signals
+                .trigger(
+                    &RoutingTrigger::AgentAvailable {
+                        device: reservation.device.clone(),
+                    },
+                    RING_OUT_HOLD_SECONDS + 1,
+                )
+                .await?;
+        }
         self.signals
             .command(&command(
                 CommandAction::Deflect {

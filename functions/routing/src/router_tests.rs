@@ -376,6 +376,97 @@ async fn when_an_offer_rings_out_should_requeue_at_its_place_and_set_the_agent_n
 }
 
 #[tokio::test]
+async fn when_an_offer_rings_out_before_the_pbx_reports_the_agent_not_ready_should_not_offer_them_the_call_again(
+) {
+    let f = fixture(config());
+    f.state.set_agent(presence("2001", AgentState::Ready, -100));
+    f.router.route(&query("c1", 0), at(0)).await.unwrap();
+    assert!(matches!(
+        f.router.review_call("r1/c1", at(21)).await.unwrap(),
+        Handled::Requeued { .. }
+    ));
+    // The PBX has not reported her not ready yet: her presence still says ready. The call's
+    // immediate review and a trigger for her do not give her the call she just missed.
+    assert_eq!(
+        f.router.review_call("r1/c1", at(21)).await.unwrap(),
+        Handled::Rescheduled {
+            call_id: "r1/c1".into()
+        }
+    );
+    assert_eq!(
+        f.router.agent_available("2001", at(22)).await.unwrap(),
+        Handled::Nothing
+    );
+    // Her device's not-ready report ends the hold (she is not ready anyway); the caller
+    // hanging up meanwhile does not make her available either.
+    assert!(f.signals.triggers().contains(&(
+        RoutingTrigger::AgentAvailable {
+            device: "2001".into()
+        },
+        RING_OUT_HOLD_SECONDS + 1
+    )));
+    f.state
+        .set_agent(presence("2001", AgentState::NotReady, 22));
+    assert_eq!(
+        f.router.agent_available("2001", at(23)).await.unwrap(),
+        Handled::Nothing
+    );
+    // Ready again: the waiting call is hers.
+    f.state.set_agent(presence("2001", AgentState::Ready, 30));
+    assert_eq!(
+        f.router.agent_available("2001", at(30)).await.unwrap(),
+        Handled::Offered {
+            call_id: "r1/c1".into(),
+            username: "jana".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn when_the_pbx_never_reports_the_missed_agent_not_ready_should_route_to_them_after_the_hold()
+{
+    let f = fixture(config());
+    f.state.set_agent(presence("2001", AgentState::Ready, -100));
+    f.router.route(&query("c1", 0), at(0)).await.unwrap();
+    f.router.review_call("r1/c1", at(21)).await.unwrap();
+    let hold_end = 21 + i64::from(RING_OUT_HOLD_SECONDS);
+    assert_eq!(
+        f.router
+            .agent_available("2001", at(hold_end - 1))
+            .await
+            .unwrap(),
+        Handled::Nothing
+    );
+    assert_eq!(
+        f.router
+            .agent_available("2001", at(hold_end + 1))
+            .await
+            .unwrap(),
+        Handled::Offered {
+            call_id: "r1/c1".into(),
+            username: "jana".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn when_the_caller_hangs_up_during_a_ring_out_hold_should_keep_the_agent_held() {
+    let f = fixture(config());
+    f.state.set_agent(presence("2001", AgentState::Ready, -100));
+    f.router.route(&query("c1", 0), at(0)).await.unwrap();
+    f.router.review_call("r1/c1", at(21)).await.unwrap();
+    f.router.call_settled("r1/c1", None, at(22)).await.unwrap();
+    let hold = f.state.reservation("jana").await.unwrap().unwrap();
+    assert_eq!(hold.rang_out_at, Some(at(21)));
+    assert_eq!(hold.expires_at, at(21 + i64::from(RING_OUT_HOLD_SECONDS)));
+    assert!(
+        !f.signals.triggers().iter().any(|(trigger, delay)| matches!(
+        trigger, RoutingTrigger::AgentAvailable { device } if device == "2001")
+            && *delay == 0)
+    );
+}
+
+#[tokio::test]
 async fn when_the_agent_answers_and_hangs_up_should_hold_them_for_the_wrap_up_time() {
     let f = fixture(config());
     f.state.set_agent(presence("2001", AgentState::Ready, -100));

@@ -83,7 +83,15 @@ where
             Ok(trigger) => handle_trigger(router, &trigger)
                 .await
                 .map_err(TriggerError::from)
-                .inspect(|handled| tracing::debug!(?trigger, ?handled, "trigger done")),
+                .inspect(|handled| {
+                    // What routing did is the operator's trail of each waiting call (offers,
+                    // ring-outs, overflows); triggers that found nothing to do stay quiet.
+                    if matches!(handled, Handled::Nothing) {
+                        tracing::debug!(?trigger, ?handled, "trigger done");
+                    } else {
+                        tracing::info!(?trigger, ?handled, "trigger done");
+                    }
+                }),
         };
         (message_id, result)
     });
