@@ -1071,3 +1071,113 @@ async fn when_routing_reads_a_call_and_its_callers_last_agent_at_once_should_it_
     assert_eq!(both, singles);
     assert_eq!(withheld, (Some(call), None));
 }
+
+/// DynamoDB lets exactly one of several racing conditional writes through and never loses a
+/// write to another request's failed transaction; the emulator must too (its writes were not
+/// serialised: two chat messages once got one sequence number, `localstack/moto_server.py`).
+#[tokio::test]
+async fn when_conditional_writes_and_transactions_race_should_the_emulator_let_one_win_and_lose_no_write(
+) {
+    use aws_sdk_dynamodb::types::{AttributeValue as Av, Put, TransactWriteItem};
+    let stack = Stack::from_env();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
+    let table = scratch_table(&dynamodb, "race").await;
+    // A table of some size, so that each transaction takes a while (moto backs the table up).
+    let fill = (0..120).map(|batch| {
+        let requests = (0..25)
+            .map(|n| {
+                aws_sdk_dynamodb::types::WriteRequest::builder()
+                    .put_request(
+                        aws_sdk_dynamodb::types::PutRequest::builder()
+                            .item("pk", Av::S(format!("filler-{batch}-{n}")))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .collect::<Vec<_>>();
+        let request = dynamodb.batch_write_item().request_items(&table, requests);
+        async move { request.send().await.unwrap() }
+    });
+    futures_util::future::join_all(fill).await;
+    let put = |pk: String, condition: Option<&str>| {
+        let put = Put::builder()
+            .table_name(&table)
+            .item("pk", Av::S(pk))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .unwrap();
+        TransactWriteItem::builder().put(put).build()
+    };
+    // Sixteen transactions claim each of ten keys, each with its own second item.
+    for round in 0..10 {
+        let claims = (0..16).map(|n| {
+            let request = dynamodb
+                .transact_write_items()
+                .transact_items(put(
+                    format!("claim-{round}"),
+                    Some("attribute_not_exists(pk)"),
+                ))
+                .transact_items(put(format!("by-{round}-{n}"), None));
+            async move { request.send().await.is_ok() }
+        });
+        let won = futures_util::future::join_all(claims)
+            .await
+            .into_iter()
+            .filter(|won| *won)
+            .count();
+        assert_eq!(won, 1, "round {round}: one claim wins");
+    }
+    // Plain writes beside failing transactions on the same table: every plain write stays.
+    let plain = (0..24).map(|n| {
+        let request = dynamodb
+            .put_item()
+            .table_name(&table)
+            .item("pk", Av::S(format!("plain-{n}")));
+        async move { request.send().await.unwrap() }
+    });
+    let failing = (0..24).map(|n| {
+        let request = dynamodb
+            .transact_write_items()
+            .transact_items(put(format!("junk-{n}"), None))
+            .transact_items(put("claim-0".to_owned(), Some("attribute_not_exists(pk)")));
+        async move { request.send().await.is_err() }
+    });
+    let (_, failed) = tokio::join!(
+        futures_util::future::join_all(plain),
+        futures_util::future::join_all(failing)
+    );
+    assert!(failed.into_iter().all(|failed| failed));
+    let mut keys = BTreeSet::new();
+    let mut start = None;
+    loop {
+        let page = dynamodb
+            .scan()
+            .table_name(&table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in page.items() {
+            if let Some(Av::S(pk)) = item.get("pk") {
+                keys.insert(pk.clone());
+            }
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    drop_table(&dynamodb, &table).await;
+    for n in 0..24 {
+        assert!(keys.contains(&format!("plain-{n}")), "plain-{n} kept");
+        assert!(!keys.contains(&format!("junk-{n}")), "junk-{n} rolled back");
+    }
+    for round in 0..10 {
+        let winners = keys
+            .iter()
+            .filter(|key| key.starts_with(&format!("by-{round}-")))
+            .count();
+        assert_eq!(winners, 1, "round {round}: only the winner's second item");
+    }
+}
