@@ -279,6 +279,9 @@ pub struct CallState {
     /// The PBX renamed the call after a transfer or conference: it goes on under this call id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continued_as: Option<String>,
+    /// When the contact's newest lifecycle record happened ([`CallState::move_to`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_record_at: Option<DateTime<Utc>>,
     /// The newest event applied.
     pub last: Position,
     /// Every event id applied to this call.
@@ -318,6 +321,7 @@ impl CallState {
             missed_offers: Vec::new(),
             cause: None,
             transfers: 0,
+            last_record_at: Some(envelope.observed_at),
             secondary_calls: BTreeSet::new(),
             continued_as: None,
             last: Position::of(envelope),
@@ -995,8 +999,17 @@ impl CallState {
                 .take()
                 .filter(|_| to == ContactState::AbandonedRinging);
         }
+        // Records of one event (arrived and offered; wrap-up and done) keep their order in
+        // ContactEventsTable, which sorts a contact's records by their millisecond: each is
+        // recorded at least 1 ms after the one before (as a conversation's, `chat::lifecycle`);
+        // the waits in the outcome are the real ones.
+        let recorded_at = match self.last_record_at {
+            Some(last) if last + Duration::milliseconds(1) > at => last + Duration::milliseconds(1),
+            _ => at,
+        };
+        self.last_record_at = Some(recorded_at);
         step.events
-            .push(self.record(Some(from), to, at, cause, outcome));
+            .push(self.record(Some(from), to, recorded_at, cause, outcome));
         true
     }
 
@@ -1838,6 +1851,35 @@ mod tests {
         let (_, outcome) = ending(&records);
         assert_eq!(outcome.lost_phase, Some(LostPhase::BeforeIvr));
         assert_eq!(outcome.from_queue_ms, None);
+    }
+
+    #[test]
+    fn when_a_call_moves_several_times_in_one_millisecond_should_its_records_sort_in_lifecycle_order(
+    ) {
+        // A PBX that answers at once (pbx-sim's auto-answering agent): one instant for all.
+        let same_instant = |envelope: CtiEnvelope| CtiEnvelope {
+            observed_at: at(1),
+            ..envelope
+        };
+        let events = vec![
+            same_instant(envelope(1, queued("c40", "5000"))),
+            same_instant(envelope(2, call(CallEventKind::Delivered, "c40", "2001"))),
+            same_instant(envelope(3, call(CallEventKind::Established, "c40", "2001"))),
+            same_instant(hang_up(4, "c40")),
+        ];
+        let (mut calls, mut records) = fold_calls(&events, &ivr_topology());
+        let call = calls.get_mut("prg-1/c40").unwrap();
+        records.extend(call.end_wrap_up(at(1)));
+        use ContactState::*;
+        assert_eq!(
+            states(&records),
+            [Arrived, Queued, Offered, Connected, WrapUp, Done]
+        );
+        let keys: Vec<String> = records.iter().map(ContactEvent::sort_key).collect();
+        assert!(keys.windows(2).all(|pair| pair[0] < pair[1]), "{keys:?}");
+        // The waits are the real ones.
+        let outcome = records[4].outcome.as_ref().unwrap();
+        assert_eq!((outcome.total_ms, outcome.from_ring_ms), (0, Some(0)));
     }
 
     #[test]
