@@ -70,9 +70,9 @@ step "automatic chat distribution (alone: it switches the global chat settings a
 cargo test --workspace --features system-tests/stack \
   --test chat -- --ignored --exact when_chats_are_distributed_automatically_should_each_go_to_the_best_free_member
 
-step "routing stress: 50 agents, ${LINKA_STRESS_CALLS:-200} route requests 16 at a time (alone: it saturates the emulator)"
+step "routing stress: 50 agents, ${LINKA_STRESS_CALLS:-2000} route requests 16 at a time (alone: it saturates the emulator)"
 # (--workspace with the same features as the build above, so nothing is compiled again.)
-LINKA_STRESS_CALLS="${LINKA_STRESS_CALLS:-200}" cargo test --workspace --features system-tests/stack \
+LINKA_STRESS_CALLS="${LINKA_STRESS_CALLS:-2000}" cargo test --workspace --features system-tests/stack \
   --test routing -- --ignored --nocapture when_sixteen_route_requests_race
 
 step "CSTA decoder fuzzing (cargo fuzz, bounded)"

@@ -904,7 +904,8 @@ async fn put_presence(dynamodb: &aws_sdk_dynamodb::Client, device: &str, state: 
 /// exactly one answer and, when it was given to an agent or queued, be kept.
 ///
 /// It saturates the local emulator, so `scripts/test.sh` runs it on its own after the other
-/// tests (200 calls; `LINKA_STRESS_CALLS=2000` for the full figure, docs/benchmarks.md).
+/// tests, with the 2 000 calls (`LINKA_STRESS_CALLS` for another count; about 90 s,
+/// docs/benchmarks.md).
 #[tokio::test]
 #[ignore = "loads the whole stack: scripts/test.sh runs it alone after the other tests"]
 async fn when_sixteen_route_requests_race_for_fifty_agents_should_never_double_assign_or_lose_a_call(
@@ -914,7 +915,7 @@ async fn when_sixteen_route_requests_race_for_fifty_agents_should_never_double_a
     let calls: usize = std::env::var("LINKA_STRESS_CALLS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(2000);
     let stack = Stack::from_env();
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk_config().await);
     let admin = stack.token("admin").await;
