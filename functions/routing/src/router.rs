@@ -1235,21 +1235,8 @@ where
                         None => 0,
                     };
                     let next = reservation.after_call(wrap_up, now);
-                    if self
-                        .state
-                        .replace_reservation(&next, call_id)
-                        .await
-                        .map_err(state_error)?
-                    {
-                        self.signals
-                            .trigger(
-                                &RoutingTrigger::AgentAvailable {
-                                    device: reservation.device.clone(),
-                                },
-                                if wrap_up == 0 { 0 } else { wrap_up + 1 },
-                            )
-                            .await?;
-                    }
+                    self.replace_reservation_until_free(&next, call_id, now)
+                        .await?;
                 }
             }
         }
@@ -1335,16 +1322,32 @@ where
         now: DateTime<Utc>,
     ) -> Result<(), RouterError> {
         if !self
-            .state
-            .replace_reservation(next, &before.call_id)
-            .await
-            .map_err(state_error)?
+            .replace_reservation_until_free(next, &before.call_id, now)
+            .await?
         {
             // Offered another call meanwhile: the wrap-up is over.
             return Err(WrapUpError::NotInWrapUp.into());
         }
-        // A second after the new end (none when it ended now); waiting calls are also reviewed
-        // at least every 30 s, which covers an end beyond the queue's longest delay.
+        Ok(())
+    }
+
+    /// Replaces the agent's reservation for `call_id` with `next` and offers the agent work
+    /// again a second after `next` ends (at once when it ends now; waiting calls are also
+    /// reviewed at least every 30 s). False when the reservation was another call's meanwhile.
+    async fn replace_reservation_until_free(
+        &self,
+        next: &Reservation,
+        call_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, RouterError> {
+        if !self
+            .state
+            .replace_reservation(next, call_id)
+            .await
+            .map_err(state_error)?
+        {
+            return Ok(false);
+        }
         let delay = match (next.expires_at - now).num_seconds() {
             left if left <= 0 => 0,
             left => left + 1,
@@ -1357,7 +1360,7 @@ where
                 u32::try_from(delay).unwrap_or(u32::MAX),
             )
             .await?;
-        Ok(())
+        Ok(true)
     }
 
     // -----------------------------------------------------------------------------------------
@@ -2433,23 +2436,10 @@ where
         // First keep the agent from calls until the PBX reports the not-ready state asked for
         // below: until then their presence still says ready, and the call's next review would
         // offer it straight back to them (seen under load in CI).
+        // Should the report never come, the agent is routable again when the hold ends.
         let hold = reservation.rang_out(RING_OUT_HOLD_SECONDS, now);
-        if self
-            .state
-            .replace_reservation(&hold, &call.call_id)
-            .await
-            .map_err(state_error)?
-        {
-            // Should the report never come, the agent is routable again when the hold ends.
-            self.signals
-                .trigger(
-                    &RoutingTrigger::AgentAvailable {
-                        device: reservation.device.clone(),
-                    },
-                    RING_OUT_HOLD_SECONDS + 1,
-                )
-                .await?;
-        }
+        self.replace_reservation_until_free(&hold, &call.call_id, now)
+            .await?;
         self.signals
             .command(&command(
                 CommandAction::Deflect {
