@@ -1084,7 +1084,7 @@ where
             let (snapshot, since) = self.snapshot(&config, now).await?;
             let Some(agent) = snapshot.agents().iter().find(|a| a.device == device) else {
                 if !snapshot.waiting().is_empty() {
-                    tracing::info!(
+                    tracing::debug!(
                         device,
                         "agent available, but no agent of a queue at the device"
                     );
@@ -1096,10 +1096,10 @@ where
             let device_since = since.get(&agent.username).copied().flatten();
             let handled = match pick_work_for_agent(&agent.username, &snapshot, &values) {
                 None => {
-                    // Why an agent said to be free got none of the waiting calls (ci60: an
-                    // offer came only with the waiting call's own review, 20 s later).
+                    // Why an agent said to be free got none of the waiting calls: common (reserved,
+                    // in wrap-up, not a member), so at DEBUG; it found the ring-out re-offer.
                     if !snapshot.waiting().is_empty() {
-                        tracing::info!(
+                        tracing::debug!(
                             device,
                             presence = ?agent.presence,
                             wrap_up_until = ?agent.wrap_up_until,
